@@ -1,0 +1,138 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { inheritedEnvironment, type AgentConfig } from '../config/agent.js';
+import { decodeServerMessage, type ServerMessage } from '../protocol/messages.js';
+import { collectFacts } from './facts.js';
+import { RunManager } from './run-manager.js';
+import { ServerLink } from './server-link.js';
+import { Spool } from './spool.js';
+import { loadIdentity } from './state.js';
+
+export { enrollAgent, type EnrollOptions } from './enroll.js';
+
+export interface AgentDeps {
+  /** JSON logs to stdout at the config's level by default. */
+  logger?: Logger;
+  /** Silence from the server after which the connection is replaced (default 45 s). */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * The agent daemon — the composition root of `muster agent run`: one link to
+ * the server, a run manager, a spool, wired together. Reads its identity
+ * from the state dir when constructed (throws when not enrolled).
+ */
+export class Agent {
+  readonly systemId: string;
+  private readonly logger: Logger;
+  private readonly link: ServerLink;
+  private readonly runs: RunManager;
+  private readonly spool: Spool;
+  private readonly workRoot: string;
+
+  constructor(config: Readonly<AgentConfig>, deps: AgentDeps = {}) {
+    const { identity, privateKeyPem } = loadIdentity(config.state_dir);
+    this.systemId = identity.systemKey;
+    this.logger = deps.logger ?? pino({ level: config.log_level });
+    this.spool = new Spool(join(config.state_dir, 'spool'));
+    this.workRoot = join(config.state_dir, 'work');
+    this.link = new ServerLink({
+      identity,
+      privateKeyPem,
+      logger: this.logger,
+      onOpen: () => this.hello(),
+      onMessage: (raw) => this.receive(raw),
+      ...(deps.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: deps.idleTimeoutMs }),
+    });
+    this.runs = new RunManager({
+      spool: this.spool,
+      workRoot: this.workRoot,
+      env: inheritedEnvironment(),
+      systemEnv: { MUSTER_SYSTEM_ID: identity.systemKey, MUSTER_SERVER: identity.server },
+      maxConcurrency: config.max_concurrency,
+      killGraceMs: config.kill_grace_s * 1000,
+      outputCap: config.output_cap_bytes,
+      send: (m) => this.link.send(m),
+      logger: this.logger,
+    });
+  }
+
+  /** Recovers the spool (interrupted runs become `lost`), then connects. */
+  start(): void {
+    const lost = this.spool.open();
+    if (lost.length > 0) this.logger.warn({ runs: lost.map((r) => r.run_id) }, 'runs interrupted by the previous agent process are reported lost');
+    // Work dirs left by a process that died mid-run; their runs are the lost ones.
+    rmSync(this.workRoot, { recursive: true, force: true });
+    this.logger.info({ system_id: this.systemId }, 'agent starting');
+    this.link.start();
+  }
+
+  /** Stops running scripts (their results stay spooled, sent if still connected), then the connection. */
+  async stop(): Promise<void> {
+    await this.runs.stopAll();
+    await this.link.stop();
+    this.logger.info('agent stopped');
+  }
+
+  private hello(): void {
+    this.link.send({ type: 'hello', facts: collectFacts(), active_run_ids: this.runs.activeRunIds() });
+    this.runs.resendResults();
+  }
+
+  private receive(raw: string): void {
+    const decoded = decodeServerMessage(raw);
+    if (!decoded.ok) {
+      this.logger.warn({ error: decoded.error }, 'ignoring an invalid message from the server');
+      return;
+    }
+    try {
+      this.handle(decoded.message);
+    } catch (err) {
+      // A failure on one message (e.g. a full disk) must not take the daemon down.
+      this.logger.error({ err, type: decoded.message.type }, 'failed to handle a message from the server');
+    }
+  }
+
+  private handle(message: ServerMessage): void {
+    switch (message.type) {
+      case 'run.deliver':
+        return this.runs.deliver(message);
+      case 'run.ack':
+        return this.runs.acknowledge(message.run_id);
+      case 'run.cancel':
+        return this.runs.cancel(message.run_id);
+      case 'ping':
+        this.link.send({ type: 'pong', id: message.id });
+        return;
+      case 'error':
+        this.logger.warn({ message: message.message }, 'the server reported a protocol error');
+        return;
+    }
+  }
+}
+
+/**
+ * Runs the agent until SIGTERM or SIGINT, then stops it cleanly; a second
+ * signal during the stop exits at once. Resolves when stopped.
+ */
+export async function runAgent(config: Readonly<AgentConfig>, deps: AgentDeps = {}): Promise<void> {
+  const agent = new Agent(config, deps);
+  agent.start();
+  let stopping = false;
+  let onSignal = (): void => undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onSignal = () => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        agent.stop().then(resolve, reject);
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { SignatureVerifierDeps } from './auth/system-signature.js';
+import type { Core } from './core/index.js';
+import { MusterError } from './core/errors.js';
+import { agentFace } from './faces/agent/index.js';
+import { sendError } from './faces/http-errors.js';
+import { nativeErrorBody, nativeFace } from './faces/native/index.js';
+import type { AgentHub } from './hub/agent-hub.js';
+
+export interface AppDeps {
+  core: Core;
+  hub: AgentHub;
+  logger: Logger;
+  registry: Registry;
+  signatures: SignatureVerifierDeps;
+  /** Resolves when the server can serve (database reachable); rejects otherwise. */
+  ready: () => Promise<void>;
+  bodyLimit: number;
+  trustProxy: boolean | string;
+  version: string;
+}
+
+/** Builds the HTTP app, apart from the server that runs it (tests use `inject()`). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimit,
+    trustProxy: deps.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: 'x-request-id',
+    // One line per request, from the onResponse hook below, instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Types are not coerced: a string where a number belongs is a 400, not a guess.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  instrument(app, deps.registry);
+
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'muster',
+        version: deps.version,
+        description: 'The native API. Authenticate with `Authorization: Bearer <API key>` or `x-api-key`. Errors are `{"error": {"code", "message", "request_id"}}` with codes NOT_FOUND (404), INVALID_ARGUMENT (400), CONFLICT (409), FORBIDDEN (403), UNAUTHENTICATED (401), PAYLOAD_TOO_LARGE (413), RATE_LIMITED (429), UNAVAILABLE (503), INTERNAL (500).',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), nativeErrorBody),
+  );
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await deps.ready();
+      return { status: 'ready' };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', reason: 'the database is not reachable' });
+    }
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics()),
+  );
+
+  await app.register(async (scope) => nativeFace(scope, { core: deps.core }), { prefix: '/v1' });
+  await app.register(async (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }), { prefix: '/agent/v1' });
+  return app;
+}
+
+function instrument(app: FastifyInstance, registry: Registry): void {
+  const requests = new Counter({ name: 'muster_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const duration = new Histogram({ name: 'muster_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'], registers: [registry] });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: req.method, route }, seconds);
+    req.log.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { MusterError } from '../core/errors.js';
+import type { SystemService } from '../core/systems/index.js';
+import type { ReplayStore } from '../store/index.js';
+import { bodyDigest, parseSignatureHeader, SignatureInputError, signingString, verifySignature } from './http-signature.js';
+
+/** A request as the verifier needs it; faces build this from their framework's request. */
+export interface SignedHttpRequest {
+  method: string;
+  /** Path and query exactly as on the request line. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** Raw body, when the request has one (checked against `digest` when that header is signed). */
+  body?: Buffer | string | undefined;
+}
+
+export interface SystemIdentity {
+  systemId: string;
+  organizationId: string;
+}
+
+export interface SignatureVerifierDeps {
+  systems: Pick<SystemService, 'credentialsFor'>;
+  replay: ReplayStore;
+  clock: Clock;
+  /** Allowed distance between the Date header and the server clock (default ±5 minutes). */
+  skewMs: number;
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function header(headers: SignedHttpRequest['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function deny(reason: string): MusterError {
+  return new MusterError('UNAUTHENTICATED', `HTTP signature refused: ${reason}`);
+}
+
+/**
+ * Verifies a request signed by a system with its own key (JumpCloud System
+ * Context, and the agent's WebSocket upgrade). Checks, in order: the header's
+ * shape, that the request line and the date are signed, the clock skew, the
+ * body digest when signed, the signature itself, and — for mutating requests or
+ * when `alwaysOnce` — that the signature was not used before.
+ */
+export async function verifySystemRequest(
+  request: SignedHttpRequest,
+  deps: SignatureVerifierDeps,
+  options: { alwaysOnce?: boolean } = {},
+): Promise<SystemIdentity> {
+  const parsed = parseSignatureHeader(header(request.headers, 'authorization'));
+  if (typeof parsed === 'string') throw deny(parsed);
+  const keyMatch = /^system\/(\w{1,64})$/.exec(parsed.keyId);
+  if (!keyMatch) throw deny('keyId must be "system/<system id>"');
+  if (!parsed.headers.includes('date')) throw deny('the date header must be signed');
+  if (!parsed.headers.includes('request-line') && !parsed.headers.includes('(request-target)')) {
+    throw deny('the request line (request-line or (request-target)) must be signed');
+  }
+  const date = Date.parse(header(request.headers, 'date') ?? '');
+  if (Number.isNaN(date)) throw deny('missing or unreadable Date header');
+  const now = deps.clock.now().getTime();
+  if (Math.abs(now - date) > deps.skewMs) throw deny(`the Date header is more than ${deps.skewMs / 1000} s away from the server clock`);
+  if (parsed.headers.includes('digest')) {
+    const sent = header(request.headers, 'digest') ?? '';
+    if (!/^SHA-256=/i.test(sent) || sent.slice(8) !== bodyDigest(request.body ?? '').slice(8)) throw deny('the Digest header does not match the body');
+  }
+  let data: string;
+  try {
+    data = signingString(parsed.headers, { method: request.method, path: request.url, headers: lowerCased(request.headers) });
+  } catch (err) {
+    if (err instanceof SignatureInputError) throw deny(err.message);
+    throw err;
+  }
+  const credentials = await deps.systems.credentialsFor(keyMatch[1]!);
+  // An unknown system and a bad signature answer the same, so ids cannot be probed.
+  if (!credentials || !verifySignature(parsed, data, credentials.publicKey)) throw deny('the signature does not verify');
+  if (options.alwaysOnce || MUTATING.has(request.method.toUpperCase())) {
+    const digest = createHash('sha256').update(parsed.signature).digest('hex');
+    const fresh = await deps.replay.remember(digest, new Date(date + deps.skewMs).toISOString(), new Date(now).toISOString());
+    if (!fresh) throw deny('this signature was already used (replay)');
+  }
+  return { systemId: keyMatch[1]!, organizationId: credentials.organizationId };
+}
+
+function lowerCased(headers: SignedHttpRequest['headers']): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const key of Object.keys(headers)) out[key.toLowerCase()] = header(headers, key);
+  return out;
+}

@@ -1,0 +1,63 @@
+import Type, { type Static } from 'typebox';
+import { loadConfig, LogLevel, type EnvBinding } from './load.js';
+
+const MiB = 1024 * 1024;
+
+/** The server's configuration: one schema, parsed once, frozen. */
+export const ServerConfigSchema = Type.Object(
+  {
+    listen: Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', default: '127.0.0.1:8080', description: 'HOST:PORT to listen on (loopback by default)' }),
+    data_dir: Type.String({ minLength: 1, default: './muster-data', description: 'Where SQLite, key files and spools live' }),
+    database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; SQLite in data_dir when absent' })),
+    log_level: LogLevel,
+    body_limit_bytes: Type.Integer({ minimum: 1024, default: MiB }),
+    script_max_bytes: Type.Integer({ minimum: 1, default: MiB }),
+    output_max_bytes: Type.Integer({ minimum: 1024, default: MiB }),
+    signature_skew_s: Type.Integer({ minimum: 1, maximum: 3600, default: 300 }),
+    trust_proxy: Type.Union([Type.Boolean(), Type.String()], { default: false, description: 'Fastify trustProxy: true, or a comma-separated list of proxy addresses/CIDRs' }),
+    bootstrap_api_key: Type.Optional(Type.String({ minLength: 20 })),
+    bootstrap_enrollment_key: Type.Optional(Type.String({ minLength: 20 })),
+    shutdown_timeout_s: Type.Integer({ minimum: 1, default: 10 }),
+    pg_pool_size: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+    lost_grace_s: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Seconds past its timeout before a run whose agent went away ends lost' }),
+    sweep_interval_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'How often runs past their TTL or lost with their agent are ended' }),
+  },
+  { additionalProperties: false },
+);
+
+export type ServerConfig = Static<typeof ServerConfigSchema>;
+
+const BINDINGS: EnvBinding[] = [
+  { key: 'listen', env: 'MUSTER_LISTEN', kind: 'string' },
+  { key: 'data_dir', env: 'MUSTER_DATA_DIR', kind: 'string' },
+  { key: 'database_url', env: 'MUSTER_DATABASE_URL', kind: 'string' },
+  { key: 'log_level', env: 'MUSTER_LOG_LEVEL', kind: 'string' },
+  { key: 'body_limit_bytes', env: 'MUSTER_BODY_LIMIT_BYTES', kind: 'integer' },
+  { key: 'script_max_bytes', env: 'MUSTER_SCRIPT_MAX_BYTES', kind: 'integer' },
+  { key: 'output_max_bytes', env: 'MUSTER_OUTPUT_MAX_BYTES', kind: 'integer' },
+  { key: 'signature_skew_s', env: 'MUSTER_SIGNATURE_SKEW_S', kind: 'integer' },
+  { key: 'trust_proxy', env: 'MUSTER_TRUST_PROXY', kind: 'string' },
+  { key: 'bootstrap_api_key', env: 'MUSTER_BOOTSTRAP_API_KEY', kind: 'string' },
+  { key: 'bootstrap_enrollment_key', env: 'MUSTER_BOOTSTRAP_ENROLLMENT_KEY', kind: 'string' },
+  { key: 'shutdown_timeout_s', env: 'MUSTER_SHUTDOWN_TIMEOUT_S', kind: 'integer' },
+  { key: 'pg_pool_size', env: 'MUSTER_PG_POOL_SIZE', kind: 'integer' },
+  { key: 'lost_grace_s', env: 'MUSTER_LOST_GRACE_S', kind: 'integer' },
+  { key: 'sweep_interval_ms', env: 'MUSTER_SWEEP_INTERVAL_MS', kind: 'integer' },
+];
+
+/** Loads the server config: defaults < file (`--config` or MUSTER_CONFIG) < MUSTER_* env < flags. */
+export function loadServerConfig(flags: Record<string, unknown>, env: Record<string, string | undefined> = process.env): Readonly<ServerConfig> {
+  const { config: file, ...rest } = flags;
+  const config = loadConfig(ServerConfigSchema, { file: (file as string | undefined) ?? env.MUSTER_CONFIG, env, bindings: BINDINGS, flags: rest });
+  // "true"/"false" from the environment mean the boolean, not a proxy list.
+  if (config.trust_proxy === 'true' || config.trust_proxy === 'false') {
+    return Object.freeze({ ...config, trust_proxy: config.trust_proxy === 'true' });
+  }
+  return config;
+}
+
+/** Splits HOST:PORT (IPv6 in brackets). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  return { host: listen.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(i + 1)) };
+}

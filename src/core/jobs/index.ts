@@ -1,0 +1,153 @@
+import { requireRole, type Actor } from '../access/index.js';
+import type { AuditSink } from '../audit/index.js';
+import type { Clock } from '../clock.js';
+import { invalid, notFound } from '../errors.js';
+import { isId, newId } from '../ids.js';
+import type { SystemStore } from '../systems/index.js';
+import type { JobRecord, JobSource, JobStore, RunOutput, RunRecord, RunRef, RunState } from './store.js';
+import { RETRYABLE_STATES, RUN_STATES, TERMINAL_STATES } from './store.js';
+import { resolveTargets } from './targets.js';
+import { checkContent, checkEnv, checkRate, checkRunAs, checkShell, checkTimeout, checkTtl } from './validate.js';
+
+export * from './store.js';
+export { capTail } from './output.js';
+export { RunLifecycle } from './run-lifecycle.js';
+export { JobSweeper } from './sweeper.js';
+export { Activity } from './activity.js';
+export { JobEvents, type StreamEvent } from './events.js';
+
+/** Tells the delivery layer what changed. Hints only: receivers re-read the database. */
+export interface RunNotifier {
+  /** These systems may have runs to deliver. */
+  runsCreated(systemIds: string[]): void;
+  /** These in-flight runs must be stopped by their agents. */
+  cancelRuns(runs: RunRef[]): void;
+}
+
+export interface JobLimits {
+  scriptBytes: number;
+  outputBytes: number;
+}
+
+export interface LaunchInput {
+  content?: unknown;
+  shell?: unknown;
+  targets: unknown;
+  env?: unknown;
+  timeout_s?: unknown;
+  ttl_s?: unknown;
+  run_as?: unknown;
+  max_concurrency?: unknown;
+  max_errors?: unknown;
+}
+
+export type JobStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A job with its summary: counts per run state and an overall status. */
+export interface JobView extends JobRecord {
+  counts: Record<RunState, number>;
+  done: boolean;
+  status: JobStatus;
+}
+
+/** Launching, reading, cancelling and retrying jobs. */
+export class JobService {
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly systems: SystemStore,
+    private readonly audit: AuditSink,
+    private readonly notifier: RunNotifier,
+    private readonly clock: Clock,
+    private readonly limits: JobLimits,
+  ) {}
+
+  /** Freezes content, environment and targets; writes the job and one run per system; wakes delivery. */
+  async launch(actor: Actor, input: LaunchInput, source: JobSource = 'api', links: { retryOf?: string; scriptId?: string } = {}): Promise<{ job: JobView; runs: RunRecord[] }> {
+    requireRole(actor, 'operator');
+    const content = checkContent(input.content, this.limits.scriptBytes);
+    const shell = checkShell(input.shell);
+    const timeoutS = checkTimeout(input.timeout_s);
+    const ttlS = checkTtl(input.ttl_s);
+    const env = checkEnv(input.env);
+    const runAs = checkRunAs(input.run_as);
+    const { systemIds, selector } = await resolveTargets(this.systems, actor.organizationId, input.targets);
+    const now = this.clock.now();
+    const job: JobRecord = {
+      id: newId(), organizationId: actor.organizationId, source, shell, content, env, timeoutS, ttlS, runAs, selector,
+      maxConcurrency: checkRate(input.max_concurrency, 'max_concurrency', systemIds.length),
+      maxErrors: checkRate(input.max_errors, 'max_errors', systemIds.length),
+      total: systemIds.length, stoppedReason: null, retryOf: links.retryOf ?? null, scriptId: links.scriptId ?? null,
+      createdBy: actor.label, createdAt: now.toISOString(), finishedAt: null,
+    };
+    const deliverDeadline = new Date(now.getTime() + ttlS * 1000).toISOString();
+    await this.jobs.insertJob(job, systemIds.map((systemId) => ({ id: newId(), systemId, deliverDeadline })));
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'job.launch', targetType: 'job', targetId: job.id, details: { systems: systemIds.length, shell, source, selector } },
+      now,
+    );
+    this.notifier.runsCreated(systemIds);
+    return { job: await this.view(job), runs: await this.jobs.listRuns(actor.organizationId, job.id) };
+  }
+
+  async get(actor: Actor, id: string): Promise<JobView> {
+    requireRole(actor, 'viewer');
+    const job = isId(id) ? await this.jobs.getJob(actor.organizationId, id) : undefined;
+    if (!job) throw notFound('job', id);
+    return this.view(job);
+  }
+
+  /** Newest first; `before` is a created_at cursor. */
+  async list(actor: Actor, options: { limit?: number; before?: string } = {}): Promise<JobView[]> {
+    requireRole(actor, 'viewer');
+    const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
+    const jobs = await this.jobs.listJobs(actor.organizationId, limit, options.before);
+    return Promise.all(jobs.map((j) => this.view(j)));
+  }
+
+  async runs(actor: Actor, jobId: string): Promise<RunRecord[]> {
+    await this.get(actor, jobId);
+    return this.jobs.listRuns(actor.organizationId, jobId);
+  }
+
+  async run(actor: Actor, id: string): Promise<RunRecord & RunOutput> {
+    requireRole(actor, 'viewer');
+    const run = isId(id) ? await this.jobs.getRun(actor.organizationId, id) : undefined;
+    if (!run) throw notFound('run', id);
+    return run;
+  }
+
+  /** Cancels a job: waiting runs end `cancelled` now, running ones are killed on their machines. */
+  async cancel(actor: Actor, target: { jobId: string } | { runId: string }): Promise<void> {
+    requireRole(actor, 'operator');
+    const id = 'jobId' in target ? target.jobId : target.runId;
+    const what = 'jobId' in target ? 'job' : 'run';
+    const now = this.clock.now();
+    const result = isId(id) ? await this.jobs.cancel(actor.organizationId, target, `cancelled by ${actor.label}`, now.toISOString()) : { found: false, inFlight: [] };
+    if (!result.found) throw notFound(what, id);
+    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: `${what}.cancel`, targetType: what, targetId: id }, now);
+    if (result.inFlight.length > 0) this.notifier.cancelRuns(result.inFlight);
+  }
+
+  /** Relaunches a job's failed, timed-out, lost and undeliverable runs as a new job. */
+  async retry(actor: Actor, jobId: string): Promise<{ job: JobView; runs: RunRecord[] }> {
+    const job = await this.get(actor, jobId);
+    const systemIds = await this.jobs.systemsInStates(job.id, RETRYABLE_STATES);
+    if (systemIds.length === 0) throw invalid('job', `job ${job.id} has no failed, timed-out, lost or undeliverable runs to retry`);
+    return this.launch(
+      actor,
+      { content: job.content, shell: job.shell, env: job.env, timeout_s: job.timeoutS, ttl_s: job.ttlS, run_as: job.runAs ?? undefined, targets: { system_ids: systemIds } },
+      job.source,
+      { retryOf: job.id, ...(job.scriptId ? { scriptId: job.scriptId } : {}) },
+    );
+  }
+
+  private async view(job: JobRecord): Promise<JobView> {
+    const partial = await this.jobs.countRuns(job.id);
+    const counts = Object.fromEntries(RUN_STATES.map((s) => [s, partial[s] ?? 0])) as Record<RunState, number>;
+    const finished = TERMINAL_STATES.reduce((n, s) => n + counts[s], 0);
+    const done = finished === job.total;
+    let status: JobStatus = 'running';
+    if (done) status = counts.succeeded === job.total ? 'succeeded' : counts.cancelled > 0 && job.stoppedReason?.startsWith('cancelled') ? 'cancelled' : 'failed';
+    return { ...job, counts, done, status };
+  }
+}

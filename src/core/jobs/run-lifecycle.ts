@@ -1,0 +1,124 @@
+import type { Clock } from '../clock.js';
+import type { Activity } from './activity.js';
+import { capTail } from './output.js';
+import type { RunNotifier } from './index.js';
+import type { Delivery, JobStore, RunCompletion, RunState } from './store.js';
+
+/** By default a run whose agent vanished counts as lost this long after its timeout (beyond the agent's own kill grace). */
+export const LOST_GRACE_S = 60;
+
+/** What an agent reports at the end of a run (the protocol's run.result, minus framing). */
+export interface AgentResult {
+  run_id: string;
+  outcome: 'exited' | 'signaled' | 'timed_out' | 'cancelled' | 'failed_to_start' | 'lost';
+  exit_code: number | null;
+  signal: string | null;
+  started_at: string | null;
+  finished_at: string;
+  stdout: string;
+  stderr: string;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+  error: string | null;
+}
+
+/** Turns an agent's outcome into a run state and a human reason. Expected failures are data. */
+export function completionState(result: AgentResult): { state: RunState; reason: string | null } {
+  switch (result.outcome) {
+    case 'exited':
+      return result.exit_code === 0 ? { state: 'succeeded', reason: null } : { state: 'failed', reason: `exited with code ${result.exit_code}` };
+    case 'signaled':
+      return { state: 'failed', reason: `killed by signal ${result.signal ?? 'unknown'}` };
+    case 'timed_out':
+      return { state: 'timed_out', reason: result.error ?? 'did not finish within its timeout; its process group was killed' };
+    case 'cancelled':
+      return { state: 'cancelled', reason: result.error ?? 'cancelled' };
+    case 'failed_to_start':
+      return { state: 'failed', reason: result.error ?? 'the script could not be started' };
+    case 'lost':
+      return { state: 'lost', reason: result.error ?? 'the agent lost track of this run' };
+  }
+}
+
+/**
+ * The server side of a run's life, driven by the agent hub: claim for
+ * delivery, started, output, result. Every step checks that the run belongs to
+ * the reporting system, and every step is idempotent (agents resend).
+ */
+export class RunLifecycle {
+  /** Live-chunk bytes per running run on this replica. */
+  private readonly chunkBytes = new Map<string, number>();
+
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly clock: Clock,
+    private readonly outputBytes: number,
+    private readonly notifier: RunNotifier,
+    private readonly lostGraceS = LOST_GRACE_S,
+    private readonly activity?: Activity,
+  ) {}
+
+  /** Pending runs for this system, now marked delivered, plus runs it should have but does not. */
+  async deliverable(systemId: string, agentActive?: string[]): Promise<Delivery[]> {
+    const lost = agentActive ? await this.jobs.undelivered(systemId, agentActive) : [];
+    const fresh = await this.jobs.claimPending(systemId, this.clock.now().toISOString(), this.lostGraceS);
+    return [...lost, ...fresh];
+  }
+
+  /**
+   * After a (re)connect: the cancellations this agent still has to carry out.
+   * Runs it does not have are ended here; the others it must stop.
+   */
+  async pendingCancels(systemId: string, agentActive: string[]): Promise<string[]> {
+    const requested = await this.jobs.cancelRequested(systemId);
+    const active = new Set(agentActive);
+    await this.jobs.cancelAbsent(systemId, requested.filter((id) => !active.has(id)), this.clock.now().toISOString());
+    return requested.filter((id) => active.has(id));
+  }
+
+  /** Of these connected systems, those that have runs waiting (the polling fallback). */
+  async systemsWithPending(systemIds: string[]): Promise<string[]> {
+    return systemIds.length === 0 ? [] : this.jobs.systemsWithPending(systemIds);
+  }
+
+  async started(systemId: string, runId: string, at: string): Promise<void> {
+    await this.jobs.markStarted(systemId, runId, at);
+  }
+
+  /**
+   * Stores a live chunk. Chunks only feed live viewers (the result carries the
+   * authoritative output), so past twice the output cap a run's further chunks
+   * are dropped rather than letting one noisy script fill the database.
+   */
+  async output(systemId: string, runId: string, seq: number, stream: 'stdout' | 'stderr', data: string): Promise<void> {
+    const seen = (this.chunkBytes.get(runId) ?? 0) + data.length;
+    this.chunkBytes.set(runId, seen);
+    if (seen > 2 * this.outputBytes) return;
+    await this.jobs.appendChunk(systemId, runId, seq, stream, data, this.clock.now().toISOString());
+    this.activity?.notify();
+  }
+
+  /** Stores a result; true when the agent may forget it (stored now or already). */
+  async complete(systemId: string, result: AgentResult): Promise<boolean> {
+    const { state, reason } = completionState(result);
+    this.chunkBytes.delete(result.run_id);
+    const stdout = capTail(result.stdout, this.outputBytes);
+    const stderr = capTail(result.stderr, this.outputBytes);
+    const completion: RunCompletion = {
+      state,
+      reason,
+      exitCode: result.exit_code,
+      signal: result.signal,
+      stdout: stdout.text,
+      stderr: stderr.text,
+      stdoutTruncated: stdout.truncated || result.stdout_truncated,
+      stderrTruncated: stderr.truncated || result.stderr_truncated,
+      startedAt: result.started_at,
+      finishedAt: result.finished_at,
+    };
+    const { outcome, effect } = await this.jobs.completeRun(systemId, result.run_id, completion, this.clock.now().toISOString());
+    if (effect && effect.waitingSystems.length > 0) this.notifier.runsCreated(effect.waitingSystems);
+    this.activity?.notify();
+    return outcome !== 'unknown';
+  }
+}

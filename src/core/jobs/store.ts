@@ -1,0 +1,179 @@
+export const RUN_STATES = ['pending', 'delivered', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'undeliverable', 'lost'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+export const TERMINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'undeliverable', 'lost'];
+/** States that count against `max_errors`: the script ran (or was running) and did not succeed. */
+export const ERROR_STATES: readonly RunState[] = ['failed', 'timed_out', 'lost'];
+/** States a retry relaunches. */
+export const RETRYABLE_STATES: readonly RunState[] = ['failed', 'timed_out', 'lost', 'undeliverable'];
+
+export type JobSource = 'api' | 'cli' | 'trigger' | 'schedule' | 'enroll';
+
+export interface JobRecord {
+  id: string;
+  organizationId: string;
+  source: JobSource;
+  shell: string;
+  content: string;
+  env: Record<string, string>;
+  timeoutS: number;
+  /** How long a run may wait for an offline system before it ends `undeliverable`. */
+  ttlS: number;
+  runAs: string | null;
+  selector: string | null;
+  /** Absolute limits, resolved from numbers or percentages at launch; null = none. */
+  maxConcurrency: number | null;
+  maxErrors: number | null;
+  total: number;
+  /** Why delivery stopped early (cancel, max_errors), or null. */
+  stoppedReason: string | null;
+  retryOf: string | null;
+  scriptId: string | null;
+  createdBy: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface RunRecord {
+  id: string;
+  jobId: string;
+  organizationId: string;
+  systemId: string;
+  hostname: string;
+  state: RunState;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string | null;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  createdAt: string;
+  deliveredAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface RunOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** A run as handed to an agent: the frozen script of its job. */
+export interface Delivery {
+  runId: string;
+  jobId: string;
+  shell: string;
+  content: string;
+  env: Record<string, string>;
+  timeoutS: number;
+  runAs: string | null;
+}
+
+/** The final state of a run, as core decided it from the agent's result. */
+export interface RunCompletion {
+  state: RunState;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  startedAt: string | null;
+  finishedAt: string;
+}
+
+/** A run an agent must be told to stop. */
+export interface RunRef {
+  runId: string;
+  systemId: string;
+}
+
+export interface NewRun {
+  id: string;
+  systemId: string;
+  deliverDeadline: string;
+}
+
+/** What a state change did to its job, so the engine can react (free slots, wake deliveries). */
+export interface JobEffect {
+  jobId: string;
+  /** Systems with runs of this job still waiting, when a concurrency slot was freed. */
+  waitingSystems: string[];
+}
+
+/** Storage of jobs and runs: every rule that must hold across replicas is one statement or one transaction here. */
+export interface JobStore {
+  /** Writes the job and all its runs in one transaction. */
+  insertJob(job: JobRecord, runs: NewRun[]): Promise<void>;
+  getJob(organizationId: string, id: string): Promise<JobRecord | undefined>;
+  listJobs(organizationId: string, limit: number, before?: string): Promise<JobRecord[]>;
+  countRuns(jobId: string): Promise<Partial<Record<RunState, number>>>;
+  listRuns(organizationId: string, jobId: string): Promise<RunRecord[]>;
+  getRun(organizationId: string, id: string): Promise<(RunRecord & RunOutput) | undefined>;
+  /** Systems of a job's runs in the given states. */
+  systemsInStates(jobId: string, states: readonly RunState[]): Promise<string[]>;
+  /**
+   * Claims this system's deliverable pending runs: each takes a concurrency slot
+   * of its job (atomically, so no replica can exceed `max_concurrency`) and is
+   * marked delivered, once.
+   */
+  claimPending(systemId: string, at: string, lostGraceS: number): Promise<Delivery[]>;
+  /** Runs marked delivered to this system that the agent says it does not have (lost in transit). */
+  undelivered(systemId: string, agentActive: string[]): Promise<Delivery[]>;
+  /** Runs of this system whose cancellation the agent has not confirmed. */
+  cancelRequested(systemId: string): Promise<string[]>;
+  /** Of these systems, the ones with pending runs. */
+  systemsWithPending(systemIds: string[]): Promise<string[]>;
+  markStarted(systemId: string, runId: string, at: string): Promise<void>;
+  appendChunk(systemId: string, runId: string, seq: number, stream: string, data: string, at: string): Promise<void>;
+  /**
+   * Stores the final state unless the run already ended (a late result replaces
+   * `lost`). Frees the job's slot, counts errors, stops the job past max_errors.
+   */
+  completeRun(systemId: string, runId: string, completion: RunCompletion, storedAt: string): Promise<{ outcome: 'stored' | 'duplicate' | 'unknown'; effect?: JobEffect }>;
+  /** Output chunks and ended runs after a cursor, in the order a stream replays them. */
+  readEvents(organizationId: string, scope: EventScope, cursor: EventCursor, limit: number): Promise<EventBatch | undefined>;
+  /** Pending runs past their deadline → undeliverable; in-flight runs of absent systems past `lost_after` → lost. */
+  sweep(now: string): Promise<JobEffect[]>;
+  /** Cancels a job's (or one run's) runs: pending ones at once; in-flight ones are flagged and returned for the agent to stop. */
+  cancel(organizationId: string, target: { jobId: string } | { runId: string }, reason: string, at: string): Promise<{ found: boolean; inFlight: RunRef[] }>;
+  /** An agent confirmed it does not have a cancelled run: end it now. */
+  cancelAbsent(systemId: string, runIds: string[], at: string): Promise<void>;
+}
+
+/** What a live stream follows: a whole job, or one run. */
+export type EventScope = { jobId: string } | { runId: string };
+
+/** Where a stream is: the last output chunk and the last ended run it has sent. */
+export interface EventCursor {
+  output: [createdAt: string, runId: string, seq: number] | null;
+  ended: [endedAt: string, runId: string] | null;
+}
+
+export interface OutputEvent {
+  runId: string;
+  systemId: string;
+  hostname: string;
+  seq: number;
+  stream: 'stdout' | 'stderr';
+  data: string;
+  createdAt: string;
+}
+
+export interface EndedEvent {
+  runId: string;
+  systemId: string;
+  hostname: string;
+  state: RunState;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string | null;
+  endedAt: string;
+}
+
+export interface EventBatch {
+  jobId: string;
+  output: OutputEvent[];
+  ended: EndedEvent[];
+  /** Every run in scope has ended. */
+  done: boolean;
+}

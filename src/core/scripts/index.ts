@@ -1,0 +1,177 @@
+import { requireRole, type Actor } from '../access/index.js';
+import type { AuditSink } from '../audit/index.js';
+import type { Clock } from '../clock.js';
+import { invalid, MusterError, notFound } from '../errors.js';
+import { isId, newId } from '../ids.js';
+import type { JobLimits, LaunchInput } from '../jobs/index.js';
+import { checkContent, checkRunAs, checkShell, checkTimeout, checkTtl } from '../jobs/validate.js';
+import type { ScriptRecord, ScriptStore, ScriptTargets } from './store.js';
+
+export type { ScriptRecord, ScriptStore, ScriptTargets } from './store.js';
+
+/** What a caller may set on a script; on update, a field left undefined keeps its value. */
+export interface ScriptInput {
+  name?: unknown;
+  content?: unknown;
+  shell?: unknown;
+  run_as?: unknown;
+  timeout_s?: unknown;
+  ttl_s?: unknown;
+  default_targets?: unknown;
+}
+
+const SCRIPT_FIELDS = ['name', 'content', 'shell', 'run_as', 'timeout_s', 'ttl_s', 'default_targets'] as const;
+
+/** Bounds on default targets, to keep a row small; whether the ids exist is checked at launch. */
+const MAX_TARGET_IDS = 10_000;
+const MAX_TARGET_ID_LENGTH = 128;
+const MAX_SELECTOR_LENGTH = 4096;
+
+function checkName(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid('name', 'must be a non-empty string');
+  const name = value.trim();
+  if (name.length > 100) throw invalid('name', 'must be at most 100 characters');
+  return name;
+}
+
+function checkIdList(value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalid(field, 'must be an array of strings');
+  if (value.length > MAX_TARGET_IDS) throw invalid(field, `must hold at most ${MAX_TARGET_IDS} entries`);
+  value.forEach((v: unknown, i) => {
+    if (typeof v !== 'string' || v === '' || v.length > MAX_TARGET_ID_LENGTH) throw invalid(`${field}[${i}]`, `must be a non-empty string of at most ${MAX_TARGET_ID_LENGTH} characters`);
+  });
+  return [...(value as string[])];
+}
+
+/** Shapes only: selector grammar and whether ids exist are checked when the script is launched. */
+function checkTargets(value: unknown): ScriptTargets {
+  if (value === undefined || value === null) return { systemIds: [], groupIds: [], selector: null };
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('default_targets', 'must be an object with system_ids, group_ids and selector');
+  const t = value as Record<string, unknown>;
+  const unknownKey = Object.keys(t).find((k) => !['system_ids', 'group_ids', 'selector'].includes(k));
+  if (unknownKey) throw invalid(`default_targets.${unknownKey}`, 'is not a known field');
+  const selector = t.selector ?? null;
+  if (selector !== null && (typeof selector !== 'string' || selector.length > MAX_SELECTOR_LENGTH)) {
+    throw invalid('default_targets.selector', `must be null or a string of at most ${MAX_SELECTOR_LENGTH} characters`);
+  }
+  return {
+    systemIds: checkIdList(t.system_ids, 'default_targets.system_ids'),
+    groupIds: checkIdList(t.group_ids, 'default_targets.group_ids'),
+    selector: selector === '' ? null : selector,
+  };
+}
+
+/** Saved scripts: operators write them, anyone in the organization reads them. */
+export class ScriptService {
+  constructor(
+    private readonly store: ScriptStore,
+    private readonly audit: AuditSink,
+    private readonly clock: Clock,
+    private readonly limits: JobLimits,
+  ) {}
+
+  /** Saves a new script; CONFLICT when the organization already has one of that name. */
+  async create(actor: Actor, input: ScriptInput): Promise<ScriptRecord> {
+    requireRole(actor, 'operator');
+    const now = this.clock.now();
+    const script: ScriptRecord = {
+      id: newId(),
+      organizationId: actor.organizationId,
+      name: checkName(input.name),
+      content: checkContent(input.content, this.limits.scriptBytes),
+      shell: checkShell(input.shell),
+      runAs: checkRunAs(input.run_as),
+      timeoutS: checkTimeout(input.timeout_s),
+      ttlS: checkTtl(input.ttl_s),
+      defaultTargets: checkTargets(input.default_targets),
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      createdBy: actor.label,
+    };
+    if (!(await this.store.insertScript(script))) throw nameTaken(script.name);
+    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'script.create', targetType: 'script', targetId: script.id, details: { name: script.name } }, now);
+    return script;
+  }
+
+  /** The organization's scripts, oldest first. */
+  async list(actor: Actor): Promise<ScriptRecord[]> {
+    requireRole(actor, 'viewer');
+    return this.store.listScripts(actor.organizationId);
+  }
+
+  /** One script by id, or else by exact name; NOT_FOUND when neither matches in the organization. */
+  async get(actor: Actor, idOrName: string): Promise<ScriptRecord> {
+    requireRole(actor, 'viewer');
+    const byId = isId(idOrName) ? await this.store.getScript(actor.organizationId, idOrName) : undefined;
+    const script = byId ?? (await this.store.findScriptByName(actor.organizationId, idOrName));
+    if (!script) throw notFound('script', idOrName);
+    return script;
+  }
+
+  /**
+   * What a job launched from a saved script runs: the script's content (frozen by the job), with its
+   * shell, run-as user, timeout, time-to-live and default targets unless the launch names its own.
+   */
+  async launchInput(actor: Actor, input: LaunchInput & { script: string }): Promise<{ input: LaunchInput; scriptId: string }> {
+    if (input.content !== undefined) throw invalid('content', 'give either content or script, not both');
+    const script = await this.get(actor, input.script);
+    const t = script.defaultTargets;
+    const hasDefaults = t.systemIds.length > 0 || t.groupIds.length > 0 || t.selector !== null;
+    if (input.targets === undefined && !hasDefaults) throw invalid('targets', `script ${script.name} has no default targets: name the systems to run it on`);
+    const { script: _name, ...rest } = input;
+    const targets = input.targets ?? {
+      ...(t.systemIds.length > 0 ? { system_ids: t.systemIds } : {}),
+      ...(t.groupIds.length > 0 ? { group_ids: t.groupIds } : {}),
+      ...(t.selector !== null ? { selector: t.selector } : {}),
+    };
+    return {
+      scriptId: script.id,
+      input: {
+        ...rest,
+        content: script.content,
+        shell: input.shell ?? script.shell,
+        run_as: input.run_as ?? script.runAs ?? undefined,
+        timeout_s: input.timeout_s ?? script.timeoutS,
+        ttl_s: input.ttl_s ?? script.ttlS,
+        targets,
+      },
+    };
+  }
+
+  /** Changes the fields given; the rest keep their values. `default_targets`, when given, replaces the old ones whole. */
+  async update(actor: Actor, id: string, input: ScriptInput): Promise<ScriptRecord> {
+    requireRole(actor, 'operator');
+    const old = isId(id) ? await this.store.getScript(actor.organizationId, id) : undefined;
+    if (!old) throw notFound('script', id);
+    const script: ScriptRecord = {
+      ...old,
+      name: input.name === undefined ? old.name : checkName(input.name),
+      content: input.content === undefined ? old.content : checkContent(input.content, this.limits.scriptBytes),
+      shell: input.shell === undefined ? old.shell : checkShell(input.shell),
+      runAs: input.run_as === undefined ? old.runAs : checkRunAs(input.run_as),
+      timeoutS: input.timeout_s === undefined ? old.timeoutS : checkTimeout(input.timeout_s),
+      ttlS: input.ttl_s === undefined ? old.ttlS : checkTtl(input.ttl_s),
+      defaultTargets: input.default_targets === undefined ? old.defaultTargets : checkTargets(input.default_targets),
+    };
+    const now = this.clock.now();
+    script.updatedAt = now.toISOString();
+    const result = await this.store.updateScript(script);
+    if (result === 'not_found') throw notFound('script', id);
+    if (result === 'name_taken') throw nameTaken(script.name);
+    const changed = SCRIPT_FIELDS.filter((k) => input[k] !== undefined);
+    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'script.update', targetType: 'script', targetId: id, details: { name: script.name, fields: changed } }, now);
+    return script;
+  }
+
+  /** Deletes a script; jobs launched from it keep their frozen copy. */
+  async remove(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'operator');
+    if (!isId(id) || !(await this.store.deleteScript(actor.organizationId, id))) throw notFound('script', id);
+    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'script.delete', targetType: 'script', targetId: id }, this.clock.now());
+  }
+}
+
+function nameTaken(name: string): MusterError {
+  return new MusterError('CONFLICT', `a script named ${name} already exists`, { field: 'name' });
+}

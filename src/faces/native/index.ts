@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify';
+import { authenticateApiKey } from '../../auth/api-key.js';
+import { MusterError } from '../../core/errors.js';
+import { sendError } from '../http-errors.js';
+import type { NativeDeps } from './context.js';
+import { eventRoutes } from './routes/events.js';
+import { jobRoutes } from './routes/jobs.js';
+import { keyRoutes } from './routes/keys.js';
+import { organizationRoutes } from './routes/organizations.js';
+import { scriptRoutes } from './routes/scripts.js';
+import { systemRoutes } from './routes/systems.js';
+
+/** The native error body: `{"error": {"code", "message", "request_id"}}`. */
+export function nativeErrorBody(code: string, message: string, requestId: string): unknown {
+  return { error: { code, message, request_id: requestId } };
+}
+
+/** Mounts the native API under /v1 (register with `prefix: '/v1'`). */
+export async function nativeFace(app: FastifyInstance, deps: NativeDeps): Promise<void> {
+  app.decorateRequest('actor', null);
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), nativeErrorBody),
+  );
+  app.addHook('onRequest', async (req) => {
+    req.actor = await authenticateApiKey(deps.core.keys, req.headers);
+  });
+  organizationRoutes(app, deps);
+  keyRoutes(app, deps);
+  systemRoutes(app, deps);
+  scriptRoutes(app, deps);
+  jobRoutes(app, deps);
+  eventRoutes(app, deps);
+}

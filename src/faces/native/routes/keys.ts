@@ -1,0 +1,44 @@
+import Type from 'typebox';
+import type { FastifyInstance } from 'fastify';
+import { actorOf, type NativeDeps } from '../context.js';
+import { IdParams, Role, Tags } from '../schemas.js';
+import { view } from '../views.js';
+
+/** /v1/api-keys and /v1/enrollment-keys: admins create (shown once), list and revoke. */
+export function keyRoutes(app: FastifyInstance, { core }: NativeDeps): void {
+  app.get('/api-keys', { schema: { tags: ['keys'], summary: 'List API keys' } }, async (req) => ({
+    items: (await core.keys.listApiKeys(actorOf(req))).map(view.apiKey),
+  }));
+
+  app.post(
+    '/api-keys',
+    { schema: { tags: ['keys'], summary: 'Create an API key (the secret is shown once)', body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: Role }, { additionalProperties: false }) } },
+    async (req, reply) => {
+      const { key, secret } = await core.keys.createApiKey(actorOf(req), req.body as { name: string; role: string });
+      return reply.status(201).send({ key: view.apiKey(key), secret });
+    },
+  );
+
+  app.delete('/api-keys/:id', { schema: { tags: ['keys'], summary: 'Revoke an API key', params: IdParams } }, async (req, reply) => {
+    await core.keys.revokeApiKey(actorOf(req), (req.params as { id: string }).id);
+    return reply.status(204).send();
+  });
+
+  app.get('/enrollment-keys', { schema: { tags: ['keys'], summary: 'List enrollment keys' } }, async (req) => ({
+    items: (await core.keys.listEnrollmentKeys(actorOf(req))).map(view.enrollmentKey),
+  }));
+
+  app.post(
+    '/enrollment-keys',
+    { schema: { tags: ['keys'], summary: 'Create an enrollment key (the secret is shown once)', body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), tags: Type.Optional(Tags) }, { additionalProperties: false }) } },
+    async (req, reply) => {
+      const { key, secret } = await core.keys.createEnrollmentKey(actorOf(req), req.body as { name: string });
+      return reply.status(201).send({ key: view.enrollmentKey(key), secret });
+    },
+  );
+
+  app.delete('/enrollment-keys/:id', { schema: { tags: ['keys'], summary: 'Revoke an enrollment key', params: IdParams } }, async (req, reply) => {
+    await core.keys.revokeEnrollmentKey(actorOf(req), (req.params as { id: string }).id);
+    return reply.status(204).send();
+  });
+}

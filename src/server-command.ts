@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { ConfigError } from './config/load.js';
+import { loadServerConfig } from './config/server.js';
+import { isMusterError } from './core/errors.js';
+
+/** `muster server`: runs the control plane until SIGTERM/SIGINT. */
+export function registerServerCommand(program: Command): void {
+  program
+    .command('server')
+    .description('run the control plane (HTTP API, agent hub, job engine)')
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080)')
+    .option('--data-dir <dir>', 'data directory: SQLite database and key files (default ./muster-data)')
+    .option('--database-url <url>', 'PostgreSQL URL (postgres://…) instead of SQLite')
+    .option('--config <file>', 'JSON config file')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (opts: Record<string, string | undefined>) => {
+      let config;
+      try {
+        config = loadServerConfig({
+          listen: opts.listen,
+          data_dir: opts.dataDir,
+          database_url: opts.databaseUrl,
+          config: opts.config,
+          log_level: opts.logLevel,
+        });
+      } catch (err) {
+        if (err instanceof ConfigError) exitWith(2, err.message);
+        throw err;
+      }
+      const { startServer } = await import('./server.js');
+      let server;
+      try {
+        server = await startServer(config);
+      } catch (err) {
+        if (isMusterError(err, 'INVALID_ARGUMENT')) exitWith(2, `invalid config ${err.message}`);
+        exitWith(1, `cannot start: ${(err as Error).message}`);
+      }
+      let signals = 0;
+      const shutdown = (signal: string) => {
+        if (++signals > 1) exitWith(1, `second ${signal}: exiting without a clean shutdown`);
+        const force = setTimeout(() => exitWith(1, `shutdown took longer than ${config.shutdown_timeout_s} s`), config.shutdown_timeout_s * 1000);
+        force.unref();
+        server.stop().then(
+          () => process.exit(0),
+          (err: unknown) => exitWith(1, `shutdown failed: ${(err as Error).message}`),
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}
+
+function exitWith(code: number, message: string): never {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(code);
+}

@@ -1,0 +1,130 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { sql } from 'kysely';
+import pino, { type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { buildApp } from './app.js';
+import { systemClock } from './core/clock.js';
+import { createCore } from './core/index.js';
+import { JobSweeper } from './core/jobs/index.js';
+import { parseListen, type ServerConfig } from './config/server.js';
+import { AgentHub } from './hub/agent-hub.js';
+import { hubMetrics } from './hub/metrics.js';
+import { createStores, migrate, type Database } from './store/index.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Loads only the driver the config selects, so the agent and CLI never load one. */
+async function openDatabase(config: ServerConfig): Promise<Database> {
+  if (config.database_url) {
+    const { openPostgres } = await import('./store/postgres.js');
+    return openPostgres(config.database_url, { poolSize: config.pg_pool_size });
+  }
+  const { openSqlite } = await import('./store/sqlite.js');
+  return openSqlite(join(resolve(config.data_dir), 'muster.db'));
+}
+
+/** Writes a secret the operator needs, readable by the owner only. */
+function writeSecret(dir: string, name: string, secret: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, name);
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return path;
+}
+
+/**
+ * The composition root of `muster server`: database, core, hub, HTTP app.
+ * Stops in reverse order.
+ */
+export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.log_level })): Promise<RunningServer> {
+  const database = await openDatabase(config);
+  try {
+    await migrate(database.db);
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const stores = createStores(database);
+  let hub: AgentHub | undefined;
+  const core = createCore({
+    stores,
+    clock: systemClock,
+    notifier: { runsCreated: (ids) => hub?.runsCreated(ids), cancelRuns: (runs) => hub?.cancelRuns(runs) },
+    limits: { scriptBytes: config.script_max_bytes, outputBytes: config.output_max_bytes },
+    lostGraceS: config.lost_grace_s,
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  hub = new AgentHub({ core, logger: logger.child({ component: 'hub' }), metrics: hubMetrics(registry), wake: database.wake });
+  const sweeper = new JobSweeper(stores.jobs, { runsCreated: (ids) => hub.runsCreated(ids), cancelRuns: (runs) => hub.cancelRuns(runs) }, systemClock, config.sweep_interval_ms, (err) =>
+    logger.warn({ err }, 'sweeping runs failed; will retry'),
+  );
+
+  const boot = await core.organizations.bootstrap({ apiKey: config.bootstrap_api_key, enrollmentKey: config.bootstrap_enrollment_key });
+  if (boot.created) announceKeys(config.data_dir, boot.created, Boolean(config.bootstrap_api_key), Boolean(config.bootstrap_enrollment_key));
+  // A single node knows nobody is connected yet; replicas keep each other's flags.
+  if (!database.capabilities.supportsReplicas) await stores.systems.clearConnections();
+
+  const app = await buildApp({
+    core,
+    hub,
+    logger,
+    registry,
+    signatures: { systems: core.systems, replay: stores.replay, clock: systemClock, skewMs: config.signature_skew_s * 1000 },
+    ready: async () => {
+      await sql`select 1`.execute(database.db);
+    },
+    bodyLimit: config.body_limit_bytes,
+    trustProxy: config.trust_proxy,
+    version: VERSION,
+  });
+  const { host, port } = parseListen(config.listen);
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close();
+    await database.close();
+    throw err;
+  }
+  hub.start();
+  sweeper.start();
+  const address = app.server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  logger.info({ url, database: database.capabilities.name, version: VERSION }, 'muster server listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    stop: () =>
+      (stopping ??= (async () => {
+        logger.info('shutting down');
+        await sweeper.stop();
+        await hub.stop();
+        await app.close();
+        await database.close();
+        logger.info('stopped');
+      })()),
+  };
+}
+
+function announceKeys(dataDir: string, created: { apiKey: string; enrollmentKey: string }, apiGiven: boolean, enrollGiven: boolean): void {
+  const dir = resolve(dataDir);
+  const apiPath = writeSecret(dir, 'admin-api-key', created.apiKey);
+  const enrollPath = writeSecret(dir, 'enrollment-key', created.enrollmentKey);
+  const lines = [
+    '',
+    'muster: created the default organization.',
+    `  admin API key:   ${apiGiven ? '(from MUSTER_BOOTSTRAP_API_KEY)' : created.apiKey}`,
+    `                   saved to ${apiPath} (mode 0600)`,
+    `  enrollment key:  ${enrollGiven ? '(from MUSTER_BOOTSTRAP_ENROLLMENT_KEY)' : created.enrollmentKey}`,
+    `                   saved to ${enrollPath} (mode 0600)`,
+    '  These are shown once; the server keeps only their hashes.',
+    '',
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,57 @@
+import { Migrator, type Kysely } from 'kysely';
+import { migrationProvider } from './migrations/index.js';
+import type { Schema } from './schema.js';
+
+/**
+ * What differs between the databases, as flags. Code that must behave
+ * differently asks a flag; nothing else checks which database it is.
+ */
+export interface DialectCapabilities {
+  readonly name: 'sqlite' | 'postgres';
+  /** `SELECT … FOR UPDATE SKIP LOCKED` for claiming work across replicas. */
+  readonly supportsSkipLocked: boolean;
+  /** `LISTEN/NOTIFY` to wake other replicas. */
+  readonly supportsListenNotify: boolean;
+  /** Several server processes may share this database. */
+  readonly supportsReplicas: boolean;
+}
+
+export const SQLITE_CAPABILITIES: DialectCapabilities = Object.freeze({
+  name: 'sqlite',
+  supportsSkipLocked: false,
+  supportsListenNotify: false,
+  supportsReplicas: false,
+});
+
+export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
+  name: 'postgres',
+  supportsSkipLocked: true,
+  supportsListenNotify: true,
+  supportsReplicas: true,
+});
+
+/** A wake-up channel between replicas. Only a hint: receivers re-read the database. */
+export interface WakeChannel {
+  publish(topic: string, payload: string): Promise<void>;
+  subscribe(handler: (topic: string, payload: string) => void): void;
+  close(): Promise<void>;
+}
+
+/** An open database: the query builder, its capabilities, and how to close it. */
+export interface Database {
+  readonly db: Kysely<Schema>;
+  readonly capabilities: DialectCapabilities;
+  /** Present when the dialect can wake other replicas. */
+  readonly wake: WakeChannel | undefined;
+  close(): Promise<void>;
+}
+
+/** Applies every pending migration; throws naming the one that failed. */
+export async function migrate(db: Kysely<Schema>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,20 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-job-engine.js';
+import * as m0003 from './0003-live-output.js';
+import * as m0004 from './0004-scripts.js';
+
+/**
+ * Numbered, append-only migrations; one set for SQLite and PostgreSQL. A new
+ * migration is a new file added at the end of this table, never an edit.
+ */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': m0001,
+  '0002-job-engine': m0002,
+  '0003-live-output': m0003,
+  '0004-scripts': m0004,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};

@@ -1,0 +1,86 @@
+import type { Kysely } from 'kysely';
+import type { JobStore } from '../../core/jobs/index.js';
+import type { DialectCapabilities } from '../dialect.js';
+import type { Schema } from '../schema.js';
+import { jobFromRow, RUN_COLUMNS, runFromRow } from './job-rows.js';
+import { toJson } from './json.js';
+import { eventReader } from './events.js';
+import { runEngine } from './runs.js';
+
+/** SQLite allows 32766 bound parameters; 8 columns × 1000 rows stays well inside, and PostgreSQL's 65535 too. */
+const INSERT_BATCH = 1000;
+
+/** Jobs and runs on Kysely: reads and launch here, the run engine in runs.ts. */
+export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities): JobStore {
+  return {
+    ...runEngine(db, capabilities),
+    ...eventReader(db),
+
+    async insertJob(j, runs) {
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('jobs')
+          .values({
+            id: j.id, organization_id: j.organizationId, source: j.source, shell: j.shell, content: j.content, env: toJson(j.env),
+            timeout_s: j.timeoutS, ttl_s: j.ttlS, run_as: j.runAs, selector: j.selector, max_concurrency: j.maxConcurrency,
+            max_errors: j.maxErrors, total: j.total, in_flight: 0, errors: 0, stopped_reason: null, retry_of: j.retryOf,
+            script_id: j.scriptId, created_by: j.createdBy, created_at: j.createdAt, finished_at: j.finishedAt,
+          })
+          .execute();
+        for (let i = 0; i < runs.length; i += INSERT_BATCH) {
+          const values = runs.slice(i, i + INSERT_BATCH).map((r) => ({
+            id: r.id, job_id: j.id, organization_id: j.organizationId, system_id: r.systemId, state: 'pending',
+            created_at: j.createdAt, deliver_deadline: r.deliverDeadline, cancel_requested: 0,
+          }));
+          await tx.insertInto('runs').values(values).execute();
+        }
+      });
+    },
+
+    async getJob(organizationId, id) {
+      const row = await db.selectFrom('jobs').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+      return row && jobFromRow(row);
+    },
+
+    async listJobs(organizationId, limit, before) {
+      let q = db.selectFrom('jobs').selectAll().where('organization_id', '=', organizationId);
+      if (before) q = q.where('created_at', '<', before);
+      const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      return rows.map(jobFromRow);
+    },
+
+    async countRuns(jobId) {
+      const rows = await db.selectFrom('runs').select(['state', db.fn.countAll<string | number>().as('n')]).where('job_id', '=', jobId).groupBy('state').execute();
+      return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    },
+
+    async listRuns(organizationId, jobId) {
+      const rows = await db
+        .selectFrom('runs')
+        .leftJoin('systems', 'systems.id', 'runs.system_id')
+        .select([...RUN_COLUMNS, 'systems.hostname'])
+        .where('runs.organization_id', '=', organizationId)
+        .where('runs.job_id', '=', jobId)
+        .orderBy('systems.hostname')
+        .orderBy('runs.id')
+        .execute();
+      return rows.map(runFromRow);
+    },
+
+    async getRun(organizationId, id) {
+      const row = await db
+        .selectFrom('runs')
+        .leftJoin('systems', 'systems.id', 'runs.system_id')
+        .select([...RUN_COLUMNS, 'runs.stdout', 'runs.stderr', 'systems.hostname'])
+        .where('runs.organization_id', '=', organizationId)
+        .where('runs.id', '=', id)
+        .executeTakeFirst();
+      return row && { ...runFromRow(row), stdout: row.stdout, stderr: row.stderr };
+    },
+
+    async systemsInStates(jobId, states) {
+      const rows = await db.selectFrom('runs').select('system_id').where('job_id', '=', jobId).where('state', 'in', [...states]).orderBy('system_id').execute();
+      return rows.map((r) => r.system_id);
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../schema.js';
+
+/** Remembers used signatures until they expire, across replicas (it lives in the database). */
+export interface ReplayStore {
+  /** Records `digest`; false when it was already recorded and has not expired. */
+  remember(digest: string, expiresAt: string, now: string): Promise<boolean>;
+}
+
+/** Used-signature memory on Kysely. */
+export function replayStore(db: Kysely<Schema>): ReplayStore {
+  let lastSweep = 0;
+  return {
+    async remember(digest, expiresAt, now) {
+      // Expired rows are swept at most once a minute, not on every request.
+      if (Date.now() - lastSweep > 60_000) {
+        lastSweep = Date.now();
+        await db.deleteFrom('used_signatures').where('expires_at', '<', now).execute();
+      }
+      const r = await db
+        .insertInto('used_signatures')
+        .values({ digest, expires_at: expiresAt })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(import.meta.dirname, '..', 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** Every import specifier of a file (static, dynamic and type-only). */
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+}
+
+/** Imports of the files under `folder` that match one of `forbidden`, as "file → import". */
+function violations(folder: string, forbidden: RegExp[]): string[] {
+  return files(join(SRC, folder)).flatMap((file) =>
+    imports(file)
+      .filter((spec) => forbidden.some((re) => re.test(spec)))
+      .map((spec) => `${relative(SRC, file)} → ${spec}`),
+  );
+}
+
+const DRIVERS = [/^pg$/, /^better-sqlite3$/, /^kysely$/];
+const FRAMEWORKS = [/^fastify$/, /^@fastify\//, /^ws$/];
+
+describe('architecture: dependencies point inward', () => {
+  it('core imports no face, hub, CLI, agent, store, framework or driver', () => {
+    const forbidden = [/\/faces\//, /\/hub\//, /\/cli\//, /\/agent\//, /\/store\//, /\/server(\.js)?$/, /\/app(\.js)?$/, ...FRAMEWORKS, ...DRIVERS];
+    expect(violations('core', forbidden)).toEqual([]);
+  });
+
+  it('the agent and the CLI never load the server, the store or a database driver', () => {
+    const forbidden = [/\/store\//, /\/faces\//, /\/hub\//, /\/core\/(?!errors)/, /\/server(\.js)?$/, /\/app(\.js)?$/, /^fastify$/, ...DRIVERS];
+    expect(violations('agent', forbidden)).toEqual([]);
+    expect(violations('cli', forbidden)).toEqual([]);
+  });
+
+  it('the protocol is shared vocabulary: it imports only its schema library', () => {
+    const all = files(join(SRC, 'protocol')).flatMap(imports);
+    expect(all.filter((spec) => !/^typebox(\/|$)/.test(spec) && !spec.startsWith('./') && !spec.startsWith('node:'))).toEqual([]);
+  });
+
+  it('faces hold no SQL: they never import the store or a driver', () => {
+    expect(violations('faces', [/\/store\/(?!index)/, ...DRIVERS])).toEqual([]);
+  });
+
+  it('only src/config reads process.env', () => {
+    const readers = files(SRC)
+      .filter((f) => !relative(SRC, f).startsWith('config/'))
+      .filter((f) => /process\.env\.[A-Z_]+|process\.env\[/.test(readFileSync(f, 'utf8')));
+    expect(readers.map((f) => relative(SRC, f))).toEqual([]);
+  });
+});

@@ -1,0 +1,67 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createCore, type Actor, type Core } from '../../src/core/index.js';
+import type { Clock } from '../../src/core/clock.js';
+import type { RunRef } from '../../src/core/jobs/index.js';
+import { createStores, type Database } from '../../src/store/index.js';
+import { openMigrated, type TestDatabase } from './databases.js';
+
+/** A clock tests move by hand. */
+export class FakeClock implements Clock {
+  constructor(public current = new Date('2026-11-23T12:00:00.000Z')) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export interface CoreFixture {
+  core: Core;
+  clock: FakeClock;
+  database: Database;
+  test: TestDatabase;
+  admin: Actor;
+  enrollmentKey: string;
+  notified: string[][];
+  cancelled: RunRef[];
+  close(): Promise<void>;
+}
+
+/** A real core over a fresh migrated database, bootstrapped, with a fake clock. */
+export async function coreFixture(name: 'sqlite' | 'postgres'): Promise<CoreFixture> {
+  const { database, test } = await openMigrated(name);
+  const clock = new FakeClock();
+  const notified: string[][] = [];
+  const cancelled: RunRef[] = [];
+  const core = createCore({
+    stores: createStores(database),
+    clock,
+    notifier: { runsCreated: (ids) => notified.push(ids), cancelRuns: (runs) => cancelled.push(...runs) },
+    limits: { scriptBytes: 1024 * 1024, outputBytes: 1024 * 1024 },
+  });
+  const boot = await core.organizations.bootstrap({});
+  const admin = await core.keys.authenticate(boot.created!.apiKey);
+  return {
+    core, clock, database, test, admin, notified, cancelled,
+    enrollmentKey: boot.created!.enrollmentKey,
+    close: async () => {
+      await database.close();
+      await test.drop();
+    },
+  };
+}
+
+/** An RSA public key as an agent would present it. */
+export function agentPublicKey(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+}
+
+export const FACTS = {
+  hostname: 'web-1',
+  os: 'linux',
+  os_release: 'Debian GNU/Linux 12',
+  arch: 'x64',
+  ip_addresses: ['10.0.0.5'],
+  agent_version: '0.1.0',
+};
