@@ -10,6 +10,8 @@ import type { Core } from './core/index.js';
 import { MusterError } from './core/errors.js';
 import { agentFace } from './faces/agent/index.js';
 import { sendError } from './faces/http-errors.js';
+import { jumpcloudFace } from './faces/jumpcloud/index.js';
+import { JUMPCLOUD_ROUTES } from './faces/jumpcloud/routes/index.js';
 import { nativeErrorBody, nativeFace } from './faces/native/index.js';
 import type { AgentHub } from './hub/agent-hub.js';
 
@@ -74,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   await app.register(async (scope) => nativeFace(scope, { core: deps.core }), { prefix: '/v1' });
+  await app.register(async (scope) => jumpcloudFace(scope, { core: deps.core, routes: JUMPCLOUD_ROUTES }), { prefix: '/api' });
   await app.register(async (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }), { prefix: '/agent/v1' });
   return app;
 }
