@@ -1,72 +1,42 @@
-import { cpus, totalmem } from 'node:os';
-import { FakeAgent } from '../test/support/fake-agent.js';
-import { call, startTestServer } from '../test/support/server.js';
-
 /**
- * `npm run bench`: the server in this process, N scripted agents over real
- * WebSockets (they answer every delivery at once, so the figures are the
- * control plane's own cost), on SQLite — and PostgreSQL when
- * MUSTER_TEST_PG_URL is set. Prints one line per figure.
+ * `npm run bench [-- <name> [args…]]`: dispatches to one benchmark. With no
+ * name, the default in-process suite (bench/default.ts). Each benchmark is its
+ * own module, loaded only when asked for, exporting `run…Bench(args)`.
  */
-const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+type Bench = (args: string[]) => Promise<void>;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const BENCHES: Record<string, { file: string; load: () => Promise<Bench> }> = {
+  fanout: { file: 'bench/fanout.ts', load: async () => (await import('./fanout.js')).runFanoutBench },
+  // bench/ingest.ts is written separately; until it lands, say so instead of crashing.
+  ingest: { file: 'bench/ingest.ts', load: async () => ((await import(['.', 'ingest.js'].join('/'))) as { runIngestBench: Bench }).runIngestBench },
+};
+
+function isMissingModule(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND';
 }
 
-async function bench(name: 'sqlite' | 'postgres'): Promise<void> {
-  const s = await startTestServer(name);
-  const agents: FakeAgent[] = [];
-  for (let i = 0; i < AGENTS; i++) agents.push(await FakeAgent.enroll(s.url, s.enrollmentKey, `bench-${i}`));
-  for (const a of agents) {
-    await a.connect();
-    a.socket!.on('message', (raw) => {
-      const m = JSON.parse(raw.toString()) as { type: string; run_id: string };
-      if (m.type !== 'run.deliver') return;
-      const now = new Date().toISOString();
-      a.send({ type: 'run.result', run_id: m.run_id, outcome: 'exited', exit_code: 0, signal: null, started_at: now, finished_at: now, stdout: 'ok\n', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null });
-    });
+async function main(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'default') {
+    const { runDefaultBench } = await import('./default.js');
+    return runDefaultBench();
   }
-  const all = agents.map((a) => a.systemId);
-
-  async function untilDone(jobId: string): Promise<void> {
-    for (;;) {
-      const { body } = await call(s.url, s.adminKey, 'GET', `/v1/jobs/${jobId}`);
-      if (body.done) return;
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  const bench = BENCHES[name];
+  if (!bench) {
+    process.stderr.write(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')} (or none for the default suite)\n`);
+    process.exitCode = 2;
+    return;
   }
-
-  const single: number[] = [];
-  for (let i = 0; i < ROUNDS * 5; i++) {
-    const t = performance.now();
-    const { body } = await call(s.url, s.adminKey, 'POST', '/v1/jobs', { content: 'true', targets: { system_ids: [all[i % all.length]] } });
-    await untilDone(body.job.id);
-    single.push(performance.now() - t);
+  let run: Bench;
+  try {
+    run = await bench.load();
+  } catch (err) {
+    if (!isMissingModule(err)) throw err;
+    process.stderr.write(`benchmark "${name}" is not available in this build: ${bench.file} is absent\n`);
+    process.exitCode = 2;
+    return;
   }
-  single.sort((a, b) => a - b);
-
-  const fan: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const t = performance.now();
-    const { body } = await call(s.url, s.adminKey, 'POST', '/v1/jobs', { content: 'true', targets: { system_ids: all } });
-    await untilDone(body.job.id);
-    fan.push(performance.now() - t);
-  }
-  fan.sort((a, b) => a - b);
-
-  const line = (what: string, xs: number[]) =>
-    process.stdout.write(`${name.padEnd(8)} ${what.padEnd(42)} p50 ${percentile(xs, 50).toFixed(1)} ms  p95 ${percentile(xs, 95).toFixed(1)} ms  (n=${xs.length})\n`);
-  line('1 system: launch → result stored', single);
-  line(`${AGENTS} systems: launch → all results stored`, fan);
-  process.stdout.write(`${name.padEnd(8)} ${`${AGENTS}-system fan-out throughput`.padEnd(42)} ${((AGENTS * 1000) / percentile(fan, 50)).toFixed(0)} runs/s at p50\n`);
-
-  for (const a of agents) await a.close();
-  await s.stop();
+  await run(args);
 }
 
-process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}\n`);
-await bench('sqlite');
-if (process.env.MUSTER_TEST_PG_URL) await bench('postgres');
-else process.stdout.write('postgres: skipped (set MUSTER_TEST_PG_URL)\n');
+await main(process.argv.slice(2));

@@ -11,8 +11,10 @@ import { MusterError } from './core/errors.js';
 import { agentFace } from './faces/agent/index.js';
 import { sendError } from './faces/http-errors.js';
 import { jumpcloudFace } from './faces/jumpcloud/index.js';
+import { systemCaller } from './faces/jumpcloud/system-caller.js';
 import { JUMPCLOUD_ROUTES } from './faces/jumpcloud/routes/index.js';
 import { nativeErrorBody, nativeFace } from './faces/native/index.js';
+import { puppetdbFace, type PuppetdbDeps } from './faces/puppetdb/index.js';
 import type { AgentHub } from './hub/agent-hub.js';
 
 export interface AppDeps {
@@ -26,11 +28,16 @@ export interface AppDeps {
   bodyLimit: number;
   trustProxy: boolean | string;
   version: string;
+  /** Serve HTTPS with these (PEM); `ca` asks clients for certificates and verifies them against it. */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer | undefined } | undefined;
+  /** The PuppetDB-compatible face at /pdb. */
+  pdb?: Omit<PuppetdbDeps, 'core'> | undefined;
 }
 
 /** Builds the HTTP app, apart from the server that runs it (tests use `inject()`). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...(deps.tls.ca ? { ca: deps.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) } } : {}),
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit,
     trustProxy: deps.trustProxy,
@@ -76,7 +83,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   await app.register(async (scope) => nativeFace(scope, { core: deps.core }), { prefix: '/v1' });
-  await app.register(async (scope) => jumpcloudFace(scope, { core: deps.core, routes: JUMPCLOUD_ROUTES }), { prefix: '/api' });
+  await app.register(async (scope) => jumpcloudFace(scope, { core: deps.core, routes: JUMPCLOUD_ROUTES, systemCaller: systemCaller(deps.signatures) }), { prefix: '/api' });
+  const pdb = deps.pdb ?? { auth: 'api_key', organization: 'default', maxCommandBytes: 20 * 1024 * 1024 };
+  await app.register(async (scope) => puppetdbFace(scope, { core: deps.core, ...pdb }), { prefix: '/pdb' });
   await app.register(async (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }), { prefix: '/agent/v1' });
   return app;
 }

@@ -13,6 +13,8 @@ export function registerServerCommand(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (postgres://…) instead of SQLite')
     .option('--config <file>', 'JSON config file')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needed by Puppet\'s PuppetDB terminus)')
+    .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .action(async (opts: Record<string, string | undefined>) => {
       let config;
       try {
@@ -22,6 +24,8 @@ export function registerServerCommand(program: Command): void {
           database_url: opts.databaseUrl,
           config: opts.config,
           log_level: opts.logLevel,
+          tls_cert: opts.tlsCert,
+          tls_key: opts.tlsKey,
         });
       } catch (err) {
         if (err instanceof ConfigError) exitWith(2, err.message);

@@ -4,14 +4,21 @@ import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.js';
-import { systemClock } from './core/clock.js';
+import { systemClock, type Clock } from './core/clock.js';
 import { createCore } from './core/index.js';
 import { JobSweeper } from './core/jobs/index.js';
+import { Scheduler } from './core/schedules/scheduler.js';
 import { parseListen, type ServerConfig } from './config/server.js';
 import { AgentHub } from './hub/agent-hub.js';
 import { hubMetrics } from './hub/metrics.js';
-import { createStores, migrate, type Database } from './store/index.js';
+import { createStores, discardFiles, migrate, type Database } from './store/index.js';
+import { DEFAULT_WORKER_OPTIONS, IngestWorkers } from './core/ingest/index.js';
+import { readFileSync } from 'node:fs';
+import { MusterError } from './core/errors.js';
 import { VERSION } from './version.js';
+
+/** Wake-channel topic: a system was deleted (payload: its id). */
+const SYSTEM_REMOVED = 'system.removed';
 
 export interface RunningServer {
   url: string;
@@ -40,7 +47,11 @@ function writeSecret(dir: string, name: string, secret: string): string {
  * The composition root of `muster server`: database, core, hub, HTTP app.
  * Stops in reverse order.
  */
-export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.log_level })): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger = pino({ level: config.log_level }),
+  options: { scheduleClock?: Clock } = {},
+): Promise<RunningServer> {
   const database = await openDatabase(config);
   try {
     await migrate(database.db);
@@ -56,10 +67,20 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     notifier: { runsCreated: (ids) => hub?.runsCreated(ids), cancelRuns: (runs) => hub?.cancelRuns(runs) },
     limits: { scriptBytes: config.script_max_bytes, outputBytes: config.output_max_bytes },
     lostGraceS: config.lost_grace_s,
+    onBackgroundError: (err, context) => logger.warn({ err, ...context }, 'a background launch failed'),
+    ingestWaker: database.wake,
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   hub = new AgentHub({ core, logger: logger.child({ component: 'hub' }), metrics: hubMetrics(registry), wake: database.wake });
+  // A deleted system's agent is disconnected here, and on the other replicas through the wake channel.
+  core.systems.onRemoved((id) => {
+    hub?.disconnect(id);
+    database.wake?.publish(SYSTEM_REMOVED, id).catch((err: unknown) => logger.warn({ err }, 'could not tell other replicas about a deleted system'));
+  });
+  database.wake?.subscribe((topic, payload) => {
+    if (topic === SYSTEM_REMOVED) hub?.disconnect(payload);
+  });
   const sweeper = new JobSweeper(stores.jobs, { runsCreated: (ids) => hub.runsCreated(ids), cancelRuns: (runs) => hub.cancelRuns(runs) }, systemClock, config.sweep_interval_ms, (err) =>
     logger.warn({ err }, 'sweeping runs failed; will retry'),
   );
@@ -68,6 +89,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   if (boot.created) announceKeys(config.data_dir, boot.created, Boolean(config.bootstrap_api_key), Boolean(config.bootstrap_enrollment_key));
   // A single node knows nobody is connected yet; replicas keep each other's flags.
   if (!database.capabilities.supportsReplicas) await stores.systems.clearConnections();
+  if (!database.capabilities.supportsReplicas) await stores.ingestQueue.releaseLeases();
 
   const app = await buildApp({
     core,
@@ -81,6 +103,8 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     bodyLimit: config.body_limit_bytes,
     trustProxy: config.trust_proxy,
     version: VERSION,
+    tls: readTls(config),
+    pdb: { auth: config.pdb_auth, organization: config.pdb_organization, maxCommandBytes: config.ingest_max_command_bytes },
   });
   const { host, port } = parseListen(config.listen);
   try {
@@ -92,9 +116,24 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   }
   hub.start();
   sweeper.start();
+  // Tests inject a clock to move schedules without waiting for them.
+  const scheduler = new Scheduler(stores.scripts, core.scripts, core.jobs, options.scheduleClock ?? systemClock, config.schedule_interval_ms, {
+    fired: (script, jobId, slot) => logger.info({ script: script.id, job: jobId, slot }, 'scheduled command fired'),
+    error: (err, context) => logger.warn({ err, ...context }, 'a scheduled command could not launch'),
+  });
+  scheduler.start();
+  const ingestWorkers = new IngestWorkers(
+    stores.ingestQueue,
+    core.ingest,
+    systemClock,
+    { ...DEFAULT_WORKER_OPTIONS, count: config.ingest_workers, batch: config.ingest_batch, pollMs: config.ingest_poll_ms, leaseMs: config.ingest_lease_ms },
+    discardFiles(join(resolve(config.data_dir), 'mq')),
+    (err) => logger.warn({ err }, 'ingest processing failed; will retry'),
+  );
+  ingestWorkers.start();
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  const url = `${config.tls_cert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
   logger.info({ url, database: database.capabilities.name, version: VERSION }, 'muster server listening');
 
   let stopping: Promise<void> | undefined;
@@ -103,12 +142,25 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
     stop: () =>
       (stopping ??= (async () => {
         logger.info('shutting down');
+        await ingestWorkers.stop();
+        await scheduler.stop();
         await sweeper.stop();
         await hub.stop();
         await app.close();
         await database.close();
         logger.info('stopped');
       })()),
+  };
+}
+
+/** The HTTPS material, when configured (both files, or neither). */
+function readTls(config: ServerConfig): { cert: Buffer; key: Buffer; ca?: Buffer } | undefined {
+  if (!config.tls_cert && !config.tls_key) return undefined;
+  if (!config.tls_cert || !config.tls_key) throw new MusterError('INVALID_ARGUMENT', 'tls_cert and tls_key: give both or neither', { field: 'tls_cert' });
+  return {
+    cert: readFileSync(config.tls_cert),
+    key: readFileSync(config.tls_key),
+    ...(config.tls_client_ca ? { ca: readFileSync(config.tls_client_ca) } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadAgentConfig, type AgentConfig } from '../config/agent.js';
 import { ConfigError } from '../config/load.js';
 import { enrollAgent, runAgent } from './main.js';
+import { registerSelfCommands } from './self-commands.js';
 
 function fail(code: number, message: string): never {
   process.stderr.write(`error: ${message}\n`);
@@ -38,7 +39,7 @@ interface RunFlags {
   config?: string;
 }
 
-/** Adds `muster agent enroll` and `muster agent run` to the root program. */
+/** Adds `muster agent enroll|run|self|join-group|leave-group|deregister` to the root program. */
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the daemon on each managed machine');
 
@@ -77,4 +78,6 @@ export function registerAgentCommands(program: Command): void {
       }
       process.exit(0);
     });
+
+  registerSelfCommands(agent, (flags) => config({ state_dir: flags.stateDir, config: flags.config }).state_dir);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AgentFacts } from '../protocol/messages.js';
 import { commitFile, prepareFile } from './atomic-file.js';
 import { collectFacts } from './facts.js';
-import { CONF_FILE, ensureStateDir, identityFileContent, isEnrolled, KEY_FILE, type AgentIdentity } from './state.js';
+import { CONF_FILE, ensureCompatLink, ensureStateDir, identityFileContent, isEnrolled, KEY_FILE, type AgentIdentity } from './state.js';
 
 export interface EnrollOptions {
   /** The server's base URL (http:// or https://). */
@@ -48,6 +48,7 @@ export async function enrollAgent(options: EnrollOptions): Promise<AgentIdentity
     const confTmp = prepareFile(confPath, identityFileContent(identity), 0o600);
     commitFile(keyTmp, keyPath);
     commitFile(confTmp, confPath);
+    ensureCompatLink(options.stateDir);
     return identity;
   } finally {
     rmSync(keyTmp, { force: true });

@@ -7,7 +7,8 @@ import { collectFacts } from './facts.js';
 import { RunManager } from './run-manager.js';
 import { ServerLink } from './server-link.js';
 import { Spool } from './spool.js';
-import { loadIdentity } from './state.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { ensureCompatLink, loadIdentity, migrateIdentityFile } from './state.js';
 
 export { enrollAgent, type EnrollOptions } from './enroll.js';
 
@@ -30,19 +31,30 @@ export class Agent {
   private readonly runs: RunManager;
   private readonly spool: Spool;
   private readonly workRoot: string;
+  private readonly factsIntervalMs: number;
+  private factsTimer: NodeJS.Timeout | undefined;
+  /** Resolves when the server deleted this system (the daemon then exits). */
+  readonly deleted: Promise<void>;
+  private markDeleted: () => void = () => undefined;
 
   constructor(config: Readonly<AgentConfig>, deps: AgentDeps = {}) {
+    // An agent.conf from before System Context support may not match the reference script's regex.
+    migrateIdentityFile(config.state_dir, (path, content) => writeFileAtomic(path, content));
     const { identity, privateKeyPem } = loadIdentity(config.state_dir);
+    ensureCompatLink(config.state_dir);
     this.systemId = identity.systemKey;
     this.logger = deps.logger ?? pino({ level: config.log_level });
     this.spool = new Spool(join(config.state_dir, 'spool'));
     this.workRoot = join(config.state_dir, 'work');
+    this.factsIntervalMs = (config.facts_interval_s ?? 300) * 1000;
+    this.deleted = new Promise((resolve) => (this.markDeleted = resolve));
     this.link = new ServerLink({
       identity,
       privateKeyPem,
       logger: this.logger,
       onOpen: () => this.hello(),
       onMessage: (raw) => this.receive(raw),
+      onDeleted: () => this.markDeleted(),
       ...(deps.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: deps.idleTimeoutMs }),
     });
     this.runs = new RunManager({
@@ -66,10 +78,14 @@ export class Agent {
     rmSync(this.workRoot, { recursive: true, force: true });
     this.logger.info({ system_id: this.systemId }, 'agent starting');
     this.link.start();
+    // Facts change (addresses, uptime, an upgraded OS): report them now and then on the open connection.
+    this.factsTimer = setInterval(() => this.link.send({ type: 'facts', facts: collectFacts() }), this.factsIntervalMs);
+    this.factsTimer.unref();
   }
 
   /** Stops running scripts (their results stay spooled, sent if still connected), then the connection. */
   async stop(): Promise<void> {
+    clearInterval(this.factsTimer);
     await this.runs.stopAll();
     await this.link.stop();
     this.logger.info('agent stopped');
@@ -130,6 +146,8 @@ export async function runAgent(config: Readonly<AgentConfig>, deps: AgentDeps = 
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
+      // Deleted on the server (deregistered): nothing left to do; exit cleanly so a supervisor does not restart it.
+      void agent.deleted.then(() => onSignal());
     });
   } finally {
     process.off('SIGTERM', onSignal);

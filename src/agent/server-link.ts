@@ -14,6 +14,8 @@ export interface ServerLinkOptions {
   /** Called on every (re)connect, before any message is received. */
   onOpen: () => void;
   onMessage: (raw: string) => void;
+  /** The server closed the connection because this system was deleted: the link stops reconnecting. */
+  onDeleted?: () => void;
   /** Silence after which the connection is presumed dead (the server pings every 15 s). */
   idleTimeoutMs?: number;
 }
@@ -22,6 +24,8 @@ export const CONNECT_PATH = '/agent/v1/connect';
 /** A connection that lived this long counts as a success: backing off starts again from scratch. */
 const STABLE_MS = 10_000;
 const DEFAULT_IDLE_MS = 45_000;
+/** WebSocket close code: the server deleted this system (deregistered, or by an admin). */
+export const SYSTEM_DELETED = 4003;
 export const REFUSED_MESSAGE = "the server refused this agent's signature: the system may have been deleted, or its key does not match";
 
 /**
@@ -117,6 +121,12 @@ export class ServerLink {
       clearTimeout(this.idleTimer);
       if (this.socket === socket) this.socket = undefined;
       if (this.stopped) return;
+      if (code === SYSTEM_DELETED) {
+        logger.error({ code }, 'this system was deleted on the server; not reconnecting (enroll again to come back)');
+        this.stopped = true;
+        this.o.onDeleted?.();
+        return;
+      }
       if (openedAt && Date.now() - openedAt >= STABLE_MS) this.backoff.reset();
       const delay = this.backoff.next();
       if (openedAt) logger.info({ code, retry_in_ms: delay }, 'disconnected from the server; reconnecting');

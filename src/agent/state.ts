@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What `agent enroll` leaves in the state dir, in agent.conf. */
@@ -11,6 +11,22 @@ export interface AgentIdentity {
 
 export const CONF_FILE = 'agent.conf';
 export const KEY_FILE = 'client.key';
+/** JumpCloud's name for agent.conf: a symlink, so scripts written for /opt/jc work with only the directory changed. */
+export const JC_CONF_LINK = 'jcagent.conf';
+
+/** Creates the jcagent.conf → agent.conf symlink when it is missing (never replaces a file of that name). */
+export function ensureCompatLink(stateDir: string): void {
+  const link = join(stateDir, JC_CONF_LINK);
+  try {
+    lstatSync(link);
+  } catch {
+    try {
+      symlinkSync(CONF_FILE, link);
+    } catch {
+      // A read-only or foreign state dir: the link is a convenience, agent.conf is what counts.
+    }
+  }
+}
 
 /** True when the state dir holds an enrollment (agent.conf). */
 export function isEnrolled(stateDir: string): boolean {
@@ -29,6 +45,31 @@ export function ensureStateDir(stateDir: string): void {
  */
 export function identityFileContent(identity: AgentIdentity): string {
   return `${JSON.stringify({ systemKey: identity.systemKey, server: identity.server, organizationId: identity.organizationId })}\n`;
+}
+
+/** The reference System Context script's extraction of the id from agent.conf. */
+export const SYSTEM_KEY_REGEX = /systemKey":"(\w+)"/;
+
+/**
+ * Rewrites an agent.conf the reference script's regex cannot read (written
+ * by hand or by another tool with spaces, or with extra fields) in the
+ * compact form, keeping its values. Returns true when it rewrote the file.
+ * A damaged file is left alone for loadIdentity to report.
+ */
+export function migrateIdentityFile(stateDir: string, write: (path: string, content: string) => void): boolean {
+  const path = join(stateDir, CONF_FILE);
+  if (!existsSync(path)) return false;
+  const text = readFileSync(path, 'utf8');
+  let identity: AgentIdentity;
+  try {
+    identity = JSON.parse(text) as AgentIdentity;
+  } catch {
+    return false;
+  }
+  if (typeof identity.systemKey !== 'string' || text === identityFileContent(identity)) return false;
+  if (SYSTEM_KEY_REGEX.test(text) && typeof identity.organizationId === 'string') return false;
+  write(path, identityFileContent({ systemKey: identity.systemKey, server: identity.server, organizationId: identity.organizationId ?? '' }));
+  return true;
 }
 
 function damaged(path: string, why: string): Error {

@@ -29,6 +29,8 @@ export interface SignedRequest {
 
 const PARAM = /([a-zA-Z]+)="([^"]*)"/g;
 const ALGORITHMS = new Set(['rsa-sha256', 'ed25519', 'hs2019']);
+/** Other names for the same algorithms (Joyent's http-signature writes `ed25519-sha512`: Ed25519 hashes with SHA-512 internally). */
+const ALIASES: Record<string, string> = { 'ed25519-sha512': 'ed25519' };
 
 /** Parses an `Authorization: Signature …` value; returns a reason string when malformed. */
 export function parseSignatureHeader(value: string | undefined): ParsedSignature | string {
@@ -41,7 +43,8 @@ export function parseSignatureHeader(value: string | undefined): ParsedSignature
   const signature = params.get('signature');
   if (!keyId) return 'signature has no keyId';
   if (!signature) return 'signature has no signature';
-  const algorithm = (params.get('algorithm') ?? 'hs2019').toLowerCase();
+  const named = (params.get('algorithm') ?? 'hs2019').toLowerCase();
+  const algorithm = ALIASES[named] ?? named;
   if (!ALGORITHMS.has(algorithm)) return `unsupported signature algorithm ${algorithm}`;
   // draft-cavage: when `headers` is absent, only `date` is signed.
   const headers = (params.get('headers') ?? 'date').toLowerCase().split(/\s+/).filter(Boolean);

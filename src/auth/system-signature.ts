@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { MusterError } from '../core/errors.js';
 import type { SystemService } from '../core/systems/index.js';
@@ -18,6 +18,8 @@ export interface SignedHttpRequest {
 export interface SystemIdentity {
   systemId: string;
   organizationId: string;
+  /** With `deferDigest`: the signed Digest header, which the caller checks against the body once read. */
+  signedDigest?: string;
 }
 
 export interface SignatureVerifierDeps {
@@ -49,7 +51,7 @@ function deny(reason: string): MusterError {
 export async function verifySystemRequest(
   request: SignedHttpRequest,
   deps: SignatureVerifierDeps,
-  options: { alwaysOnce?: boolean } = {},
+  options: { alwaysOnce?: boolean; deferDigest?: boolean } = {},
 ): Promise<SystemIdentity> {
   const parsed = parseSignatureHeader(header(request.headers, 'authorization'));
   if (typeof parsed === 'string') throw deny(parsed);
@@ -63,10 +65,8 @@ export async function verifySystemRequest(
   if (Number.isNaN(date)) throw deny('missing or unreadable Date header');
   const now = deps.clock.now().getTime();
   if (Math.abs(now - date) > deps.skewMs) throw deny(`the Date header is more than ${deps.skewMs / 1000} s away from the server clock`);
-  if (parsed.headers.includes('digest')) {
-    const sent = header(request.headers, 'digest') ?? '';
-    if (!/^SHA-256=/i.test(sent) || sent.slice(8) !== bodyDigest(request.body ?? '').slice(8)) throw deny('the Digest header does not match the body');
-  }
+  const signedDigest = parsed.headers.includes('digest') ? (header(request.headers, 'digest') ?? '') : undefined;
+  if (signedDigest !== undefined && !options.deferDigest) checkBodyDigest(signedDigest, request.body);
   let data: string;
   try {
     data = signingString(parsed.headers, { method: request.method, path: request.url, headers: lowerCased(request.headers) });
@@ -82,7 +82,18 @@ export async function verifySystemRequest(
     const fresh = await deps.replay.remember(digest, new Date(date + deps.skewMs).toISOString(), new Date(now).toISOString());
     if (!fresh) throw deny('this signature was already used (replay)');
   }
-  return { systemId: keyMatch[1]!, organizationId: credentials.organizationId };
+  return { systemId: keyMatch[1]!, organizationId: credentials.organizationId, ...(signedDigest !== undefined && options.deferDigest ? { signedDigest } : {}) };
+}
+
+/**
+ * Checks a signed `Digest: SHA-256=<base64>` header against the body (in
+ * constant time); UNAUTHENTICATED naming the check when it does not match.
+ */
+export function checkBodyDigest(sent: string, body: Buffer | string | undefined): void {
+  const match = /^SHA-256=(.+)$/i.exec(sent.trim());
+  const expected = Buffer.from(bodyDigest(body ?? '').slice('SHA-256='.length), 'base64');
+  const given = match ? Buffer.from(match[1]!, 'base64') : Buffer.alloc(0);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw deny('the Digest header does not match the body');
 }
 
 function lowerCased(headers: SignedHttpRequest['headers']): Record<string, string | undefined> {

@@ -68,6 +68,10 @@ export interface EnrollmentKey {
   id: string;
   name: string;
   tags: string[];
+  group_ids: string[];
+  expires_at: string | null;
+  max_uses: number | null;
+  uses: number;
   prefix: string;
   created_at: string;
   revoked_at: string | null;

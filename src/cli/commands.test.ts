@@ -212,6 +212,28 @@ describe('muster keys and enrollment-keys', () => {
     expect(await muster('enrollment-keys', 'revoke', 'e1', ...withKey(url))).toBe(0);
     expect(stdout).toBe('revoked enrollment key e1\n');
   });
+
+  it('creates an enrollment key with groups, an expiry and a use limit, and shows them in the table', async () => {
+    const key = {
+      id: 'e2', name: 'asg', tags: [], group_ids: ['g1'], expires_at: '2000-01-01T00:00:00.000Z', max_uses: 5, uses: 2,
+      prefix: 'ek_cd', created_at: '2026-11-23T12:00:00Z', revoked_at: null,
+    };
+    const url = await serve({
+      'POST /v1/enrollment-keys': () => ({ status: 201, json: { key, secret: 'ek_secret' } }),
+      'GET /v1/enrollment-keys': () => ({ json: { items: [key] } }),
+    });
+    const before = Date.now();
+    expect(await muster('enrollment-keys', 'create', ...withKey(url), '--name', 'asg', '--group', 'web', '--expires', '2h', '--max-uses', '5')).toBe(0);
+    const body = api.seen[0]!.body as { expires_at: string };
+    expect(body).toEqual({ name: 'asg', groups: ['web'], max_uses: 5, expires_at: expect.any(String) });
+    expect(Date.parse(body.expires_at) - before).toBeGreaterThanOrEqual(2 * 3_600_000 - 1000);
+    expect(Date.parse(body.expires_at) - before).toBeLessThan(2 * 3_600_000 + 60_000);
+    stdout = '';
+    expect(await muster('enrollment-keys', 'list', ...withKey(url))).toBe(0);
+    expect(stdout).toMatch(/e2\s+asg\s+g1\s+2\/5\s+2000-01-01T00:00:00.000Z\s+ek_cd…\s+.*expired/);
+    await expect(muster('enrollment-keys', 'create', ...withKey(url), '--name', 'x', '--max-uses', '0')).rejects.toBeInstanceOf(CommanderError);
+    await expect(muster('enrollment-keys', 'create', ...withKey(url), '--name', 'x', '--expires', 'tomorrow')).rejects.toBeInstanceOf(CommanderError);
+  });
 });
 
 describe('muster login', () => {

@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import { registerGroups } from './groups.js';
 import { registerJobs } from './jobs.js';
 import { registerKeys } from './keys.js';
 import { registerLogin } from './login.js';
+import { registerPdb } from './pdb.js';
 import { registerRun } from './run.js';
+import { registerCommands } from './saved-commands.js';
+import { registerScripts } from './scripts.js';
 import { registerStart } from './start.js';
 import { registerSystems } from './systems.js';
+import { registerTrigger } from './trigger.js';
+import { registerUsers } from './users.js';
 
 /**
  * Adds the operator's verbs to the root program: login, systems, run, jobs,
@@ -15,8 +21,14 @@ import { registerSystems } from './systems.js';
 export function registerCliCommands(program: Command): void {
   registerLogin(program);
   registerSystems(program);
+  registerGroups(program);
+  registerUsers(program);
   registerRun(program);
+  registerScripts(program);
+  registerCommands(program);
+  registerTrigger(program);
   registerJobs(program);
   registerKeys(program);
+  registerPdb(program);
   registerStart(program);
 }

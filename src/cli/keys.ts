@@ -1,8 +1,24 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ApiKey, EnrollmentKey } from './api-types.js';
 import { collect } from './args.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, err, out, outJson, table } from './output.js';
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--expires`: an ISO 8601 instant, or a duration from now (`30m`, `12h`, `7d`), as an ISO instant. */
+export function parseExpiry(value: string, now = Date.now()): string {
+  const duration = /^(\d{1,6})([mhd])$/.exec(value.trim());
+  if (duration) return new Date(now + Number(duration[1]) * UNIT_MS[duration[2]!]!).toISOString();
+  const at = Date.parse(value);
+  if (Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new InvalidArgumentError('expected an ISO 8601 instant (2027-01-31T12:00:00Z) or a duration like 30m, 12h, 7d');
+  return new Date(at).toISOString();
+}
+
+function positiveInteger(value: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return Number(value);
+}
 
 /** The roles an API key can have. */
 export const ROLES = ['admin', 'operator', 'viewer'] as const;
@@ -17,11 +33,22 @@ export function apiKeysTable(items: readonly ApiKey[], now = Date.now()): string
   );
 }
 
-/** The enrollment keys table: ID, NAME, TAGS, PREFIX, CREATED, STATE. */
+/** An enrollment key's state: revoked, expired, used up, or active. */
+function enrollmentState(k: EnrollmentKey, now: number): string {
+  if (k.revoked_at) return 'revoked';
+  if (k.expires_at && Date.parse(k.expires_at) <= now) return 'expired';
+  if (k.max_uses !== null && k.uses >= k.max_uses) return 'used up';
+  return 'active';
+}
+
+/** The enrollment keys table: ID, NAME, TAGS, GROUPS, USES, EXPIRES, PREFIX, CREATED, STATE. */
 export function enrollmentKeysTable(items: readonly EnrollmentKey[], now = Date.now()): string {
   return table(
-    ['ID', 'NAME', 'TAGS', 'PREFIX', 'CREATED', 'STATE'],
-    items.map((k) => [k.id, k.name, k.tags.join(','), `${k.prefix}…`, ago(k.created_at, now), state(k)]),
+    ['ID', 'NAME', 'TAGS', 'GROUPS', 'USES', 'EXPIRES', 'PREFIX', 'CREATED', 'STATE'],
+    items.map((k) => [
+      k.id, k.name, k.tags.join(','), (k.group_ids ?? []).join(','), k.max_uses === null ? String(k.uses) : `${k.uses}/${k.max_uses}`,
+      k.expires_at ?? '-', `${k.prefix}…`, ago(k.created_at, now), enrollmentState(k, now),
+    ]),
   );
 }
 
@@ -32,6 +59,15 @@ function showSecret(created: { key: { id: string }; secret: string }, what: stri
   err(`created ${what} ${created.key.id}. The secret is shown only once: store it now; the server keeps only a hash.`);
 }
 
+interface CreateOptions {
+  name: string;
+  role?: string;
+  tag?: string[];
+  group?: string[];
+  expires?: string;
+  maxUses?: number;
+}
+
 interface KeyKind<K> {
   command: string;
   description: string;
@@ -39,7 +75,7 @@ interface KeyKind<K> {
   what: string;
   table: (items: readonly K[]) => string;
   createOptions: (create: Command) => Command;
-  createBody: (opts: { name: string; role?: string; tag?: string[] }) => Record<string, unknown>;
+  createBody: (opts: CreateOptions) => Record<string, unknown>;
 }
 
 function registerKind<K>(program: Command, kind: KeyKind<K>): void {
@@ -57,7 +93,7 @@ function registerKind<K>(program: Command, kind: KeyKind<K>): void {
     .createOptions(connectionOptions(group.command('create')).requiredOption('--name <name>', 'what the key is for'))
     .option('--json', 'print {key, secret} as JSON')
     .action(
-      action(async (opts: { name: string; role?: string; tag?: string[]; json?: boolean }, command: Command) => {
+      action(async (opts: CreateOptions & { json?: boolean }, command: Command) => {
         const created = await clientFor(command).request<{ key: { id: string }; secret: string }>('POST', kind.path, kind.createBody(opts));
         showSecret(created, kind.what, Boolean(opts.json));
       }),
@@ -87,7 +123,18 @@ export function registerKeys(program: Command): void {
     path: '/v1/enrollment-keys',
     what: 'enrollment key',
     table: enrollmentKeysTable,
-    createOptions: (c) => c.option('--tag <tag>', 'a tag given to systems enrolled with it (repeatable)', collect, [] as string[]),
-    createBody: (o) => ({ name: o.name, ...(o.tag?.length ? { tags: o.tag } : {}) }),
+    createOptions: (c) =>
+      c
+        .option('--tag <tag>', 'a tag given to systems enrolled with it (repeatable)', collect, [] as string[])
+        .option('--group <group>', 'a group (id or name) that systems enrolled with it join (repeatable)', collect, [] as string[])
+        .option('--expires <when>', 'when the key stops working: an ISO 8601 instant, or a duration like 30m, 12h, 7d', (v: string) => parseExpiry(v))
+        .option('--max-uses <n>', 'how many systems may enroll with it', positiveInteger),
+    createBody: (o) => ({
+      name: o.name,
+      ...(o.tag?.length ? { tags: o.tag } : {}),
+      ...(o.group?.length ? { groups: o.group } : {}),
+      ...(o.expires ? { expires_at: o.expires } : {}),
+      ...(o.maxUses !== undefined ? { max_uses: o.maxUses } : {}),
+    }),
   });
 }

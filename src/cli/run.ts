@@ -25,11 +25,15 @@ export interface RunFlags {
   maxErrors?: number | string;
   runAs?: string;
   env: string[];
+  script?: string;
   detach?: boolean;
   json?: boolean;
 }
 
-/** The POST /v1/jobs body for `muster run` words and flags; no target or a bad `--env` is a usage error. */
+/**
+ * The POST /v1/jobs body for `muster run` words and flags; no target or a bad `--env` is a usage error.
+ * With `--script NAME` the saved script runs (its content frozen at launch) and targets may be left to its defaults.
+ */
 export function launchBody(words: readonly string[], flags: RunFlags): Record<string, unknown> {
   const targets: Record<string, unknown> = {};
   const ids = flags.system.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
@@ -37,10 +41,11 @@ export function launchBody(words: readonly string[], flags: RunFlags): Record<st
   if (flags.group.length) targets.group_ids = flags.group;
   if (flags.select) targets.selector = flags.select;
   if (flags.all) targets.all = true;
-  if (Object.keys(targets).length === 0) throw usageError('choose the systems: --system ID, --group NAME, --select EXPR or --all');
-  const content = commandLine(words);
-  if (content.trim() === '') throw usageError('the command after -- is empty');
-  const body: Record<string, unknown> = { content, targets };
+  if (flags.script !== undefined && words.length > 0) throw usageError('give either --script NAME or a command after --, not both');
+  if (Object.keys(targets).length === 0 && flags.script === undefined) throw usageError('choose the systems: --system ID, --group NAME, --select EXPR or --all');
+  const body: Record<string, unknown> = flags.script === undefined ? { content: commandLine(words) } : { script: flags.script };
+  if (body.content !== undefined && String(body.content).trim() === '') throw usageError(words.length ? 'the command after -- is empty' : 'give a command after --, or --script NAME');
+  if (Object.keys(targets).length > 0) body.targets = targets;
   const env = parseEnvPairs(flags.env);
   if (Object.keys(env).length) body.env = env;
   const optional: Record<string, unknown> = {
@@ -97,7 +102,7 @@ export function failedExit(job: Pick<Job, 'total' | 'counts'>): void {
   if ((job.counts.succeeded ?? 0) !== job.total) process.exitCode = 1;
 }
 
-/** `muster run (--system ID… | --group G | --select EXPR | --all) [options] -- COMMAND…`. */
+/** `muster run (--system ID… | --group G | --select EXPR | --all) [options] (-- COMMAND… | --script NAME)`. */
 export function registerRun(program: Command): void {
   connectionOptions(program.command('run'))
     .description("run a command on systems and show each one's output; exits 1 unless all succeeded")
@@ -112,9 +117,10 @@ export function registerRun(program: Command): void {
     .option('--max-errors <n|%>', 'start no more runs once more than this many failed', countOrPercent)
     .option('--run-as <user>', 'run as this user (the agent must run as root)')
     .option('--env <NAME=VALUE>', 'an environment variable for the command (repeatable)', collect, [] as string[])
+    .option('--script <name>', "run a saved script (by name or id); its settings and default targets apply unless given")
     .option('--detach', 'print the job id and return at once')
     .option('--json', 'print the final runs, with their output, as JSON')
-    .argument('<command...>', "the command, after --; one word is taken as-is (-- 'echo $HOME'), several are quoted and joined")
+    .argument('[command...]', "the command, after --; one word is taken as-is (-- 'echo $HOME'), several are quoted and joined")
     .action(
       action(async (words: string[], flags: RunFlags, command: Command) => {
         const body = launchBody(words, flags);

@@ -14,7 +14,7 @@ function configFile(content: object): string {
 describe('loadAgentConfig', () => {
   it('has the documented defaults', () => {
     const config = loadAgentConfig({}, {});
-    expect(config).toEqual({ state_dir: defaultStateDir(), max_concurrency: 8, kill_grace_s: 5, output_cap_bytes: 1048576, log_level: 'info' });
+    expect(config).toEqual({ state_dir: defaultStateDir(), max_concurrency: 8, kill_grace_s: 5, output_cap_bytes: 1048576, facts_interval_s: 300, log_level: 'info' });
     expect(Object.isFrozen(config)).toBe(true);
   });
 

@@ -15,6 +15,7 @@ export function agentConfigSchema(stateDirDefault: string) {
       max_concurrency: Type.Integer({ minimum: 1, maximum: 1024, default: 8, description: 'scripts run at once; more wait in order' }),
       kill_grace_s: Type.Number({ minimum: 0, maximum: 600, default: 5, description: 'between SIGTERM and SIGKILL' }),
       output_cap_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024, description: 'tail kept per stream' }),
+      facts_interval_s: Type.Integer({ minimum: 10, maximum: 86_400, default: 300, description: 'how often basic facts are reported on an open connection' }),
       log_level: LogLevel,
     },
     { additionalProperties: false },
@@ -28,6 +29,7 @@ const BINDINGS: EnvBinding[] = [
   { key: 'max_concurrency', env: 'MUSTER_AGENT_MAX_CONCURRENCY', kind: 'integer' },
   { key: 'kill_grace_s', env: 'MUSTER_AGENT_KILL_GRACE_S', kind: 'number' },
   { key: 'output_cap_bytes', env: 'MUSTER_AGENT_OUTPUT_CAP_BYTES', kind: 'integer' },
+  { key: 'facts_interval_s', env: 'MUSTER_AGENT_FACTS_INTERVAL_S', kind: 'integer' },
   { key: 'log_level', env: 'MUSTER_LOG_LEVEL', kind: 'string' },
 ];
 

@@ -1,10 +1,14 @@
 import type { AuditSink } from './audit/index.js';
 import type { Clock } from './clock.js';
+import { IngestService, type IngestDataStore, type IngestQueueStore, type IngestWaker } from './ingest/index.js';
+import { CommandService, TriggerService, type CommandResultStore, type ErrorSink, type ReplayGuard, type TriggerStore } from './commands/index.js';
+import { GroupService, type GroupStore } from './groups/index.js';
 import { Activity, JobEvents, JobService, RunLifecycle, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
 import { KeyService, type KeyStore } from './keys/index.js';
 import { OrganizationService, type OrganizationStore } from './organizations/index.js';
 import { ScriptService, type ScriptStore } from './scripts/index.js';
 import { SystemService, type SystemStore } from './systems/index.js';
+import { SystemUserService, type SystemUserStore } from './users/index.js';
 
 /** Everything core needs from storage: one narrow interface per concept. */
 export interface CoreStores {
@@ -14,6 +18,13 @@ export interface CoreStores {
   jobs: JobStore;
   scripts: ScriptStore;
   audit: AuditSink;
+  triggers: TriggerStore;
+  commandResults: CommandResultStore;
+  replay: ReplayGuard;
+  groups: GroupStore;
+  users: SystemUserStore;
+  ingestQueue: IngestQueueStore;
+  ingestData: IngestDataStore;
 }
 
 export interface CoreDeps {
@@ -23,6 +34,10 @@ export interface CoreDeps {
   limits: JobLimits;
   /** Seconds after a run's timeout before a run on a vanished agent counts as lost. */
   lostGraceS?: number;
+  /** Where failures that must not fail their caller go (a run-on-enroll launch). */
+  onBackgroundError?: ErrorSink;
+  /** Wakes ingest workers on other replicas (PostgreSQL LISTEN/NOTIFY). */
+  ingestWaker?: IngestWaker | undefined;
 }
 
 /** The domain services, wired. Faces, hub and CLI use these and nothing below them. */
@@ -30,28 +45,46 @@ export interface Core {
   organizations: OrganizationService;
   keys: KeyService;
   systems: SystemService;
+  groups: GroupService;
+  users: SystemUserService;
   jobs: JobService;
   scripts: ScriptService;
+  commands: CommandService;
+  triggers: TriggerService;
   runs: RunLifecycle;
   events: JobEvents;
   /** Wakes live streams on this replica (the sweeper and hub also ring it). */
   activity: Activity;
+  /** PuppetDB-style commands, facts, catalogs and reports. */
+  ingest: IngestService;
 }
 
 /** Builds the core from its dependencies. */
 export function createCore(deps: CoreDeps): Core {
   const { stores, clock } = deps;
-  const keys = new KeyService(stores.keys, stores.audit, clock);
+  const groups = new GroupService(stores.groups, stores.systems, stores.audit, clock);
+  const keys = new KeyService(stores.keys, stores.audit, clock, (org, refs) => groups.resolveIds(org, refs));
   const activity = new Activity();
+  // Commands launch through jobs and scripts, and run-on-enroll listens to enrollments.
+  const systems = new SystemService(stores.systems, keys, stores.audit, clock);
+  const jobs = new JobService(stores.jobs, stores.systems, stores.audit, deps.notifier, clock, deps.limits);
+  const scripts = new ScriptService(stores.scripts, stores.audit, clock, deps.limits);
+  const commands = new CommandService(scripts, stores.scripts, jobs, stores.systems, stores.commandResults, stores.audit, clock, deps.onBackgroundError);
+  systems.onEnrolled((system) => commands.systemEnrolled(system));
   return {
     activity,
     events: new JobEvents(stores.jobs, activity),
     keys,
     organizations: new OrganizationService(stores.organizations, keys, stores.audit, clock),
-    systems: new SystemService(stores.systems, keys, stores.audit, clock),
-    jobs: new JobService(stores.jobs, stores.systems, stores.audit, deps.notifier, clock, deps.limits),
-    scripts: new ScriptService(stores.scripts, stores.audit, clock, deps.limits),
+    systems,
+    groups,
+    users: new SystemUserService(stores.users, stores.systems, stores.audit, clock),
+    jobs,
+    scripts,
+    commands,
+    triggers: new TriggerService(stores.triggers, stores.scripts, scripts, jobs, stores.replay, stores.audit, clock),
     runs: new RunLifecycle(stores.jobs, clock, deps.limits.outputBytes, deps.notifier, deps.lostGraceS, activity),
+    ingest: new IngestService({ queue: stores.ingestQueue, data: stores.ingestData, clock, waker: deps.ingestWaker, organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug) }),
   };
 }
 

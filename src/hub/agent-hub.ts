@@ -5,6 +5,7 @@ import type { Delivery, RunRef } from '../core/jobs/index.js';
 import { decodeAgentMessage, type AgentMessage, type Shell } from '../protocol/messages.js';
 import type { WakeChannel } from '../store/index.js';
 import { AgentConnection } from './connection.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import type { HubMetrics } from './metrics.js';
 
 export interface AgentHubOptions {
@@ -34,9 +35,20 @@ export class AgentHub {
   private readonly connections = new Map<string, AgentConnection>();
   private timers: NodeJS.Timeout[] = [];
   private readonly opts: Required<Omit<AgentHubOptions, 'wake'>> & { wake: WakeChannel | undefined };
+  private readonly deliveries: DeliveryQueue;
 
   constructor(options: AgentHubOptions) {
     this.opts = { pingIntervalMs: 15_000, pollIntervalMs: 5_000, presenceIntervalMs: 30_000, helloTimeoutMs: 10_000, ...options };
+    this.deliveries = new DeliveryQueue({
+      ready: (ids) => ids.filter((id) => this.connections.get(id)?.helloReceived),
+      claim: (ids) => this.opts.core.runs.deliverableBatch(ids),
+      send: (systemId, deliveries) => {
+        const conn = this.connections.get(systemId);
+        // Gone since the claim: its runs stay `delivered`, and its next hello gets them resent.
+        if (conn) this.send(conn, deliveries);
+      },
+      onError: (err) => this.opts.logger.warn({ err }, 'claiming runs for delivery failed; polling will retry'),
+    });
   }
 
   start(): void {
@@ -66,6 +78,11 @@ export class AgentHub {
     this.opts.metrics.connected.set(0);
   }
 
+  /** Closes a deleted system's connection on this replica, if it has one (4003: the agent stops reconnecting). */
+  disconnect(systemId: string): void {
+    this.connections.get(systemId)?.close(4003, 'system deleted');
+  }
+
   /** The ids of systems connected to this replica. */
   connectedSystemIds(): string[] {
     return [...this.connections.keys()];
@@ -73,10 +90,7 @@ export class AgentHub {
 
   /** Called by the core when runs are created: deliver to local agents, wake other replicas. */
   runsCreated(systemIds: string[]): void {
-    for (const id of systemIds) {
-      const conn = this.connections.get(id);
-      if (conn?.helloReceived) void conn.serial(() => this.deliver(conn));
-    }
+    this.deliveries.request(systemIds.filter((id) => this.connections.has(id)));
     if (this.opts.wake && systemIds.some((id) => !this.connections.has(id))) {
       this.opts.wake.publish(WAKE_RUNS, '').catch((err: unknown) => this.opts.logger.warn({ err }, 'wake-up publish failed; polling will deliver'));
     }
@@ -157,7 +171,9 @@ export class AgentHub {
         conn.activeRunIds = message.active_run_ids;
         conn.helloReceived = true;
         for (const runId of await core.runs.pendingCancels(conn.systemId, message.active_run_ids)) conn.send({ type: 'run.cancel', run_id: runId });
-        await this.deliver(conn, message.active_run_ids);
+        this.send(conn, await core.runs.undelivered(conn.systemId, message.active_run_ids));
+        // New runs: claimed with the other agents (re)connecting now, one transaction for all.
+        this.deliveries.request([conn.systemId]);
         return;
       case 'run.started':
         await core.runs.started(conn.systemId, message.run_id, message.started_at);
@@ -171,13 +187,15 @@ export class AgentHub {
           conn.send({ type: 'run.ack', run_id: message.run_id });
         }
         return;
+      case 'facts':
+        await core.systems.agentFacts(conn.systemId, message.facts, conn.publicIp);
+        return;
       case 'pong':
         return;
     }
   }
 
-  private async deliver(conn: AgentConnection, agentActive?: string[]): Promise<void> {
-    const deliveries: Delivery[] = await this.opts.core.runs.deliverable(conn.systemId, agentActive);
+  private send(conn: AgentConnection, deliveries: Delivery[]): void {
     for (const d of deliveries) {
       conn.send({ type: 'run.deliver', run_id: d.runId, job_id: d.jobId, shell: d.shell as Shell, content: d.content, env: d.env, timeout_s: d.timeoutS, run_as: d.runAs });
     }
@@ -187,10 +205,7 @@ export class AgentHub {
   private async pollPending(): Promise<void> {
     try {
       const ready = [...this.connections.values()].filter((c) => c.helloReceived).map((c) => c.systemId);
-      for (const id of await this.opts.core.runs.systemsWithPending(ready)) {
-        const conn = this.connections.get(id);
-        if (conn) void conn.serial(() => this.deliver(conn));
-      }
+      this.deliveries.request(await this.opts.core.runs.systemsWithPending(ready));
     } catch (err) {
       this.opts.logger.warn({ err }, 'polling for pending runs failed');
     }

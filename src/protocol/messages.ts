@@ -90,6 +90,9 @@ export const RunResult = Type.Object({
 
 export const Pong = Type.Object({ v: V, type: Type.Literal('pong'), id: Type.Integer() });
 
+/** Fresh facts, sent periodically on an open connection (additive in protocol 1: a server without it answers `error`). */
+export const FactsReport = Type.Object({ v: V, type: Type.Literal('facts'), facts: AgentFacts });
+
 // ── server → agent ────────────────────────────────────────────────────────────
 
 /** Run this script now (at most once per run id, however often it is delivered). */
@@ -125,13 +128,14 @@ export type RunStarted = Static<typeof RunStarted>;
 export type RunOutput = Static<typeof RunOutput>;
 export type RunResult = Static<typeof RunResult>;
 export type Pong = Static<typeof Pong>;
+export type FactsReport = Static<typeof FactsReport>;
 export type RunDeliver = Static<typeof RunDeliver>;
 export type RunAck = Static<typeof RunAck>;
 export type RunCancel = Static<typeof RunCancel>;
 export type Ping = Static<typeof Ping>;
 export type ProtocolError = Static<typeof ProtocolError>;
 
-export type AgentMessage = Hello | RunStarted | RunOutput | RunResult | Pong;
+export type AgentMessage = Hello | RunStarted | RunOutput | RunResult | Pong | FactsReport;
 export type ServerMessage = RunDeliver | RunAck | RunCancel | Ping | ProtocolError;
 
 type Validator = ReturnType<typeof Compile<TSchema>>;
@@ -145,7 +149,7 @@ function table(schemas: TSchema[]): Map<string, Validator> {
   return out;
 }
 
-const AGENT_MESSAGES = table([Hello, RunStarted, RunOutput, RunResult, Pong]);
+const AGENT_MESSAGES = table([Hello, RunStarted, RunOutput, RunResult, Pong, FactsReport]);
 const SERVER_MESSAGES = table([RunDeliver, RunAck, RunCancel, Ping, ProtocolError]);
 
 export type Decoded<T> = { ok: true; message: T } | { ok: false; error: string };

@@ -1,15 +1,21 @@
 import type { CoreStores } from '../core/index.js';
 import type { Database } from './dialect.js';
 import { auditSink } from './repos/audit.js';
+import { commandResultStore } from './repos/command-results.js';
+import { triggerStore } from './repos/triggers.js';
+import { groupStore } from './repos/groups.js';
 import { jobStore } from './repos/jobs.js';
 import { keyStore } from './repos/keys.js';
 import { organizationStore } from './repos/organizations.js';
 import { scriptStore } from './repos/scripts.js';
 import { systemStore } from './repos/systems.js';
+import { systemUserStore } from './repos/users.js';
 import { replayStore, type ReplayStore } from './repos/replay.js';
+import { ingestDataStore, ingestQueueStore } from './queue/index.js';
 
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
 export type { ReplayStore } from './repos/replay.js';
+export { discardFiles } from './queue/index.js';
 
 /** The repositories core needs, over one open database. */
 export function createStores(database: Database): CoreStores & { replay: ReplayStore } {
@@ -21,6 +27,12 @@ export function createStores(database: Database): CoreStores & { replay: ReplayS
     jobs: jobStore(db, capabilities),
     scripts: scriptStore(db),
     audit: auditSink(db),
+    groups: groupStore(db),
+    users: systemUserStore(db),
     replay: replayStore(db),
+    ingestQueue: ingestQueueStore(db, capabilities),
+    ingestData: ingestDataStore(db),
+    triggers: triggerStore(db),
+    commandResults: commandResultStore(db),
   };
 }

@@ -33,6 +33,11 @@ export interface EnrollmentKeyTable {
   secret_hash: string;
   created_at: string;
   revoked_at: string | null;
+  /** JSON array of group ids joined at enrollment (migration 0006-inventory). */
+  group_ids: Generated<string>;
+  expires_at: string | null;
+  max_uses: number | null;
+  uses: Generated<number>;
 }
 
 export interface SystemTable {
@@ -54,6 +59,10 @@ export interface SystemTable {
   created_at: string;
   last_contact: string | null;
   description: Generated<string>;
+  /** JSON object of string attributes (migration 0006-inventory). */
+  attributes: Generated<string>;
+  /** The PuppetDB certname this system answers to; its hostname when null (migration 0007-ingest). */
+  certname: Generated<string | null>;
 }
 
 export interface SystemTagTable {
@@ -161,6 +170,139 @@ export interface ScriptTable {
   created_at: string;
   updated_at: string;
   created_by: string;
+  /** Migration 0005-commands: a Script's trigger, launch type, schedule, run-on-enroll, platform. */
+  trigger_name: string | null;
+  launch_type: Generated<string>;
+  schedule: string | null;
+  timezone: string | null;
+  run_at: string | null;
+  run_on_enroll: Generated<number>;
+  platform: string | null;
+  /** When the scheduler fires next; claimed with a compare-and-set. */
+  next_fire_at: string | null;
+  /** The slot a scheduler claimed and is launching, and since when (crash recovery). */
+  pending_fire: string | null;
+  pending_since: string | null;
+}
+
+/** Named triggers, optionally with an HMAC secret (migration 0005-commands). */
+export interface TriggerTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  secret: string | null;
+  created_at: string;
+  created_by: string;
+}
+
+/** Idempotency keys of trigger calls, kept 24 h (migration 0005-commands). */
+export interface TriggerCallTable {
+  organization_id: string;
+  trigger_name: string;
+  idempotency_key: string;
+  /** JSON of the first call's result; null while that call is still launching. */
+  result: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** Command results deleted through the API; the runs stay (migration 0005-commands). */
+export interface HiddenCommandResultTable {
+  run_id: string;
+  organization_id: string;
+  hidden_at: string;
+}
+
+/** System users (migration 0006-inventory). */
+export interface SystemUserTable {
+  id: string;
+  organization_id: string;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  created_at: string;
+}
+
+export interface SystemUserBindingTable {
+  user_id: string;
+  system_id: string;
+}
+
+/** Queued PuppetDB-style commands (migration 0007-ingest). */
+export interface IngestCommandTable {
+  id: string;
+  organization_id: string;
+  command: string;
+  version: number;
+  certname: string;
+  producer_timestamp: string | null;
+  /** The JSON payload; null once processed. */
+  payload: string | null;
+  received_at: string;
+  /** queued | processing | done | discarded */
+  state: string;
+  attempts: Generated<number>;
+  available_at: string;
+  lease_until: string | null;
+  error: string | null;
+  diagnostics: string | null;
+  processed_at: string | null;
+}
+
+/** One row per certname: activity, latest facts, and pointers to the latest catalog and report. */
+export interface IngestNodeTable {
+  organization_id: string;
+  certname: string;
+  deactivated: string | null;
+  expire_facts: Generated<number>;
+  environment: string | null;
+  facts: string | null;
+  facts_hash: string | null;
+  facts_environment: string | null;
+  facts_producer: string | null;
+  facts_timestamp: string | null;
+  facts_producer_timestamp: string | null;
+  catalog_timestamp: string | null;
+  catalog_producer_timestamp: string | null;
+  catalog_environment: string | null;
+  report_timestamp: string | null;
+  report_producer_timestamp: string | null;
+  report_environment: string | null;
+  latest_report_hash: string | null;
+  latest_report_status: string | null;
+  latest_report_noop: number | null;
+  latest_report_noop_pending: number | null;
+  latest_report_corrective_change: number | null;
+  latest_report_job_id: string | null;
+  cached_catalog_status: string | null;
+}
+
+export interface IngestCatalogTable {
+  organization_id: string;
+  certname: string;
+  hash: string;
+  producer_timestamp: string;
+  received_at: string;
+  body: string;
+}
+
+export interface IngestReportTable {
+  organization_id: string;
+  hash: string;
+  certname: string;
+  producer_timestamp: string;
+  end_time: string;
+  received_at: string;
+  body: string;
+}
+
+export interface IngestCatalogInputsTable {
+  organization_id: string;
+  certname: string;
+  producer_timestamp: string;
+  catalog_uuid: string | null;
+  inputs: string;
 }
 
 export interface Schema {
@@ -175,6 +317,16 @@ export interface Schema {
   runs: RunTable;
   run_chunks: RunChunkTable;
   scripts: ScriptTable;
+  triggers: TriggerTable;
+  trigger_calls: TriggerCallTable;
+  hidden_command_results: HiddenCommandResultTable;
   audit_events: AuditEventTable;
   used_signatures: UsedSignatureTable;
+  system_users: SystemUserTable;
+  system_user_bindings: SystemUserBindingTable;
+  ingest_commands: IngestCommandTable;
+  ingest_nodes: IngestNodeTable;
+  ingest_catalogs: IngestCatalogTable;
+  ingest_reports: IngestReportTable;
+  ingest_catalog_inputs: IngestCatalogInputsTable;
 }

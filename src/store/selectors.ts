@@ -46,6 +46,32 @@ function term(eb: Eb, key: string, value: string): Expression<SqlBool> {
 }
 
 /**
+ * `fact:PATH=VALUE` (case-insensitive equality), `fact:PATH!=VALUE` (its
+ * negation: systems without the fact match too) and `fact:PATH~REGEX` over the
+ * latest ingested facts of the system's certname (its explicit certname, else
+ * its hostname), on active nodes only: a deactivated node leaves selections
+ * until new data reactivates it. muster_fact/muster_regexp are defined on both
+ * databases (migration 0007-ingest, store/queue/sqlite-functions.ts).
+ */
+function factTerm(eb: Eb, selector: Extract<Selector, { kind: 'fact' }>): Expression<SqlBool> {
+  const value = sql<string | null>`muster_fact(ingest_nodes.facts, ${selector.path})`;
+  const test =
+    selector.op === '~'
+      ? sql<SqlBool>`muster_regexp(${selector.value}, ${value})`
+      : sql<SqlBool>`lower(${value}) = ${selector.value.toLowerCase()}`;
+  const matches = eb.exists(
+    eb
+      .selectFrom('ingest_nodes')
+      .select('ingest_nodes.certname')
+      .whereRef('ingest_nodes.organization_id', '=', 'systems.organization_id')
+      .where(sql<SqlBool>`lower(ingest_nodes.certname) = lower(coalesce(systems.certname, systems.hostname))`)
+      .where('ingest_nodes.deactivated', 'is', null)
+      .where(test),
+  );
+  return selector.op === '!=' ? eb.not(matches) : matches;
+}
+
+/**
  * Compiles a selector to a WHERE expression over `systems`. String terms match
  * partially and case-insensitively (as BeyondTrust's criteria do); `id:` and
  * `group:` match exactly. Runs in the database, so no selection loads every
@@ -58,7 +84,7 @@ export function selectorWhere(eb: Eb, selector: Selector): Expression<SqlBool> {
     case 'term':
       return term(eb, selector.key, selector.value);
     case 'fact':
-      throw new MusterError('INVALID_ARGUMENT', 'selector: fact: terms need ingested facts, which this server does not have yet', { field: 'selector' });
+      return factTerm(eb, selector);
     case 'and':
       return eb.and(selector.items.map((s) => selectorWhere(eb, s)));
     case 'or':

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { SQLITE_CAPABILITIES, type Database } from './dialect.js';
+import { registerIngestFunctions } from './queue/sqlite-functions.js';
 import type { Schema } from './schema.js';
 
 /**
@@ -17,6 +18,7 @@ export function openSqlite(path: string): Database {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  registerIngestFunctions(sqlite);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {
     db,

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock.js';
 import type { Activity } from './activity.js';
+import { GroupCommit } from './group-commit.js';
 import { capTail } from './output.js';
 import type { RunNotifier } from './index.js';
-import type { Delivery, JobStore, RunCompletion, RunState } from './store.js';
+import type { Delivery, JobStore, ResultToStore, RunCompletion, RunStart, RunState, StoreOutcome } from './store.js';
 
 /** By default a run whose agent vanished counts as lost this long after its timeout (beyond the agent's own kill grace). */
 export const LOST_GRACE_S = 60;
@@ -48,6 +49,8 @@ export function completionState(result: AgentResult): { state: RunState; reason:
 export class RunLifecycle {
   /** Live-chunk bytes per running run on this replica. */
   private readonly chunkBytes = new Map<string, number>();
+  private readonly results: GroupCommit<ResultToStore, StoreOutcome>;
+  private readonly starts: GroupCommit<RunStart, null>;
 
   constructor(
     private readonly jobs: JobStore,
@@ -56,13 +59,40 @@ export class RunLifecycle {
     private readonly notifier: RunNotifier,
     private readonly lostGraceS = LOST_GRACE_S,
     private readonly activity?: Activity,
-  ) {}
+  ) {
+    this.results = new GroupCommit(async (items) => {
+      const { outcomes, effects } = await jobs.completeRuns(items, clock.now().toISOString());
+      const waiting = effects.flatMap((e) => e.waitingSystems);
+      if (waiting.length > 0) this.notifier.runsCreated([...new Set(waiting)]);
+      // One wake-up per batch, not per result: 10,000 results wake live streams ~10 times.
+      this.activity?.notify();
+      return outcomes;
+    });
+    // run.started is one UPDATE per run too: 10,000 of them were 10,000 commits.
+    this.starts = new GroupCommit(async (items) => {
+      await jobs.markStartedBatch(items);
+      return items.map(() => null);
+    });
+  }
 
   /** Pending runs for this system, now marked delivered, plus runs it should have but does not. */
   async deliverable(systemId: string, agentActive?: string[]): Promise<Delivery[]> {
     const lost = agentActive ? await this.jobs.undelivered(systemId, agentActive) : [];
     const fresh = await this.jobs.claimPending(systemId, this.clock.now().toISOString(), this.lostGraceS);
     return [...lost, ...fresh];
+  }
+
+  /** Runs marked delivered to this system that its agent, just reconnected, says it does not have: to send again. */
+  async undelivered(systemId: string, agentActive: string[]): Promise<Delivery[]> {
+    return this.jobs.undelivered(systemId, agentActive);
+  }
+
+  /**
+   * Claims the pending runs of many connected systems in one transaction (a
+   * launch to 10,000 systems: one claim, not 10,000); keyed by system id.
+   */
+  async deliverableBatch(systemIds: string[]): Promise<Map<string, Delivery[]>> {
+    return this.jobs.claimPendingBatch(systemIds, this.clock.now().toISOString(), this.lostGraceS);
   }
 
   /**
@@ -81,8 +111,9 @@ export class RunLifecycle {
     return systemIds.length === 0 ? [] : this.jobs.systemsWithPending(systemIds);
   }
 
+  /** Marks a run running, batched with other agents' starts; resolves once committed. */
   async started(systemId: string, runId: string, at: string): Promise<void> {
-    await this.jobs.markStarted(systemId, runId, at);
+    await this.starts.submit({ systemId, runId, at });
   }
 
   /**
@@ -98,7 +129,11 @@ export class RunLifecycle {
     this.activity?.notify();
   }
 
-  /** Stores a result; true when the agent may forget it (stored now or already). */
+  /**
+   * Stores a result, batched with others arriving at the same time (group
+   * commit); resolves once committed: true when the agent may forget it
+   * (stored now or already), false when the run is not this system's.
+   */
   async complete(systemId: string, result: AgentResult): Promise<boolean> {
     const { state, reason } = completionState(result);
     this.chunkBytes.delete(result.run_id);
@@ -116,9 +151,6 @@ export class RunLifecycle {
       startedAt: result.started_at,
       finishedAt: result.finished_at,
     };
-    const { outcome, effect } = await this.jobs.completeRun(systemId, result.run_id, completion, this.clock.now().toISOString());
-    if (effect && effect.waitingSystems.length > 0) this.notifier.runsCreated(effect.waitingSystems);
-    this.activity?.notify();
-    return outcome !== 'unknown';
+    return (await this.results.submit({ systemId, runId: result.run_id, completion })) !== 'unknown';
   }
 }

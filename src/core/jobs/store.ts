@@ -93,6 +93,23 @@ export interface NewRun {
   deliverDeadline: string;
 }
 
+/** One agent's result waiting to be stored with others (group commit). */
+export interface ResultToStore {
+  systemId: string;
+  runId: string;
+  completion: RunCompletion;
+}
+
+/** An agent said it started a run. */
+export interface RunStart {
+  systemId: string;
+  runId: string;
+  at: string;
+}
+
+/** What storing a result did: stored now, already stored (the agent may forget it either way), or not this system's run. */
+export type StoreOutcome = 'stored' | 'duplicate' | 'unknown';
+
 /** What a state change did to its job, so the engine can react (free slots, wake deliveries). */
 export interface JobEffect {
   jobId: string;
@@ -117,6 +134,8 @@ export interface JobStore {
    * marked delivered, once.
    */
   claimPending(systemId: string, at: string, lostGraceS: number): Promise<Delivery[]>;
+  /** claimPending for many systems in one transaction (a fan-out claims once, not once per system); keyed by system id. */
+  claimPendingBatch(systemIds: string[], at: string, lostGraceS: number): Promise<Map<string, Delivery[]>>;
   /** Runs marked delivered to this system that the agent says it does not have (lost in transit). */
   undelivered(systemId: string, agentActive: string[]): Promise<Delivery[]>;
   /** Runs of this system whose cancellation the agent has not confirmed. */
@@ -124,12 +143,19 @@ export interface JobStore {
   /** Of these systems, the ones with pending runs. */
   systemsWithPending(systemIds: string[]): Promise<string[]>;
   markStarted(systemId: string, runId: string, at: string): Promise<void>;
+  /** markStarted for many runs in one transaction (group commit). */
+  markStartedBatch(items: RunStart[]): Promise<void>;
   appendChunk(systemId: string, runId: string, seq: number, stream: string, data: string, at: string): Promise<void>;
   /**
    * Stores the final state unless the run already ended (a late result replaces
    * `lost`). Frees the job's slot, counts errors, stops the job past max_errors.
    */
   completeRun(systemId: string, runId: string, completion: RunCompletion, storedAt: string): Promise<{ outcome: 'stored' | 'duplicate' | 'unknown'; effect?: JobEffect }>;
+  /**
+   * completeRun for many results in one transaction (group commit): one outcome
+   * per item, in order, and one effect per job touched. All or nothing.
+   */
+  completeRuns(items: ResultToStore[], storedAt: string): Promise<{ outcomes: StoreOutcome[]; effects: JobEffect[] }>;
   /** Output chunks and ended runs after a cursor, in the order a stream replays them. */
   readEvents(organizationId: string, scope: EventScope, cursor: EventCursor, limit: number): Promise<EventBatch | undefined>;
   /** Pending runs past their deadline → undeliverable; in-flight runs of absent systems past `lost_after` → lost. */

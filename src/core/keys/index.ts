@@ -8,6 +8,17 @@ import { digestsEqual, displayPrefix, generateSecret, hashSecret } from './secre
 import type { ApiKeyRecord, EnrollmentKeyRecord, KeyStore } from './store.js';
 
 export type { ApiKeyRecord, EnrollmentKeyRecord, KeyStore } from './store.js';
+
+/** Group ids or names → ids, within an organization. */
+export type GroupResolver = (organizationId: string, refs: string[]) => Promise<string[]>;
+
+/** What an enrollment key carries besides its name. */
+export interface EnrollmentKeyOptions {
+  tags?: string[];
+  groupIds?: string[];
+  expiresAt?: string | null;
+  maxUses?: number | null;
+}
 export { generateSecret, hashSecret, MIN_SECRET_LENGTH } from './secrets.js';
 
 /** How often a key's last-used time is written at most: one write per key per minute, not per request. */
@@ -25,6 +36,8 @@ export class KeyService {
     private readonly store: KeyStore,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
+    /** Resolves group ids or names to ids in an organization (NOT_FOUND naming the field); wired by createCore. */
+    private readonly resolveGroups: GroupResolver = async (_org, refs) => (refs.length ? Promise.reject(invalid('groups', 'groups are not available')) : []),
   ) {}
 
   /** Creates an API key; the secret is returned here and never again. */
@@ -54,11 +67,13 @@ export class KeyService {
     return { key, secret };
   }
 
+  /** The organization's API keys (hashes stay inside). */
   async listApiKeys(actor: Actor): Promise<ApiKeyRecord[]> {
     requireRole(actor, 'admin');
     return this.store.listApiKeys(actor.organizationId);
   }
 
+  /** Revokes an API key; NOT_FOUND when not in the organization or already revoked. */
   async revokeApiKey(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
     const now = this.clock.now();
@@ -80,37 +95,54 @@ export class KeyService {
     return { organizationId: key.organizationId, role: key.role, label: `api_key:${key.id}`, keyId: key.id };
   }
 
-  /** Creates an enrollment key; agents present it once, to enroll. */
-  async createEnrollmentKey(actor: Actor, input: { name: unknown; tags?: unknown }, secret?: string): Promise<{ key: EnrollmentKeyRecord; secret: string }> {
+  /** Creates an enrollment key; agents present it once, to enroll. Optional: tags, groups to join, expiry, maximum uses. */
+  async createEnrollmentKey(
+    actor: Actor,
+    input: { name: unknown; tags?: unknown; groups?: unknown; expires_at?: unknown; max_uses?: unknown },
+    secret?: string,
+  ): Promise<{ key: EnrollmentKeyRecord; secret: string }> {
     requireRole(actor, 'admin');
     const name = checkName(input.name);
     const tags = checkTags(input.tags ?? []);
-    return this.insertEnrollmentKey(actor.organizationId, name, tags, actor.label, secret);
+    const groupIds = await this.resolveGroups(actor.organizationId, checkRefs(input.groups ?? []));
+    const expiresAt = checkExpiry(input.expires_at ?? null, this.clock.now());
+    if (input.max_uses !== undefined && input.max_uses !== null && (!Number.isInteger(input.max_uses) || (input.max_uses as number) < 1)) {
+      throw invalid('max_uses', 'must be a positive integer');
+    }
+    const maxUses = (input.max_uses as number | null | undefined) ?? null;
+    return this.insertEnrollmentKey(actor.organizationId, name, { tags, groupIds, expiresAt, maxUses }, actor.label, secret);
   }
 
   /** Inserts an enrollment key without a role check: for bootstrap only. */
-  async insertEnrollmentKey(organizationId: string, name: string, tags: string[], by: string, secret = generateSecret('mek')): Promise<{ key: EnrollmentKeyRecord; secret: string }> {
+  async insertEnrollmentKey(organizationId: string, name: string, options: EnrollmentKeyOptions | string[], by: string, secret = generateSecret('mek')): Promise<{ key: EnrollmentKeyRecord; secret: string }> {
+    const o: EnrollmentKeyOptions = Array.isArray(options) ? { tags: options } : options;
     const now = this.clock.now();
     const key: EnrollmentKeyRecord = {
       id: newId(),
       organizationId,
       name,
-      tags,
+      tags: o.tags ?? [],
       prefix: displayPrefix(secret),
       secretHash: hashSecret(secret),
       createdAt: now.toISOString(),
       revokedAt: null,
+      groupIds: o.groupIds ?? [],
+      expiresAt: o.expiresAt ?? null,
+      maxUses: o.maxUses ?? null,
+      uses: 0,
     };
     await this.store.insertEnrollmentKey(key);
     await this.audit.record({ organizationId, actor: by, action: 'enrollment_key.create', targetType: 'enrollment_key', targetId: key.id, details: { name } }, now);
     return { key, secret };
   }
 
+  /** The organization's enrollment keys, with their options and uses. */
   async listEnrollmentKeys(actor: Actor): Promise<EnrollmentKeyRecord[]> {
     requireRole(actor, 'admin');
     return this.store.listEnrollmentKeys(actor.organizationId);
   }
 
+  /** Revokes an enrollment key: it enrolls no more systems. */
   async revokeEnrollmentKey(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'admin');
     const now = this.clock.now();
@@ -118,13 +150,35 @@ export class KeyService {
     await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'enrollment_key.revoke', targetType: 'enrollment_key', targetId: id }, now);
   }
 
-  /** Resolves a presented enrollment key; UNAUTHENTICATED when unknown or revoked. */
+  /** Resolves a presented enrollment key; UNAUTHENTICATED when unknown, revoked, expired or used up. */
   async resolveEnrollmentKey(secret: string): Promise<EnrollmentKeyRecord> {
     const hash = hashSecret(secret);
     const key = await this.store.findEnrollmentKeyByHash(hash);
     if (!key || !digestsEqual(key.secretHash, hash) || key.revokedAt) {
       throw new MusterError('UNAUTHENTICATED', 'the enrollment key is not valid');
     }
+    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= this.clock.now().getTime()) throw new MusterError('UNAUTHENTICATED', 'the enrollment key has expired');
+    if (key.maxUses !== null && key.uses >= key.maxUses) throw new MusterError('UNAUTHENTICATED', 'the enrollment key has no uses left');
     return key;
   }
+
+  /** Counts one enrollment against the key; UNAUTHENTICATED when another enrollment took its last use. */
+  async consumeEnrollmentKey(key: EnrollmentKeyRecord): Promise<void> {
+    if (!(await this.store.consumeEnrollmentKey(key.id))) throw new MusterError('UNAUTHENTICATED', 'the enrollment key has no uses left');
+  }
+}
+
+function checkRefs(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > 50 || value.some((v) => typeof v !== 'string' || v === '' || v.length > 100)) {
+    throw invalid('groups', 'must be an array of at most 50 group ids or names');
+  }
+  return [...new Set(value as string[])];
+}
+
+function checkExpiry(value: unknown, now: Date): string | null {
+  if (value === null) return null;
+  const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) throw invalid('expires_at', 'must be an ISO-8601 date-time');
+  if (at <= now.getTime()) throw invalid('expires_at', 'must be in the future');
+  return new Date(at).toISOString();
 }

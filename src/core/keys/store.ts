@@ -21,6 +21,13 @@ export interface EnrollmentKeyRecord {
   secretHash: string;
   createdAt: string;
   revokedAt: string | null;
+  /** Groups a system enrolled with this key joins. */
+  groupIds: string[];
+  /** After this moment the key no longer enrolls; null: never expires. */
+  expiresAt: string | null;
+  /** How many systems it may enroll in all; null: unlimited. */
+  maxUses: number | null;
+  uses: number;
 }
 
 /** Storage of API keys and enrollment keys. */
@@ -35,4 +42,6 @@ export interface KeyStore {
   findEnrollmentKeyByHash(hash: string): Promise<EnrollmentKeyRecord | undefined>;
   listEnrollmentKeys(organizationId: string): Promise<EnrollmentKeyRecord[]>;
   revokeEnrollmentKey(organizationId: string, id: string, at: string): Promise<boolean>;
+  /** Counts one use, atomically; false when the key is revoked or has no uses left. */
+  consumeEnrollmentKey(id: string): Promise<boolean>;
 }

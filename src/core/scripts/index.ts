@@ -5,12 +5,15 @@ import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import type { JobLimits, LaunchInput } from '../jobs/index.js';
 import { checkContent, checkRunAs, checkShell, checkTimeout, checkTtl } from '../jobs/validate.js';
+import { COMMAND_FIELDS, commandFields, type CommandFieldsInput } from './command-fields.js';
 import type { ScriptRecord, ScriptStore, ScriptTargets } from './store.js';
 
-export type { ScriptRecord, ScriptStore, ScriptTargets } from './store.js';
+export type { ScriptRecord, ScriptStore, ScriptTargets, LaunchType } from './store.js';
+export { LAUNCH_TYPES, PLATFORMS } from './store.js';
+export { checkTriggerName, type CommandFieldsInput } from './command-fields.js';
 
 /** What a caller may set on a script; on update, a field left undefined keeps its value. */
-export interface ScriptInput {
+export interface ScriptInput extends CommandFieldsInput {
   name?: unknown;
   content?: unknown;
   shell?: unknown;
@@ -20,7 +23,7 @@ export interface ScriptInput {
   default_targets?: unknown;
 }
 
-const SCRIPT_FIELDS = ['name', 'content', 'shell', 'run_as', 'timeout_s', 'ttl_s', 'default_targets'] as const;
+const SCRIPT_FIELDS = ['name', 'content', 'shell', 'run_as', 'timeout_s', 'ttl_s', 'default_targets', ...COMMAND_FIELDS] as const;
 
 /** Bounds on default targets, to keep a row small; whether the ids exist is checked at launch. */
 const MAX_TARGET_IDS = 10_000;
@@ -45,7 +48,7 @@ function checkIdList(value: unknown, field: string): string[] {
 }
 
 /** Shapes only: selector grammar and whether ids exist are checked when the script is launched. */
-function checkTargets(value: unknown): ScriptTargets {
+export function checkTargets(value: unknown): ScriptTargets {
   if (value === undefined || value === null) return { systemIds: [], groupIds: [], selector: null };
   if (typeof value !== 'object' || Array.isArray(value)) throw invalid('default_targets', 'must be an object with system_ids, group_ids and selector');
   const t = value as Record<string, unknown>;
@@ -75,7 +78,9 @@ export class ScriptService {
   async create(actor: Actor, input: ScriptInput): Promise<ScriptRecord> {
     requireRole(actor, 'operator');
     const now = this.clock.now();
+    const { reschedule: _, ...command } = commandFields(input, undefined, now);
     const script: ScriptRecord = {
+      ...command,
       id: newId(),
       organizationId: actor.organizationId,
       name: checkName(input.name),
@@ -144,8 +149,11 @@ export class ScriptService {
     requireRole(actor, 'operator');
     const old = isId(id) ? await this.store.getScript(actor.organizationId, id) : undefined;
     if (!old) throw notFound('script', id);
+    const now = this.clock.now();
+    const { reschedule, ...command } = commandFields(input, old, now);
     const script: ScriptRecord = {
       ...old,
+      ...command,
       name: input.name === undefined ? old.name : checkName(input.name),
       content: input.content === undefined ? old.content : checkContent(input.content, this.limits.scriptBytes),
       shell: input.shell === undefined ? old.shell : checkShell(input.shell),
@@ -154,9 +162,8 @@ export class ScriptService {
       ttlS: input.ttl_s === undefined ? old.ttlS : checkTtl(input.ttl_s),
       defaultTargets: input.default_targets === undefined ? old.defaultTargets : checkTargets(input.default_targets),
     };
-    const now = this.clock.now();
     script.updatedAt = now.toISOString();
-    const result = await this.store.updateScript(script);
+    const result = await this.store.updateScript(script, { reschedule });
     if (result === 'not_found') throw notFound('script', id);
     if (result === 'name_taken') throw nameTaken(script.name);
     const changed = SCRIPT_FIELDS.filter((k) => input[k] !== undefined);

@@ -6,6 +6,13 @@ export interface ScriptTargets {
   selector: string | null;
 }
 
+/** How a saved script starts: by hand (or API), by a named trigger, on a cron schedule, or once at an instant. */
+export const LAUNCH_TYPES = ['manual', 'trigger', 'repeated', 'one-time'] as const;
+export type LaunchType = (typeof LAUNCH_TYPES)[number];
+
+/** The operating-system family a script is written for; null when it does not say. */
+export const PLATFORMS = ['linux', 'mac', 'windows'] as const;
+
 /** A saved script: content and run settings, reusable by name or id. */
 export interface ScriptRecord {
   id: string;
@@ -20,6 +27,19 @@ export interface ScriptRecord {
   createdAt: string;
   updatedAt: string;
   createdBy: string;
+  /** Trigger calls with this name start the script (when `launchType` is `trigger`). */
+  triggerName: string | null;
+  launchType: LaunchType;
+  /** Cron, 5 or 6 fields, for `repeated`; read in `timezone`. */
+  schedule: string | null;
+  timezone: string | null;
+  /** The instant of a `one-time` launch. */
+  runAt: string | null;
+  /** Launch for each newly enrolled system the default targets cover. */
+  runOnEnroll: boolean;
+  platform: string | null;
+  /** When the scheduler fires it next; null when nothing is scheduled. */
+  nextFireAt: string | null;
 }
 
 /** Storage of saved scripts. Names are unique per organization. */
@@ -29,8 +49,30 @@ export interface ScriptStore {
   listScripts(organizationId: string): Promise<ScriptRecord[]>;
   getScript(organizationId: string, id: string): Promise<ScriptRecord | undefined>;
   findScriptByName(organizationId: string, name: string): Promise<ScriptRecord | undefined>;
-  /** Replaces every mutable column; `name_taken` when another script of the organization has the new name. */
-  updateScript(script: ScriptRecord): Promise<'updated' | 'not_found' | 'name_taken'>;
+  /**
+   * Replaces every mutable column; `name_taken` when another script of the organization has the new name.
+   * `next_fire_at` is written only with `reschedule`, so an edit never undoes a fire the scheduler just claimed.
+   */
+  updateScript(script: ScriptRecord, options?: { reschedule: boolean }): Promise<'updated' | 'not_found' | 'name_taken'>;
+  /** The organization's scripts launched by this trigger name. */
+  listByTrigger(organizationId: string, triggerName: string): Promise<ScriptRecord[]>;
+  /** The organization's scripts flagged run-on-enroll. */
+  listRunOnEnroll(organizationId: string): Promise<ScriptRecord[]>;
+  /** Scripts of every organization whose next fire time is at or before `now`, soonest first. */
+  dueScripts(now: string, limit: number): Promise<ScriptRecord[]>;
+  /**
+   * Compare-and-set of `next_fire_at`: true for the one caller that moved it from `expected`, which
+   * also marks `expected` as the fire being launched (pending) since `now`.
+   */
+  claimFire(id: string, expected: string, next: string | null, now: string): Promise<boolean>;
+  /** Clears the pending mark of a fire whose job is written (or that cannot launch). */
+  finishFire(id: string, slot: string): Promise<void>;
+  /** Fires claimed before `before` and never finished: their claimer died or hangs. */
+  stalePendingFires(before: string, limit: number): Promise<Array<{ script: ScriptRecord; slot: string; since: string }>>;
+  /** Takes over a stale pending fire (compare-and-set on its `since`); true for the one caller that did. */
+  reclaimFire(id: string, slot: string, since: string, now: string): Promise<boolean>;
+  /** True when a job launched by `label` from this script exists (the fire was launched after all). */
+  jobExists(scriptId: string, label: string): Promise<boolean>;
   /** False when no script with that id is in the organization. */
   deleteScript(organizationId: string, id: string): Promise<boolean>;
 }

@@ -44,4 +44,14 @@ describe('parseSelector', () => {
     expect(() => parseSelector('')).toThrow(/non-empty/);
     expect(() => parseSelector('not '.repeat(100) + 'tag:a')).toThrow(/nested too deeply/);
   });
+
+  it('parses fact terms over structured paths and checks their regexes', () => {
+    expect(parseSelector('fact:os.family=Debian')).toEqual({ kind: 'fact', path: 'os.family', op: '=', value: 'Debian' });
+    expect(parseSelector('fact:os.release.major!=12')).toEqual({ kind: 'fact', path: 'os.release.major', op: '!=', value: '12' });
+    expect(parseSelector('fact:kernelrelease~^6\\.1')).toEqual({ kind: 'fact', path: 'kernelrelease', op: '~', value: '^6\\.1' });
+    expect(() => parseSelector('fact:os..family=x')).toThrow(/empty part/);
+    expect(() => parseSelector('fact:os.family~[')).toThrow(/invalid regular expression/);
+    expect(() => parseSelector('fact:"os.family~(?<n>x)"')).toThrow(/named groups/);
+    expect(parseSelector('fact:"os.name~^(Debian|Ubuntu)$"')).toMatchObject({ op: '~', value: '^(Debian|Ubuntu)$' });
+  });
 });

@@ -58,12 +58,25 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/** A fact regex must mean the same in JavaScript and PostgreSQL: no named groups, no flags. */
+function checkRegex(pos: number, pattern: string): void {
+  try {
+    new RegExp(pattern);
+  } catch (err) {
+    fail(pos, `invalid regular expression: ${(err as Error).message}`);
+  }
+  if (/\(\?<[A-Za-z]/.test(pattern)) fail(pos, 'named groups are not supported in fact regexes');
+}
+
 function termOf(token: Extract<Token, { type: 'term' }>): Selector {
   if (!(TERM_KEYS as readonly string[]).includes(token.key)) fail(token.pos, `unknown term ${token.key}: (known: ${TERM_KEYS.join(', ')})`);
   if (token.key === 'fact') {
     const m = /^([^=!~]+)(!=|=|~)(.*)$/s.exec(token.value);
     if (!m) fail(token.pos, 'a fact term reads fact:PATH=VALUE, fact:PATH!=VALUE or fact:PATH~REGEX');
-    return { kind: 'fact', path: m[1]!, op: m[2] as '=' | '!=' | '~', value: m[3]! };
+    const path = m[1]!.trim();
+    if (path.split('.').some((part) => part === '')) fail(token.pos, `fact path ${JSON.stringify(path)} has an empty part`);
+    if (m[2] === '~') checkRegex(token.pos, m[3]!);
+    return { kind: 'fact', path, op: m[2] as '=' | '!=' | '~', value: m[3]! };
   }
   if (token.value === '') fail(token.pos, `${token.key}: needs a value`);
   return { kind: 'term', key: token.key as Exclude<TermKey, 'fact'>, value: token.value };

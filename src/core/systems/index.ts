@@ -6,11 +6,17 @@ import { invalid, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import type { KeyService } from '../keys/index.js';
 import { parseSelector } from '../selectors/index.js';
-import type { SystemRecord, SystemStore } from './store.js';
-import { checkTags } from './validate.js';
+import { authorizeOnSystem, callerLabel, type Caller } from './principal.js';
+import type { SystemQuery, SystemRecord, SystemStore } from './store.js';
+import { checkPaging, checkSystemPatch, checkTags } from './validate.js';
 
-export type { SystemRecord, SystemStore } from './store.js';
-export { checkTags } from './validate.js';
+export type { SystemFilter, SystemPatch, SystemQuery, SystemRecord, SystemStore, QueryField } from './store.js';
+export { QUERY_FIELDS } from './store.js';
+export { checkTags, checkSystemPatch } from './validate.js';
+export { authorizeOnSystem, isSystemPrincipal, requireActor, callerLabel, type Caller, type SystemPrincipal } from './principal.js';
+
+/** Called after a system is deleted (e.g. to close its agent's connection). */
+export type SystemRemovedListener = (systemId: string) => void;
 
 /** The facts an agent reports (validated by the protocol schema before they reach core). */
 export interface AgentFactsInput {
@@ -48,8 +54,11 @@ function checkPublicKey(pem: unknown): string {
   throw invalid('public_key', 'must be an RSA key of at least 2048 bits or an Ed25519 key');
 }
 
-/** Managed machines: enrollment, presence, listing. */
+/** Managed machines: enrollment, presence, listing, changes by operators and by the systems themselves. */
 export class SystemService {
+  private readonly removedListeners: SystemRemovedListener[] = [];
+  private readonly enrolledListeners: Array<(system: SystemRecord) => Promise<void>> = [];
+
   constructor(
     private readonly store: SystemStore,
     private readonly keys: KeyService,
@@ -57,11 +66,26 @@ export class SystemService {
     private readonly clock: Clock,
   ) {}
 
-  /** Registers a machine presenting an enrollment key; returns its new record. */
+  /** Registers a listener for newly enrolled systems (run-on-enroll); awaited before enroll returns, it must not throw. */
+  onEnrolled(listener: (system: SystemRecord) => Promise<void>): void {
+    this.enrolledListeners.push(listener);
+  }
+
+  /** Registers a listener for deleted systems (the composition root closes their connections). */
+  onRemoved(listener: SystemRemovedListener): void {
+    this.removedListeners.push(listener);
+  }
+
+  /**
+   * Registers a machine presenting an enrollment key; returns its new record.
+   * The key's tags are added and its groups joined; one use of the key is counted.
+   */
   async enroll(enrollmentSecret: string, input: { public_key: unknown; facts: AgentFactsInput; tags?: unknown }, publicIp: string | null): Promise<SystemRecord> {
     const key = await this.keys.resolveEnrollmentKey(enrollmentSecret);
     const publicKey = checkPublicKey(input.public_key);
     const tags = [...new Set([...key.tags, ...checkTags(input.tags ?? [])])];
+    if (tags.length > 50) throw invalid('tags', 'must hold at most 50 tags (with the enrollment key\'s)');
+    await this.keys.consumeEnrollmentKey(key);
     const now = this.clock.now().toISOString();
     const f = input.facts;
     const system: SystemRecord = {
@@ -79,16 +103,18 @@ export class SystemService {
       tags,
       facts: { ...f },
       description: '',
+      attributes: {},
       publicKey,
       connected: false,
       createdAt: now,
       lastContact: now,
     };
-    await this.store.insertSystem(system);
+    await this.store.insertSystem(system, key.groupIds);
     await this.audit.record(
       { organizationId: key.organizationId, actor: `enrollment_key:${key.id}`, action: 'system.enroll', targetType: 'system', targetId: system.id, details: { hostname: f.hostname } },
       this.clock.now(),
     );
+    for (const listener of this.enrolledListeners) await listener(system);
     return system;
   }
 
@@ -99,11 +125,46 @@ export class SystemService {
     return (await this.store.listSystems(actor.organizationId, selector)).map((s) => this.withPresence(s));
   }
 
-  async get(actor: Actor, id: string): Promise<SystemRecord> {
+  /** A filtered, sorted page of the organization's systems, with the total that match. */
+  async query(actor: Actor, query: SystemQuery): Promise<{ total: number; items: SystemRecord[] }> {
     requireRole(actor, 'viewer');
-    const system = isId(id) ? await this.store.getSystem(actor.organizationId, id) : undefined;
+    const page = await this.store.querySystems(actor.organizationId, checkPaging(query));
+    return { total: page.total, items: page.items.map((s) => this.withPresence(s)) };
+  }
+
+  /** One system; a system may read its own record. */
+  async get(caller: Caller, id: string): Promise<SystemRecord> {
+    const organizationId = authorizeOnSystem(caller, id, 'viewer');
+    const system = isId(id) ? await this.store.getSystem(organizationId, id) : undefined;
     if (!system) throw notFound('system', id);
     return this.withPresence(system);
+  }
+
+  /**
+   * Changes a system's display name, description, tags or attributes (fields
+   * in core names; `names` maps them to the caller's, for errors). A system
+   * may change its own record; an operator any system of the organization.
+   */
+  async update(caller: Caller, id: string, input: Record<string, unknown>, names: Record<string, string> = {}): Promise<SystemRecord> {
+    const organizationId = authorizeOnSystem(caller, id, 'operator');
+    const patch = checkSystemPatch(input, names);
+    if (!isId(id) || !(await this.store.updateSystem(organizationId, id, patch))) throw notFound('system', id);
+    await this.audit.record({ organizationId, actor: callerLabel(caller), action: 'system.update', targetType: 'system', targetId: id, details: { ...patch } }, this.clock.now());
+    return this.get(caller, id);
+  }
+
+  /**
+   * Deletes a system: its key stops working, its memberships go, its runs stay
+   * for audit, and listeners close its agent's connection. A system may delete
+   * itself; otherwise an admin. Returns the record as it was.
+   */
+  async remove(caller: Caller, id: string): Promise<SystemRecord> {
+    const organizationId = authorizeOnSystem(caller, id, 'admin');
+    const system = isId(id) ? await this.store.getSystem(organizationId, id) : undefined;
+    if (!system || !(await this.store.deleteSystem(organizationId, id))) throw notFound('system', id);
+    await this.audit.record({ organizationId, actor: callerLabel(caller), action: 'system.delete', targetType: 'system', targetId: id, details: { hostname: system.hostname } }, this.clock.now());
+    for (const listener of this.removedListeners) listener(id);
+    return { ...this.withPresence(system), connected: false };
   }
 
   /** For signature verification: the key a system signs with, or undefined when it does not exist. */
@@ -111,14 +172,22 @@ export class SystemService {
     return /^\w{1,64}$/.test(id) ? this.store.findSystemForAuth(id) : undefined;
   }
 
+  /** An agent said hello: store its facts and address, mark it connected. */
   async agentConnected(id: string, facts: AgentFactsInput, publicIp: string | null): Promise<void> {
     await this.store.recordConnect(id, facts, publicIp, this.clock.now().toISOString());
   }
 
+  /** A connected agent reported fresh facts (it does so periodically). */
+  async agentFacts(id: string, facts: AgentFactsInput, publicIp: string | null): Promise<void> {
+    await this.store.recordFacts(id, facts, publicIp, this.clock.now().toISOString());
+  }
+
+  /** The agent's connection closed: clear its flag, keep its last contact. */
   async agentDisconnected(id: string): Promise<void> {
     await this.store.recordDisconnect(id, this.clock.now().toISOString());
   }
 
+  /** Connected agents are alive: their last contact is now. */
   async agentsSeen(ids: string[]): Promise<void> {
     if (ids.length > 0) await this.store.touchSystems(ids, this.clock.now().toISOString());
   }

@@ -17,19 +17,55 @@ export interface SystemRecord {
   facts: Record<string, unknown>;
   /** Free text about the system (JumpCloud's description, BeyondTrust's comments). */
   description: string;
+  /** Operator- or self-set key/value pairs. */
+  attributes: Record<string, string>;
   publicKey: string;
   connected: boolean;
+  /** Enrollment time, which is the system's first contact. */
   createdAt: string;
   lastContact: string | null;
 }
 
+/** What may change on a system after enrollment (by an operator, or by the system itself). */
+export interface SystemPatch {
+  displayName?: string;
+  description?: string;
+  tags?: string[];
+  attributes?: Record<string, string>;
+}
+
+/** Fields a listing may filter and sort on. */
+export const QUERY_FIELDS = ['id', 'hostname', 'displayName', 'os', 'osRelease', 'arch', 'agentVersion', 'description', 'createdAt', 'lastContact', 'connected', 'tags'] as const;
+export type QueryField = (typeof QUERY_FIELDS)[number];
+
+export interface SystemFilter {
+  field: QueryField;
+  op: 'eq' | 'ne' | 'contains' | 'in' | 'gt' | 'lt';
+  values: string[];
+}
+
+/** A page of an organization's systems: filters (all must hold), sort keys, skip and limit. */
+export interface SystemQuery {
+  filters: SystemFilter[];
+  sort: Array<{ field: QueryField; desc: boolean }>;
+  skip: number;
+  limit: number;
+}
+
 /** Storage of systems (managed machines). */
 export interface SystemStore {
-  insertSystem(system: SystemRecord): Promise<void>;
+  /** Inserts a system, with its tags, and joins the listed groups that still exist in its organization. */
+  insertSystem(system: SystemRecord, groupIds?: string[]): Promise<void>;
   getSystem(organizationId: string, id: string): Promise<SystemRecord | undefined>;
   /** Unscoped: only for authenticating a system by its own signature. */
   findSystemForAuth(id: string): Promise<{ organizationId: string; publicKey: string } | undefined>;
   listSystems(organizationId: string, selector?: Selector): Promise<SystemRecord[]>;
+  /** A filtered, sorted page, and how many systems match in all. */
+  querySystems(organizationId: string, query: SystemQuery): Promise<{ total: number; items: SystemRecord[] }>;
+  /** Applies a patch (tags are mirrored to system_tags); false when the system is not in the organization. */
+  updateSystem(organizationId: string, id: string, patch: SystemPatch): Promise<boolean>;
+  /** Deletes the system and its memberships (its runs stay); false when it is not in the organization. */
+  deleteSystem(organizationId: string, id: string): Promise<boolean>;
   /** Ids of the organization's systems a selector matches (evaluated in the database). */
   selectSystemIds(organizationId: string, selector: Selector): Promise<string[]>;
   /** The subset of `ids` that exist in the organization. */
@@ -37,6 +73,8 @@ export interface SystemStore {
   allSystemIds(organizationId: string): Promise<string[]>;
   hostnames(ids: string[]): Promise<Map<string, string>>;
   recordConnect(id: string, facts: AgentFactsInput, publicIp: string | null, at: string): Promise<void>;
+  /** Stores facts reported on an open connection (no change to the connected flag). */
+  recordFacts(id: string, facts: AgentFactsInput, publicIp: string | null, at: string): Promise<void>;
   recordDisconnect(id: string, at: string): Promise<void>;
   /** Marks these systems as seen now (one statement for a batch). */
   touchSystems(ids: string[], at: string): Promise<void>;

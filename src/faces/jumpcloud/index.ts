@@ -3,6 +3,7 @@ import { authenticateApiKey, presentedApiKey } from '../../auth/api-key.js';
 import { MusterError } from '../../core/errors.js';
 import { sendError } from '../http-errors.js';
 import type { JumpCloudCaller, JumpCloudDeps } from './context.js';
+import { checkSignedBody, keepRawJsonBodies } from './system-caller.js';
 
 /**
  * The JumpCloud error body. JumpCloud's clients read `message`; `error` carries
@@ -44,14 +45,22 @@ export async function jumpcloudFace(app: FastifyInstance, deps: JumpCloudDeps & 
   app.decorateRequest('jumpcloud', null);
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, jumpcloudErrorBody));
   app.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), jumpcloudErrorBody),
+    // A system asking outside the System Context API gets 401, as JumpCloud answers.
+    req.jumpcloud?.kind === 'system'
+      ? sendError(req, reply, new MusterError('UNAUTHENTICATED', 'this endpoint is not part of the System Context API'), jumpcloudErrorBody)
+      : sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), jumpcloudErrorBody),
   );
+  keepRawJsonBodies(app);
   app.addHook('onRequest', async (req) => {
     // A route that authenticates its own way (a trigger's HMAC secret) sets `config.anonymous`:
     // credentials, when sent, are still checked; their absence is left to the route.
     const anonymous = (req.routeOptions.config as { anonymous?: boolean } | undefined)?.anonymous === true;
     if (anonymous && presentedApiKey(req.headers) === undefined && req.headers.authorization === undefined) return;
     req.jumpcloud = await authenticate(req, deps);
+  });
+  // A system's signed Digest is checked once the body has been read.
+  app.addHook('preValidation', async (req) => {
+    if (req.jumpcloud?.kind === 'system') checkSignedBody(req);
   });
   for (const routes of deps.routes) routes(app, deps);
 }

@@ -3,12 +3,17 @@ import { authenticateApiKey } from '../../auth/api-key.js';
 import { MusterError } from '../../core/errors.js';
 import { sendError } from '../http-errors.js';
 import type { NativeDeps } from './context.js';
+import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
+import { groupRoutes } from './routes/groups.js';
+import { ingestRoutes } from './routes/ingest.js';
 import { jobRoutes } from './routes/jobs.js';
 import { keyRoutes } from './routes/keys.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { scriptRoutes } from './routes/scripts.js';
 import { systemRoutes } from './routes/systems.js';
+import { triggerRoutes } from './routes/triggers.js';
+import { userRoutes } from './routes/users.js';
 
 /** The native error body: `{"error": {"code", "message", "request_id"}}`. */
 export function nativeErrorBody(code: string, message: string, requestId: string): unknown {
@@ -28,7 +33,12 @@ export async function nativeFace(app: FastifyInstance, deps: NativeDeps): Promis
   organizationRoutes(app, deps);
   keyRoutes(app, deps);
   systemRoutes(app, deps);
+  groupRoutes(app, deps);
+  userRoutes(app, deps);
   scriptRoutes(app, deps);
+  commandRoutes(app, deps);
+  triggerRoutes(app, deps);
   jobRoutes(app, deps);
   eventRoutes(app, deps);
+  ingestRoutes(app, deps);
 }

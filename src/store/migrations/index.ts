@@ -3,6 +3,9 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-job-engine.js';
 import * as m0003 from './0003-live-output.js';
 import * as m0004 from './0004-scripts.js';
+import * as m0005 from './0005-commands.js';
+import * as m0007 from './0007-ingest.js';
+import * as m0006 from './0006-inventory.js';
 
 /**
  * Numbered, append-only migrations; one set for SQLite and PostgreSQL. A new
@@ -13,6 +16,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-job-engine': m0002,
   '0003-live-output': m0003,
   '0004-scripts': m0004,
+  '0005-commands': m0005,
+  '0007-ingest': m0007,
+  '0006-inventory': m0006,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -28,6 +28,10 @@ function enrollmentKey(row: Selectable<EnrollmentKeyTable>): EnrollmentKeyRecord
     secretHash: row.secret_hash,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    groupIds: fromJson<string[]>(row.group_ids, []),
+    expiresAt: row.expires_at,
+    maxUses: row.max_uses === null ? null : Number(row.max_uses),
+    uses: Number(row.uses),
   };
 }
 
@@ -58,7 +62,10 @@ export function keyStore(db: Kysely<Schema>): KeyStore {
     async insertEnrollmentKey(k) {
       await db
         .insertInto('enrollment_keys')
-        .values({ id: k.id, organization_id: k.organizationId, name: k.name, tags: toJson(k.tags), prefix: k.prefix, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: null })
+        .values({
+          id: k.id, organization_id: k.organizationId, name: k.name, tags: toJson(k.tags), prefix: k.prefix, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: null,
+          group_ids: toJson(k.groupIds), expires_at: k.expiresAt, max_uses: k.maxUses, uses: 0,
+        })
         .execute();
     },
     async findEnrollmentKeyByHash(hash) {
@@ -71,6 +78,17 @@ export function keyStore(db: Kysely<Schema>): KeyStore {
     },
     async revokeEnrollmentKey(organizationId, id, at) {
       const r = await db.updateTable('enrollment_keys').set({ revoked_at: at }).where('organization_id', '=', organizationId).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async consumeEnrollmentKey(id) {
+      // One conditional UPDATE: two enrollments racing for the last use cannot both win.
+      const r = await db
+        .updateTable('enrollment_keys')
+        .set((eb) => ({ uses: eb('uses', '+', 1) }))
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))]))
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
   };

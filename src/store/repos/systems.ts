@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Selector } from '../../core/selectors/index.js';
 import type { SystemRecord, SystemStore } from '../../core/systems/index.js';
 import { selectorWhere } from '../selectors.js';
+import { applySystemPatch, deleteSystemRow, insertMemberships, querySystemPage } from './system-inventory.js';
 import type { Schema, SystemTable } from '../schema.js';
 import { fromJson, toJson } from './json.js';
 
@@ -21,6 +22,7 @@ function toRecord(row: Selectable<SystemTable>): SystemRecord {
     tags: fromJson<string[]>(row.tags, []),
     facts: fromJson<Record<string, unknown>>(row.facts, {}),
     description: row.description,
+    attributes: fromJson<Record<string, string>>(row.attributes, {}),
     publicKey: row.public_key,
     connected: Number(row.connected) === 1,
     createdAt: row.created_at,
@@ -38,7 +40,7 @@ function chunks<T>(items: T[], size = 500): T[][] {
 /** Systems on Kysely. */
 export function systemStore(db: Kysely<Schema>): SystemStore {
   return {
-    async insertSystem(s) {
+    async insertSystem(s, groupIds = []) {
       await db.transaction().execute(async (tx) => {
       await tx
         .insertInto('systems')
@@ -61,9 +63,11 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
           created_at: s.createdAt,
           last_contact: s.lastContact,
           description: s.description,
+          attributes: toJson(s.attributes),
         })
         .execute();
       if (s.tags.length > 0) await tx.insertInto('system_tags').values(s.tags.map((tag) => ({ system_id: s.id, tag }))).execute();
+      await insertMemberships(tx, s.organizationId, s.id, groupIds);
       });
     },
     async getSystem(organizationId, id) {
@@ -80,6 +84,12 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
       const rows = await q.orderBy('hostname').orderBy('id').execute();
       return rows.map(toRecord);
     },
+    async querySystems(organizationId, query) {
+      const page = await querySystemPage(db, organizationId, query);
+      return { total: page.total, items: page.rows.map(toRecord) };
+    },
+    updateSystem: (organizationId, id, patch) => applySystemPatch(db, organizationId, id, patch),
+    deleteSystem: (organizationId, id) => deleteSystemRow(db, organizationId, id),
     async selectSystemIds(organizationId, selector) {
       const rows = await db.selectFrom('systems').select('id').where('organization_id', '=', organizationId).where((eb) => selectorWhere(eb, selector)).orderBy('id').execute();
       return rows.map((r) => r.id);
@@ -120,6 +130,13 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
           connected: 1,
           last_contact: at,
         })
+        .where('id', '=', id)
+        .execute();
+    },
+    async recordFacts(id, f, publicIp, at) {
+      await db
+        .updateTable('systems')
+        .set({ os: f.os, os_release: f.os_release, arch: f.arch, kernel: f.kernel ?? '', agent_version: f.agent_version, ip_addresses: toJson(f.ip_addresses), facts: toJson(f), public_ip: publicIp, last_contact: at })
         .where('id', '=', id)
         .execute();
     },

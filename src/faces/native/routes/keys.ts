@@ -2,7 +2,19 @@ import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { actorOf, type NativeDeps } from '../context.js';
 import { IdParams, Role, Tags } from '../schemas.js';
+import { inventoryView } from '../inventory-views.js';
 import { view } from '../views.js';
+
+const EnrollmentKeyBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    tags: Type.Optional(Tags),
+    groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'group ids or names that enrolled systems join' })),
+    expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time', maxLength: 40 }), Type.Null()])),
+    max_uses: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
 
 /** /v1/api-keys and /v1/enrollment-keys: admins create (shown once), list and revoke. */
 export function keyRoutes(app: FastifyInstance, { core }: NativeDeps): void {
@@ -25,15 +37,15 @@ export function keyRoutes(app: FastifyInstance, { core }: NativeDeps): void {
   });
 
   app.get('/enrollment-keys', { schema: { tags: ['keys'], summary: 'List enrollment keys' } }, async (req) => ({
-    items: (await core.keys.listEnrollmentKeys(actorOf(req))).map(view.enrollmentKey),
+    items: (await core.keys.listEnrollmentKeys(actorOf(req))).map(inventoryView.enrollmentKey),
   }));
 
   app.post(
     '/enrollment-keys',
-    { schema: { tags: ['keys'], summary: 'Create an enrollment key (the secret is shown once)', body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), tags: Type.Optional(Tags) }, { additionalProperties: false }) } },
+    { schema: { tags: ['keys'], summary: 'Create an enrollment key (the secret is shown once): tags, groups to join, expiry, maximum uses', body: EnrollmentKeyBody } },
     async (req, reply) => {
       const { key, secret } = await core.keys.createEnrollmentKey(actorOf(req), req.body as { name: string });
-      return reply.status(201).send({ key: view.enrollmentKey(key), secret });
+      return reply.status(201).send({ key: inventoryView.enrollmentKey(key), secret });
     },
   );
 

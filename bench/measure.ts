@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { call } from '../test/support/server.js';
+import { procCounters, resetPeak, type BenchServer } from './server-child.js';
+
+/** One fan-out: a job to `n` systems whose agents answer at once. */
+export interface FanoutFigures {
+  database: string;
+  what: string;
+  n: number;
+  /** `POST /v1/jobs` → its 201 (the response lists every run). */
+  launchResponseMs: number;
+  /** `POST /v1/jobs` sent → `GET /v1/jobs/{id}` says done (polled every POLL_MS). */
+  allStoredMs: number;
+  /** In the database: the last run's ended_at − the job's created_at. */
+  serverSpanMs: number;
+  runP50Ms: number;
+  runP99Ms: number;
+  serverCpuMs: number;
+  serverPeakRssMiB: number;
+  succeeded: number;
+  /** CPU time of the simulated agents' processes during the fan-out (they share the 2 cores). */
+  simCpuMs: number;
+}
+
+/** Polling the job costs the server a count over its runs; every 50 ms keeps that under ~2 % of its CPU. */
+const POLL_MS = 50;
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * Per-run latency (run created → result stored) from the runs' own timestamps,
+ * read straight from the database after the job is done (read-only; the API
+ * does not expose ended_at).
+ */
+async function runLatencies(server: BenchServer, jobId: string): Promise<number[]> {
+  let rows: Array<{ created_at: string; ended_at: string | null }>;
+  if (server.pgUrl) {
+    const c = new pg.Client({ connectionString: server.pgUrl });
+    await c.connect();
+    rows = (await c.query('select created_at, ended_at from runs where job_id = $1', [jobId])).rows;
+    await c.end();
+  } else {
+    const db = new BetterSqlite3(join(server.dataDir, 'muster.db'), { readonly: true });
+    rows = db.prepare('select created_at, ended_at from runs where job_id = ?').all(jobId) as typeof rows;
+    db.close();
+  }
+  return rows.map((r) => (r.ended_at ? Date.parse(r.ended_at) - Date.parse(r.created_at) : NaN)).sort((a, b) => a - b);
+}
+
+/** Launches `true` on `systemIds` and waits until every result is stored. */
+export async function measureFanout(server: BenchServer, systemIds: string[], what: string, simCpuMs: () => Promise<number> = async () => 0): Promise<FanoutFigures> {
+  const simBefore = await simCpuMs();
+  const peakReset = resetPeak(server.pid);
+  const before = procCounters(server.pid);
+  const t0 = performance.now();
+  const launched = await call(server.url, server.adminKey, 'POST', '/v1/jobs', { content: 'true', targets: { system_ids: systemIds }, ttl_s: 600 });
+  const launchResponseMs = performance.now() - t0;
+  if (launched.status !== 201) throw new Error(`launch failed: ${launched.status} ${launched.text.slice(0, 500)}`);
+  const jobId = launched.body.job.id as string;
+  let job: { done: boolean; counts: Record<string, number> };
+  for (;;) {
+    job = (await call(server.url, server.adminKey, 'GET', `/v1/jobs/${jobId}`)).body;
+    if (job.done) break;
+    if (performance.now() - t0 > 120_000) throw new Error(`job ${jobId} not done after 120 s: ${JSON.stringify(job.counts)}`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  const allStoredMs = performance.now() - t0;
+  const after = procCounters(server.pid);
+  const simAfter = await simCpuMs();
+  const lat = await runLatencies(server, jobId);
+  return {
+    database: server.database,
+    what,
+    n: systemIds.length,
+    launchResponseMs,
+    allStoredMs,
+    serverSpanMs: lat[lat.length - 1] ?? NaN,
+    runP50Ms: percentile(lat, 50),
+    runP99Ms: percentile(lat, 99),
+    serverCpuMs: after.cpuMs - before.cpuMs,
+    serverPeakRssMiB: (peakReset ? after.hwmBytes : Math.max(after.hwmBytes, before.hwmBytes)) / 2 ** 20,
+    succeeded: job.counts.succeeded ?? 0,
+    simCpuMs: simAfter - simBefore,
+  };
+}

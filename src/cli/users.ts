@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { action, clientFor, connectionOptions } from './context.js';
+import { out, outJson, table } from './output.js';
+
+interface User {
+  id: string;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+}
+
+const enc = encodeURIComponent;
+
+/** The users table: ID, USERNAME, NAME, EMAIL. */
+export function usersTable(items: readonly User[]): string {
+  return table(['ID', 'USERNAME', 'NAME', 'EMAIL'], items.map((u) => [u.id, u.username, `${u.first_name} ${u.last_name}`.trim(), u.email]));
+}
+
+/** `muster users list|create|delete|bind|unbind`: system users and the systems they are bound to. */
+export function registerUsers(program: Command): void {
+  const users = program.command('users').description('system users: list, create, delete, bind, unbind');
+  connectionOptions(users.command('list'))
+    .option('--json', 'print the users as a JSON array')
+    .action(
+      action(async (opts: { json?: boolean }, command: Command) => {
+        const { items } = await clientFor(command).request<{ items: User[] }>('GET', '/v1/users');
+        if (opts.json) return outJson(items);
+        out(items.length ? usersTable(items) : 'no users');
+      }),
+    );
+  connectionOptions(users.command('create <username>'))
+    .option('--email <address>', 'e-mail address')
+    .option('--first-name <name>', 'first name')
+    .option('--last-name <name>', 'last name')
+    .action(
+      action(async (username: string, opts: { email?: string; firstName?: string; lastName?: string }, command: Command) => {
+        const body = { username, email: opts.email, first_name: opts.firstName, last_name: opts.lastName };
+        const u = await clientFor(command).request<User>('POST', '/v1/users', JSON.parse(JSON.stringify(body)));
+        out(`created user ${u.username} (${u.id})`);
+      }),
+    );
+  connectionOptions(users.command('delete <user-id>')).action(
+    action(async (id: string, _opts: unknown, command: Command) => {
+      await clientFor(command).request('DELETE', `/v1/users/${enc(id)}`);
+      out(`deleted user ${id}`);
+    }),
+  );
+  for (const [verb, method] of [['bind', 'POST'], ['unbind', 'DELETE']] as const) {
+    connectionOptions(users.command(`${verb} <user-id> <system-id>`)).action(
+      action(async (id: string, systemId: string, _opts: unknown, command: Command) => {
+        const client = clientFor(command);
+        if (method === 'POST') await client.request('POST', `/v1/users/${enc(id)}/systems`, { system_id: systemId });
+        else await client.request('DELETE', `/v1/users/${enc(id)}/systems/${enc(systemId)}`);
+        out(`${verb === 'bind' ? 'bound' : 'unbound'} user ${id} ${verb === 'bind' ? 'to' : 'from'} system ${systemId}`);
+      }),
+    );
+  }
+}

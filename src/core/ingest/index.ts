@@ -1,0 +1,6 @@
+export { COMMAND_NAMES, COMMANDS, isCommandName, type CommandName } from './commands.js';
+export { IngestService, type IngestDeps, type WaitResult } from './service.js';
+export type { SubmitInput } from './submit.js';
+export type * from './types.js';
+export { DEFAULT_WORKER_OPTIONS, IngestWorkers, type WorkerOptions } from './workers.js';
+export { WireFormatError, toEffect } from './wire.js';

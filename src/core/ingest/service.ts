@@ -1,0 +1,172 @@
+import { requireRole, type Actor } from '../access/index.js';
+import type { Clock } from '../clock.js';
+import { MusterError, notFound } from '../errors.js';
+import { Completions, type Outcome } from './completions.js';
+import { GroupCommit } from './group-commit.js';
+import { admit, type SubmitInput } from './submit.js';
+import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueueStore, IngestReport, IngestWaker } from './types.js';
+
+export interface IngestDeps {
+  queue: IngestQueueStore;
+  data: IngestDataStore;
+  clock: Clock;
+  /** Wakes other replicas' workers (PostgreSQL); undefined on a single node. */
+  waker?: IngestWaker | undefined;
+  /** Finds an organization by slug, for reporters trusted by network or certificate. */
+  organizationBySlug?: ((slug: string) => Promise<{ id: string } | undefined>) | undefined;
+}
+
+/** What a blocking submission learns. */
+export interface WaitResult {
+  processed: boolean;
+  timedOut: boolean;
+  error?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Ingest: commands are admitted (checked and durably queued), processed
+ * asynchronously by IngestWorkers, and their data read back. Failures are
+ * kept in the dead letter office.
+ */
+export class IngestService {
+  readonly completions = new Completions();
+  private readonly localWake = new Set<() => void>();
+  private readonly commits: GroupCommit<IngestCommandRecord>;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.commits = new GroupCommit(async (records) => {
+      await deps.queue.enqueue(records);
+      // One wake-up per committed group, here and (through NOTIFY) on other replicas.
+      this.ringLocal();
+      deps.waker?.publish('ingest', '').catch(() => undefined);
+    });
+    deps.waker?.subscribe((topic) => {
+      if (topic === 'ingest') this.ringLocal();
+    });
+  }
+
+  /** Registers a worker wake-up (returns the unregister function). */
+  onWork(listener: () => void): () => void {
+    this.localWake.add(listener);
+    return () => this.localWake.delete(listener);
+  }
+
+  private ringLocal(): void {
+    for (const l of this.localWake) l();
+  }
+
+  /**
+   * Checks a command and queues it; resolves with its id only once it is
+   * committed. INVALID_ARGUMENT for anything decidable at submission.
+   */
+  async submit(actor: Actor, input: SubmitInput): Promise<{ id: string }> {
+    requireRole(actor, 'operator');
+    return this.enqueue(admit(actor.organizationId, input, this.deps.clock.now().toISOString()));
+  }
+
+  /**
+   * The agent's own facts, through the same queue as any reporter's: a
+   * "replace facts" v5 for `certname`. Resolves once queued.
+   */
+  async submitFacts(organizationId: string, certname: string, facts: Record<string, unknown>, producerTimestamp: Date): Promise<{ id: string }> {
+    const payload = JSON.stringify({ certname, environment: null, producer_timestamp: producerTimestamp.toISOString(), producer: 'muster-agent', values: facts });
+    return this.enqueue(admit(organizationId, { command: 'replace facts', version: 5, certname, payload }, this.deps.clock.now().toISOString()));
+  }
+
+  private async enqueue(record: IngestCommandRecord): Promise<{ id: string }> {
+    await this.commits.add(record);
+    return { id: record.id };
+  }
+
+  /**
+   * The actor of a reporter trusted without an API key (loopback, or a client
+   * certificate the TLS layer verified): an operator of organization `slug`.
+   */
+  async trustedReporter(slug: string, label: string): Promise<Actor> {
+    const org = await this.deps.organizationBySlug?.(slug);
+    if (!org) throw new MusterError('UNAUTHENTICATED', `no organization ${slug} for trusted reporters`);
+    return { organizationId: org.id, role: 'operator', label };
+  }
+
+  /** Waits until the command is processed (done or discarded) or `ms` pass. */
+  async waitFor(actor: Actor, id: string, ms: number): Promise<WaitResult> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const record = await this.getCommand(actor, id);
+      if (record.state === 'done' || record.state === 'discarded') return result({ state: record.state, error: record.error });
+      const left = deadline - Date.now();
+      if (left <= 0) return { processed: false, timedOut: true };
+      // In-process completion wakes at once; another replica's is seen by the re-read.
+      const outcome = await this.completions.wait(id, Math.min(left, 500));
+      if (outcome) return result(outcome);
+    }
+  }
+
+  /** One command's state (its uuid from submission). */
+  async getCommand(actor: Actor, id: string): Promise<IngestCommandRecord> {
+    requireRole(actor, 'viewer');
+    const record = UUID.test(id) ? await this.deps.queue.getCommand(actor.organizationId, id) : undefined;
+    if (!record) throw notFound('ingest command', id);
+    return record;
+  }
+
+  /** The dead letter office, newest first. */
+  async listDiscarded(actor: Actor, limit = 100): Promise<IngestCommandRecord[]> {
+    requireRole(actor, 'viewer');
+    return this.deps.queue.listDiscarded(actor.organizationId, Math.min(Math.max(limit, 1), 1000));
+  }
+
+  /** Sends a discarded command back to the queue. */
+  async retryDiscarded(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'operator');
+    await this.getCommand(actor, id);
+    if (!(await this.deps.queue.requeue(actor.organizationId, id, this.deps.clock.now().toISOString()))) {
+      throw new MusterError('CONFLICT', `ingest command ${id} is not in the dead letter office`);
+    }
+    this.ringLocal();
+    this.deps.waker?.publish('ingest', '').catch(() => undefined);
+  }
+
+  /** Deletes a discarded command. */
+  async deleteDiscarded(actor: Actor, id: string): Promise<void> {
+    requireRole(actor, 'operator');
+    await this.getCommand(actor, id);
+    if (!(await this.deps.queue.deleteDiscarded(actor.organizationId, id))) throw new MusterError('CONFLICT', `ingest command ${id} is not in the dead letter office`);
+  }
+
+  /** Commands by state. */
+  async counts(actor: Actor): Promise<Record<string, number>> {
+    requireRole(actor, 'viewer');
+    return this.deps.queue.counts(actor.organizationId);
+  }
+
+  /** Nodes (certnames), active and deactivated, optionally one. */
+  async nodes(actor: Actor, certname?: string): Promise<IngestNode[]> {
+    requireRole(actor, 'viewer');
+    return this.deps.data.nodes(actor.organizationId, certname);
+  }
+
+  /** Latest facts per certname. */
+  async factsets(actor: Actor, certname?: string): Promise<IngestFactset[]> {
+    requireRole(actor, 'viewer');
+    return this.deps.data.factsets(actor.organizationId, certname);
+  }
+
+  /** Stored reports, newest first. */
+  async reports(actor: Actor, certname?: string): Promise<IngestReport[]> {
+    requireRole(actor, 'viewer');
+    return this.deps.data.reports(actor.organizationId, certname);
+  }
+
+  /** Latest catalog per certname. */
+  async catalogs(actor: Actor, certname?: string): Promise<IngestCatalog[]> {
+    requireRole(actor, 'viewer');
+    return this.deps.data.catalogs(actor.organizationId, certname);
+  }
+}
+
+function result(o: Outcome): WaitResult {
+  return o.state === 'done' ? { processed: true, timedOut: false } : { processed: true, timedOut: false, error: o.error ?? 'the command failed' };
+}

@@ -1,0 +1,141 @@
+import type { CommandName } from './commands.js';
+
+/** The states of an ingest command. */
+export type CommandState = 'queued' | 'processing' | 'done' | 'discarded';
+
+/** One queued command, as stored. */
+export interface IngestCommandRecord {
+  id: string;
+  organizationId: string;
+  command: CommandName;
+  version: number;
+  certname: string;
+  producerTimestamp: string | null;
+  /** The JSON payload as text; null once processed. */
+  payload: string | null;
+  receivedAt: string;
+  state: CommandState;
+  attempts: number;
+  availableAt: string;
+  leaseUntil: string | null;
+  error: string | null;
+  diagnostics: string | null;
+  processedAt: string | null;
+}
+
+/** What one successfully validated command changes; the store applies it idempotently. */
+export type IngestEffect =
+  | { kind: 'facts'; certname: string; environment: string | null; producer: string | null; producerTimestamp: string; values: Record<string, unknown>; hash: string; receivedAt: string }
+  | { kind: 'catalog'; certname: string; environment: string | null; producerTimestamp: string; hash: string; body: Record<string, unknown>; receivedAt: string }
+  | { kind: 'report'; certname: string; hash: string; producerTimestamp: string; endTime: string; environment: string | null; status: string | null; noop: boolean | null; noopPending: boolean | null; correctiveChange: boolean | null; cachedCatalogStatus: string | null; jobId: string | null; bodyText: string; receivedAt: string }
+  | { kind: 'deactivate'; certname: string; producerTimestamp: string }
+  | { kind: 'expiration'; certname: string; producerTimestamp: string; facts: boolean }
+  | { kind: 'inputs'; certname: string; producerTimestamp: string; catalogUuid: string | null; inputs: unknown[] };
+
+/** A processed command: its effect (applied with its completion, in one transaction). */
+export interface Completion {
+  id: string;
+  organizationId: string;
+  effect: IngestEffect;
+}
+
+/** A node (certname) as the store keeps it. */
+export interface IngestNode {
+  certname: string;
+  deactivated: string | null;
+  expireFacts: boolean;
+  factsEnvironment: string | null;
+  factsProducer: string | null;
+  factsTimestamp: string | null;
+  factsProducerTimestamp: string | null;
+  factsHash: string | null;
+  catalogTimestamp: string | null;
+  catalogProducerTimestamp: string | null;
+  catalogEnvironment: string | null;
+  reportTimestamp: string | null;
+  reportProducerTimestamp: string | null;
+  reportEnvironment: string | null;
+  latestReportHash: string | null;
+  latestReportStatus: string | null;
+  latestReportNoop: boolean | null;
+  latestReportNoopPending: boolean | null;
+  latestReportCorrectiveChange: boolean | null;
+  latestReportJobId: string | null;
+  cachedCatalogStatus: string | null;
+}
+
+export interface IngestFactset {
+  certname: string;
+  environment: string | null;
+  producer: string | null;
+  timestamp: string;
+  producerTimestamp: string;
+  hash: string;
+  values: Record<string, unknown>;
+  deactivated: string | null;
+}
+
+export interface IngestReport {
+  hash: string;
+  certname: string;
+  receivedAt: string;
+  body: Record<string, unknown>;
+  latest: boolean;
+}
+
+export interface IngestCatalog {
+  certname: string;
+  hash: string;
+  receivedAt: string;
+  body: Record<string, unknown>;
+}
+
+/** Storage of the queue: durable enqueue, leased claims, completion with effects, the dead letter office. */
+export interface IngestQueueStore {
+  /** Inserts the commands in one committed transaction. */
+  enqueue(commands: IngestCommandRecord[]): Promise<void>;
+  /**
+   * Claims up to `limit` commands that are queued and due, or whose lease has
+   * expired, skipping certnames that another worker holds; sets their lease and
+   * counts the attempt.
+   */
+  claim(limit: number, now: string, leaseUntil: string): Promise<IngestCommandRecord[]>;
+  /** Single node at start: nobody else holds leases, so every claim in progress is released at once. */
+  releaseLeases(): Promise<number>;
+  /**
+   * Applies the effects and marks the commands done, all in one transaction;
+   * with `claimNext`, also claims the next batch in it (one commit, not two)
+   * and returns it.
+   */
+  complete(completions: Completion[], at: string, claimNext?: { limit: number; now: string; leaseUntil: string }): Promise<IngestCommandRecord[]>;
+  /** Puts a command back in the queue after a failure, due at `availableAt`. */
+  retryLater(id: string, error: string, availableAt: string): Promise<void>;
+  /** Moves a command to the dead letter office. */
+  discard(id: string, error: string, diagnostics: string, at: string): Promise<void>;
+  getCommand(organizationId: string, id: string): Promise<IngestCommandRecord | undefined>;
+  listDiscarded(organizationId: string, limit: number): Promise<IngestCommandRecord[]>;
+  /** A discarded command back to the queue, attempts reset; false when it is not discarded. */
+  requeue(organizationId: string, id: string, at: string): Promise<boolean>;
+  deleteDiscarded(organizationId: string, id: string): Promise<boolean>;
+  /** Counts by state, for the benchmark and health. */
+  counts(organizationId: string): Promise<Record<CommandState, number>>;
+}
+
+/** Reads of the ingested data. */
+export interface IngestDataStore {
+  nodes(organizationId: string, certname?: string): Promise<IngestNode[]>;
+  factsets(organizationId: string, certname?: string): Promise<IngestFactset[]>;
+  reports(organizationId: string, certname?: string): Promise<IngestReport[]>;
+  catalogs(organizationId: string, certname?: string): Promise<IngestCatalog[]>;
+}
+
+/** Keeps dead letters as files beside the database (PuppetDB's layout). */
+export interface DiscardWriter {
+  write(command: IngestCommandRecord, error: string, diagnostics: string, at: string): Promise<void>;
+}
+
+/** Wakes workers on other replicas; only a hint (they also poll). */
+export interface IngestWaker {
+  publish(topic: string, payload: string): Promise<void>;
+  subscribe(handler: (topic: string, payload: string) => void): void;
+}

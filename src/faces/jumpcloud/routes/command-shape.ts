@@ -1,0 +1,129 @@
+import Type from 'typebox';
+import type { CommandResultRecord } from '../../../core/commands/index.js';
+import { MusterError } from '../../../core/errors.js';
+import type { ScriptInput, ScriptRecord } from '../../../core/scripts/index.js';
+
+/** JumpCloud's id for "run as root": muster's default, which is the agent's own user (root on a managed machine). */
+export const ROOT_USER = '000000000000000000000000';
+
+/**
+ * A JumpCloud v1 command body. Unknown fields (`files`, `commandRunners`,
+ * `systems`…) are accepted and ignored, as existing scripts send them.
+ */
+export const CommandBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+    command: Type.Optional(Type.String()),
+    commandType: Type.Optional(Type.String({ description: 'linux, mac or windows' })),
+    user: Type.Optional(Type.String({ maxLength: 32 })),
+    sudo: Type.Optional(Type.Boolean()),
+    launchType: Type.Optional(Type.String({ description: 'manual, trigger, repeated or one-time' })),
+    trigger: Type.Optional(Type.String({ maxLength: 64 })),
+    schedule: Type.Optional(Type.String({ maxLength: 100, description: 'cron (repeated) or an ISO-8601 instant (one-time)' })),
+    timezone: Type.Optional(Type.String({ maxLength: 64, description: 'muster extension: the time zone of the cron schedule' })),
+    timeout: Type.Optional(Type.Union([Type.String({ pattern: '^[0-9]{1,6}$' }), Type.Integer({ minimum: 0 })])),
+    timeToLiveSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    shell: Type.Optional(Type.String({ maxLength: 32 })),
+    organization: Type.Optional(Type.String()),
+    runOnEnroll: Type.Optional(Type.Boolean({ description: 'muster extension: run on every newly enrolled system the command is bound to' })),
+  },
+  { additionalProperties: true },
+);
+
+export type CommandBodyType = {
+  name?: string; command?: string; commandType?: string; user?: string; sudo?: boolean; launchType?: string; trigger?: string; schedule?: string;
+  timezone?: string; timeout?: string | number; timeToLiveSeconds?: number; shell?: string; organization?: string; runOnEnroll?: boolean;
+};
+
+const SHELLS: Record<string, string> = {
+  bash: 'bash', '/bin/bash': 'bash', '/usr/bin/bash': 'bash', sh: 'sh', '/bin/sh': 'sh', zsh: 'zsh', '/bin/zsh': 'zsh',
+  python3: 'python3', powershell: 'powershell', pwsh: 'powershell',
+};
+
+function shellOf(value: string): string {
+  const shell = SHELLS[value.toLowerCase()];
+  if (!shell) throw new MusterError('INVALID_ARGUMENT', `shell: ${value} is not supported (bash, sh, zsh, python3, powershell)`, { field: 'shell' });
+  return shell;
+}
+
+/**
+ * A JumpCloud command body → muster's script input. Only the fields given
+ * are set, so a PUT that names some fields leaves the others as they were.
+ * `schedule` is a cron for `repeated` and an instant for `one-time`: which one
+ * depends on the launch type given, or else on the command's current one.
+ */
+export function commandInput(body: CommandBodyType, current?: ScriptRecord): ScriptInput {
+  const input: ScriptInput = {};
+  const launchType = body.launchType || current?.launchType || 'manual';
+  if (body.name !== undefined) input.name = body.name;
+  if (body.command !== undefined) input.content = body.command;
+  if (body.commandType !== undefined) {
+    if (!['linux', 'mac', 'windows'].includes(body.commandType)) throw new MusterError('INVALID_ARGUMENT', 'commandType: must be linux, mac or windows', { field: 'commandType' });
+    input.platform = body.commandType;
+    if (body.shell === undefined && body.commandType === 'windows') input.shell = 'powershell';
+  }
+  if (body.shell !== undefined && body.shell !== '') input.shell = shellOf(body.shell);
+  if (body.user !== undefined) input.run_as = body.user === ROOT_USER || body.user === '' ? null : body.user;
+  if (body.launchType !== undefined && body.launchType !== '') input.launch_type = body.launchType;
+  if (body.trigger !== undefined) input.trigger = body.trigger === '' ? null : body.trigger;
+  if (body.schedule !== undefined) {
+    if (launchType === 'one-time') input.run_at = body.schedule === '' ? null : body.schedule;
+    else input.schedule = body.schedule === '' ? null : body.schedule;
+  }
+  if (body.timezone !== undefined) input.timezone = body.timezone;
+  const timeout = body.timeout === undefined ? undefined : Number(body.timeout);
+  // JumpCloud sends 0 for "the default".
+  if (timeout !== undefined && timeout > 0) input.timeout_s = timeout;
+  if (body.timeToLiveSeconds !== undefined && body.timeToLiveSeconds > 0) input.ttl_s = body.timeToLiveSeconds;
+  if (body.runOnEnroll !== undefined) input.run_on_enroll = body.runOnEnroll;
+  return input;
+}
+
+/** A script in JumpCloud's v1 command shape. */
+export function commandView(s: ScriptRecord) {
+  return {
+    _id: s.id,
+    id: s.id,
+    name: s.name,
+    command: s.content,
+    commandType: s.platform ?? (s.shell === 'powershell' ? 'windows' : 'linux'),
+    user: s.runAs ?? ROOT_USER,
+    sudo: false,
+    launchType: s.launchType,
+    trigger: s.triggerName ?? '',
+    schedule: s.launchType === 'one-time' ? (s.runAt ?? '') : (s.schedule ?? ''),
+    timezone: s.timezone ?? 'UTC',
+    timeout: String(s.timeoutS),
+    timeToLiveSeconds: s.ttlS,
+    shell: s.shell,
+    organization: s.organizationId,
+    runOnEnroll: s.runOnEnroll,
+    nextFireAt: s.nextFireAt,
+    files: [] as string[],
+  };
+}
+
+/** A command result (one run of a command's job) in JumpCloud's shape. */
+export function commandResultView(r: CommandResultRecord, withOutput = true) {
+  const output = r.stderr ? `${r.stdout}${r.stdout && !r.stdout.endsWith('\n') ? '\n' : ''}${r.stderr}` : r.stdout;
+  return {
+    _id: r.runId,
+    id: r.runId,
+    command: r.content,
+    name: r.commandName,
+    workflowId: r.commandId,
+    workflowInstanceId: r.jobId,
+    system: r.hostname,
+    systemId: r.systemId,
+    organization: r.organizationId,
+    user: r.runAs ?? ROOT_USER,
+    sudo: false,
+    requestTime: r.createdAt,
+    responseTime: r.finishedAt,
+    response: {
+      id: r.runId,
+      data: { output: withOutput ? output : '', exitCode: r.exitCode ?? -1 },
+      error: r.state === 'succeeded' ? '' : (r.reason ?? r.state),
+    },
+  };
+}

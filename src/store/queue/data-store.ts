@@ -1,0 +1,61 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { IngestDataStore, IngestNode } from '../../core/ingest/index.js';
+import type { IngestNodeTable, Schema } from '../schema.js';
+import { fromJson } from '../repos/json.js';
+
+const flag = (n: number | null) => (n === null ? null : Number(n) === 1);
+
+function toNode(r: Selectable<IngestNodeTable>): IngestNode {
+  return {
+    certname: r.certname, deactivated: r.deactivated, expireFacts: Number(r.expire_facts) === 1,
+    factsEnvironment: r.facts_environment, factsProducer: r.facts_producer, factsTimestamp: r.facts_timestamp, factsProducerTimestamp: r.facts_producer_timestamp, factsHash: r.facts_hash,
+    catalogTimestamp: r.catalog_timestamp, catalogProducerTimestamp: r.catalog_producer_timestamp, catalogEnvironment: r.catalog_environment,
+    reportTimestamp: r.report_timestamp, reportProducerTimestamp: r.report_producer_timestamp, reportEnvironment: r.report_environment,
+    latestReportHash: r.latest_report_hash, latestReportStatus: r.latest_report_status, latestReportNoop: flag(r.latest_report_noop),
+    latestReportNoopPending: flag(r.latest_report_noop_pending), latestReportCorrectiveChange: flag(r.latest_report_corrective_change),
+    latestReportJobId: r.latest_report_job_id, cachedCatalogStatus: r.cached_catalog_status,
+  };
+}
+
+/** Reads of ingested data, always within one organization. */
+export function ingestDataStore(db: Kysely<Schema>): IngestDataStore {
+  return {
+    async nodes(org, certname) {
+      let q = db.selectFrom('ingest_nodes').selectAll().where('organization_id', '=', org);
+      if (certname !== undefined) q = q.where('certname', '=', certname);
+      return (await q.orderBy('certname').execute()).map(toNode);
+    },
+
+    async factsets(org, certname) {
+      let q = db
+        .selectFrom('ingest_nodes')
+        .select(['certname', 'facts', 'facts_environment', 'facts_producer', 'facts_timestamp', 'facts_producer_timestamp', 'facts_hash', 'deactivated'])
+        .where('organization_id', '=', org)
+        .where('facts', 'is not', null);
+      if (certname !== undefined) q = q.where('certname', '=', certname);
+      const rows = await q.orderBy('certname').execute();
+      return rows.map((r) => ({
+        certname: r.certname, environment: r.facts_environment, producer: r.facts_producer, timestamp: r.facts_timestamp!, producerTimestamp: r.facts_producer_timestamp!,
+        hash: r.facts_hash!, values: fromJson<Record<string, unknown>>(r.facts, {}), deactivated: r.deactivated,
+      }));
+    },
+
+    async reports(org, certname) {
+      let q = db
+        .selectFrom('ingest_reports as r')
+        .leftJoin('ingest_nodes as n', (j) => j.onRef('n.organization_id', '=', 'r.organization_id').onRef('n.certname', '=', 'r.certname'))
+        .select(['r.hash', 'r.certname', 'r.received_at', 'r.body', 'n.latest_report_hash'])
+        .where('r.organization_id', '=', org);
+      if (certname !== undefined) q = q.where('r.certname', '=', certname);
+      const rows = await q.orderBy('r.end_time', 'desc').execute();
+      return rows.map((r) => ({ hash: r.hash, certname: r.certname, receivedAt: r.received_at, body: fromJson<Record<string, unknown>>(r.body, {}), latest: r.latest_report_hash === r.hash }));
+    },
+
+    async catalogs(org, certname) {
+      let q = db.selectFrom('ingest_catalogs').selectAll().where('organization_id', '=', org);
+      if (certname !== undefined) q = q.where('certname', '=', certname);
+      const rows = await q.orderBy('certname').execute();
+      return rows.map((r) => ({ certname: r.certname, hash: r.hash, receivedAt: r.received_at, body: fromJson<Record<string, unknown>>(r.body, {}) }));
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { ingestDataStore } from './data-store.js';
+export { discardFiles } from './discard-files.js';
+export { ingestQueueStore } from './queue-store.js';

@@ -1,0 +1,144 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { CommandName, CommandState, IngestCommandRecord, IngestQueueStore } from '../../core/ingest/index.js';
+import type { DialectCapabilities } from '../dialect.js';
+import type { IngestCommandTable, Schema } from '../schema.js';
+import { applyEffects } from './effects.js';
+
+function toRecord(r: Selectable<IngestCommandTable>): IngestCommandRecord {
+  return {
+    id: r.id, organizationId: r.organization_id, command: r.command as CommandName, version: Number(r.version), certname: r.certname,
+    producerTimestamp: r.producer_timestamp, payload: r.payload, receivedAt: r.received_at, state: r.state as CommandState,
+    attempts: Number(r.attempts), availableAt: r.available_at, leaseUntil: r.lease_until, error: r.error, diagnostics: r.diagnostics, processedAt: r.processed_at,
+  };
+}
+
+/** The claim itself, inside a transaction the caller owns. */
+async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilities, limit: number, now: string, leaseUntil: string): Promise<IngestCommandRecord[]> {
+  let q = tx
+    .selectFrom('ingest_commands as c')
+    .select('c.id')
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('c.state', '=', 'queued'), eb('c.available_at', '<=', now)]),
+        eb.and([eb('c.state', '=', 'processing'), eb('c.lease_until', '<', now)]),
+      ]),
+    )
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('ingest_commands as p')
+            .select('p.id')
+            .whereRef('p.organization_id', '=', 'c.organization_id')
+            .whereRef('p.certname', '=', 'c.certname')
+            .where('p.state', '=', 'processing')
+            .where('p.lease_until', '>=', now),
+        ),
+      ),
+    )
+    .orderBy('c.available_at')
+    .orderBy('c.received_at')
+    .limit(limit);
+  if (capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
+  const ids = (await q.execute()).map((r) => r.id);
+  if (ids.length === 0) return [];
+  const rows = await tx
+    .updateTable('ingest_commands')
+    .set((eb) => ({ state: 'processing', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+    .where('id', 'in', ids)
+    .returningAll()
+    .execute();
+  // Within a batch, one certname's commands apply in producer order.
+  return rows.map(toRecord).sort((a, b) => a.certname.localeCompare(b.certname) || (a.producerTimestamp ?? '').localeCompare(b.producerTimestamp ?? '') || a.receivedAt.localeCompare(b.receivedAt));
+}
+
+/**
+ * The ingest queue on Kysely. Claims are one transaction: pick due (or
+ * lease-expired) commands whose certname no live lease holds — with
+ * `FOR UPDATE SKIP LOCKED` where the database has it, so replicas never wait
+ * on each other — then lease them and count the attempt.
+ */
+export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabilities): IngestQueueStore {
+  return {
+    async enqueue(commands) {
+      if (commands.length === 0) return;
+      await db.transaction().execute(async (tx) => {
+        // 16 columns per row; 200 rows stay under SQLite's and PostgreSQL's parameter limits.
+        for (let i = 0; i < commands.length; i += 200) {
+          await tx
+            .insertInto('ingest_commands')
+            .values(
+              commands.slice(i, i + 200).map((c) => ({
+                id: c.id, organization_id: c.organizationId, command: c.command, version: c.version, certname: c.certname, producer_timestamp: c.producerTimestamp,
+                payload: c.payload, received_at: c.receivedAt, state: 'queued', attempts: 0, available_at: c.availableAt, lease_until: null, error: null, diagnostics: null, processed_at: null,
+              })),
+            )
+            .execute();
+        }
+      });
+    },
+
+    async claim(limit, now, leaseUntil) {
+      return db.transaction().execute((tx) => claimIn(tx, capabilities, limit, now, leaseUntil));
+    },
+
+    async releaseLeases() {
+      const r = await db.updateTable('ingest_commands').set({ state: 'queued', lease_until: null }).where('state', '=', 'processing').executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+
+    async complete(completions, at, claimNext) {
+      if (completions.length === 0) return [];
+      return db.transaction().execute(async (tx) => {
+        await applyEffects(tx, completions.map((c) => ({ org: c.organizationId, e: c.effect })));
+        await tx
+          .updateTable('ingest_commands')
+          .set({ state: 'done', processed_at: at, lease_until: null, payload: null, error: null })
+          .where('id', 'in', completions.map((c) => c.id))
+          .execute();
+        return claimNext ? claimIn(tx, capabilities, claimNext.limit, claimNext.now, claimNext.leaseUntil) : [];
+      });
+    },
+
+    async retryLater(id, error, availableAt) {
+      await db.updateTable('ingest_commands').set({ state: 'queued', lease_until: null, error, available_at: availableAt }).where('id', '=', id).execute();
+    },
+
+    async discard(id, error, diagnostics, at) {
+      await db.updateTable('ingest_commands').set({ state: 'discarded', lease_until: null, error, diagnostics, processed_at: at }).where('id', '=', id).execute();
+    },
+
+    async getCommand(organizationId, id) {
+      const row = await db.selectFrom('ingest_commands').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
+      return row && toRecord(row);
+    },
+
+    async listDiscarded(organizationId, limit) {
+      const rows = await db.selectFrom('ingest_commands').selectAll().where('organization_id', '=', organizationId).where('state', '=', 'discarded').orderBy('processed_at', 'desc').limit(limit).execute();
+      return rows.map(toRecord);
+    },
+
+    async requeue(organizationId, id, at) {
+      const r = await db
+        .updateTable('ingest_commands')
+        .set({ state: 'queued', attempts: 0, available_at: at, processed_at: null })
+        .where('organization_id', '=', organizationId)
+        .where('id', '=', id)
+        .where('state', '=', 'discarded')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+
+    async deleteDiscarded(organizationId, id) {
+      const r = await db.deleteFrom('ingest_commands').where('organization_id', '=', organizationId).where('id', '=', id).where('state', '=', 'discarded').executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    },
+
+    async counts(organizationId) {
+      const rows = await db.selectFrom('ingest_commands').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).where('organization_id', '=', organizationId).groupBy('state').execute();
+      const out: Record<CommandState, number> = { queued: 0, processing: 0, done: 0, discarded: 0 };
+      for (const r of rows) out[r.state as CommandState] = Number(r.n);
+      return out;
+    },
+  };
+}
