@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measureFanout, type FanoutFigures } from './measure.js';
+import { connectedSystems, measureFanout, type FanoutFigures } from './measure.js';
 import { startRealAgent, type RealAgent } from './real-agents.js';
 import { hubCounters, openFds, procCounters, startBenchServer, type BenchServer } from './server-child.js';
 import { enrollSystems, SimPool } from './sim-pool.js';
@@ -61,12 +61,16 @@ function progress(line: string): void {
   if (!quiet) process.stderr.write(`[fanout ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
-/** Waits until the server has received `hellos` hello messages, then lets it finish handling them. */
-async function untilHellos(server: BenchServer, hellos: number, timeoutMs = 300_000): Promise<void> {
+/**
+ * Waits until the server has received `hellos` hello messages and handled
+ * them (`connected` systems in its database), then 1 s more: a launch must
+ * not queue behind a backlog of hellos.
+ */
+async function untilHellos(server: BenchServer, hellos: number, connected: number, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await hubCounters(server.url)).hellos < hellos) {
-    if (Date.now() > deadline) throw new Error(`only ${(await hubCounters(server.url)).hellos} of ${hellos} hellos after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
+  while ((await hubCounters(server.url)).hellos < hellos || (await connectedSystems(server)) < connected) {
+    if (Date.now() > deadline) throw new Error(`agents not all connected after ${timeoutMs / 1000} s: ${JSON.stringify(await hubCounters(server.url))}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
   await new Promise((r) => setTimeout(r, 1000));
 }
@@ -74,9 +78,10 @@ async function untilHellos(server: BenchServer, hellos: number, timeoutMs = 300_
 async function realAgents(server: BenchServer, n: number, rounds: number): Promise<FanoutFigures[]> {
   const agents: RealAgent[] = [];
   const { hellos } = await hubCounters(server.url);
+  const connected = await connectedSystems(server);
   for (let i = 0; i < n; i += 5) agents.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, () => startRealAgent(server.url, server.enrollmentKey)))));
   try {
-    await untilHellos(server, hellos + n, 60_000);
+    await untilHellos(server, hellos + n, connected + n, 60_000);
     const out: FanoutFigures[] = [];
     for (let r = 0; r < rounds; r++) {
       const f = await measureFanout(server, agents.map((a) => a.systemId), `${n} real agents, \`true\``);
@@ -118,7 +123,7 @@ async function benchDatabase(database: 'sqlite' | 'postgres', o: Options): Promi
     for (const n of o.sizes) {
       const c0 = performance.now();
       await pool.connect(n);
-      await untilHellos(server, n);
+      await untilHellos(server, n, n);
       progress(`${database}: ${n} simulated agents connected in ${((performance.now() - c0) / 1000).toFixed(1)} s`);
       for (let r = 0; r < o.rounds; r++) {
         const f = await measureFanout(server, systems.slice(0, n).map((s) => s.id), `${n} simulated agents`, async () => (await pool!.stats()).cpuMs);

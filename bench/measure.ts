@@ -32,23 +32,39 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Runs one read-only query against the server's database (the API has no such figure). */
+async function readDb<T>(server: BenchServer, text: string, params: unknown[]): Promise<T[]> {
+  if (server.pgUrl) {
+    const c = new pg.Client({ connectionString: server.pgUrl });
+    await c.connect();
+    try {
+      let n = 0;
+      return (await c.query(text.replaceAll('?', () => `$${++n}`), params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  }
+  const db = new BetterSqlite3(join(server.dataDir, 'muster.db'), { readonly: true });
+  try {
+    return db.prepare(text).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+/** How many systems the server has marked connected: it has handled their hello, not only received it. */
+export async function connectedSystems(server: BenchServer): Promise<number> {
+  const [row] = await readDb<{ n: number | string }>(server, 'select count(*) as n from systems where connected = ?', [1]);
+  return Number(row?.n ?? 0);
+}
+
 /**
  * Per-run latency (run created → result stored) from the runs' own timestamps,
  * read straight from the database after the job is done (read-only; the API
  * does not expose ended_at).
  */
 async function runLatencies(server: BenchServer, jobId: string): Promise<number[]> {
-  let rows: Array<{ created_at: string; ended_at: string | null }>;
-  if (server.pgUrl) {
-    const c = new pg.Client({ connectionString: server.pgUrl });
-    await c.connect();
-    rows = (await c.query('select created_at, ended_at from runs where job_id = $1', [jobId])).rows;
-    await c.end();
-  } else {
-    const db = new BetterSqlite3(join(server.dataDir, 'muster.db'), { readonly: true });
-    rows = db.prepare('select created_at, ended_at from runs where job_id = ?').all(jobId) as typeof rows;
-    db.close();
-  }
+  const rows = await readDb<{ created_at: string; ended_at: string | null }>(server, 'select created_at, ended_at from runs where job_id = ?', [jobId]);
   return rows.map((r) => (r.ended_at ? Date.parse(r.ended_at) - Date.parse(r.created_at) : NaN)).sort((a, b) => a - b);
 }
 

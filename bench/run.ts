@@ -11,8 +11,12 @@ const BENCHES: Record<string, { file: string; load: () => Promise<Bench> }> = {
   ingest: { file: 'bench/ingest.ts', load: async () => ((await import(['.', 'ingest.js'].join('/'))) as { runIngestBench: Bench }).runIngestBench },
 };
 
-function isMissingModule(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND';
+/** True when the benchmark's own module is missing (not one of its imports). */
+function isMissingModule(err: unknown, file: string): boolean {
+  const e = err as NodeJS.ErrnoException;
+  const built = file.replace(/^bench\//, '').replace(/\.ts$/, '.js');
+  // "Cannot find module '…/ingest.js' imported from …": the module itself, not something it imports.
+  return e?.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(`/${built}' imported from`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -31,7 +35,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     run = await bench.load();
   } catch (err) {
-    if (!isMissingModule(err)) throw err;
+    if (!isMissingModule(err, bench.file)) throw err;
     process.stderr.write(`benchmark "${name}" is not available in this build: ${bench.file} is absent\n`);
     process.exitCode = 2;
     return;

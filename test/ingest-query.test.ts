@@ -117,6 +117,9 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
     const select = async (sel: string) => (await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent(sel)}`)).body;
     const ids = async (sel: string) => ((await select(sel)).items ?? []).map((x: any) => x.id);
     expect(await ids('fact:os.family=Debian')).toEqual([agent.systemId]);
+    const shown = await call(s.url, s.adminKey, 'GET', `/v1/ingest/systems/${agent.systemId}/facts`);
+    expect(shown.body).toMatchObject({ certname: 'wire1.example.com', facts: { kernel: 'Linux', os: { family: 'Debian' } } });
+    expect((await call(s.url, s.adminKey, 'GET', '/v1/ingest/systems/000000000000000000000000/facts')).status).toBe(404);
     expect(await ids('fact:os.family=debian and fact:os.release.major=12')).toEqual([agent.systemId]);
     expect(await ids('fact:os.release.full~^12\\.')).toEqual([agent.systemId]);
     expect(await ids('fact:is_virtual=true and fact:uptime_seconds=12345')).toEqual([agent.systemId]);
@@ -139,5 +142,21 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
     expect(await ids('fact:os.family=Debian')).toEqual([agent.systemId]);
     await submit('deactivate_node', 3, { certname: 'ghost.example.com' });
     expect((await q('nodes/ghost.example.com')).body.deactivated).toEqual(expect.any(String));
+  });
+
+  it.skipIf(skip)('an explicit certname on a system takes the place of its hostname; only operators set it', async () => {
+    const agent = await FakeAgent.enroll(s.url, s.enrollmentKey, 'renamed-host');
+    const select = async (sel: string) => ((await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent(sel)}`)).body.items ?? []).map((x: any) => x.id);
+    // wire1.example.com has Debian facts (previous test); this system answers to it only once told to.
+    expect(await select('fact:os.family=Debian')).not.toContain(agent.systemId);
+    const patched = await call(s.url, s.adminKey, 'PATCH', `/v1/systems/${agent.systemId}`, { certname: 'wire1.example.com' });
+    expect(patched.status).toBe(200);
+    expect(patched.body.certname).toBe('wire1.example.com');
+    expect(await select('fact:os.family=Debian')).toContain(agent.systemId);
+    const bad = await call(s.url, s.adminKey, 'PATCH', `/v1/systems/${agent.systemId}`, { certname: 'Not A Certname' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/certname/);
+    expect((await call(s.url, s.adminKey, 'PATCH', `/v1/systems/${agent.systemId}`, { certname: null })).body.certname).toBeNull();
+    expect(await select('fact:os.family=Debian')).not.toContain(agent.systemId);
   });
 });

@@ -13,7 +13,7 @@ const facts = (certname: string, ts: string, values: Record<string, unknown>) =>
 describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
   let f: CoreFixture;
   let workers: IngestWorkers;
-  const options = { count: 1, batch: 10, leaseMs: 60_000, pollMs: 50, maxAttempts: 3, backoffMs: 1000, lingerMs: 0 };
+  const options = { count: 1, batch: 10, leaseMs: 60_000, pollMs: 50, maxAttempts: 3, backoffMs: 1000, lingerMs: 0, keepDoneMs: 3_600_000 };
 
   beforeEach(async () => {
     if (skip) return;
@@ -128,6 +128,17 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     await workers.runOnce();
     const [set] = await f.core.ingest.factsets(f.admin, 'web-1');
     expect(set).toMatchObject({ certname: 'web-1', producer: 'muster-agent', producerTimestamp: '2026-11-23T10:00:00.000Z', values: { os: { family: 'Debian' }, kernel: 'Linux' } });
+  });
+
+  it.skipIf(skip)('deletes processed commands after keepDoneMs, and keeps dead letters', async () => {
+    const done = await submitFacts('p1', '2026-01-01T00:00:00Z', {});
+    const bad = await f.core.ingest.submit(f.admin, { command: 'replace facts', version: 5, certname: 'p2', payload: JSON.stringify({ certname: 'p2' }) });
+    await workers.runOnce();
+    expect(await workers.prune()).toBe(0);
+    f.clock.advance(3_600_001);
+    expect(await workers.prune()).toBe(1);
+    await expect(f.core.ingest.getCommand(f.admin, done.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await f.core.ingest.getCommand(f.admin, bad.id)).state).toBe('discarded');
   });
 
   it.skipIf(skip)('lets concurrent claimers take disjoint commands', async () => {

@@ -128,6 +128,10 @@ describe.each(DATABASES)('POST /pdb/cmd/v1 on $name', ({ name, skip }) => {
     const r = await post(`${Q}&secondsToWaitForCompletion=10`, FACTS);
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ uuid: expect.any(String), processed: true, timed_out: false });
+    // A short batch waits 50 ms to fill before it is committed, so 5 ms always times out.
+    const late = await post(`${Q}&secondsToWaitForCompletion=0.005`, FACTS);
+    expect(late.status).toBe(503);
+    expect(late.json).toEqual({ uuid: expect.any(String), processed: false, timed_out: true });
     const zero = await post(`${Q}&secondsToWaitForCompletion=0`, FACTS);
     expect(Object.keys(zero.json)).toEqual(['uuid']);
   });

@@ -31,6 +31,7 @@ export const ServerConfigSchema = Type.Object(
     ingest_batch: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Ingest commands claimed and committed together' }),
     ingest_max_command_bytes: Type.Integer({ minimum: 1024, default: 20 * MiB, description: 'max-command-size: largest ingest command (uncompressed)' }),
     ingest_lease_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, description: 'How long a claimed ingest command is held before another replica may reclaim it' }),
+    ingest_keep_done_s: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 86_400, description: 'How long processed ingest commands stay visible by uuid before they are deleted' }),
     ingest_poll_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'How often ingest workers look for work without a wake-up' }),
   },
   { additionalProperties: false },
@@ -65,6 +66,7 @@ const BINDINGS: EnvBinding[] = [
   { key: 'ingest_max_command_bytes', env: 'MUSTER_INGEST_MAX_COMMAND_BYTES', kind: 'integer' },
   { key: 'ingest_poll_ms', env: 'MUSTER_INGEST_POLL_MS', kind: 'integer' },
   { key: 'ingest_lease_ms', env: 'MUSTER_INGEST_LEASE_MS', kind: 'integer' },
+  { key: 'ingest_keep_done_s', env: 'MUSTER_INGEST_KEEP_DONE_S', kind: 'integer' },
 ];
 
 /** Loads the server config: defaults < file (`--config` or MUSTER_CONFIG) < MUSTER_* env < flags. */

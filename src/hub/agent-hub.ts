@@ -176,7 +176,8 @@ export class AgentHub {
         this.deliveries.request([conn.systemId]);
         return;
       case 'run.started':
-        await core.runs.started(conn.systemId, message.run_id, message.started_at);
+        // Not awaited: starts are written in batches, and one whose result comes first is dropped.
+        core.runs.started(conn.systemId, message.run_id, message.started_at).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not record run starts'));
         return;
       case 'run.output':
         await core.runs.output(conn.systemId, message.run_id, message.seq, message.stream, message.data);

@@ -13,6 +13,7 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 
+/** The command names, sorted (as PuppetDB lists them). */
 export const COMMAND_NAMES = Object.keys(COMMANDS).sort() as CommandName[];
 
 /** True when `name` is one of the command names (spaces, not underscores). */

@@ -24,6 +24,7 @@ export class Completions {
     });
   }
 
+  /** Wakes everyone waiting on `id`. */
   settle(id: string, outcome: Outcome): void {
     for (const w of [...(this.waiters.get(id) ?? [])]) w(outcome);
   }

@@ -154,6 +154,15 @@ export class IngestService {
     return this.deps.data.factsets(actor.organizationId, certname);
   }
 
+  /** The latest ingested facts of a system (by its certname, else its hostname); null when it has none. */
+  async factsOfSystem(actor: Actor, systemId: string): Promise<{ certname: string; factset: IngestFactset | null }> {
+    requireRole(actor, 'viewer');
+    const certname = await this.deps.data.certnameOfSystem(actor.organizationId, systemId);
+    if (certname === undefined) throw notFound('system', systemId);
+    const sets = await this.deps.data.factsets(actor.organizationId, certname);
+    return { certname, factset: sets[0] ?? null };
+  }
+
   /** Stored reports, newest first. */
   async reports(actor: Actor, certname?: string): Promise<IngestReport[]> {
     requireRole(actor, 'viewer');

@@ -100,6 +100,8 @@ export interface IngestQueueStore {
    * counts the attempt.
    */
   claim(limit: number, now: string, leaseUntil: string): Promise<IngestCommandRecord[]>;
+  /** Deletes processed (done) commands processed before `before`; returns how many. */
+  pruneDone(before: string): Promise<number>;
   /** Single node at start: nobody else holds leases, so every claim in progress is released at once. */
   releaseLeases(): Promise<number>;
   /**
@@ -127,6 +129,8 @@ export interface IngestDataStore {
   factsets(organizationId: string, certname?: string): Promise<IngestFactset[]>;
   reports(organizationId: string, certname?: string): Promise<IngestReport[]>;
   catalogs(organizationId: string, certname?: string): Promise<IngestCatalog[]>;
+  /** The certname a system answers to (its certname, else its hostname); undefined when there is no such system. */
+  certnameOfSystem(organizationId: string, systemId: string): Promise<string | undefined>;
 }
 
 /** Keeps dead letters as files beside the database (PuppetDB's layout). */

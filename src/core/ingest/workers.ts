@@ -23,9 +23,11 @@ export interface WorkerOptions {
    * cost throughput. Processing latency grows by up to this much.
    */
   lingerMs: number;
+  /** How long a processed command stays visible (`GET /v1/ingest/commands/{uuid}`) before it is deleted. */
+  keepDoneMs: number;
 }
 
-export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { count: 2, batch: 100, leaseMs: 60_000, pollMs: 1000, maxAttempts: 5, backoffMs: 500, lingerMs: 50 };
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { count: 2, batch: 100, leaseMs: 60_000, pollMs: 1000, maxAttempts: 5, backoffMs: 500, lingerMs: 50, keepDoneMs: 86_400_000 };
 
 type Prepared = { record: IngestCommandRecord; completion: Completion } | { record: IngestCommandRecord; wireError: string };
 
@@ -54,6 +56,7 @@ export class IngestWorkers {
   private loops: Promise<void>[] = [];
   private wakes = new Set<() => void>();
   private unsubscribe: (() => void) | undefined;
+  private pruner: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly queue: IngestQueueStore,
@@ -64,14 +67,29 @@ export class IngestWorkers {
     private readonly onError: (err: unknown) => void,
   ) {}
 
+  /** Starts `count` claim loops and the pruning of old done commands. */
   start(): void {
     this.stopping = false;
     this.unsubscribe = this.ingest.onWork(() => this.wakeAll());
     for (let i = 0; i < this.options.count; i++) this.loops.push(this.loop());
+    this.pruner = setInterval(() => void this.prune(), Math.min(this.options.keepDoneMs, 600_000));
+    this.pruner.unref();
   }
 
+  /** Deletes done commands older than keepDoneMs (dead letters stay until deleted). */
+  async prune(): Promise<number> {
+    try {
+      return await this.queue.pruneDone(new Date(this.clock.now().getTime() - this.options.keepDoneMs).toISOString());
+    } catch (err) {
+      this.onError(err);
+      return 0;
+    }
+  }
+
+  /** Stops claiming and waits for the batches in hand; claimed but unfinished ones are reclaimed later. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.pruner);
     this.unsubscribe?.();
     this.wakeAll();
     await Promise.all(this.loops);

@@ -22,6 +22,8 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
   let store: JobStore;
   let before: ((items: Parameters<JobStore['completeRuns']>[0]) => void) | undefined;
   const calls: number[] = [];
+  /** Batch sizes of markStartedBatch calls. */
+  const starts: number[] = [];
   let lifecycle: RunLifecycle;
 
   beforeAll(async () => {
@@ -38,6 +40,10 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
         calls.push(items.length);
         before?.(items);
         return real.completeRuns(items, at);
+      },
+      markStartedBatch: async (items) => {
+        starts.push(items.length);
+        return real.markStartedBatch(items);
       },
     };
     lifecycle = new RunLifecycle(store, f.clock, 1024 * 1024, { runsCreated: (ids) => f.notified.push(ids), cancelRuns: () => undefined });
@@ -69,14 +75,21 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
     expect(await f.core.jobs.get(f.admin, job.id)).toMatchObject({ done: true, status: 'succeeded', counts: { succeeded: 20 } });
   });
 
-  it.skipIf(skip)('run.started from many agents is stored in one batch, never over a stored result, never for another system', async () => {
+  it.skipIf(skip)('starts are written in one batch, never over a stored result, never for another system, and not at all when the result comes first', async () => {
     const { runs } = await launchAndClaim(3);
     const at = new Date().toISOString();
+    starts.length = 0;
     await Promise.all([lifecycle.started(runs[0]!.systemId, runs[0]!.id, at), lifecycle.started(runs[1]!.systemId, runs[2]!.id, at)]);
     expect(await stateOf(runs[0]!.id)).toBe('running');
     expect(await stateOf(runs[2]!.id)).toBe('delivered');
+    // The start of a run whose result is already in hand is dropped.
+    const start = lifecycle.started(runs[1]!.systemId, runs[1]!.id, at);
     await lifecycle.complete(runs[1]!.systemId, exited(runs[1]!.id, 0));
-    await lifecycle.started(runs[1]!.systemId, runs[1]!.id, at);
+    await start;
+    expect(starts).toEqual([2]);
+    expect(await stateOf(runs[1]!.id)).toBe('succeeded');
+    // A start written after the result (another replica, a late batch) changes nothing.
+    await createStores(f.database).jobs.markStartedBatch([{ systemId: runs[1]!.systemId, runId: runs[1]!.id, at }]);
     expect(await stateOf(runs[1]!.id)).toBe('succeeded');
     await Promise.all(runs.map((r) => lifecycle.complete(r.systemId, exited(r.id, 0))));
   });

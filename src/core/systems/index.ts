@@ -6,7 +6,7 @@ import { invalid, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import type { KeyService } from '../keys/index.js';
 import { parseSelector } from '../selectors/index.js';
-import { authorizeOnSystem, callerLabel, type Caller } from './principal.js';
+import { authorizeOnSystem, callerLabel, isSystemPrincipal, type Caller } from './principal.js';
 import type { SystemQuery, SystemRecord, SystemStore } from './store.js';
 import { checkPaging, checkSystemPatch, checkTags } from './validate.js';
 
@@ -104,6 +104,7 @@ export class SystemService {
       facts: { ...f },
       description: '',
       attributes: {},
+      certname: null,
       publicKey,
       connected: false,
       createdAt: now,
@@ -147,7 +148,7 @@ export class SystemService {
    */
   async update(caller: Caller, id: string, input: Record<string, unknown>, names: Record<string, string> = {}): Promise<SystemRecord> {
     const organizationId = authorizeOnSystem(caller, id, 'operator');
-    const patch = checkSystemPatch(input, names);
+    const patch = checkSystemPatch(input, names, isSystemPrincipal(caller));
     if (!isId(id) || !(await this.store.updateSystem(organizationId, id, patch))) throw notFound('system', id);
     await this.audit.record({ organizationId, actor: callerLabel(caller), action: 'system.update', targetType: 'system', targetId: id, details: { ...patch } }, this.clock.now());
     return this.get(caller, id);

@@ -19,6 +19,8 @@ export interface SystemRecord {
   description: string;
   /** Operator- or self-set key/value pairs. */
   attributes: Record<string, string>;
+  /** The PuppetDB certname this system's facts arrive under; null means its hostname. */
+  certname: string | null;
   publicKey: string;
   connected: boolean;
   /** Enrollment time, which is the system's first contact. */
@@ -29,6 +31,8 @@ export interface SystemRecord {
 /** What may change on a system after enrollment (by an operator, or by the system itself). */
 export interface SystemPatch {
   displayName?: string;
+  /** Set by operators only; a system cannot re-point the facts that target it. */
+  certname?: string | null;
   description?: string;
   tags?: string[];
   attributes?: Record<string, string>;

@@ -15,7 +15,9 @@ export function checkTags(value: unknown, field = 'tags'): string[] {
   return [...new Set(value as string[])];
 }
 
-const MUTABLE = ['displayName', 'description', 'tags', 'attributes'] as const;
+const MUTABLE = ['displayName', 'description', 'tags', 'attributes', 'certname'] as const;
+/** A PuppetDB certname: what Puppet accepts (lowercase letters, digits, `._-`), at most 255 characters. */
+const CERTNAME = /^[a-z0-9._-]{1,255}$/;
 /** Set at enrollment or reported by the agent; never changed through the API. */
 const IMMUTABLE = new Set([
   'id', 'organizationId', 'publicKey', 'createdAt', 'firstContact', 'lastContact', 'hostname', 'os', 'osRelease', 'arch',
@@ -47,16 +49,20 @@ function checkText(value: unknown, field: string, max: number, required: boolean
  * set at enrollment or reported by the agent "cannot be changed"; anything else
  * unknown is refused too.
  */
-export function checkSystemPatch(input: Record<string, unknown>, names: Record<string, string> = {}): SystemPatch {
+export function checkSystemPatch(input: Record<string, unknown>, names: Record<string, string> = {}, bySystem = false): SystemPatch {
   const name = (k: string) => names[k] ?? k;
   const patch: SystemPatch = {};
   for (const [key, value] of Object.entries(input)) {
-    if (IMMUTABLE.has(key)) throw invalid(name(key), 'cannot be changed');
+    if (IMMUTABLE.has(key) || (bySystem && key === 'certname')) throw invalid(name(key), 'cannot be changed');
     if (!(MUTABLE as readonly string[]).includes(key)) throw invalid(name(key), 'is not a known field');
     if (key === 'displayName') patch.displayName = checkText(value, name(key), 255, true);
     if (key === 'description') patch.description = checkText(value, name(key), 4096, false);
     if (key === 'tags') patch.tags = checkTags(value, name(key));
     if (key === 'attributes') patch.attributes = checkAttributes(value, name(key));
+    if (key === 'certname') {
+      if (value !== null && (typeof value !== 'string' || !CERTNAME.test(value))) throw invalid(name(key), 'must be null or a certname: 1–255 lowercase letters, digits and ._-');
+      patch.certname = value;
+    }
   }
   return patch;
 }

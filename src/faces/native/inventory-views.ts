@@ -8,7 +8,7 @@ export const inventoryView = {
   system: (s: SystemRecord) => ({
     id: s.id, hostname: s.hostname, display_name: s.displayName, description: s.description, os: s.os, os_release: s.osRelease, arch: s.arch,
     kernel: s.kernel, agent_version: s.agentVersion, ip_addresses: s.ipAddresses, public_ip: s.publicIp, tags: s.tags, attributes: s.attributes,
-    facts: s.facts, connected: s.connected, active: s.connected, first_contact: s.createdAt, last_contact: s.lastContact, created_at: s.createdAt,
+    facts: s.facts, certname: s.certname, connected: s.connected, active: s.connected, first_contact: s.createdAt, last_contact: s.lastContact, created_at: s.createdAt,
   }),
   group: (g: GroupRecord) => ({ id: g.id, name: g.name, description: g.description, created_at: g.createdAt }),
   user: (u: SystemUserRecord) => ({ id: u.id, username: u.username, email: u.email, first_name: u.firstName, last_name: u.lastName, created_at: u.createdAt }),
@@ -21,7 +21,7 @@ export const inventoryView = {
 /** Native snake_case system fields → core names (and back, for errors). */
 export const NATIVE_SYSTEM_FIELDS: Record<string, string> = {
   id: 'id', hostname: 'hostname', display_name: 'displayName', description: 'description', os: 'os', os_release: 'osRelease', arch: 'arch',
-  kernel: 'kernel', agent_version: 'agentVersion', ip_addresses: 'ipAddresses', public_ip: 'publicIp', tags: 'tags', attributes: 'attributes',
+  kernel: 'kernel', agent_version: 'agentVersion', ip_addresses: 'ipAddresses', public_ip: 'publicIp', tags: 'tags', attributes: 'attributes', certname: 'certname',
   facts: 'facts', connected: 'connected', active: 'active', first_contact: 'firstContact', last_contact: 'lastContact', created_at: 'createdAt',
 };
 

@@ -38,8 +38,16 @@ function collect(stream: NodeJS.ReadableStream, max: number, onTooLarge: () => v
       }
       parts.push(chunk);
     });
-    stream.on('end', () => resolve(Buffer.concat(parts)));
+    let ended = false;
+    stream.on('end', () => {
+      ended = true;
+      resolve(Buffer.concat(parts));
+    });
     stream.on('error', (err: Error) => reject(err));
+    // A client that goes away mid-body must not leave the request hanging.
+    stream.on('close', () => {
+      if (!ended) reject(new PdbError(400, 'The request body ended early'));
+    });
   });
 }
 
@@ -58,6 +66,9 @@ export async function readCommandBody(req: IncomingMessage, max: number): Promis
     if (!gunzip.destroyed) gunzip.write(chunk);
   });
   req.on('end', () => gunzip.end());
+  req.on('close', () => {
+    if (!req.complete) gunzip.destroy();
+  });
   try {
     return (await collect(gunzip, max, () => gunzip.destroy())).toString('utf8');
   } catch (err) {

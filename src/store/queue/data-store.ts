@@ -51,6 +51,11 @@ export function ingestDataStore(db: Kysely<Schema>): IngestDataStore {
       return rows.map((r) => ({ hash: r.hash, certname: r.certname, receivedAt: r.received_at, body: fromJson<Record<string, unknown>>(r.body, {}), latest: r.latest_report_hash === r.hash }));
     },
 
+    async certnameOfSystem(org, systemId) {
+      const row = await db.selectFrom('systems').select(['certname', 'hostname']).where('organization_id', '=', org).where('id', '=', systemId).executeTakeFirst();
+      return row ? (row.certname ?? row.hostname) : undefined;
+    },
+
     async catalogs(org, certname) {
       let q = db.selectFrom('ingest_catalogs').selectAll().where('organization_id', '=', org);
       if (certname !== undefined) q = q.where('certname', '=', certname);

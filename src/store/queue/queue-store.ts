@@ -82,6 +82,11 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
       return db.transaction().execute((tx) => claimIn(tx, capabilities, limit, now, leaseUntil));
     },
 
+    async pruneDone(before) {
+      const r = await db.deleteFrom('ingest_commands').where('state', '=', 'done').where('processed_at', '<', before).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
+
     async releaseLeases() {
       const r = await db.updateTable('ingest_commands').set({ state: 'queued', lease_until: null }).where('state', '=', 'processing').executeTakeFirst();
       return Number(r.numUpdatedRows);

@@ -9,8 +9,9 @@ import { fromJson } from './json.js';
  * run: claiming the pending runs of many systems, and storing many results
  * (group commit). Measured on the 2-core bench machine, SQLite with
  * synchronous=FULL: one transaction per result cost ~1.4 ms (an fsync), so
- * 10,000 results took ~14 s of commits alone; a batch of 1,000 commits in
- * ~50 ms (docs/benchmarks.md).
+ * 10,000 results took ~14 s of commits alone; in batches of 1,000, claiming
+ * 10,000 runs took ~230 ms and storing their results ~260 ms (PostgreSQL on
+ * the same machine: ~500 ms and ~650 ms). See docs/benchmarks.md.
  */
 type Db = Kysely<Schema> | Transaction<Schema>;
 
@@ -219,7 +220,11 @@ async function writeResults(tx: Db, dialect: string, items: ResultToStore[], sto
   for (const part of chunks(items, ROWS_PER_UPDATE)) {
     const key = `${dialect}:${part.length}`;
     let text = updateTexts.get(key);
-    if (!text) updateTexts.set(key, (text = resultUpdateText(tx, part.length)));
+    if (!text) {
+      // One text per batch size seen; bounded, as sizes vary with load.
+      if (updateTexts.size >= 64) updateTexts.clear();
+      updateTexts.set(key, (text = resultUpdateText(tx, part.length)));
+    }
     const params: unknown[] = [];
     for (const { runId, completion: c } of part) {
       params.push(runId, c.state, c.exitCode, c.signal, c.reason, c.stdout, c.stderr, c.stdoutTruncated ? 1 : 0, c.stderrTruncated ? 1 : 0, c.startedAt, c.finishedAt);

@@ -69,7 +69,8 @@ export async function insertMemberships(tx: Transaction<Schema>, organizationId:
 /** Applies a patch in one transaction, mirroring tags to system_tags; false when the system is not there. */
 export async function applySystemPatch(db: Kysely<Schema>, organizationId: string, id: string, patch: SystemPatch): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
-    const set: Partial<Record<'display_name' | 'description' | 'tags' | 'attributes', string>> = {};
+    const set: Partial<Record<'display_name' | 'description' | 'tags' | 'attributes', string>> & { certname?: string | null } = {};
+    if (patch.certname !== undefined) set.certname = patch.certname;
     if (patch.displayName !== undefined) set.display_name = patch.displayName;
     if (patch.description !== undefined) set.description = patch.description;
     if (patch.tags !== undefined) set.tags = toJson(patch.tags);

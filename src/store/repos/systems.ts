@@ -23,6 +23,7 @@ function toRecord(row: Selectable<SystemTable>): SystemRecord {
     facts: fromJson<Record<string, unknown>>(row.facts, {}),
     description: row.description,
     attributes: fromJson<Record<string, string>>(row.attributes, {}),
+    certname: row.certname ?? null,
     publicKey: row.public_key,
     connected: Number(row.connected) === 1,
     createdAt: row.created_at,

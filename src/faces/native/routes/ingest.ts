@@ -36,6 +36,11 @@ export function ingestRoutes(app: FastifyInstance, { core }: NativeDeps): void {
 
   app.get('/ingest/counts', { schema: { tags: ['ingest'], summary: 'Ingest commands by state' } }, async (req) => core.ingest.counts(actorOf(req)));
 
+  app.get('/ingest/systems/:id/facts', { schema: { tags: ['ingest'], summary: 'The latest ingested facts of a system (matched by its certname, else its hostname)', params: IdParams } }, async (req) => {
+    const { certname, factset } = await core.ingest.factsOfSystem(actorOf(req), (req.params as { id: string }).id);
+    return { certname, facts: factset?.values ?? null, timestamp: factset?.timestamp ?? null, producer_timestamp: factset?.producerTimestamp ?? null, deactivated: factset?.deactivated ?? null };
+  });
+
   app.get('/ingest/facts/:certname', { schema: { tags: ['ingest'], summary: 'The latest facts of a certname', params: Type.Object({ certname: Type.String({ maxLength: 255 }) }) } }, async (req) => {
     const { certname } = req.params as { certname: string };
     const [set] = await core.ingest.factsets(actorOf(req), certname);
