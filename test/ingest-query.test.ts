@@ -1,11 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from './support/databases.js';
 import { FakeAgent } from './support/fake-agent.js';
+import { waitFor } from './support/processes.js';
 import { call, startTestServer, type TestServer } from './support/server.js';
 
-const PAYLOADS = '/work/shared/reference/puppetdb-payloads';
+const PAYLOADS = fileURLToPath(new URL('./fixtures/puppetdb-payloads', import.meta.url));
 const json = (name: string) => JSON.parse(readFileSync(join(PAYLOADS, name), 'utf8')) as Record<string, any>;
 
 describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors on $name', ({ name, skip }) => {
@@ -142,6 +144,34 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
     expect(await ids('fact:os.family=Debian')).toEqual([agent.systemId]);
     await submit('deactivate_node', 3, { certname: 'ghost.example.com' });
     expect((await q('nodes/ghost.example.com')).body.deactivated).toEqual(expect.any(String));
+  });
+
+  it.skipIf(skip)("an agent's own facts arrive through the ingest queue, and never replace a Puppet run's facts", async () => {
+    const agent = await FakeAgent.enroll(s.url, s.enrollmentKey, 'agent-facts.example.com');
+    await agent.connect();
+    const node = await waitFor(async () => {
+      const r = await q('factsets/agent-facts.example.com');
+      return r.status === 200 ? r.body : undefined;
+    }, 'the agent facts to be processed');
+    expect(node).toMatchObject({ certname: 'agent-facts.example.com', producer: 'muster-agent' });
+    expect(node.facts.data).toEqual(expect.arrayContaining([{ name: 'os', value: { name: 'Test', release: { full: '1', major: '1' }, architecture: 'x64', distro: { description: 'Test OS 1' } } }]));
+    const selected = await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent('fact:os.name=test and fact:networking.ip=127.0.0.1')}`);
+    expect(selected.body.items.map((x: any) => x.id)).toContain(agent.systemId);
+    await agent.close();
+
+    // wire1.example.com has facts from Puppet: an agent answering to that certname reports newer, fewer facts, which are not applied.
+    const counts = async () => (await call(s.url, s.adminKey, 'GET', '/v1/ingest/counts')).body as Record<string, number>;
+    const doneBefore = (await counts()).done ?? 0;
+    const puppet = await FakeAgent.enroll(s.url, s.enrollmentKey, 'wire1.example.com');
+    await puppet.connect();
+    await waitFor(async () => {
+      const c = await counts();
+      const open = Object.entries(c).filter(([state]) => state !== 'done' && state !== 'discarded').reduce((n, [, v]) => n + v, 0);
+      return (c.done ?? 0) > doneBefore && open === 0;
+    }, "the agent's facts command to be processed");
+    await puppet.close();
+    const facts = await q('factsets/wire1.example.com');
+    expect(facts.body.producer).not.toBe('muster-agent');
   });
 
   it.skipIf(skip)('an explicit certname on a system takes the place of its hostname; only operators set it', async () => {

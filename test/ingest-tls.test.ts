@@ -5,7 +5,7 @@ import { DATABASES } from './support/databases.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { makeTestPki, type TestPki } from './support/tls-certs.js';
 
-const FACTS = readFileSync('/work/shared/reference/puppetdb-payloads/facts-v5-minimal.json', 'utf8');
+const FACTS = readFileSync(new URL('./fixtures/puppetdb-payloads/facts-v5-minimal.json', import.meta.url), 'utf8');
 const PATH = '/pdb/cmd/v1?command=replace_facts&version=5&certname=wire1.example.com';
 
 /** POST over HTTPS with our CA, optionally presenting a client certificate or an API key. */

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from './support/databases.js';
 import { call, startTestServer, type TestServer } from './support/server.js';
 
-const PAYLOADS = '/work/shared/reference/puppetdb-payloads';
+const PAYLOADS = fileURLToPath(new URL('./fixtures/puppetdb-payloads', import.meta.url));
 const load = (name: string) => readFileSync(join(PAYLOADS, name), 'utf8');
 const FACTS = load('facts-v5-minimal.json');
 const sha1 = (s: string | Buffer) => createHash('sha1').update(s).digest('hex');

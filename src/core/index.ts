@@ -1,6 +1,6 @@
 import type { AuditSink } from './audit/index.js';
 import type { Clock } from './clock.js';
-import { IngestService, type IngestDataStore, type IngestQueueStore, type IngestWaker } from './ingest/index.js';
+import { AGENT_FACTS_PRODUCER, agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore, type IngestWaker } from './ingest/index.js';
 import { CommandService, TriggerService, type CommandResultStore, type ErrorSink, type ReplayGuard, type TriggerStore } from './commands/index.js';
 import { GroupService, type GroupStore } from './groups/index.js';
 import { Activity, JobEvents, JobService, RunLifecycle, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
@@ -71,6 +71,11 @@ export function createCore(deps: CoreDeps): Core {
   const scripts = new ScriptService(stores.scripts, stores.audit, clock, deps.limits);
   const commands = new CommandService(scripts, stores.scripts, jobs, stores.systems, stores.commandResults, stores.audit, clock, deps.onBackgroundError);
   systems.onEnrolled((system) => commands.systemEnrolled(system));
+  const ingest = new IngestService({ queue: stores.ingestQueue, data: stores.ingestData, clock, waker: deps.ingestWaker, organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug) });
+  // The agent's own facts take the same path as a reporter's: durable, ordered, queryable, and feeding fact: selectors.
+  systems.onFactsReported(async (system, facts) => {
+    await ingest.submitFacts(system.organizationId, system.certname ?? system.hostname, agentFactValues(facts), clock.now(), AGENT_FACTS_PRODUCER);
+  });
   return {
     activity,
     events: new JobEvents(stores.jobs, activity),
@@ -84,7 +89,7 @@ export function createCore(deps: CoreDeps): Core {
     commands,
     triggers: new TriggerService(stores.triggers, stores.scripts, scripts, jobs, stores.replay, stores.audit, clock),
     runs: new RunLifecycle(stores.jobs, clock, deps.limits.outputBytes, deps.notifier, deps.lostGraceS, activity),
-    ingest: new IngestService({ queue: stores.ingestQueue, data: stores.ingestData, clock, waker: deps.ingestWaker, organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug) }),
+    ingest,
   };
 }
 

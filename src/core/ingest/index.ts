@@ -1,3 +1,4 @@
+export { AGENT_FACTS_PRODUCER, agentFactValues } from './agent-facts.js';
 export { COMMAND_NAMES, COMMANDS, isCommandName, type CommandName } from './commands.js';
 export { IngestService, type IngestDeps, type WaitResult } from './service.js';
 export type { SubmitInput } from './submit.js';

@@ -70,8 +70,8 @@ export class IngestService {
    * The agent's own facts, through the same queue as any reporter's: a
    * "replace facts" v5 for `certname`. Resolves once queued.
    */
-  async submitFacts(organizationId: string, certname: string, facts: Record<string, unknown>, producerTimestamp: Date): Promise<{ id: string }> {
-    const payload = JSON.stringify({ certname, environment: null, producer_timestamp: producerTimestamp.toISOString(), producer: 'muster-agent', values: facts });
+  async submitFacts(organizationId: string, certname: string, facts: Record<string, unknown>, producerTimestamp: Date, producer = 'muster'): Promise<{ id: string }> {
+    const payload = JSON.stringify({ certname, environment: null, producer_timestamp: producerTimestamp.toISOString(), producer, values: facts });
     return this.enqueue(admit(organizationId, { command: 'replace facts', version: 5, certname, payload }, this.deps.clock.now().toISOString()));
   }
 

@@ -58,6 +58,7 @@ function checkPublicKey(pem: unknown): string {
 export class SystemService {
   private readonly removedListeners: SystemRemovedListener[] = [];
   private readonly enrolledListeners: Array<(system: SystemRecord) => Promise<void>> = [];
+  private readonly factsListeners: Array<(system: SystemRecord, facts: AgentFactsInput) => Promise<void>> = [];
 
   constructor(
     private readonly store: SystemStore,
@@ -176,11 +177,26 @@ export class SystemService {
   /** An agent said hello: store its facts and address, mark it connected. */
   async agentConnected(id: string, facts: AgentFactsInput, publicIp: string | null): Promise<void> {
     await this.store.recordConnect(id, facts, publicIp, this.clock.now().toISOString());
+    await this.factsReported(id, facts);
   }
 
   /** A connected agent reported fresh facts (it does so periodically). */
   async agentFacts(id: string, facts: AgentFactsInput, publicIp: string | null): Promise<void> {
     await this.store.recordFacts(id, facts, publicIp, this.clock.now().toISOString());
+    await this.factsReported(id, facts);
+  }
+
+  /** Calls `listener` with each fact report an agent makes (the ingest path takes them as "replace facts"). */
+  onFactsReported(listener: (system: SystemRecord, facts: AgentFactsInput) => Promise<void>): void {
+    this.factsListeners.push(listener);
+  }
+
+  private async factsReported(id: string, facts: AgentFactsInput): Promise<void> {
+    if (this.factsListeners.length === 0) return;
+    const auth = await this.store.findSystemForAuth(id);
+    const system = auth ? await this.store.getSystem(auth.organizationId, id) : undefined;
+    if (!system) return;
+    for (const listener of this.factsListeners) await listener(system, facts);
   }
 
   /** The agent's connection closed: clear its flag, keep its last contact. */

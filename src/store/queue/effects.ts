@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { IngestEffect } from '../../core/ingest/index.js';
+import { AGENT_FACTS_PRODUCER, type IngestEffect } from '../../core/ingest/index.js';
 import type { Schema } from '../schema.js';
 
 type Tx = Kysely<Schema> | Transaction<Schema>;
@@ -54,8 +54,9 @@ async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
             facts_timestamp: eb.ref('excluded.facts_timestamp'), facts_producer_timestamp: eb.ref('excluded.facts_producer_timestamp'),
             deactivated: reactivate('facts_producer_timestamp'),
           }))
-          // An older "replace facts" processed after a newer one changes nothing.
-          .where(notNewer('facts_producer_timestamp')),
+          // An older "replace facts" processed after a newer one changes nothing; nor do the muster
+          // agent's basic facts replace the fuller set a configuration-management run (Puppet) reported.
+          .where(sql<boolean>`(${notNewer('facts_producer_timestamp')}) and not (excluded.facts_producer = ${AGENT_FACTS_PRODUCER} and ingest_nodes.facts_producer is not null and ingest_nodes.facts_producer <> ${AGENT_FACTS_PRODUCER})`),
       )
       .execute();
   }
