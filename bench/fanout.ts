@@ -127,7 +127,7 @@ async function benchDatabase(database: 'sqlite' | 'postgres', o: Options): Promi
       progress(`${database}: ${n} simulated agents connected in ${((performance.now() - c0) / 1000).toFixed(1)} s`);
       for (let r = 0; r < o.rounds; r++) {
         const f = await measureFanout(server, systems.slice(0, n).map((s) => s.id), `${n} simulated agents`, async () => (await pool!.stats()).cpuMs);
-        progress(`${database}: fan-out ${n}: all stored ${f.allStoredMs.toFixed(0)} ms (launch response ${f.launchResponseMs.toFixed(0)} ms), run p50 ${f.runP50Ms} ms p99 ${f.runP99Ms} ms, server cpu ${f.serverCpuMs} ms, sim cpu ${f.simCpuMs.toFixed(0)} ms`);
+        progress(`${database}: fan-out ${n}: all stored ${f.allStoredMs.toFixed(0)} ms (launch response ${f.launchResponseMs.toFixed(0)} ms), run p50 ${f.runP50Ms} ms p99 ${f.runP99Ms} ms, server cpu ${f.serverCpuMs} ms${f.dbCpuMs === null ? '' : ` (+ postgres ${f.dbCpuMs} ms)`}, sim cpu ${f.simCpuMs.toFixed(0)} ms`);
         fanout.push(f);
       }
     }
@@ -154,7 +154,7 @@ function table(fanout: FanoutFigures[], idleFigures: IdleFigures[]): string {
     '| database | what | n | launch response | launch → all stored (polled) | last ended − created | run p50 | run p99 | server CPU | server peak RSS | sim agents CPU |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...fanout.map((f) =>
-      `| ${f.database} | ${f.what} | ${f.n} | ${f.launchResponseMs.toFixed(0)} ms | ${f.allStoredMs.toFixed(0)} ms | ${f.serverSpanMs} ms | ${f.runP50Ms} ms | ${f.runP99Ms} ms | ${(f.serverCpuMs / 1000).toFixed(2)} s | ${f.serverPeakRssMiB.toFixed(0)} MiB | ${f.simCpuMs ? `${(f.simCpuMs / 1000).toFixed(2)} s` : '–'} |`),
+      `| ${f.database} | ${f.what} | ${f.n} | ${f.launchResponseMs.toFixed(0)} ms | ${f.allStoredMs.toFixed(0)} ms | ${f.serverSpanMs} ms | ${f.runP50Ms} ms | ${f.runP99Ms} ms | ${(f.serverCpuMs / 1000).toFixed(2)} s${f.dbCpuMs === null ? '' : ` (+ ${(f.dbCpuMs / 1000).toFixed(2)} s postgres)`} | ${f.serverPeakRssMiB.toFixed(0)} MiB | ${f.simCpuMs ? `${(f.simCpuMs / 1000).toFixed(2)} s` : '–'} |`),
     '',
     '| database | idle agents asked | held (agents’ side) | server counts | server fds | refused | time to connect | server RSS | server fd limit |',
     '|---|---|---|---|---|---|---|---|---|',

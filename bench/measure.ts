@@ -22,6 +22,24 @@ export interface FanoutFigures {
   succeeded: number;
   /** CPU time of the simulated agents' processes during the fan-out (they share the 2 cores). */
   simCpuMs: number;
+  /** PostgreSQL only: CPU time of the server's database backends (the work SQLite does inside the server process). */
+  dbCpuMs: number | null;
+}
+
+/** CPU time of the PostgreSQL backends serving the server's scratch database; null on SQLite. */
+async function pgBackendCpuMs(server: BenchServer): Promise<number | null> {
+  if (!server.pgUrl) return null;
+  const name = new URL(server.pgUrl).pathname.slice(1);
+  const rows = await readDb<{ pid: number }>(server, 'select pid from pg_stat_activity where datname = ? and pid <> pg_backend_pid()', [name]);
+  let ms = 0;
+  for (const { pid } of rows) {
+    try {
+      ms += procCounters(pid).cpuMs;
+    } catch {
+      // the backend exited meanwhile
+    }
+  }
+  return ms;
 }
 
 /** Polling the job costs the server a count over its runs; every 50 ms keeps that under ~2 % of its CPU. */
@@ -71,6 +89,7 @@ async function runLatencies(server: BenchServer, jobId: string): Promise<number[
 /** Launches `true` on `systemIds` and waits until every result is stored. */
 export async function measureFanout(server: BenchServer, systemIds: string[], what: string, simCpuMs: () => Promise<number> = async () => 0): Promise<FanoutFigures> {
   const simBefore = await simCpuMs();
+  const dbBefore = await pgBackendCpuMs(server);
   const peakReset = resetPeak(server.pid);
   const before = procCounters(server.pid);
   const t0 = performance.now();
@@ -88,6 +107,7 @@ export async function measureFanout(server: BenchServer, systemIds: string[], wh
   const allStoredMs = performance.now() - t0;
   const after = procCounters(server.pid);
   const simAfter = await simCpuMs();
+  const dbAfter = await pgBackendCpuMs(server);
   const lat = await runLatencies(server, jobId);
   return {
     database: server.database,
@@ -102,5 +122,6 @@ export async function measureFanout(server: BenchServer, systemIds: string[], wh
     serverPeakRssMiB: (peakReset ? after.hwmBytes : Math.max(after.hwmBytes, before.hwmBytes)) / 2 ** 20,
     succeeded: job.counts.succeeded ?? 0,
     simCpuMs: simAfter - simBefore,
+    dbCpuMs: dbBefore === null || dbAfter === null ? null : dbAfter - dbBefore,
   };
 }

@@ -1,6 +1,6 @@
 import type { AuditSink } from './audit/index.js';
 import type { Clock } from './clock.js';
-import { AGENT_FACTS_PRODUCER, agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore, type IngestWaker } from './ingest/index.js';
+import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore, type IngestWaker } from './ingest/index.js';
 import { CommandService, TriggerService, type CommandResultStore, type ErrorSink, type ReplayGuard, type TriggerStore } from './commands/index.js';
 import { GroupService, type GroupStore } from './groups/index.js';
 import { Activity, JobEvents, JobService, RunLifecycle, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
@@ -74,7 +74,7 @@ export function createCore(deps: CoreDeps): Core {
   const ingest = new IngestService({ queue: stores.ingestQueue, data: stores.ingestData, clock, waker: deps.ingestWaker, organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug) });
   // The agent's own facts take the same path as a reporter's: durable, ordered, queryable, and feeding fact: selectors.
   systems.onFactsReported(async (system, facts) => {
-    await ingest.submitFacts(system.organizationId, system.certname ?? system.hostname, agentFactValues(facts), clock.now(), AGENT_FACTS_PRODUCER);
+    await ingest.submitFacts(system.organizationId, system.certname ?? system.hostname, agentFactValues(facts), clock.now());
   });
   return {
     activity,

@@ -1,10 +1,12 @@
 import { requireRole, type Actor } from '../access/index.js';
 import type { Clock } from '../clock.js';
 import { MusterError, notFound } from '../errors.js';
+import { AGENT_FACTS_PRODUCER } from './agent-facts.js';
 import { Completions, type Outcome } from './completions.js';
 import { GroupCommit } from './group-commit.js';
+import { parseIngestQuery, type QueryEntity, type QueryInput } from './query.js';
 import { admit, type SubmitInput } from './submit.js';
-import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueueStore, IngestReport, IngestWaker } from './types.js';
+import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueryResult, IngestQueueStore, IngestReport, IngestWaker } from './types.js';
 
 export interface IngestDeps {
   queue: IngestQueueStore;
@@ -70,7 +72,7 @@ export class IngestService {
    * The agent's own facts, through the same queue as any reporter's: a
    * "replace facts" v5 for `certname`. Resolves once queued.
    */
-  async submitFacts(organizationId: string, certname: string, facts: Record<string, unknown>, producerTimestamp: Date, producer = 'muster'): Promise<{ id: string }> {
+  async submitFacts(organizationId: string, certname: string, facts: Record<string, unknown>, producerTimestamp: Date, producer = AGENT_FACTS_PRODUCER): Promise<{ id: string }> {
     const payload = JSON.stringify({ certname, environment: null, producer_timestamp: producerTimestamp.toISOString(), producer, values: facts });
     return this.enqueue(admit(organizationId, { command: 'replace facts', version: 5, certname, payload }, this.deps.clock.now().toISOString()));
   }
@@ -167,6 +169,18 @@ export class IngestService {
   async reports(actor: Actor, certname?: string): Promise<IngestReport[]> {
     requireRole(actor, 'viewer');
     return this.deps.data.reports(actor.organizationId, certname);
+  }
+
+  /**
+   * A PuppetDB query over one entity, evaluated by the store in SQL (filter,
+   * order, paging, counts). INVALID_ARGUMENT, with PuppetDB's message, for a
+   * query outside the supported subset.
+   */
+  async query(actor: Actor, entity: QueryEntity, input: QueryInput): Promise<IngestQueryResult> {
+    requireRole(actor, 'viewer');
+    const query = parseIngestQuery(entity, input);
+    const result = await this.deps.data.query(actor.organizationId, query);
+    return query.extract && result.kind === 'rows' ? { ...result, fields: query.extract.fields } : result;
   }
 
   /** Latest catalog per certname. */

@@ -1,4 +1,5 @@
 import type { CommandName } from './commands.js';
+import type { IngestQuery, QueryEntity } from './query.js';
 
 /** The states of an ingest command. */
 export type CommandState = 'queued' | 'processing' | 'done' | 'discarded';
@@ -131,7 +132,59 @@ export interface IngestDataStore {
   catalogs(organizationId: string, certname?: string): Promise<IngestCatalog[]>;
   /** The certname a system answers to (its certname, else its hostname); undefined when there is no such system. */
   certnameOfSystem(organizationId: string, systemId: string): Promise<string | undefined>;
+  /** Evaluates a parsed query in the database: filter, order, paging and counts in SQL. */
+  query(organizationId: string, query: IngestQuery): Promise<IngestQueryResult>;
 }
+
+/** One top-level fact of one certname's latest facts. */
+export interface IngestFactRow {
+  certname: string;
+  name: string;
+  value: unknown;
+  environment: string | null;
+}
+
+/** One leaf of one certname's structured facts, with its path from the fact's name. */
+export interface IngestFactContentRow {
+  certname: string;
+  environment: string | null;
+  path: Array<string | number>;
+  name: string;
+  value: unknown;
+}
+
+/** One resource of one certname's latest catalog. */
+export interface IngestResourceRow {
+  certname: string;
+  resource: string;
+  type: string;
+  title: string;
+  tags: unknown;
+  exported: boolean;
+  file: string | null;
+  line: number | null;
+  parameters: unknown;
+  environment: string | null;
+}
+
+/** The row type of each queryable entity. */
+export interface QueryRows {
+  nodes: IngestNode;
+  factsets: IngestFactset;
+  facts: IngestFactRow;
+  'fact-contents': IngestFactContentRow;
+  reports: IngestReport;
+  resources: IngestResourceRow;
+  catalogs: IngestCatalog;
+}
+
+/**
+ * A query's answer: the entity's rows (one page; `fields` when `extract`
+ * keeps only some), or counts for `extract` with `count`.
+ */
+export type IngestQueryResult =
+  | { [E in QueryEntity]: { kind: 'rows'; entity: E; rows: Array<QueryRows[E]>; fields?: string[] } }[QueryEntity]
+  | { kind: 'counts'; rows: Array<Record<string, unknown>> };
 
 /** Keeps dead letters as files beside the database (PuppetDB's layout). */
 export interface DiscardWriter {

@@ -1,21 +1,9 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { IngestDataStore, IngestNode } from '../../core/ingest/index.js';
-import type { IngestNodeTable, Schema } from '../schema.js';
+import type { Kysely } from 'kysely';
+import type { IngestDataStore } from '../../core/ingest/index.js';
+import type { Schema } from '../schema.js';
 import { fromJson } from '../repos/json.js';
-
-const flag = (n: number | null) => (n === null ? null : Number(n) === 1);
-
-function toNode(r: Selectable<IngestNodeTable>): IngestNode {
-  return {
-    certname: r.certname, deactivated: r.deactivated, expireFacts: Number(r.expire_facts) === 1,
-    factsEnvironment: r.facts_environment, factsProducer: r.facts_producer, factsTimestamp: r.facts_timestamp, factsProducerTimestamp: r.facts_producer_timestamp, factsHash: r.facts_hash,
-    catalogTimestamp: r.catalog_timestamp, catalogProducerTimestamp: r.catalog_producer_timestamp, catalogEnvironment: r.catalog_environment,
-    reportTimestamp: r.report_timestamp, reportProducerTimestamp: r.report_producer_timestamp, reportEnvironment: r.report_environment,
-    latestReportHash: r.latest_report_hash, latestReportStatus: r.latest_report_status, latestReportNoop: flag(r.latest_report_noop),
-    latestReportNoopPending: flag(r.latest_report_noop_pending), latestReportCorrectiveChange: flag(r.latest_report_corrective_change),
-    latestReportJobId: r.latest_report_job_id, cachedCatalogStatus: r.cached_catalog_status,
-  };
-}
+import { runIngestQuery } from './pdb-query.js';
+import { toNode } from './pdb-sources.js';
 
 /** Reads of ingested data, always within one organization. */
 export function ingestDataStore(db: Kysely<Schema>): IngestDataStore {
@@ -62,5 +50,7 @@ export function ingestDataStore(db: Kysely<Schema>): IngestDataStore {
       const rows = await q.orderBy('certname').execute();
       return rows.map((r) => ({ certname: r.certname, hash: r.hash, receivedAt: r.received_at, body: fromJson<Record<string, unknown>>(r.body, {}) }));
     },
+
+    query: (org, query) => runIngestQuery(db, org, query),
   };
 }

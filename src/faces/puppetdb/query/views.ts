@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import type { IngestCatalog, IngestFactset, IngestNode, IngestReport } from '../../../core/ingest/index.js';
-import type { Row } from './ast.js';
+import type { IngestCatalog, IngestFactset, IngestNode, IngestQueryResult, IngestReport } from '../../../core/ingest/index.js';
+
+export type Row = Record<string, unknown>;
 
 const Q = '/pdb/query/v4';
 
@@ -16,27 +16,12 @@ export function nodeView(n: IngestNode): Row {
   };
 }
 
+/** A factset as /pdb/query/v4/factsets shows it. */
 export function factsetView(f: IngestFactset): Row {
   return {
     certname: f.certname, environment: f.environment, timestamp: f.timestamp, producer_timestamp: f.producerTimestamp, producer: f.producer, hash: f.hash,
     facts: { href: `${Q}/factsets/${f.certname}/facts`, data: Object.entries(f.values).map(([name, value]) => ({ name, value })) },
   };
-}
-
-export function factRows(f: IngestFactset): Row[] {
-  return Object.entries(f.values).map(([name, value]) => ({ certname: f.certname, name, value, environment: f.environment }));
-}
-
-/** Every leaf of the structured facts, with its path. */
-export function factContentRows(f: IngestFactset): Row[] {
-  const out: Row[] = [];
-  const walk = (value: unknown, path: Array<string | number>) => {
-    if (value !== null && typeof value === 'object' && (Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0)) {
-      for (const [k, v] of Object.entries(value)) walk(v, [...path, Array.isArray(value) ? Number(k) : k]);
-    } else out.push({ certname: f.certname, environment: f.environment, path, name: path[0], value });
-  };
-  for (const [name, value] of Object.entries(f.values)) walk(value, [name]);
-  return out;
 }
 
 function events(body: Row): Row[] {
@@ -50,6 +35,7 @@ function events(body: Row): Row[] {
   );
 }
 
+/** A report as /pdb/query/v4/reports shows it, its events, metrics and logs inline. */
 export function reportView(r: IngestReport): Row {
   const b = r.body;
   const href = (what: string) => `${Q}/reports/${r.hash}/${what}`;
@@ -63,18 +49,7 @@ export function reportView(r: IngestReport): Row {
   };
 }
 
-function resourceHash(certname: string, r: Row): string {
-  return createHash('sha1').update(JSON.stringify([certname, r.type, r.title, r.parameters])).digest('hex');
-}
-
-export function resourceRows(c: IngestCatalog): Row[] {
-  const resources = (c.body.resources ?? []) as Row[];
-  return resources.map((r) => ({
-    certname: c.certname, resource: resourceHash(c.certname, r), type: r.type, title: r.title, tags: r.tags, exported: r.exported,
-    file: r.file ?? null, line: r.line ?? null, parameters: r.parameters, environment: c.body.environment ?? null,
-  }));
-}
-
+/** A catalog as /pdb/query/v4/catalogs shows it. */
 export function catalogView(c: IngestCatalog): Row {
   const b = c.body;
   return {
@@ -82,4 +57,41 @@ export function catalogView(c: IngestCatalog): Row {
     code_id: b.code_id ?? null, job_id: b.job_id ?? null, producer_timestamp: b.producer_timestamp, producer: b.producer ?? null, hash: c.hash,
     resources: { href: `${Q}/catalogs/${c.certname}/resources`, data: b.resources }, edges: { href: `${Q}/catalogs/${c.certname}/edges`, data: b.edges },
   };
+}
+
+/** A query's rows in PuppetDB's shape (facts, fact contents and resources already have it). */
+export function renderRows(result: IngestQueryResult): Row[] {
+  switch (result.kind) {
+    case 'counts':
+      return result.rows;
+    case 'rows':
+      switch (result.entity) {
+        case 'nodes':
+          return result.rows.map(nodeView);
+        case 'factsets':
+          return result.rows.map(factsetView);
+        case 'reports':
+          return result.rows.map(reportView);
+        case 'catalogs':
+          return result.rows.map(catalogView);
+        default:
+          return result.rows as unknown as Row[];
+      }
+  }
+}
+
+/** A field of a rendered row; dotted names reach into structured values (parameters.ensure). */
+function get(row: Row, field: string): unknown {
+  if (Object.hasOwn(row, field)) return row[field];
+  let v: unknown = row;
+  for (const part of field.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Row)[part];
+  }
+  return v;
+}
+
+/** `extract` without count: only the named fields of each rendered row. */
+export function pick(rows: Row[], fields: string[]): Row[] {
+  return rows.map((row) => Object.fromEntries(fields.map((f) => [f, get(row, f) ?? null])));
 }

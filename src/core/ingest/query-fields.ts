@@ -1,0 +1,53 @@
+/** The entities of PuppetDB's query API that muster answers. */
+export const QUERY_ENTITIES = ['nodes', 'factsets', 'facts', 'fact-contents', 'reports', 'resources', 'catalogs'] as const;
+export type QueryEntity = (typeof QUERY_ENTITIES)[number];
+
+/**
+ * How a field compares: text and timestamps as text (timestamps are stored as
+ * ISO-8601 UTC, so order as text is order in time), numbers as numbers,
+ * booleans, JSON documents (equality of their JSON), a fact value (any JSON:
+ * compares as string, number or JSON by the operand), a fact path (an array).
+ */
+export type FieldType = 'text' | 'timestamp' | 'number' | 'boolean' | 'json' | 'value' | 'path' | 'state';
+
+const text = 'text' as const;
+const ts = 'timestamp' as const;
+const bool = 'boolean' as const;
+const json = 'json' as const;
+
+/** Which fields each entity has, by PuppetDB's names, and how they compare. */
+export const ENTITY_FIELDS: Readonly<Record<QueryEntity, Readonly<Record<string, FieldType>>>> = Object.freeze({
+  nodes: {
+    certname: text, deactivated: ts, expired: ts, catalog_timestamp: ts, facts_timestamp: ts, report_timestamp: ts,
+    catalog_environment: text, facts_environment: text, report_environment: text, latest_report_status: text, latest_report_hash: text,
+    latest_report_noop: bool, latest_report_noop_pending: bool, latest_report_corrective_change: bool, latest_report_job_id: text,
+    cached_catalog_status: text, node_state: 'state',
+  },
+  factsets: { certname: text, environment: text, timestamp: ts, producer_timestamp: ts, producer: text, hash: text, facts: json },
+  facts: { certname: text, name: text, value: 'value', environment: text },
+  'fact-contents': { certname: text, environment: text, path: 'path', name: text, value: 'value' },
+  reports: {
+    hash: text, certname: text, puppet_version: text, report_format: 'number', configuration_version: text, start_time: ts, end_time: ts,
+    producer_timestamp: ts, producer: text, receive_time: ts, transaction_uuid: text, catalog_uuid: text, code_id: text, job_id: text,
+    cached_catalog_status: text, noop: bool, noop_pending: bool, corrective_change: bool, environment: text, status: text, type: text,
+    'latest_report?': bool, resource_events: json, metrics: json, logs: json,
+  },
+  resources: {
+    certname: text, resource: text, type: text, title: text, tags: json, exported: bool, file: text, line: 'number', parameters: json, environment: text,
+  },
+  catalogs: {
+    certname: text, version: text, environment: text, transaction_uuid: text, catalog_uuid: text, code_id: text, job_id: text,
+    producer_timestamp: ts, producer: text, hash: text, resources: json, edges: json,
+  },
+});
+
+/**
+ * The type of `field` in `entity`, or undefined when it has no such field.
+ * Resources also take `parameters.<name>` (one parameter, compared as text).
+ */
+export function fieldType(entity: QueryEntity, field: string): FieldType | undefined {
+  const fields = ENTITY_FIELDS[entity];
+  if (Object.hasOwn(fields, field)) return fields[field];
+  if (entity === 'resources' && /^parameters\.[^.]+$/.test(field)) return 'text';
+  return undefined;
+}

@@ -1,0 +1,170 @@
+import { sql, type RawBuilder, type Selectable } from 'kysely';
+import type { FieldType, IngestNode, IngestQuery, QueryEntity, QueryRows } from '../../core/ingest/index.js';
+import type { IngestNodeTable } from '../schema.js';
+import { fromJson } from '../repos/json.js';
+
+export type Raw = RawBuilder<unknown>;
+export type Row = Record<string, unknown>;
+
+/**
+ * A field as SQL. `storage` says how a boolean is kept (0/1 columns, or
+ * 'true'/'false' text read out of a JSON document by muster_fact); a fact
+ * value also carries its typed columns.
+ */
+export interface Col {
+  type: FieldType;
+  sql: Raw;
+  storage?: 'bit' | 'booltext';
+  value?: { type: Raw; string: Raw; number: Raw };
+}
+
+/** Where an entity's rows come from, how its fields read in SQL, and how a row decodes. */
+export interface Source<E extends QueryEntity> {
+  from: Raw;
+  /** Always applied: the organization, and for most entities active nodes only. */
+  scope(org: string, q: IngestQuery): Raw[];
+  field(name: string): Col | undefined;
+  /** The row's columns, for pages of whole rows. */
+  select: Raw;
+  /** Stable order, also the tie-break after order_by so pages never overlap. */
+  order: Raw[];
+  decode(row: Row): QueryRows[E];
+}
+
+const ref = (r: string) => sql.ref(r) as Raw;
+const col = (type: FieldType, r: string, storage?: Col['storage']): Col => ({ type, sql: ref(r), ...(storage ? { storage } : {}) });
+/** A field inside a JSON document column, as text (muster_fact, defined on both databases). */
+const inDoc = (type: FieldType, doc: string, path: string): Col => ({ type, sql: sql`muster_fact(${ref(doc)}, ${path})`, ...(type === 'boolean' ? { storage: 'booltext' as const } : {}) });
+const active = (alias: string) => sql`${ref(`${alias}.deactivated`)} is null`;
+const flag = (n: unknown) => (n === null || n === undefined ? null : Number(n) === 1);
+const obj = (text: unknown) => fromJson<Record<string, unknown>>(text as string | null, {});
+
+/** A stored node as core sees it. */
+export function toNode(r: Selectable<IngestNodeTable>): IngestNode {
+  return {
+    certname: r.certname, deactivated: r.deactivated, expireFacts: Number(r.expire_facts) === 1,
+    factsEnvironment: r.facts_environment, factsProducer: r.facts_producer, factsTimestamp: r.facts_timestamp, factsProducerTimestamp: r.facts_producer_timestamp, factsHash: r.facts_hash,
+    catalogTimestamp: r.catalog_timestamp, catalogProducerTimestamp: r.catalog_producer_timestamp, catalogEnvironment: r.catalog_environment,
+    reportTimestamp: r.report_timestamp, reportProducerTimestamp: r.report_producer_timestamp, reportEnvironment: r.report_environment,
+    latestReportHash: r.latest_report_hash, latestReportStatus: r.latest_report_status, latestReportNoop: flag(r.latest_report_noop),
+    latestReportNoopPending: flag(r.latest_report_noop_pending), latestReportCorrectiveChange: flag(r.latest_report_corrective_change),
+    latestReportJobId: r.latest_report_job_id, cachedCatalogStatus: r.cached_catalog_status,
+  };
+}
+
+const NODE_FIELDS: Record<string, Col> = {
+  certname: col('text', 'n.certname'), deactivated: col('timestamp', 'n.deactivated'), expired: { type: 'timestamp', sql: sql`cast(null as text)` },
+  catalog_timestamp: col('timestamp', 'n.catalog_timestamp'), facts_timestamp: col('timestamp', 'n.facts_timestamp'), report_timestamp: col('timestamp', 'n.report_timestamp'),
+  catalog_environment: col('text', 'n.catalog_environment'), facts_environment: col('text', 'n.facts_environment'), report_environment: col('text', 'n.report_environment'),
+  latest_report_status: col('text', 'n.latest_report_status'), latest_report_hash: col('text', 'n.latest_report_hash'), latest_report_job_id: col('text', 'n.latest_report_job_id'),
+  latest_report_noop: col('boolean', 'n.latest_report_noop', 'bit'), latest_report_noop_pending: col('boolean', 'n.latest_report_noop_pending', 'bit'),
+  latest_report_corrective_change: col('boolean', 'n.latest_report_corrective_change', 'bit'), cached_catalog_status: col('text', 'n.cached_catalog_status'),
+  node_state: { type: 'state', sql: sql`case when n.deactivated is null then 'active' else 'inactive' end` },
+};
+
+const nodes: Source<'nodes'> = {
+  from: sql`ingest_nodes n`,
+  scope: (org, q) => [sql`n.organization_id = ${org}`, ...(q.includeDeactivated ? [] : [active('n')])],
+  field: (name) => NODE_FIELDS[name],
+  select: sql`n.*`,
+  order: [ref('n.certname')],
+  decode: (r) => toNode(r as Selectable<IngestNodeTable>),
+};
+
+const FACTSET_FIELDS: Record<string, Col> = {
+  certname: col('text', 'n.certname'), environment: col('text', 'n.facts_environment'), timestamp: col('timestamp', 'n.facts_timestamp'),
+  producer_timestamp: col('timestamp', 'n.facts_producer_timestamp'), producer: col('text', 'n.facts_producer'), hash: col('text', 'n.facts_hash'), facts: col('json', 'n.facts'),
+};
+
+const factsets: Source<'factsets'> = {
+  from: sql`ingest_nodes n`,
+  scope: (org) => [sql`n.organization_id = ${org}`, sql`n.facts is not null`, active('n')],
+  field: (name) => FACTSET_FIELDS[name],
+  select: sql`n.certname, n.facts, n.facts_environment, n.facts_producer, n.facts_timestamp, n.facts_producer_timestamp, n.facts_hash, n.deactivated`,
+  order: [ref('n.certname')],
+  decode: (r) => ({
+    certname: r.certname as string, environment: r.facts_environment as string | null, producer: r.facts_producer as string | null, timestamp: r.facts_timestamp as string,
+    producerTimestamp: r.facts_producer_timestamp as string, hash: r.facts_hash as string, values: obj(r.facts), deactivated: r.deactivated as string | null,
+  }),
+};
+
+/** A fact value: its JSON, and its typed columns for comparisons. */
+const valueCol = (alias: string): Col => ({
+  type: 'value', sql: ref(`${alias}.value`), value: { type: ref(`${alias}.value_type`), string: ref(`${alias}.value_string`), number: ref(`${alias}.value_number`) },
+});
+
+/** Facts and fact contents: derived rows, joined to their node for its environment and activity. */
+function factSource<E extends 'facts' | 'fact-contents'>(table: string, fields: Record<string, Col>, decode: (r: Row) => QueryRows[E], order: Raw[]): Source<E> {
+  return {
+    from: sql`${sql.table(table)} f join ingest_nodes n on n.organization_id = f.organization_id and n.certname = f.certname`,
+    scope: (org) => [sql`f.organization_id = ${org}`, active('n')],
+    field: (name) => fields[name],
+    select: sql`f.*, n.facts_environment as environment`,
+    order,
+    decode,
+  };
+}
+
+const FACT_FIELDS: Record<string, Col> = { certname: col('text', 'f.certname'), name: col('text', 'f.name'), value: valueCol('f'), environment: col('text', 'n.facts_environment') };
+const facts = factSource<'facts'>('ingest_facts', FACT_FIELDS, (r) => ({
+  certname: r.certname as string, name: r.name as string, value: JSON.parse(r.value as string), environment: r.environment as string | null,
+}), [ref('f.certname'), ref('f.name')]);
+
+const contents = factSource<'fact-contents'>('ingest_fact_contents', { ...FACT_FIELDS, path: col('path', 'f.path') }, (r) => ({
+  certname: r.certname as string, environment: r.environment as string | null, path: JSON.parse(r.path as string), name: r.name as string, value: JSON.parse(r.value as string),
+}), [ref('f.certname'), ref('f.path')]);
+
+const REPORT_COLUMNS: Record<string, Col> = {
+  hash: col('text', 'r.hash'), certname: col('text', 'r.certname'), end_time: col('timestamp', 'r.end_time'), producer_timestamp: col('timestamp', 'r.producer_timestamp'),
+  receive_time: col('timestamp', 'r.received_at'), type: { type: 'text', sql: sql`coalesce(muster_fact(r.body, 'type'), 'agent')` },
+  'latest_report?': { type: 'boolean', sql: sql`case when n.latest_report_hash = r.hash then 1 else 0 end`, storage: 'bit' },
+  report_format: { type: 'number', sql: sql`cast(muster_fact(r.body, 'report_format') as double precision)` },
+};
+
+const reports: Source<'reports'> = {
+  from: sql`ingest_reports r left join ingest_nodes n on n.organization_id = r.organization_id and n.certname = r.certname`,
+  scope: (org) => [sql`r.organization_id = ${org}`],
+  // Other fields live only in the stored report; they are read from it in SQL.
+  field: (name) => REPORT_COLUMNS[name] ?? inDoc(reportFieldType(name), 'r.body', name),
+  select: sql`r.hash, r.certname, r.received_at, r.body, n.latest_report_hash`,
+  order: [sql`r.end_time desc`, ref('r.hash')],
+  decode: (r) => ({ hash: r.hash as string, certname: r.certname as string, receivedAt: r.received_at as string, body: obj(r.body), latest: r.latest_report_hash === r.hash }),
+};
+
+const REPORT_BOOLEANS = new Set(['noop', 'noop_pending', 'corrective_change']);
+const REPORT_JSON = new Set(['resource_events', 'metrics', 'logs']);
+const reportFieldType = (name: string): FieldType => (REPORT_BOOLEANS.has(name) ? 'boolean' : REPORT_JSON.has(name) ? 'json' : name.endsWith('_time') ? 'timestamp' : 'text');
+
+const RESOURCE_FIELDS: Record<string, Col> = {
+  certname: col('text', 's.certname'), resource: col('text', 's.resource'), type: col('text', 's.type'), title: col('text', 's.title'), tags: col('json', 's.tags'),
+  exported: col('boolean', 's.exported', 'bit'), file: col('text', 's.file'), line: col('number', 's.line'), parameters: col('json', 's.parameters'), environment: col('text', 's.environment'),
+};
+
+const resources: Source<'resources'> = {
+  from: sql`ingest_resources s join ingest_nodes n on n.organization_id = s.organization_id and n.certname = s.certname`,
+  scope: (org) => [sql`s.organization_id = ${org}`, active('n')],
+  field: (name) => RESOURCE_FIELDS[name] ?? (name.startsWith('parameters.') ? inDoc('text', 's.parameters', name.slice('parameters.'.length)) : undefined),
+  select: sql`s.*`,
+  order: [ref('s.certname'), ref('s.ordinal')],
+  decode: (r) => ({
+    certname: r.certname as string, resource: r.resource as string, type: r.type as string, title: r.title as string, tags: JSON.parse(r.tags as string),
+    exported: flag(r.exported) === true, file: r.file as string | null, line: r.line === null ? null : Number(r.line), parameters: JSON.parse(r.parameters as string),
+    environment: r.environment as string | null,
+  }),
+};
+
+const CATALOG_COLUMNS: Record<string, Col> = {
+  certname: col('text', 'c.certname'), hash: col('text', 'c.hash'), producer_timestamp: col('timestamp', 'c.producer_timestamp'),
+};
+
+const catalogs: Source<'catalogs'> = {
+  from: sql`ingest_catalogs c`,
+  scope: (org) => [sql`c.organization_id = ${org}`],
+  field: (name) => CATALOG_COLUMNS[name] ?? inDoc(name === 'resources' || name === 'edges' ? 'json' : 'text', 'c.body', name),
+  select: sql`c.certname, c.hash, c.received_at, c.body`,
+  order: [ref('c.certname')],
+  decode: (r) => ({ certname: r.certname as string, hash: r.hash as string, receivedAt: r.received_at as string, body: obj(r.body) }),
+};
+
+/** Every queryable entity's source. */
+export const SOURCES: { [E in QueryEntity]: Source<E> } = { nodes, factsets, facts, 'fact-contents': contents, reports, resources, catalogs };
