@@ -26,19 +26,27 @@ export interface FanoutFigures {
   dbCpuMs: number | null;
 }
 
-/** CPU time of the PostgreSQL backends serving the server's scratch database; null on SQLite. */
-async function pgBackendCpuMs(server: BenchServer): Promise<number | null> {
+/** CPU time of each PostgreSQL backend serving the server's scratch database, by pid; null on SQLite. */
+async function pgBackendCpu(server: BenchServer): Promise<Map<number, number> | null> {
   if (!server.pgUrl) return null;
   const name = new URL(server.pgUrl).pathname.slice(1);
   const rows = await readDb<{ pid: number }>(server, 'select pid from pg_stat_activity where datname = ? and pid <> pg_backend_pid()', [name]);
-  let ms = 0;
+  const out = new Map<number, number>();
   for (const { pid } of rows) {
     try {
-      ms += procCounters(pid).cpuMs;
+      out.set(pid, procCounters(pid).cpuMs);
     } catch {
       // the backend exited meanwhile
     }
   }
+  return out;
+}
+
+/** CPU the backends used between two readings (a backend that exited in between is not counted: an underestimate). */
+function backendDelta(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (!before || !after) return null;
+  let ms = 0;
+  for (const [pid, cpu] of after) ms += cpu - (before.get(pid) ?? 0);
   return ms;
 }
 
@@ -89,7 +97,7 @@ async function runLatencies(server: BenchServer, jobId: string): Promise<number[
 /** Launches `true` on `systemIds` and waits until every result is stored. */
 export async function measureFanout(server: BenchServer, systemIds: string[], what: string, simCpuMs: () => Promise<number> = async () => 0): Promise<FanoutFigures> {
   const simBefore = await simCpuMs();
-  const dbBefore = await pgBackendCpuMs(server);
+  const dbBefore = await pgBackendCpu(server);
   const peakReset = resetPeak(server.pid);
   const before = procCounters(server.pid);
   const t0 = performance.now();
@@ -107,7 +115,7 @@ export async function measureFanout(server: BenchServer, systemIds: string[], wh
   const allStoredMs = performance.now() - t0;
   const after = procCounters(server.pid);
   const simAfter = await simCpuMs();
-  const dbAfter = await pgBackendCpuMs(server);
+  const dbAfter = await pgBackendCpu(server);
   const lat = await runLatencies(server, jobId);
   return {
     database: server.database,
@@ -122,6 +130,6 @@ export async function measureFanout(server: BenchServer, systemIds: string[], wh
     serverPeakRssMiB: (peakReset ? after.hwmBytes : Math.max(after.hwmBytes, before.hwmBytes)) / 2 ** 20,
     succeeded: job.counts.succeeded ?? 0,
     simCpuMs: simAfter - simBefore,
-    dbCpuMs: dbBefore === null || dbAfter === null ? null : dbAfter - dbBefore,
+    dbCpuMs: backendDelta(dbBefore, dbAfter),
   };
 }
