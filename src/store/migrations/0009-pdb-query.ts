@@ -58,9 +58,9 @@ async function backfill(db: Kysely<Schema>): Promise<void> {
       .execute();
     if (nodes.length === 0) return;
     for (const n of nodes) {
-      if (n.facts) await replaceFactRows(db, n.organization_id, n.certname, JSON.parse(n.facts) as Record<string, unknown>);
+      if (n.facts) await replaceFactRows(db, [{ org: n.organization_id, certname: n.certname, values: JSON.parse(n.facts) as Record<string, unknown> }]);
       const body = n.body ? (JSON.parse(n.body) as Record<string, unknown>) : undefined;
-      if (body) await replaceResourceRows(db, n.organization_id, n.certname, typeof body.environment === 'string' ? body.environment : null, body);
+      if (body) await replaceResourceRows(db, [{ org: n.organization_id, certname: n.certname, environment: typeof body.environment === 'string' ? body.environment : null, body }]);
     }
     const last = nodes[nodes.length - 1]!;
     after = { org: last.organization_id, certname: last.certname };

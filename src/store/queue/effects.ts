@@ -60,7 +60,7 @@ async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
           .where(sql<boolean>`(${notNewer('facts_producer_timestamp')}) and not (excluded.facts_producer = ${AGENT_FACTS_PRODUCER} and ingest_nodes.facts_producer is not null and ingest_nodes.facts_producer <> ${AGENT_FACTS_PRODUCER})`),
       )
       .execute();
-    await deriveCurrent(tx, 'ingest_nodes', 'facts_hash', part, ({ org, e }) => replaceFactRows(tx, org, e.certname, e.values));
+    await deriveCurrent(tx, 'ingest_nodes', 'facts_hash', part, (items) => replaceFactRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, values: e.values }))));
   }
 }
 
@@ -70,7 +70,7 @@ async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
  * then the derived rows must stay those of the newer data.
  */
 async function deriveCurrent<T extends { org: string; e: { certname: string; hash: string } }>(
-  tx: Tx, table: 'ingest_nodes' | 'ingest_catalogs', hashColumn: 'facts_hash' | 'hash', part: T[], derive: (item: T) => Promise<void>,
+  tx: Tx, table: 'ingest_nodes' | 'ingest_catalogs', hashColumn: 'facts_hash' | 'hash', part: T[], derive: (items: T[]) => Promise<void>,
 ): Promise<void> {
   const stored = await tx
     .selectFrom(table)
@@ -78,7 +78,7 @@ async function deriveCurrent<T extends { org: string; e: { certname: string; has
     .where((eb) => eb.or(part.map(({ org, e }) => eb.and([eb('organization_id', '=', org), eb('certname', '=', e.certname)]))))
     .execute();
   const current = new Set(stored.map((r) => `${r.organization_id}\u0000${r.certname}\u0000${r.hash}`));
-  for (const item of part) if (current.has(`${item.org}\u0000${item.e.certname}\u0000${item.e.hash}`)) await derive(item);
+  await derive(part.filter((item) => current.has(`${item.org}\u0000${item.e.certname}\u0000${item.e.hash}`)));
 }
 
 async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
@@ -93,7 +93,7 @@ async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
           .where(sql<boolean>`ingest_catalogs.producer_timestamp <= excluded.producer_timestamp`),
       )
       .execute();
-    await deriveCurrent(tx, 'ingest_catalogs', 'hash', part, ({ org, e }) => replaceResourceRows(tx, org, e.certname, e.environment, e.body));
+    await deriveCurrent(tx, 'ingest_catalogs', 'hash', part, (items) => replaceResourceRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, body: e.body }))));
     await tx
       .insertInto('ingest_nodes')
       .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, environment: e.environment, catalog_timestamp: e.receivedAt, catalog_producer_timestamp: e.producerTimestamp, catalog_environment: e.environment })))
