@@ -1,6 +1,4 @@
 import type { Kysely } from 'kysely';
-import { replaceFactRows, replaceResourceRows } from '../queue/derived.js';
-import type { Schema } from '../schema.js';
 
 /** Creates the fact, fact-content and resource tables with a value split by type. */
 async function createTables(db: Kysely<unknown>): Promise<void> {
@@ -40,39 +38,12 @@ async function createTables(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('ingest_resources_type').on('ingest_resources').columns(['organization_id', 'type', 'title']).execute();
 }
 
-// Pages of the backfill: bounded memory whatever the number of nodes.
-const PAGE = 200;
-
-/** Derives rows for the facts and catalogs stored before this migration, a page of certnames at a time. */
-async function backfill(db: Kysely<Schema>): Promise<void> {
-  let after = { org: '', certname: '' };
-  for (;;) {
-    const nodes = await db
-      .selectFrom('ingest_nodes as n')
-      .leftJoin('ingest_catalogs as c', (j) => j.onRef('c.organization_id', '=', 'n.organization_id').onRef('c.certname', '=', 'n.certname'))
-      .select(['n.organization_id', 'n.certname', 'n.facts', 'c.body'])
-      .where((eb) => eb.or([eb('n.organization_id', '>', after.org), eb.and([eb('n.organization_id', '=', after.org), eb('n.certname', '>', after.certname)])]))
-      .orderBy('n.organization_id')
-      .orderBy('n.certname')
-      .limit(PAGE)
-      .execute();
-    if (nodes.length === 0) return;
-    for (const n of nodes) {
-      if (n.facts) await replaceFactRows(db, [{ org: n.organization_id, certname: n.certname, values: JSON.parse(n.facts) as Record<string, unknown> }]);
-      const body = n.body ? (JSON.parse(n.body) as Record<string, unknown>) : undefined;
-      if (body) await replaceResourceRows(db, [{ org: n.organization_id, certname: n.certname, environment: typeof body.environment === 'string' ? body.environment : null, body }]);
-    }
-    const last = nodes[nodes.length - 1]!;
-    after = { org: last.organization_id, certname: last.certname };
-  }
-}
-
 /**
  * PuppetDB queries in SQL: facts, fact contents and resources as rows,
- * derived from the latest facts and catalog when they are stored, and filled
- * here for what was stored before. Append-only: never edit after release.
+ * derived from the latest facts and catalog when they are stored. Nothing to
+ * backfill: 0007 (the ingest tables) and this migration were released together,
+ * so no database holds facts from before it. Append-only: never edit after release.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await createTables(db);
-  await backfill(db as Kysely<Schema>);
 }
