@@ -1,46 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { registerCliCommands } from './commands.js';
-import { apiError, FakeApi, type FakeRoute } from './testing/fake-api.js';
+import { CommanderError } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import { apiError, type FakeRoute } from './testing/fake-api.js';
+import { useCliHarness } from './testing/harness.js';
 
-let api: FakeApi;
-let stdout: string;
-let stderr: string;
-let configPath: string;
-
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  configPath = join(mkdtempSync(join(tmpdir(), 'muster-cli-')), 'cli.json');
-  vi.stubEnv('MUSTER_CLI_CONFIG', configPath);
-  vi.stubEnv('MUSTER_SERVER', '');
-  vi.stubEnv('MUSTER_API_KEY', '');
-});
-
-afterEach(async () => {
-  vi.restoreAllMocks();
-  vi.unstubAllEnvs();
-  process.exitCode = undefined;
-  await api?.stop();
-});
-
-async function serve(routes: Record<string, FakeRoute>): Promise<string> {
-  api = new FakeApi(routes);
-  return api.start();
-}
-
-/** Runs `muster …` in-process; returns the exit code it set (0 when none). */
-async function muster(...args: string[]): Promise<number> {
-  const program = new Command('muster').exitOverride().configureOutput({ writeErr: (s) => (stderr += s), writeOut: (s) => (stdout += s) });
-  registerCliCommands(program);
-  await program.parseAsync(['node', 'muster', ...args]);
-  return Number(process.exitCode ?? 0);
-}
+const h = useCliHarness();
 
 const job = { id: 'j1', status: 'running', done: false, total: 2, counts: { pending: 2 }, source: 'cli', created_at: '2026-11-23T12:00:00Z', finished_at: null };
 const runs = [
@@ -65,7 +30,7 @@ describe('muster run', () => {
       { id: '5', event: 'run', data: { run_id: 'r2', hostname: 'db-1', state: 'failed', exit_code: 3, signal: null, reason: 'exited with code 3' } },
       { event: 'end', data: { job_id: 'j1' } },
     ];
-    const url = await serve({
+    const url = await h.serve({
       'POST /v1/jobs': launch,
       'GET /v1/jobs/j1/events': (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -74,10 +39,10 @@ describe('muster run', () => {
       },
       'GET /v1/jobs/j1': () => ({ json: finalJob }),
     });
-    expect(await muster('run', ...withKey(url), '--all', '--env', 'A=1', '--timeout', '5', '--', 'echo', 'a b')).toBe(1);
-    expect(api.seen[0]!.body).toEqual({ content: "echo 'a b'", targets: { all: true }, env: { A: '1' }, timeout_s: 5 });
-    expect(stdout).toBe('web-1    | a b\nweb-1    : exit code 0\ndb-1     : exit code 3\n1 succeeded, 1 failed (job j1)\n');
-    expect(stderr).toBe('db-1     | oops\n');
+    expect(await h.muster('run', ...withKey(url), '--all', '--env', 'A=1', '--timeout', '5', '--', 'echo', 'a b')).toBe(1);
+    expect(h.api.seen[0]!.body).toEqual({ content: "echo 'a b'", targets: { all: true }, env: { A: '1' }, timeout_s: 5 });
+    expect(h.stdout).toBe('web-1    | a b\nweb-1    : exit code 0\ndb-1     : exit code 3\n1 succeeded, 1 failed (job j1)\n');
+    expect(h.stderr).toBe('db-1     | oops\n');
   });
 
   it('reads what a stream ended without (late events) from the API, without repeating what it showed', async () => {
@@ -86,7 +51,7 @@ describe('muster run', () => {
       { event: 'run', data: { run_id: 'r1', hostname: 'web-1', state: 'succeeded', exit_code: 0, signal: null, reason: null } },
       { event: 'end', data: { job_id: 'j1' } },
     ];
-    const url = await serve({
+    const url = await h.serve({
       'POST /v1/jobs': launch,
       'GET /v1/jobs/j1/events': (_req, res) => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -97,62 +62,62 @@ describe('muster run', () => {
       'GET /v1/jobs/j1/runs': () => ({ json: { items: [{ ...runs[0], state: 'succeeded' }, { ...runs[1], state: 'failed' }] } }),
       'GET /v1/runs/r2': () => ({ json: finalRuns[1] }),
     });
-    expect(await muster('run', ...withKey(url), '--all', '--', 'true')).toBe(1);
-    expect(stdout).toBe('web-1    : exit code 0\ndb-1     | partial\ndb-1     : exit code 3\n1 succeeded, 1 failed (job j1)\n');
-    expect(stderr).toBe('db-1     | oops\n');
-    expect(api.seen.some((s) => s.path === '/v1/runs/r1')).toBe(false);
+    expect(await h.muster('run', ...withKey(url), '--all', '--', 'true')).toBe(1);
+    expect(h.stdout).toBe('web-1    : exit code 0\ndb-1     | partial\ndb-1     : exit code 3\n1 succeeded, 1 failed (job j1)\n');
+    expect(h.stderr).toBe('db-1     | oops\n');
+    expect(h.api.seen.some((s) => s.path === '/v1/runs/r1')).toBe(false);
   });
 
   it('waits by polling and prints one block per system when the server has no event stream', async () => {
     let polls = 0;
-    const url = await serve({
+    const url = await h.serve({
       'POST /v1/jobs': launch,
       'GET /v1/jobs/j1': () => ({ json: ++polls === 1 ? job : finalJob }),
       'GET /v1/jobs/j1/runs': () => ({ json: { items: runs } }),
       'GET /v1/runs/r1': () => ({ json: finalRuns[0] }),
       'GET /v1/runs/r2': () => ({ json: finalRuns[1] }),
     });
-    expect(await muster('run', ...withKey(url), '--system', 's1,s2', '--', 'echo $X')).toBe(1);
-    expect(api.seen[0]!.body).toEqual({ content: 'echo $X', targets: { system_ids: ['s1', 's2'] } });
+    expect(await h.muster('run', ...withKey(url), '--system', 's1,s2', '--', 'echo $X')).toBe(1);
+    expect(h.api.seen[0]!.body).toEqual({ content: 'echo $X', targets: { system_ids: ['s1', 's2'] } });
     expect(polls).toBe(2);
-    expect(stdout).toBe('── web-1 (s1) ──\na b\nexit code 0\n── db-1 (s2) ──\npartial\nexit code 3\n1 succeeded, 1 failed (job j1)\n');
-    expect(stderr).toBe('oops\n');
+    expect(h.stdout).toBe('── web-1 (s1) ──\na b\nexit code 0\n── db-1 (s2) ──\npartial\nexit code 3\n1 succeeded, 1 failed (job j1)\n');
+    expect(h.stderr).toBe('oops\n');
   });
 
   it('prints the final runs with their output as JSON, and exits 0 when all succeeded', async () => {
-    const url = await serve({
+    const url = await h.serve({
       'POST /v1/jobs': launch,
       'GET /v1/jobs/j1': () => ({ json: { ...finalJob, status: 'succeeded', counts: { succeeded: 2 } } }),
       'GET /v1/jobs/j1/runs': () => ({ json: { items: runs } }),
       'GET /v1/runs/r1': () => ({ json: finalRuns[0] }),
       'GET /v1/runs/r2': () => ({ json: { ...finalRuns[1], state: 'succeeded', exit_code: 0 } }),
     });
-    expect(await muster('run', ...withKey(url), '--all', '--json', '--', 'true')).toBe(0);
-    expect(JSON.parse(stdout).map((r: { id: string; stdout: string }) => [r.id, r.stdout])).toEqual([['r1', 'a b\n'], ['r2', 'partial']]);
+    expect(await h.muster('run', ...withKey(url), '--all', '--json', '--', 'true')).toBe(0);
+    expect(JSON.parse(h.stdout).map((r: { id: string; stdout: string }) => [r.id, r.stdout])).toEqual([['r1', 'a b\n'], ['r2', 'partial']]);
   });
 
   it('prints only the job id with --detach', async () => {
-    const url = await serve({ 'POST /v1/jobs': launch });
-    expect(await muster('run', ...withKey(url), '--all', '--detach', '--', 'sleep 30')).toBe(0);
-    expect(stdout).toBe('j1\n');
+    const url = await h.serve({ 'POST /v1/jobs': launch });
+    expect(await h.muster('run', ...withKey(url), '--all', '--detach', '--', 'sleep 30')).toBe(0);
+    expect(h.stdout).toBe('j1\n');
   });
 
   it('makes a bad --env, no target or a bad number a usage error (exit 2) before any request', async () => {
-    const url = await serve({ 'POST /v1/jobs': launch });
-    expect(await muster('run', ...withKey(url), '--all', '--env', 'NOPE', '--', 'true')).toBe(2);
-    expect(stderr).toBe('error: --env "NOPE": expected NAME=VALUE with NAME like MY_VAR\n');
+    const url = await h.serve({ 'POST /v1/jobs': launch });
+    expect(await h.muster('run', ...withKey(url), '--all', '--env', 'NOPE', '--', 'true')).toBe(2);
+    expect(h.stderr).toBe('error: --env "NOPE": expected NAME=VALUE with NAME like MY_VAR\n');
     process.exitCode = undefined;
-    expect(await muster('run', ...withKey(url), '--', 'true')).toBe(2);
-    expect(stderr).toContain('choose the systems');
-    await expect(muster('run', ...withKey(url), '--all', '--timeout', 'soon', '--', 'true')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
-    await expect(muster('run', ...withKey(url), '--all', '--shell', 'fish', '--', 'true')).rejects.toBeInstanceOf(CommanderError);
-    expect(api.seen).toEqual([]);
+    expect(await h.muster('run', ...withKey(url), '--', 'true')).toBe(2);
+    expect(h.stderr).toContain('choose the systems');
+    await expect(h.muster('run', ...withKey(url), '--all', '--timeout', 'soon', '--', 'true')).rejects.toMatchObject({ code: 'commander.invalidArgument' });
+    await expect(h.muster('run', ...withKey(url), '--all', '--shell', 'fish', '--', 'true')).rejects.toBeInstanceOf(CommanderError);
+    expect(h.api.seen).toEqual([]);
   });
 
   it("reports the server's refusal as error: <message>, exit 1", async () => {
-    const url = await serve({ 'POST /v1/jobs': () => apiError(400, 'INVALID_ARGUMENT', 'selector: unexpected end at position 5') });
-    expect(await muster('run', ...withKey(url), '--select', 'tag:(', '--', 'true')).toBe(1);
-    expect(stderr).toBe('error: selector: unexpected end at position 5\n');
+    const url = await h.serve({ 'POST /v1/jobs': () => apiError(400, 'INVALID_ARGUMENT', 'selector: unexpected end at position 5') });
+    expect(await h.muster('run', ...withKey(url), '--select', 'tag:(', '--', 'true')).toBe(1);
+    expect(h.stderr).toBe('error: selector: unexpected end at position 5\n');
   });
 });
 
@@ -160,57 +125,57 @@ describe('muster systems', () => {
   const systems = [{ id: 's1', hostname: 'web-1', display_name: 'web-1', os: 'Linux', os_release: 'Debian 12', arch: 'x64', tags: ['web', 'prod'], connected: true, last_contact: new Date().toISOString() }];
 
   it('prints a table, or the raw items with --json', async () => {
-    const url = await serve({ 'GET /v1/systems': () => ({ json: { items: systems, next_cursor: null } }) });
-    expect(await muster('systems', ...withKey(url))).toBe(0);
-    expect(stdout.split('\n')[0]).toBe('ID  HOSTNAME  OS         ARCH  CONNECTED  LAST CONTACT  TAGS');
-    expect(stdout.split('\n')[1]).toMatch(/^s1  web-1     Debian 12  x64   yes        \d+s ago +web,prod$/);
-    stdout = '';
-    expect(await muster('systems', ...withKey(url), '--json')).toBe(0);
-    expect(JSON.parse(stdout)).toEqual(systems);
+    const url = await h.serve({ 'GET /v1/systems': () => ({ json: { items: systems, next_cursor: null } }) });
+    expect(await h.muster('systems', ...withKey(url))).toBe(0);
+    expect(h.stdout.split('\n')[0]).toBe('ID  HOSTNAME  OS         ARCH  CONNECTED  LAST CONTACT  TAGS');
+    expect(h.stdout.split('\n')[1]).toMatch(/^s1  web-1     Debian 12  x64   yes        \d+s ago +web,prod$/);
+    h.stdout = '';
+    expect(await h.muster('systems', ...withKey(url), '--json')).toBe(0);
+    expect(JSON.parse(h.stdout)).toEqual(systems);
   });
 
   it('uses MUSTER_SERVER and MUSTER_API_KEY, and says what to do without a key (exit 2)', async () => {
-    const url = await serve({ 'GET /v1/systems': (req) => (req.headers.authorization === 'Bearer mk_env' ? { json: { items: [] } } : apiError(401, 'UNAUTHENTICATED', 'no')) });
+    const url = await h.serve({ 'GET /v1/systems': (req) => (req.headers.authorization === 'Bearer mk_env' ? { json: { items: [] } } : apiError(401, 'UNAUTHENTICATED', 'no')) });
     vi.stubEnv('MUSTER_SERVER', url);
-    expect(await muster('systems')).toBe(2);
-    expect(stderr).toBe('error: no API key: run `muster login` or set MUSTER_API_KEY\n');
+    expect(await h.muster('systems')).toBe(2);
+    expect(h.stderr).toBe('error: no API key: run `muster login` or set MUSTER_API_KEY\n');
     process.exitCode = undefined;
     vi.stubEnv('MUSTER_API_KEY', 'mk_env');
-    expect(await muster('systems', '--json')).toBe(0);
-    expect(stdout).toBe('[]\n');
+    expect(await h.muster('systems', '--json')).toBe(0);
+    expect(h.stdout).toBe('[]\n');
   });
 
   it('names a bad server URL as a config error (exit 2)', async () => {
-    expect(await muster('systems', '--server', 'ftp://x', '--api-key', 'k')).toBe(2);
-    expect(stderr).toMatch(/^error: invalid config server/);
+    expect(await h.muster('systems', '--server', 'ftp://x', '--api-key', 'k')).toBe(2);
+    expect(h.stderr).toMatch(/^error: invalid config server/);
   });
 });
 
 describe('muster keys and enrollment-keys', () => {
   it('prints a new secret once on stdout with the warning on stderr', async () => {
-    const url = await serve({ 'POST /v1/api-keys': (req) => ({ status: 201, json: { key: { id: 'k9', ...(req.body as object) }, secret: 'mk_secret' } }) });
-    expect(await muster('keys', 'create', ...withKey(url), '--name', 'ci', '--role', 'operator')).toBe(0);
-    expect(api.seen[0]!.body).toEqual({ name: 'ci', role: 'operator' });
-    expect(stdout).toBe('mk_secret\n');
-    expect(stderr).toMatch(/created API key k9\. The secret is shown only once/);
-    await expect(muster('keys', 'create', ...withKey(url), '--name', 'ci', '--role', 'root')).rejects.toBeInstanceOf(CommanderError);
+    const url = await h.serve({ 'POST /v1/api-keys': (req) => ({ status: 201, json: { key: { id: 'k9', ...(req.body as object) }, secret: 'mk_secret' } }) });
+    expect(await h.muster('keys', 'create', ...withKey(url), '--name', 'ci', '--role', 'operator')).toBe(0);
+    expect(h.api.seen[0]!.body).toEqual({ name: 'ci', role: 'operator' });
+    expect(h.stdout).toBe('mk_secret\n');
+    expect(h.stderr).toMatch(/created API key k9\. The secret is shown only once/);
+    await expect(h.muster('keys', 'create', ...withKey(url), '--name', 'ci', '--role', 'root')).rejects.toBeInstanceOf(CommanderError);
   });
 
   it('creates enrollment keys with tags, lists as JSON, and revokes', async () => {
     const key = { id: 'e1', name: 'lab', tags: ['lab', 'x'], prefix: 'ek_ab', created_at: '2026-11-23T12:00:00Z', revoked_at: null };
-    const url = await serve({
+    const url = await h.serve({
       'POST /v1/enrollment-keys': () => ({ status: 201, json: { key, secret: 'ek_secret' } }),
       'GET /v1/enrollment-keys': () => ({ json: { items: [key] } }),
       'DELETE /v1/enrollment-keys/e1': () => ({ status: 204 }),
     });
-    expect(await muster('enrollment-keys', 'create', ...withKey(url), '--name', 'lab', '--tag', 'lab', '--tag', 'x')).toBe(0);
-    expect(api.seen[0]!.body).toEqual({ name: 'lab', tags: ['lab', 'x'] });
-    stdout = '';
-    expect(await muster('enrollment-keys', 'list', ...withKey(url), '--json')).toBe(0);
-    expect(JSON.parse(stdout)).toEqual([key]);
-    stdout = '';
-    expect(await muster('enrollment-keys', 'revoke', 'e1', ...withKey(url))).toBe(0);
-    expect(stdout).toBe('revoked enrollment key e1\n');
+    expect(await h.muster('enrollment-keys', 'create', ...withKey(url), '--name', 'lab', '--tag', 'lab', '--tag', 'x')).toBe(0);
+    expect(h.api.seen[0]!.body).toEqual({ name: 'lab', tags: ['lab', 'x'] });
+    h.stdout = '';
+    expect(await h.muster('enrollment-keys', 'list', ...withKey(url), '--json')).toBe(0);
+    expect(JSON.parse(h.stdout)).toEqual([key]);
+    h.stdout = '';
+    expect(await h.muster('enrollment-keys', 'revoke', 'e1', ...withKey(url))).toBe(0);
+    expect(h.stdout).toBe('revoked enrollment key e1\n');
   });
 
   it('creates an enrollment key with groups, an expiry and a use limit, and shows them in the table', async () => {
@@ -218,39 +183,39 @@ describe('muster keys and enrollment-keys', () => {
       id: 'e2', name: 'asg', tags: [], group_ids: ['g1'], expires_at: '2000-01-01T00:00:00.000Z', max_uses: 5, uses: 2,
       prefix: 'ek_cd', created_at: '2026-11-23T12:00:00Z', revoked_at: null,
     };
-    const url = await serve({
+    const url = await h.serve({
       'POST /v1/enrollment-keys': () => ({ status: 201, json: { key, secret: 'ek_secret' } }),
       'GET /v1/enrollment-keys': () => ({ json: { items: [key] } }),
     });
     const before = Date.now();
-    expect(await muster('enrollment-keys', 'create', ...withKey(url), '--name', 'asg', '--group', 'web', '--expires', '2h', '--max-uses', '5')).toBe(0);
-    const body = api.seen[0]!.body as { expires_at: string };
+    expect(await h.muster('enrollment-keys', 'create', ...withKey(url), '--name', 'asg', '--group', 'web', '--expires', '2h', '--max-uses', '5')).toBe(0);
+    const body = h.api.seen[0]!.body as { expires_at: string };
     expect(body).toEqual({ name: 'asg', groups: ['web'], max_uses: 5, expires_at: expect.any(String) });
     expect(Date.parse(body.expires_at) - before).toBeGreaterThanOrEqual(2 * 3_600_000 - 1000);
     expect(Date.parse(body.expires_at) - before).toBeLessThan(2 * 3_600_000 + 60_000);
-    stdout = '';
-    expect(await muster('enrollment-keys', 'list', ...withKey(url))).toBe(0);
-    expect(stdout).toMatch(/e2\s+asg\s+g1\s+2\/5\s+2000-01-01T00:00:00.000Z\s+ek_cd…\s+.*expired/);
-    await expect(muster('enrollment-keys', 'create', ...withKey(url), '--name', 'x', '--max-uses', '0')).rejects.toBeInstanceOf(CommanderError);
-    await expect(muster('enrollment-keys', 'create', ...withKey(url), '--name', 'x', '--expires', 'tomorrow')).rejects.toBeInstanceOf(CommanderError);
+    h.stdout = '';
+    expect(await h.muster('enrollment-keys', 'list', ...withKey(url))).toBe(0);
+    expect(h.stdout).toMatch(/e2\s+asg\s+g1\s+2\/5\s+2000-01-01T00:00:00.000Z\s+ek_cd…\s+.*expired/);
+    await expect(h.muster('enrollment-keys', 'create', ...withKey(url), '--name', 'x', '--max-uses', '0')).rejects.toBeInstanceOf(CommanderError);
+    await expect(h.muster('enrollment-keys', 'create', ...withKey(url), '--name', 'x', '--expires', 'tomorrow')).rejects.toBeInstanceOf(CommanderError);
   });
 });
 
 describe('muster login', () => {
   it('checks the key with whoami, then saves it 0600; a refused key saves nothing', async () => {
-    const url = await serve({
+    const url = await h.serve({
       'GET /v1/whoami': (req) =>
         req.headers.authorization === 'Bearer mk_good'
           ? { json: { organization_id: 'o1', organization_name: 'Acme', key_id: 'k1', role: 'admin' } }
           : apiError(401, 'UNAUTHENTICATED', 'the API key is not valid'),
     });
-    const path = configPath;
-    expect(await muster('login', '--server', url, '--api-key', 'mk_bad')).toBe(1);
+    const path = h.configPath;
+    expect(await h.muster('login', '--server', url, '--api-key', 'mk_bad')).toBe(1);
     expect(existsSync(path)).toBe(false);
-    expect(stderr).toMatch(/not valid/);
+    expect(h.stderr).toMatch(/not valid/);
     process.exitCode = undefined;
-    expect(await muster('login', '--server', url, '--api-key', 'mk_good')).toBe(0);
-    expect(stdout).toBe(`logged in to ${url} as admin of Acme (key k1); saved to ${path}\n`);
+    expect(await h.muster('login', '--server', url, '--api-key', 'mk_good')).toBe(0);
+    expect(h.stdout).toBe(`logged in to ${url} as admin of Acme (key k1); saved to ${path}\n`);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ server: url, api_key: 'mk_good' });
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
