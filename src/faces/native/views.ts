@@ -1,18 +1,11 @@
-import type { ApiKeyRecord, EnrollmentKeyRecord } from '../../core/keys/index.js';
+import type { ApiKeyRecord } from '../../core/keys/index.js';
 import type { JobView, RunOutput, RunRecord } from '../../core/jobs/index.js';
 import type { OrganizationRecord } from '../../core/organizations/index.js';
-import type { SystemRecord } from '../../core/systems/index.js';
 
 /** Core records → the native API's snake_case shapes. */
 export const view = {
   organization: (o: OrganizationRecord) => ({ id: o.id, slug: o.slug, name: o.name, created_at: o.createdAt }),
   apiKey: (k: ApiKeyRecord) => ({ id: k.id, name: k.name, role: k.role, prefix: k.prefix, created_at: k.createdAt, last_used_at: k.lastUsedAt, revoked_at: k.revokedAt }),
-  enrollmentKey: (k: EnrollmentKeyRecord) => ({ id: k.id, name: k.name, tags: k.tags, prefix: k.prefix, created_at: k.createdAt, revoked_at: k.revokedAt }),
-  system: (s: SystemRecord) => ({
-    id: s.id, hostname: s.hostname, display_name: s.displayName, os: s.os, os_release: s.osRelease, arch: s.arch, kernel: s.kernel,
-    agent_version: s.agentVersion, ip_addresses: s.ipAddresses, public_ip: s.publicIp, tags: s.tags, description: s.description, connected: s.connected,
-    last_contact: s.lastContact, created_at: s.createdAt,
-  }),
   job: (j: JobView) => ({
     id: j.id, status: j.status, done: j.done, total: j.total, counts: j.counts, shell: j.shell, timeout_s: j.timeoutS, ttl_s: j.ttlS,
     run_as: j.runAs, selector: j.selector, max_concurrency: j.maxConcurrency, max_errors: j.maxErrors, stopped_reason: j.stoppedReason,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { chunks } from '../chunks.js';
 import type { IngestFactContentTable, IngestFactTable, IngestResourceTable, Schema } from '../schema.js';
 
 type Tx = Kysely<Schema> | Transaction<Schema>;
@@ -48,12 +49,8 @@ export function resourceRowsOf(org: string, certname: string, environment: strin
   }));
 }
 
-/** Rows per statement: 9–12 columns each stays far under both databases' bound-parameter limits. */
-function chunked<T>(items: T[], size = 200): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+/** Rows per insert: 9–12 columns each stays far under both databases' bound-parameter limits. */
+const ROWS_PER_INSERT = 200;
 
 /** A certname whose derived rows are rewritten. */
 export interface DerivedTarget {
@@ -66,7 +63,7 @@ async function deleteFor(tx: Tx, table: 'ingest_facts' | 'ingest_fact_contents' 
   const byOrg = new Map<string, string[]>();
   for (const t of targets) byOrg.set(t.org, [...(byOrg.get(t.org) ?? []), t.certname]);
   for (const [org, certnames] of byOrg) {
-    for (const part of chunked(certnames, 500)) await tx.deleteFrom(table).where('organization_id', '=', org).where('certname', 'in', part).execute();
+    for (const part of chunks(certnames)) await tx.deleteFrom(table).where('organization_id', '=', org).where('certname', 'in', part).execute();
   }
 }
 
@@ -81,13 +78,13 @@ export async function replaceFactRows(tx: Tx, items: Array<DerivedTarget & { val
   if (items.length === 0) return;
   await deleteFor(tx, 'ingest_facts', items);
   await deleteFor(tx, 'ingest_fact_contents', items);
-  for (const part of chunked(items.flatMap((i) => factRowsOf(i.org, i.certname, i.values)))) await tx.insertInto('ingest_facts').values(part).execute();
-  for (const part of chunked(items.flatMap((i) => factContentRowsOf(i.org, i.certname, i.values)))) await tx.insertInto('ingest_fact_contents').values(part).execute();
+  for (const part of chunks(items.flatMap((i) => factRowsOf(i.org, i.certname, i.values)), ROWS_PER_INSERT)) await tx.insertInto('ingest_facts').values(part).execute();
+  for (const part of chunks(items.flatMap((i) => factContentRowsOf(i.org, i.certname, i.values)), ROWS_PER_INSERT)) await tx.insertInto('ingest_fact_contents').values(part).execute();
 }
 
 /** Replaces the resource rows of these certnames by those of their latest catalogs (same transaction as the catalogs). */
 export async function replaceResourceRows(tx: Tx, items: Array<DerivedTarget & { environment: string | null; body: Obj }>): Promise<void> {
   if (items.length === 0) return;
   await deleteFor(tx, 'ingest_resources', items);
-  for (const part of chunked(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.body)))) await tx.insertInto('ingest_resources').values(part).execute();
+  for (const part of chunks(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.body)), ROWS_PER_INSERT)) await tx.insertInto('ingest_resources').values(part).execute();
 }

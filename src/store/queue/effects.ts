@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { AGENT_FACTS_PRODUCER, type IngestEffect } from '../../core/ingest/index.js';
+import { chunks } from '../chunks.js';
 import type { Schema } from '../schema.js';
 import { replaceFactRows, replaceResourceRows } from './derived.js';
 
@@ -29,15 +30,11 @@ function newestPerCertname<T extends { org: string; e: { certname: string; produ
   return [...by.values()];
 }
 
-/** Rows per statement: under both databases' bound-parameter limits, and one prepared statement per chunk. */
-function chunked<T>(items: T[], size = 100): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+/** Rows per upsert: under both databases' bound-parameter limits, and one prepared statement per chunk. */
+const ROWS_PER_UPSERT = 100;
 
 async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
-  for (const part of chunked(newestPerCertname(items))) {
+  for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
     await tx
       .insertInto('ingest_nodes')
       .values(
@@ -82,7 +79,7 @@ async function deriveCurrent<T extends { org: string; e: { certname: string; has
 }
 
 async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
-  for (const part of chunked(newestPerCertname(items))) {
+  for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
     await tx
       .insertInto('ingest_catalogs')
       .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, hash: e.hash, producer_timestamp: e.producerTimestamp, received_at: e.receivedAt, body: JSON.stringify(e.body) })))
@@ -111,14 +108,14 @@ async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
 }
 
 async function reports(tx: Tx, items: Array<Of<'report'>>): Promise<void> {
-  for (const part of chunked(items)) {
+  for (const part of chunks(items, ROWS_PER_UPSERT)) {
     await tx
       .insertInto('ingest_reports')
       .values(part.map(({ org, e }) => ({ organization_id: org, hash: e.hash, certname: e.certname, producer_timestamp: e.producerTimestamp, end_time: e.endTime, received_at: e.receivedAt, body: e.bodyText })))
       .onConflict((oc) => oc.columns(['organization_id', 'hash']).doNothing())
       .execute();
   }
-  for (const part of chunked(newestPerCertname(items))) {
+  for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
     await tx
       .insertInto('ingest_nodes')
       .values(

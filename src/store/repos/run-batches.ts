@@ -1,5 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { ERROR_STATES, TERMINAL_STATES, type Delivery, type JobEffect, type ResultToStore, type RunStart, type RunState, type StoreOutcome } from '../../core/jobs/index.js';
+import { chunks } from '../chunks.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { fromJson } from './json.js';
@@ -19,17 +20,8 @@ const IN_FLIGHT: readonly string[] = ['delivered', 'running'];
 const NON_TERMINAL: RunState[] = ['pending', 'delivered', 'running'];
 /** How many waiting systems one freed slot wakes at most (each wake re-reads the database). */
 const WAKE_BATCH = 100;
-/** Ids per IN list: far inside SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
-const IDS_PER_STATEMENT = 500;
 /** 11 parameters per result row: 500 rows stay far inside both limits. */
 const ROWS_PER_UPDATE = 500;
-
-/** Splits big lists so no statement exceeds either database's parameter limit. */
-export function chunks<T>(items: readonly T[], size = IDS_PER_STATEMENT): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 function isError(state: string): boolean {
   return (ERROR_STATES as readonly string[]).includes(state);

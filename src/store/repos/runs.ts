@@ -2,7 +2,8 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { JobEffect, JobStore, RunState } from '../../core/jobs/index.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
-import { chunks, claimBatch, completeBatch, deliveries, finishJobs, startBatch, stopIfTooManyErrors, waiting } from './run-batches.js';
+import { chunks } from '../chunks.js';
+import { claimBatch, completeBatch, deliveries, finishJobs, startBatch, stopIfTooManyErrors, waiting } from './run-batches.js';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 type Engine = Pick<

@@ -3,6 +3,7 @@ import type { Selector } from '../../core/selectors/index.js';
 import type { SystemRecord, SystemStore } from '../../core/systems/index.js';
 import { selectorWhere } from '../selectors.js';
 import { applySystemPatch, deleteSystemRow, insertMemberships, querySystemPage } from './system-inventory.js';
+import { chunks } from '../chunks.js';
 import type { Schema, SystemTable } from '../schema.js';
 import { fromJson, toJson } from './json.js';
 
@@ -32,12 +33,6 @@ function toRecord(row: Selectable<SystemTable>): SystemRecord {
 }
 
 /** Chunks big id lists so no statement exceeds either database's parameter limit. */
-function chunks<T>(items: T[], size = 500): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /** Systems on Kysely. */
 export function systemStore(db: Kysely<Schema>): SystemStore {
   return {

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TriggerRecord } from '../../../core/commands/index.js';
+import { TRIGGER_BODY_MAX_BYTES, type TriggerRecord } from '../../../core/commands/index.js';
 import { actorOf, type NativeDeps } from '../context.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -33,7 +33,7 @@ export function triggerRoutes(app: FastifyInstance, { core }: NativeDeps): void 
   });
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: TRIGGER_BODY_MAX_BYTES }, (_req, body, done) => done(null, body));
     scope.post('/triggers/:name/fire', { schema: { tags, summary: 'Start every command with this trigger; the JSON body becomes their environment', params: NameParams } }, async (req, reply) => {
       const key = req.headers['idempotency-key'];
       const outcome = await core.triggers.fire({
