@@ -61,7 +61,9 @@ interface Server {
 async function startServer(db: TestDatabase, workers: number): Promise<Server> {
   const port = await freePort();
   const key = `mk_bench_${randomBytes(16).toString('hex')}`;
-  const args = [join(repoRoot(), 'bin', 'muster.js'), 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', db.dataDir, ...(db.url ? ['--database-url', db.url] : [])];
+  // MUSTER_BENCH_SERVER_NODE_ARGS passes Node flags to the server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.MUSTER_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...nodeArgs, join(repoRoot(), 'bin', 'muster.js'), 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', db.dataDir, ...(db.url ? ['--database-url', db.url] : [])];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, MUSTER_BOOTSTRAP_API_KEY: key, MUSTER_LOG_LEVEL: 'warn', MUSTER_INGEST_WORKERS: String(workers), MUSTER_INGEST_POLL_MS: '200' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -6,8 +6,10 @@ import type { Schema } from './schema.js';
  * What differs between the databases, as flags. Code that must behave
  * differently asks a flag; nothing else checks which database it is.
  */
+export type DialectName = 'sqlite' | 'postgres';
+
 export interface DialectCapabilities {
-  readonly name: 'sqlite' | 'postgres';
+  readonly name: DialectName;
   /** `SELECT … FOR UPDATE SKIP LOCKED` for claiming work across replicas. */
   readonly supportsSkipLocked: boolean;
   /** `LISTEN/NOTIFY` to wake other replicas. */

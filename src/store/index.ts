@@ -31,7 +31,7 @@ export function createStores(database: Database): CoreStores & { replay: ReplayS
     users: systemUserStore(db),
     replay: replayStore(db),
     ingestQueue: ingestQueueStore(db, capabilities),
-    ingestData: ingestDataStore(db),
+    ingestData: ingestDataStore(db, capabilities.name),
     triggers: triggerStore(db),
     commandResults: commandResultStore(db),
   };

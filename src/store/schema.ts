@@ -305,24 +305,6 @@ export interface IngestCatalogInputsTable {
   inputs: string;
 }
 
-/** Top-level facts of each certname's latest facts, derived when they are stored (migration 0009-pdb-query). */
-export interface IngestFactTable {
-  organization_id: string;
-  certname: string;
-  name: string;
-  /** The value as JSON text. */
-  value: string;
-  /** string | number | boolean | null | array | object */
-  value_type: string;
-  value_string: string | null;
-  value_number: number | null;
-}
-
-/** Leaves of each certname's latest structured facts; `path` is a JSON array (migration 0009-pdb-query). */
-export interface IngestFactContentTable extends IngestFactTable {
-  path: string;
-}
-
 /** Resources of each certname's latest catalog, in catalog order (migration 0009-pdb-query). */
 export interface IngestResourceTable {
   organization_id: string;
@@ -363,7 +345,5 @@ export interface Schema {
   ingest_catalogs: IngestCatalogTable;
   ingest_reports: IngestReportTable;
   ingest_catalog_inputs: IngestCatalogInputsTable;
-  ingest_facts: IngestFactTable;
-  ingest_fact_contents: IngestFactContentTable;
   ingest_resources: IngestResourceTable;
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateApiKey, presentedApiKey } from '../../auth/api-key.js';
 import type { Actor, Core } from '../../core/index.js';
 import { commandRoutes } from './cmd.js';
+import { compressResponses } from './compress.js';
 import { PdbError, sendJson, sendPdbError } from './errors.js';
 import { queryRoutes } from './query/routes.js';
 
@@ -51,6 +52,7 @@ export async function puppetdbFace(app: FastifyInstance, deps: PuppetdbDeps): Pr
   app.addContentTypeParser('application/json', (_req, _payload, done) => done(null, undefined));
   app.setErrorHandler((err, req, reply) => sendPdbError(req, reply, err));
   app.setNotFoundHandler((req, reply) => sendJson(reply, 404, { error: `No such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
+  compressResponses(app);
   app.addHook('onRequest', async (req) => {
     req.pdbActor = await authenticate(req, deps);
   });

@@ -1,38 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { chunks } from '../chunks.js';
-import type { IngestFactContentTable, IngestFactTable, IngestResourceTable, Schema } from '../schema.js';
+import type { IngestResourceTable, Schema } from '../schema.js';
 
 type Tx = Kysely<Schema> | Transaction<Schema>;
 type Obj = Record<string, unknown>;
-
-/** The typed columns of one JSON value, so comparisons by type run in SQL with indexes. */
-function valueColumns(value: unknown): Pick<IngestFactTable, 'value' | 'value_type' | 'value_string' | 'value_number'> {
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  return {
-    value: JSON.stringify(value),
-    value_type: type,
-    value_string: typeof value === 'string' ? value : null,
-    value_number: typeof value === 'number' ? value : null,
-  };
-}
-
-/** One row per top-level fact. */
-export function factRowsOf(org: string, certname: string, values: Obj): IngestFactTable[] {
-  return Object.entries(values).map(([name, value]) => ({ organization_id: org, certname, name, ...valueColumns(value) }));
-}
-
-/** One row per leaf of the structured facts (an empty map or array is a leaf), with its path. */
-export function factContentRowsOf(org: string, certname: string, values: Obj): IngestFactContentTable[] {
-  const out: IngestFactContentTable[] = [];
-  const walk = (value: unknown, path: Array<string | number>) => {
-    if (value !== null && typeof value === 'object' && (Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0)) {
-      for (const [k, v] of Object.entries(value)) walk(v, [...path, Array.isArray(value) ? Number(k) : k]);
-    } else out.push({ organization_id: org, certname, path: JSON.stringify(path), name: String(path[0]), ...valueColumns(value) });
-  };
-  for (const [name, value] of Object.entries(values)) walk(value, [name]);
-  return out;
-}
 
 /** PuppetDB's resource hash: stable for the same certname, type, title and parameters. */
 function resourceHash(certname: string, r: Obj): string {
@@ -59,27 +31,12 @@ export interface DerivedTarget {
 }
 
 /** Deletes the rows of `table` that belong to any of `targets`: one statement per organization and chunk. */
-async function deleteFor(tx: Tx, table: 'ingest_facts' | 'ingest_fact_contents' | 'ingest_resources', targets: DerivedTarget[]): Promise<void> {
+async function deleteFor(tx: Tx, table: 'ingest_resources', targets: DerivedTarget[]): Promise<void> {
   const byOrg = new Map<string, string[]>();
   for (const t of targets) byOrg.set(t.org, [...(byOrg.get(t.org) ?? []), t.certname]);
   for (const [org, certnames] of byOrg) {
     for (const part of chunks(certnames)) await tx.deleteFrom(table).where('organization_id', '=', org).where('certname', 'in', part).execute();
   }
-}
-
-/**
- * Replaces the derived fact rows of these certnames by those of their facts.
- * Called in the transaction that stored these facts as the nodes' latest, so
- * the rows always match `ingest_nodes.facts`. Batched across certnames: one
- * statement per few hundred rows rather than four per node (measured: 290 →
- * see docs/benchmarks.md replace-facts/s on SQLite).
- */
-export async function replaceFactRows(tx: Tx, items: Array<DerivedTarget & { values: Obj }>): Promise<void> {
-  if (items.length === 0) return;
-  await deleteFor(tx, 'ingest_facts', items);
-  await deleteFor(tx, 'ingest_fact_contents', items);
-  for (const part of chunks(items.flatMap((i) => factRowsOf(i.org, i.certname, i.values)), ROWS_PER_INSERT)) await tx.insertInto('ingest_facts').values(part).execute();
-  for (const part of chunks(items.flatMap((i) => factContentRowsOf(i.org, i.certname, i.values)), ROWS_PER_INSERT)) await tx.insertInto('ingest_fact_contents').values(part).execute();
 }
 
 /** Replaces the resource rows of these certnames by those of their latest catalogs (same transaction as the catalogs). */

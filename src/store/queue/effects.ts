@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { AGENT_FACTS_PRODUCER, type IngestEffect } from '../../core/ingest/index.js';
 import { chunks } from '../chunks.js';
 import type { Schema } from '../schema.js';
-import { replaceFactRows, replaceResourceRows } from './derived.js';
+import { replaceResourceRows } from './derived.js';
 
 type Tx = Kysely<Schema> | Transaction<Schema>;
 
@@ -57,7 +57,6 @@ async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
           .where(sql<boolean>`(${notNewer('facts_producer_timestamp')}) and not (excluded.facts_producer = ${AGENT_FACTS_PRODUCER} and ingest_nodes.facts_producer is not null and ingest_nodes.facts_producer <> ${AGENT_FACTS_PRODUCER})`),
       )
       .execute();
-    await deriveCurrent(tx, 'ingest_nodes', 'facts_hash', part, (items) => replaceFactRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, values: e.values }))));
   }
 }
 
@@ -66,12 +65,10 @@ async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
  * (their hash is the row's): an upsert's guard may have kept newer data, and
  * then the derived rows must stay those of the newer data.
  */
-async function deriveCurrent<T extends { org: string; e: { certname: string; hash: string } }>(
-  tx: Tx, table: 'ingest_nodes' | 'ingest_catalogs', hashColumn: 'facts_hash' | 'hash', part: T[], derive: (items: T[]) => Promise<void>,
-): Promise<void> {
+async function deriveCurrent<T extends { org: string; e: { certname: string; hash: string } }>(tx: Tx, part: T[], derive: (items: T[]) => Promise<void>): Promise<void> {
   const stored = await tx
-    .selectFrom(table)
-    .select(['organization_id', 'certname', `${hashColumn} as hash`])
+    .selectFrom('ingest_catalogs')
+    .select(['organization_id', 'certname', 'hash'])
     .where((eb) => eb.or(part.map(({ org, e }) => eb.and([eb('organization_id', '=', org), eb('certname', '=', e.certname)]))))
     .execute();
   const current = new Set(stored.map((r) => `${r.organization_id}\u0000${r.certname}\u0000${r.hash}`));
@@ -90,7 +87,7 @@ async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
           .where(sql<boolean>`ingest_catalogs.producer_timestamp <= excluded.producer_timestamp`),
       )
       .execute();
-    await deriveCurrent(tx, 'ingest_catalogs', 'hash', part, (items) => replaceResourceRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, body: e.body }))));
+    await deriveCurrent(tx, part, (items) => replaceResourceRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, body: e.body }))));
     await tx
       .insertInto('ingest_nodes')
       .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, environment: e.environment, catalog_timestamp: e.receivedAt, catalog_producer_timestamp: e.producerTimestamp, catalog_environment: e.environment })))

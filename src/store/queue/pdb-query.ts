@@ -2,9 +2,11 @@ import { sql, type Kysely } from 'kysely';
 import { MusterError } from '../../core/errors.js';
 import type { IngestQuery, IngestQueryResult, QueryEntity, QueryExpr } from '../../core/ingest/index.js';
 import type { Schema } from '../schema.js';
-import { SOURCES, type Col, type Raw, type Row, type Source } from './pdb-sources.js';
+import type { DialectName } from '../dialect.js';
+import { sourcesFor, type Col, type Raw, type Row, type Source } from './pdb-sources.js';
 
 const TRUE = sql`1 = 1`;
+const SOURCES = { sqlite: sourcesFor('sqlite'), postgres: sourcesFor('postgres') };
 const FALSE = sql`1 = 0`;
 type Cmp = '=' | '<' | '>' | '<=' | '>=';
 
@@ -47,13 +49,18 @@ function equals(c: Col, v: unknown): Raw {
       return c.storage === 'booltext' ? sql`${c.sql} = ${String(b)}` : sql`${c.sql} = ${b ? 1 : 0}`;
     }
     case 'value': {
-      const json = sql`${c.sql} = ${JSON.stringify(v)}`;
+      const p = c.value!;
+      if (v === null) return sql`${p.type} = 'null'`;
+      if (typeof v === 'number') return sql`${p.number} = ${v}`;
+      if (typeof v === 'boolean') return sql`(${p.type} = 'boolean' and ${p.scalarText} = ${String(v)})`;
       // A number or boolean fact equals its text too (["=", "value", "12345"]), as in PuppetDB.
-      return typeof v === 'string' ? sql`(${json} or (${c.value!.type} in ('number', 'boolean') and ${c.sql} = ${v}))` : json;
+      if (typeof v === 'string') return sql`(${p.string} = ${v} or (${p.type} in ('number', 'boolean') and ${p.scalarText} = ${v}))`;
+      return c.equalsJson!(v);
     }
     case 'json':
     case 'path':
-      return c.type === 'path' && !Array.isArray(v) ? FALSE : sql`${c.sql} = ${JSON.stringify(v)}`;
+      if (c.type === 'path' && !Array.isArray(v)) return FALSE;
+      return c.equalsJson ? c.equalsJson(v) : sql`${c.sql} = ${JSON.stringify(v)}`;
   }
 }
 
@@ -175,12 +182,12 @@ function badRegex(err: unknown): boolean {
 
 /**
  * Evaluates a parsed PuppetDB query in the database: the filter, order,
- * limit and offset in SQL over the entity's rows (derived rows for facts,
- * fact contents and resources), counts as SQL aggregation. Only the page
- * asked for is read.
+ * limit and offset in SQL over the entity's rows (facts and fact contents
+ * walked out of the stored documents, resources as derived rows), counts as
+ * SQL aggregation. Only the page asked for is read.
  */
-export async function runIngestQuery(db: Kysely<Schema>, org: string, q: IngestQuery): Promise<IngestQueryResult> {
-  const source = SOURCES[q.entity] as Source<QueryEntity>;
+export async function runIngestQuery(db: Kysely<Schema>, dialect: DialectName, org: string, q: IngestQuery): Promise<IngestQueryResult> {
+  const source = SOURCES[dialect][q.entity] as Source<QueryEntity>;
   try {
     if (q.extract?.count) return { kind: 'counts', rows: await counts(db, source, org, q) };
     const { rows } = await sql<Row>`select ${source.select} from ${source.from} where ${where(source, org, q)} order by ${orderBy(source, q)} ${paging(q)}`.execute(db);

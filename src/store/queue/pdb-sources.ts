@@ -1,41 +1,15 @@
-import { sql, type RawBuilder, type Selectable } from 'kysely';
-import type { FieldType, IngestNode, IngestQuery, QueryEntity, QueryRows } from '../../core/ingest/index.js';
+import { sql, type Selectable } from 'kysely';
+import type { FieldType, IngestNode, QueryEntity } from '../../core/ingest/index.js';
+import type { DialectName } from '../dialect.js';
 import type { IngestNodeTable } from '../schema.js';
 import { fromJson } from '../repos/json.js';
+import { active, col, ref, type Col, type Source } from './pdb-columns.js';
+import { factSources } from './pdb-facts.js';
 
-export type Raw = RawBuilder<unknown>;
-export type Row = Record<string, unknown>;
+export type { Col, Raw, Row, Source } from './pdb-columns.js';
 
-/**
- * A field as SQL. `storage` says how a boolean is kept (0/1 columns, or
- * 'true'/'false' text read out of a JSON document by muster_fact); a fact
- * value also carries its typed columns.
- */
-export interface Col {
-  type: FieldType;
-  sql: Raw;
-  storage?: 'bit' | 'booltext';
-  value?: { type: Raw; string: Raw; number: Raw };
-}
-
-/** Where an entity's rows come from, how its fields read in SQL, and how a row decodes. */
-export interface Source<E extends QueryEntity> {
-  from: Raw;
-  /** Always applied: the organization, and for most entities active nodes only. */
-  scope(org: string, q: IngestQuery): Raw[];
-  field(name: string): Col | undefined;
-  /** The row's columns, for pages of whole rows. */
-  select: Raw;
-  /** Stable order, also the tie-break after order_by so pages never overlap. */
-  order: Raw[];
-  decode(row: Row): QueryRows[E];
-}
-
-const ref = (r: string) => sql.ref(r) as Raw;
-const col = (type: FieldType, r: string, storage?: Col['storage']): Col => ({ type, sql: ref(r), ...(storage ? { storage } : {}) });
 /** A field inside a JSON document column, as text (muster_fact, defined on both databases). */
 const inDoc = (type: FieldType, doc: string, path: string): Col => ({ type, sql: sql`muster_fact(${ref(doc)}, ${path})`, ...(type === 'boolean' ? { storage: 'booltext' as const } : {}) });
-const active = (alias: string) => sql`${ref(`${alias}.deactivated`)} is null`;
 const flag = (n: unknown) => (n === null || n === undefined ? null : Number(n) === 1);
 const obj = (text: unknown) => fromJson<Record<string, unknown>>(text as string | null, {});
 
@@ -87,32 +61,6 @@ const factsets: Source<'factsets'> = {
     producerTimestamp: r.facts_producer_timestamp as string, hash: r.facts_hash as string, values: obj(r.facts), deactivated: r.deactivated as string | null,
   }),
 };
-
-/** A fact value: its JSON, and its typed columns for comparisons. */
-const valueCol = (alias: string): Col => ({
-  type: 'value', sql: ref(`${alias}.value`), value: { type: ref(`${alias}.value_type`), string: ref(`${alias}.value_string`), number: ref(`${alias}.value_number`) },
-});
-
-/** Facts and fact contents: derived rows, joined to their node for its environment and activity. */
-function factSource<E extends 'facts' | 'fact-contents'>(table: string, fields: Record<string, Col>, decode: (r: Row) => QueryRows[E], order: Raw[]): Source<E> {
-  return {
-    from: sql`${sql.table(table)} f join ingest_nodes n on n.organization_id = f.organization_id and n.certname = f.certname`,
-    scope: (org) => [sql`f.organization_id = ${org}`, active('n')],
-    field: (name) => fields[name],
-    select: sql`f.*, n.facts_environment as environment`,
-    order,
-    decode,
-  };
-}
-
-const FACT_FIELDS: Record<string, Col> = { certname: col('text', 'f.certname'), name: col('text', 'f.name'), value: valueCol('f'), environment: col('text', 'n.facts_environment') };
-const facts = factSource<'facts'>('ingest_facts', FACT_FIELDS, (r) => ({
-  certname: r.certname as string, name: r.name as string, value: JSON.parse(r.value as string), environment: r.environment as string | null,
-}), [ref('f.certname'), ref('f.name')]);
-
-const contents = factSource<'fact-contents'>('ingest_fact_contents', { ...FACT_FIELDS, path: col('path', 'f.path') }, (r) => ({
-  certname: r.certname as string, environment: r.environment as string | null, path: JSON.parse(r.path as string), name: r.name as string, value: JSON.parse(r.value as string),
-}), [ref('f.certname'), ref('f.path')]);
 
 const REPORT_COLUMNS: Record<string, Col> = {
   hash: col('text', 'r.hash'), certname: col('text', 'r.certname'), end_time: col('timestamp', 'r.end_time'), producer_timestamp: col('timestamp', 'r.producer_timestamp'),
@@ -166,5 +114,7 @@ const catalogs: Source<'catalogs'> = {
   decode: (r) => ({ certname: r.certname as string, hash: r.hash as string, receivedAt: r.received_at as string, body: obj(r.body) }),
 };
 
-/** Every queryable entity's source. */
-export const SOURCES: { [E in QueryEntity]: Source<E> } = { nodes, factsets, facts, 'fact-contents': contents, reports, resources, catalogs };
+/** Every queryable entity's source on one database (facts and fact contents are read from the stored JSON in its own way). */
+export function sourcesFor(dialect: DialectName): { [E in QueryEntity]: Source<E> } {
+  return { nodes, factsets, reports, resources, catalogs, ...factSources(dialect) };
+}

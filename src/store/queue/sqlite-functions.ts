@@ -34,11 +34,40 @@ export function factText(doc: string | null, path: string): string | null {
 }
 
 /**
+ * A JSON path array from one of json_tree's `fullkey`s: `$.os."a.b"[0]` →
+ * `["os","a.b",0]`. SQLite writes a key bare when it is a letter followed by
+ * letters and digits, else in double quotes with its JSON escapes kept.
+ */
+export function jsonPathOf(fullkey: string): string {
+  const path: Array<string | number> = [];
+  let i = 1; // after '$'
+  while (i < fullkey.length) {
+    if (fullkey[i] === '[') {
+      const end = fullkey.indexOf(']', i);
+      path.push(Number(fullkey.slice(i + 1, end)));
+      i = end + 1;
+    } else if (fullkey[i + 1] === '"') {
+      let end = i + 2;
+      while (fullkey[end] !== '"') end += fullkey[end] === '\\' ? 2 : 1;
+      path.push(JSON.parse(fullkey.slice(i + 1, end + 1)) as string);
+      i = end + 1;
+    } else {
+      let end = i + 1;
+      while (end < fullkey.length && fullkey[end] !== '.' && fullkey[end] !== '[') end++;
+      path.push(fullkey.slice(i + 1, end));
+      i = end;
+    }
+  }
+  return JSON.stringify(path);
+}
+
+/**
  * The functions selectors use over structured facts, so that one SQL spelling
  * serves both databases (PostgreSQL defines them in migration 0007-ingest).
  */
 export function registerIngestFunctions(sqlite: BetterSqlite3.Database): void {
   sqlite.function('muster_fact', { deterministic: true }, (doc: unknown, path: unknown) => factText(doc as string | null, String(path)));
+  sqlite.function('muster_json_path', { deterministic: true }, (fullkey: unknown) => jsonPathOf(String(fullkey)));
   sqlite.function('muster_regexp', { deterministic: true }, (pattern: unknown, value: unknown) =>
     value === null ? null : compiled(String(pattern))?.test(String(value)) ? 1 : 0,
   );
