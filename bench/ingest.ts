@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../test/support/databases
 import { benchCatalog, benchFacts, benchReport, leaves } from './ingest-payloads.js';
 
 /**
- * `npm run bench -- ingest [--nodes N] [--catalog-nodes N] [--concurrency C] [--workers W] [--only sqlite|postgres]`:
+ * `npm run bench -- ingest [--nodes N] [--catalog-nodes N] [--concurrency C] [--workers W] [--only sqlite|postgres] [--workload TEXT]`:
  * a real `muster server` child process (so its memory is its own), on SQLite
  * and — when MUSTER_TEST_PG_URL is set — PostgreSQL; 16 concurrent clients
  * POST /pdb/cmd/v1. For each workload: commands accepted per second (all 200s
@@ -22,6 +22,8 @@ interface Options {
   concurrency: number;
   workers: number;
   only: string | undefined;
+  /** Only the workloads whose name contains this (e.g. "report"). */
+  workload: string | undefined;
 }
 
 function parseArgs(args: string[]): Options {
@@ -35,6 +37,7 @@ function parseArgs(args: string[]): Options {
     concurrency: Number(get('concurrency') ?? 16),
     workers: Number(get('workers') ?? 2),
     only: get('only'),
+    workload: get('workload'),
   };
 }
 
@@ -154,7 +157,7 @@ async function benchDatabase(name: 'sqlite' | 'postgres', o: Options): Promise<v
   const db = await createTestDatabase(name);
   const s = await startServer(db, o.workers);
   try {
-    for (const w of workloads(o)) {
+    for (const w of workloads(o).filter((w) => !o.workload || w.name.includes(o.workload))) {
       const r = await run(s, w, o.concurrency);
       process.stdout.write(`| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${peakRssMb(s.child.pid!)} MB |\n`);
     }

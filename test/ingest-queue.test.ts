@@ -13,7 +13,7 @@ const facts = (certname: string, ts: string, values: Record<string, unknown>) =>
 describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
   let f: CoreFixture;
   let workers: IngestWorkers;
-  const options = { count: 1, batch: 10, leaseMs: 60_000, pollMs: 50, maxAttempts: 3, backoffMs: 1000, lingerMs: 0, keepDoneMs: 3_600_000 };
+  const options = { count: 1, batch: 10, batchBytes: 1024 * 1024, leaseMs: 60_000, pollMs: 50, maxAttempts: 3, backoffMs: 1000, lingerMs: 0, keepDoneMs: 3_600_000 };
 
   beforeEach(async () => {
     if (skip) return;
@@ -50,6 +50,19 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     const reclaimed = await queue.claim(10, later, new Date(now.getTime() + 5000).toISOString());
     expect(reclaimed.map((c: IngestCommandRecord) => c.certname).sort()).toEqual(['a', 'a', 'b']);
     expect(reclaimed.find((c) => c.id === a1.id)!.attempts).toBe(2);
+  });
+
+  it.skipIf(skip)('claims no more payload bytes than asked, but always one command', async () => {
+    const queue = createStores(f.database).ingestQueue;
+    const big = { blob: 'x'.repeat(4000) };
+    const ids = [];
+    for (const c of ['n1', 'n2', 'n3', 'n4']) ids.push((await submitFacts(c, '2026-01-01T00:00:00Z', big)).id);
+    const now = f.clock.now().toISOString();
+    const lease = new Date(f.clock.now().getTime() + 60_000).toISOString();
+    // Each payload is a little over 4,000 bytes: 9,000 bytes hold two of them.
+    expect((await queue.claim(10, now, lease, 9000)).map((c) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
+    expect((await queue.claim(10, now, lease, 100)).map((c) => c.id)).toHaveLength(1);
+    expect((await queue.claim(10, now, lease)).map((c) => c.id)).toHaveLength(1);
   });
 
   it.skipIf(skip)('applies one certname in producer-timestamp order: older facts arriving later change nothing', async () => {

@@ -29,7 +29,7 @@ describe.skipIf(!PG_URL)('ingest across replicas on postgres', () => {
     const boot = await cores[0]!.organizations.bootstrap({});
     admin = await cores[0]!.keys.authenticate(boot.created!.apiKey);
     // Replica B processes; its polling is an hour apart, so only a NOTIFY from replica A can wake it in time.
-    workers = new IngestWorkers(createStores(dbs[1]!).ingestQueue, cores[1]!.ingest, { now: () => new Date() }, { count: 1, batch: 10, leaseMs: 60_000, pollMs: 3_600_000, maxAttempts: 3, backoffMs: 100, lingerMs: 0, keepDoneMs: 3_600_000 }, undefined, (err) => {
+    workers = new IngestWorkers(createStores(dbs[1]!).ingestQueue, cores[1]!.ingest, { now: () => new Date() }, { count: 1, batch: 10, batchBytes: 1024 * 1024, leaseMs: 60_000, pollMs: 3_600_000, maxAttempts: 3, backoffMs: 100, lingerMs: 0, keepDoneMs: 3_600_000 }, undefined, (err) => {
       throw err;
     });
     // The LISTEN connection is up once a NOTIFY round-trips.

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { hash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
 /**
  * HTTP Signatures as JumpCloud's System Context API uses them (draft-cavage):
@@ -92,7 +92,7 @@ export function verifySignature(parsed: ParsedSignature, data: string, publicKey
 
 /** The `Digest` header value for a body (RFC 3230, SHA-256). */
 export function bodyDigest(body: Buffer | string): string {
-  return `SHA-256=${createHash('sha256').update(body).digest('base64')}`;
+  return `SHA-256=${hash('sha256', body, 'base64')}`;
 }
 
 /** Formats a Date as the HTTP `Date` header does (IMF-fixdate). */

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { MusterError } from '../core/errors.js';
 import type { SystemService } from '../core/systems/index.js';
@@ -78,7 +78,7 @@ export async function verifySystemRequest(
   // An unknown system and a bad signature answer the same, so ids cannot be probed.
   if (!credentials || !verifySignature(parsed, data, credentials.publicKey)) throw deny('the signature does not verify');
   if (options.alwaysOnce || MUTATING.has(request.method.toUpperCase())) {
-    const digest = createHash('sha256').update(parsed.signature).digest('hex');
+    const digest = hash('sha256', parsed.signature, 'hex');
     const fresh = await deps.replay.remember(digest, new Date(date + deps.skewMs).toISOString(), new Date(now).toISOString());
     if (!fresh) throw deny('this signature was already used (replay)');
   }

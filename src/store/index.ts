@@ -19,7 +19,7 @@ export { discardFiles } from './queue/index.js';
 
 /** The repositories core needs, over one open database. */
 export function createStores(database: Database): CoreStores & { replay: ReplayStore } {
-  const { db, capabilities } = database;
+  const { db, capabilities, deferredSync } = database;
   return {
     organizations: organizationStore(db),
     keys: keyStore(db),
@@ -30,7 +30,7 @@ export function createStores(database: Database): CoreStores & { replay: ReplayS
     groups: groupStore(db),
     users: systemUserStore(db),
     replay: replayStore(db),
-    ingestQueue: ingestQueueStore(db, capabilities),
+    ingestQueue: ingestQueueStore(db, capabilities, deferredSync),
     ingestData: ingestDataStore(db, capabilities.name),
     triggers: triggerStore(db),
     commandResults: commandResultStore(db),

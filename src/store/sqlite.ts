@@ -1,10 +1,88 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
-import { SQLITE_CAPABILITIES, type Database } from './dialect.js';
+import { type FileHandle, open } from 'node:fs/promises';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { SQLITE_CAPABILITIES, type Database, type DeferredSync } from './dialect.js';
 import { registerIngestFunctions } from './queue/sqlite-functions.js';
 import type { Schema } from './schema.js';
+
+/** Prepared statements kept per connection; the ingest and job paths use a few dozen distinct ones. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The connection as Kysely sees it, with prepared statements reused: Kysely
+ * prepares every query afresh, and preparing cost more than running most of
+ * them (measured: 48 µs a prepare against 27 µs for the API-key lookup it
+ * served). Safe because the connection is used by one query at a time and
+ * Kysely runs statements with all()/run(), never leaving one mid-iteration.
+ * Least recently used statements are dropped past the cache size.
+ */
+export function reusingStatements(sqlite: BetterSqlite3.Database, size = STATEMENT_CACHE_SIZE): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(query: string) {
+      let stmt = cache.get(query);
+      if (stmt) cache.delete(query);
+      else {
+        stmt = sqlite.prepare(query);
+        if (cache.size >= size) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(query, stmt);
+      return stmt;
+    },
+  };
+}
+
+/**
+ * Deferred durability for SQLite (see DeferredSync): the transaction commits
+ * with synchronous=NORMAL — in WAL mode that writes the log without an fsync,
+ * and stays consistent after a power cut — while holding the one connection,
+ * so no other statement runs under that setting; then the log is fdatasync'd
+ * on libuv's thread pool. Syncs are shared: a caller arriving while one runs
+ * waits for the next, which starts when it ends and covers all of them. On
+ * Linux an fsync applies to the file, whichever descriptor names it.
+ */
+export function deferredSync(db: Kysely<Schema>, walPath: string): DeferredSync & { close(): Promise<void> } {
+  let wal: Promise<FileHandle> | undefined;
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const sync = async () => {
+    wal ??= open(walPath, 'r');
+    await (await wal).datasync();
+  };
+  const flush = (): Promise<void> => {
+    if (!running) {
+      running = sync().finally(() => (running = undefined));
+      return running;
+    }
+    // The running sync may have started before this commit was written: wait for the next one.
+    queued ??= running.then(
+      () => ((queued = undefined), flush()),
+      () => ((queued = undefined), flush()),
+    );
+    return queued;
+  };
+  return {
+    async transaction(work) {
+      const result = await db.connection().execute(async (conn) => {
+        await sql`pragma synchronous = NORMAL`.execute(conn);
+        try {
+          return await conn.transaction().execute(work);
+        } finally {
+          await sql`pragma synchronous = FULL`.execute(conn);
+        }
+      });
+      await flush();
+      return result;
+    },
+    async close() {
+      await running?.catch(() => {});
+      if (wal) await (await wal.catch(() => undefined))?.close();
+    },
+  };
+}
 
 /**
  * Opens the embedded database. WAL lets readers run beside the one writer;
@@ -18,12 +96,20 @@ export function openSqlite(path: string): Database {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  // 4 MiB of page cache instead of better-sqlite3's 16 MiB: the operating system caches the file as well,
+  // and the larger cache raised peak RSS under ingest by ~12 MB without a measurable gain (docs/benchmarks.md).
+  sqlite.pragma('cache_size = -4000');
   registerIngestFunctions(sqlite);
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  const deferred = path === ':memory:' ? undefined : deferredSync(db, `${path}-wal`);
   return {
     db,
     capabilities: SQLITE_CAPABILITIES,
     wake: undefined,
-    close: () => db.destroy(),
+    ...(deferred ? { deferredSync: deferred } : {}),
+    close: async () => {
+      await db.destroy();
+      await deferred?.close();
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { requireRole, type Actor } from '../access/index.js';
 import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
@@ -155,7 +155,7 @@ export class TriggerService {
     const candidates = (await this.store.triggersWithSecret(name)).filter((tr) => call.organizationId === undefined || tr.organizationId === call.organizationId);
     const trigger = candidates.find((tr) => signatureMatches(tr.secret!, t, call.body ?? '', v1));
     if (!trigger) throw new MusterError('UNAUTHENTICATED', `the signature does not match trigger ${name}'s secret`);
-    const digest = createHash('sha256').update(`trigger:${trigger.id}:${v1}`).digest('hex');
+    const digest = hash('sha256', `trigger:${trigger.id}:${v1}`, 'hex');
     const expires = new Date((t + 2 * SIGNATURE_WINDOW_S) * 1000).toISOString();
     if (!(await this.replay.remember(digest, expires, now.toISOString()))) throw new MusterError('UNAUTHENTICATED', 'this signed call was already received (replay)');
     return { organizationId: trigger.organizationId, role: 'operator', label: `trigger:${trigger.id}` };

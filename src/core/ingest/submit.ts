@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { MusterError } from '../errors.js';
 import { COMMAND_LIST, COMMANDS, isCommandName, quoted, type CommandName } from './commands.js';
 import type { IngestCommandRecord } from './types.js';
@@ -26,7 +26,7 @@ function bad(message: string): MusterError {
 }
 
 function sha1(text: string): string {
-  return createHash('sha1').update(text, 'utf8').digest('hex');
+  return hash('sha1', text, 'hex');
 }
 
 function checkVersion(command: CommandName, version: string | number | undefined): number {

@@ -98,9 +98,11 @@ export interface IngestQueueStore {
   /**
    * Claims up to `limit` commands that are queued and due, or whose lease has
    * expired, skipping certnames that another worker holds; sets their lease and
-   * counts the attempt.
+   * counts the attempt. With `maxBytes`, stops before the payloads pass that
+   * many bytes in all (but always takes one), so a batch of big catalogs
+   * holds no more memory than a batch of small facts.
    */
-  claim(limit: number, now: string, leaseUntil: string): Promise<IngestCommandRecord[]>;
+  claim(limit: number, now: string, leaseUntil: string, maxBytes?: number): Promise<IngestCommandRecord[]>;
   /** Deletes processed (done) commands processed before `before`; returns how many. */
   pruneDone(before: string): Promise<number>;
   /** Single node at start: nobody else holds leases, so every claim in progress is released at once. */
@@ -110,7 +112,7 @@ export interface IngestQueueStore {
    * with `claimNext`, also claims the next batch in it (one commit, not two)
    * and returns it.
    */
-  complete(completions: Completion[], at: string, claimNext?: { limit: number; now: string; leaseUntil: string }): Promise<IngestCommandRecord[]>;
+  complete(completions: Completion[], at: string, claimNext?: { limit: number; now: string; leaseUntil: string; maxBytes?: number }): Promise<IngestCommandRecord[]>;
   /** Puts a command back in the queue after a failure, due at `availableAt`. */
   retryLater(id: string, error: string, availableAt: string): Promise<void>;
   /** Moves a command to the dead letter office. */

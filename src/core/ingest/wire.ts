@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { CommandName } from './commands.js';
 import type { IngestEffect } from './types.js';
 
@@ -50,7 +50,7 @@ export function timestamp(v: unknown, what: string): string {
 }
 
 function sha1(text: string): string {
-  return createHash('sha1').update(text).digest('hex');
+  return digest('sha1', text, 'hex');
 }
 
 function hash(value: unknown): string {

@@ -8,6 +8,12 @@ export interface WorkerOptions {
   count: number;
   /** Commands claimed (and committed) together. */
   batch: number;
+  /**
+   * Payload bytes claimed together, at most (a batch always takes one): the
+   * parsed payloads of a batch are in memory at once, and 100 catalogs of 50
+   * resources raised peak RSS by tens of MB (measured; docs/benchmarks.md).
+   */
+  batchBytes: number;
   /** How long a claim holds a command before another worker may reclaim it. */
   leaseMs: number;
   /** Polling fallback when no wake-up arrives. */
@@ -27,7 +33,7 @@ export interface WorkerOptions {
   keepDoneMs: number;
 }
 
-export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { count: 2, batch: 100, leaseMs: 60_000, pollMs: 1000, maxAttempts: 5, backoffMs: 500, lingerMs: 50, keepDoneMs: 86_400_000 };
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { count: 2, batch: 100, batchBytes: 1024 * 1024, leaseMs: 60_000, pollMs: 1000, maxAttempts: 5, backoffMs: 500, lingerMs: 50, keepDoneMs: 86_400_000 };
 
 type Prepared = { record: IngestCommandRecord; completion: Completion } | { record: IngestCommandRecord; wireError: string };
 
@@ -120,7 +126,7 @@ export class IngestWorkers {
         const claimed = next.length > 0 ? next : await this.claim();
         taken = claimed.length;
         // A short batch: let the next one fill before the commit that completes this one and claims it.
-        if (taken > 0 && taken < this.options.batch && this.options.lingerMs > 0) await new Promise((r) => setTimeout(r, this.options.lingerMs));
+        if (taken > 0 && !this.full(claimed) && this.options.lingerMs > 0) await new Promise((r) => setTimeout(r, this.options.lingerMs));
         next = taken > 0 ? await this.process(claimed, true) : [];
       } catch (err) {
         next = [];
@@ -130,9 +136,16 @@ export class IngestWorkers {
     }
   }
 
+  /** Whether a batch is as big as a claim takes: by count, or by bytes when one more payload of its average size would not have fit. */
+  private full(claimed: IngestCommandRecord[]): boolean {
+    if (claimed.length >= this.options.batch) return true;
+    const bytes = claimed.reduce((sum, c) => sum + (c.payload?.length ?? 0), 0);
+    return bytes + bytes / claimed.length > this.options.batchBytes;
+  }
+
   private claim(): Promise<IngestCommandRecord[]> {
     const now = this.clock.now();
-    return this.queue.claim(this.options.batch, now.toISOString(), this.leaseUntil(now));
+    return this.queue.claim(this.options.batch, now.toISOString(), this.leaseUntil(now), this.options.batchBytes);
   }
 
   private leaseUntil(now: Date): string {
@@ -157,7 +170,7 @@ export class IngestWorkers {
   private async completeAll(good: Array<{ record: IngestCommandRecord; completion: Completion }>, chain = false): Promise<IngestCommandRecord[]> {
     const now = this.clock.now();
     try {
-      const next = await this.queue.complete(good.map((g) => g.completion), now.toISOString(), chain ? { limit: this.options.batch, now: now.toISOString(), leaseUntil: this.leaseUntil(now) } : undefined);
+      const next = await this.queue.complete(good.map((g) => g.completion), now.toISOString(), chain ? { limit: this.options.batch, now: now.toISOString(), leaseUntil: this.leaseUntil(now), maxBytes: this.options.batchBytes } : undefined);
       for (const g of good) this.ingest.completions.settle(g.record.id, { state: 'done', error: null });
       return next;
     } catch (err) {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Secrets are 32 random bytes, base64url, behind a readable prefix (`mk_` for
@@ -11,7 +11,7 @@ export function generateSecret(prefix: string): string {
 
 /** The stored form of a secret. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** Constant-time comparison of two hex digests. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { chunks } from '../chunks.js';
 import type { IngestResourceTable, Schema } from '../schema.js';
@@ -8,7 +8,7 @@ type Obj = Record<string, unknown>;
 
 /** PuppetDB's resource hash: stable for the same certname, type, title and parameters. */
 function resourceHash(certname: string, r: Obj): string {
-  return createHash('sha1').update(JSON.stringify([certname, r.type, r.title, r.parameters])).digest('hex');
+  return hash('sha1', JSON.stringify([certname, r.type, r.title, r.parameters]), 'hex');
 }
 
 /** One row per resource of a catalog, in catalog order. */

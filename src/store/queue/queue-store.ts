@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { CommandName, CommandState, IngestCommandRecord, IngestQueueStore } from '../../core/ingest/index.js';
-import type { DialectCapabilities } from '../dialect.js';
+import { chunks } from '../chunks.js';
+import type { DeferredSync, DialectCapabilities } from '../dialect.js';
 import type { IngestCommandTable, Schema } from '../schema.js';
 import { applyEffects } from './effects.js';
 
@@ -13,10 +14,10 @@ function toRecord(r: Selectable<IngestCommandTable>): IngestCommandRecord {
 }
 
 /** The claim itself, inside a transaction the caller owns. */
-async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilities, limit: number, now: string, leaseUntil: string): Promise<IngestCommandRecord[]> {
+async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilities, limit: number, now: string, leaseUntil: string, maxBytes = Infinity): Promise<IngestCommandRecord[]> {
   let q = tx
     .selectFrom('ingest_commands as c')
-    .select('c.id')
+    .select(['c.id', (eb) => eb.fn<number | null>('length', ['c.payload']).as('size')])
     .where((eb) =>
       eb.or([
         eb.and([eb('c.state', '=', 'queued'), eb('c.available_at', '<=', now)]),
@@ -40,14 +41,25 @@ async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilitie
     .orderBy('c.received_at')
     .limit(limit);
   if (capabilities.supportsSkipLocked) q = q.forUpdate().skipLocked();
-  const ids = (await q.execute()).map((r) => r.id);
+  const ids: string[] = [];
+  let bytes = 0;
+  for (const r of await q.execute()) {
+    bytes += Number(r.size ?? 0);
+    if (ids.length > 0 && bytes > maxBytes) break;
+    ids.push(r.id);
+  }
   if (ids.length === 0) return [];
-  const rows = await tx
-    .updateTable('ingest_commands')
-    .set((eb) => ({ state: 'processing', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
-    .where('id', 'in', ids)
-    .returningAll()
-    .execute();
+  const rows: Array<Selectable<IngestCommandTable>> = [];
+  for (const part of chunks(ids)) {
+    rows.push(
+      ...(await tx
+        .updateTable('ingest_commands')
+        .set((eb) => ({ state: 'processing', lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+        .where('id', 'in', part)
+        .returningAll()
+        .execute()),
+    );
+  }
   // Within a batch, one certname's commands apply in producer order.
   return rows.map(toRecord).sort((a, b) => a.certname.localeCompare(b.certname) || (a.producerTimestamp ?? '').localeCompare(b.producerTimestamp ?? '') || a.receivedAt.localeCompare(b.receivedAt));
 }
@@ -58,17 +70,21 @@ async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilitie
  * `FOR UPDATE SKIP LOCKED` where the database has it, so replicas never wait
  * on each other — then lease them and count the attempt.
  */
-export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabilities): IngestQueueStore {
+export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabilities, deferred?: DeferredSync): IngestQueueStore {
+  // The queue's transactions go through deferred sync where the database has it: the commit's wait for the
+  // disk neither blocks the event loop nor is paid once per transaction (store/dialect.ts DeferredSync).
+  const transaction = <T>(work: (tx: Transaction<Schema>) => Promise<T>) => (deferred ? deferred.transaction(work) : db.transaction().execute(work));
   return {
     async enqueue(commands) {
       if (commands.length === 0) return;
-      await db.transaction().execute(async (tx) => {
+      // Submissions are acknowledged once this resolves, so only once the commit is on disk.
+      await transaction(async (tx) => {
         // 16 columns per row; 200 rows stay under SQLite's and PostgreSQL's parameter limits.
-        for (let i = 0; i < commands.length; i += 200) {
+        for (const part of chunks(commands, 200)) {
           await tx
             .insertInto('ingest_commands')
             .values(
-              commands.slice(i, i + 200).map((c) => ({
+              part.map((c) => ({
                 id: c.id, organization_id: c.organizationId, command: c.command, version: c.version, certname: c.certname, producer_timestamp: c.producerTimestamp,
                 payload: c.payload, received_at: c.receivedAt, state: 'queued', attempts: 0, available_at: c.availableAt, lease_until: null, error: null, diagnostics: null, processed_at: null,
               })),
@@ -78,8 +94,8 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
       });
     },
 
-    async claim(limit, now, leaseUntil) {
-      return db.transaction().execute((tx) => claimIn(tx, capabilities, limit, now, leaseUntil));
+    async claim(limit, now, leaseUntil, maxBytes) {
+      return transaction((tx) => claimIn(tx, capabilities, limit, now, leaseUntil, maxBytes));
     },
 
     async pruneDone(before) {
@@ -94,14 +110,12 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
 
     async complete(completions, at, claimNext) {
       if (completions.length === 0) return [];
-      return db.transaction().execute(async (tx) => {
+      return transaction(async (tx) => {
         await applyEffects(tx, completions.map((c) => ({ org: c.organizationId, e: c.effect })));
-        await tx
-          .updateTable('ingest_commands')
-          .set({ state: 'done', processed_at: at, lease_until: null, payload: null, error: null })
-          .where('id', 'in', completions.map((c) => c.id))
-          .execute();
-        return claimNext ? claimIn(tx, capabilities, claimNext.limit, claimNext.now, claimNext.leaseUntil) : [];
+        for (const part of chunks(completions.map((c) => c.id))) {
+          await tx.updateTable('ingest_commands').set({ state: 'done', processed_at: at, lease_until: null, payload: null, error: null }).where('id', 'in', part).execute();
+        }
+        return claimNext ? claimIn(tx, capabilities, claimNext.limit, claimNext.now, claimNext.leaseUntil, claimNext.maxBytes) : [];
       });
     },
 
