@@ -153,6 +153,31 @@ function workloads(o: Options): Workload[] {
   ];
 }
 
+/** PuppetDB queries over the ingested nodes, each timed on its own (median of 5), with its row count. */
+const QUERIES: Array<[string, string]> = [
+  ['facts named os', '/pdb/query/v4/facts?query=["=","name","os"]'],
+  ['fact-contents at one path', '/pdb/query/v4/fact-contents?query=["=","path",["os","release","major"]]'],
+  ['count of nodes per kernel', '/pdb/query/v4/facts?query=["extract",[["function","count"],"value"],["=","name","kernel"],["group_by","value"]]'],
+  ['facts of one node', '/pdb/query/v4/facts?query=["=","certname","node-00042.example.com"]'],
+];
+
+async function timeQueries(s: Server, db: string): Promise<void> {
+  for (const [what, path] of QUERIES) {
+    const times: number[] = [];
+    let rows = 0;
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      const res = await fetch(`${s.url}${encodeURI(path)}`, { headers: { authorization: `Bearer ${s.key}` } });
+      const body = (await res.json()) as unknown[];
+      times.push(performance.now() - start);
+      if (!res.ok) throw new Error(`${what}: HTTP ${res.status}`);
+      rows = body.length;
+    }
+    times.sort((a, b) => a - b);
+    process.stdout.write(`| ${db} | query: ${what} (${rows} rows) | | ${times[2]!.toFixed(0)} ms | |\n`);
+  }
+}
+
 async function benchDatabase(name: 'sqlite' | 'postgres', o: Options): Promise<void> {
   const db = await createTestDatabase(name);
   const s = await startServer(db, o.workers);
@@ -161,6 +186,7 @@ async function benchDatabase(name: 'sqlite' | 'postgres', o: Options): Promise<v
       const r = await run(s, w, o.concurrency);
       process.stdout.write(`| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${peakRssMb(s.child.pid!)} MB |\n`);
     }
+    if (!o.workload) await timeQueries(s, name === 'sqlite' ? 'SQLite' : 'PostgreSQL');
   } finally {
     s.child.kill('SIGTERM');
     await new Promise((r) => s.child.once('exit', r));
