@@ -24,6 +24,16 @@ export { generateSecret, hashSecret, MIN_SECRET_LENGTH } from './secrets.js';
 /** How often a key's last-used time is written at most: one write per key per minute, not per request. */
 const TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * How long a verified API key is trusted without reading it again. Every
+ * request presents its key, and on SQLite the read waited behind whatever
+ * write transaction held the one connection (measured: most of a PuppetDB
+ * submission's latency). A key revoked through this process stops at once;
+ * revoked through another replica, within this time.
+ */
+export const API_KEY_CACHE_MS = 5_000;
+const API_KEY_CACHE_ENTRIES = 1_000;
+
 function checkName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') throw invalid('name', 'must be a non-empty string');
   if (name.length > 100) throw invalid('name', 'must be at most 100 characters');
@@ -32,6 +42,9 @@ function checkName(name: unknown): string {
 
 /** API keys and enrollment keys: created by admins, shown once, stored as hashes. */
 export class KeyService {
+  /** API keys verified lately, by secret hash (see API_KEY_CACHE_MS). */
+  private readonly verified = new Map<string, { key: ApiKeyRecord; until: number }>();
+
   constructor(
     private readonly store: KeyStore,
     private readonly audit: AuditSink,
@@ -78,19 +91,27 @@ export class KeyService {
     requireRole(actor, 'admin');
     const now = this.clock.now();
     if (!(await this.store.revokeApiKey(actor.organizationId, id, now.toISOString()))) throw notFound('API key', id);
+    for (const [hash, { key }] of this.verified) if (key.id === id) this.verified.delete(hash);
     await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'api_key.revoke', targetType: 'api_key', targetId: id }, now);
   }
 
   /** Resolves a presented API key to an actor; UNAUTHENTICATED when unknown or revoked. */
   async authenticate(secret: string): Promise<Actor & { keyId: string }> {
     const hash = hashSecret(secret);
-    const key = await this.store.findApiKeyByHash(hash);
+    const now = this.clock.now();
+    const cached = this.verified.get(hash);
+    const key = cached && cached.until > now.getTime() ? cached.key : await this.store.findApiKeyByHash(hash);
     if (!key || !digestsEqual(key.secretHash, hash) || key.revokedAt) {
+      this.verified.delete(hash);
       throw new MusterError('UNAUTHENTICATED', 'the API key is not valid');
     }
-    const now = this.clock.now();
+    if (key !== cached?.key) {
+      if (this.verified.size >= API_KEY_CACHE_ENTRIES) this.verified.clear();
+      this.verified.set(hash, { key, until: now.getTime() + API_KEY_CACHE_MS });
+    }
     if (!key.lastUsedAt || now.getTime() - Date.parse(key.lastUsedAt) > TOUCH_INTERVAL_MS) {
-      await this.store.touchApiKey(key.id, now.toISOString());
+      key.lastUsedAt = now.toISOString();
+      await this.store.touchApiKey(key.id, key.lastUsedAt);
     }
     return { organizationId: key.organizationId, role: key.role, label: `api_key:${key.id}`, keyId: key.id };
   }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coreFixture, type CoreFixture } from '../../../test/support/core.js';
 import { DATABASES } from '../../../test/support/databases.js';
+import { API_KEY_CACHE_MS } from './index.js';
 
 describe.each(DATABASES)('keys and organizations on $name', ({ name, skip }) => {
   let f: CoreFixture;
@@ -32,6 +33,18 @@ describe.each(DATABASES)('keys and organizations on $name', ({ name, skip }) => 
     await f.core.keys.revokeApiKey(f.admin, key.id);
     await expect(f.core.keys.authenticate(secret)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await expect(f.core.keys.revokeApiKey(f.admin, key.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it.skipIf(skip)('trusts a verified key for API_KEY_CACHE_MS: a revocation made elsewhere (another replica) takes hold within it', async () => {
+    const { key, secret } = await f.core.keys.createApiKey(f.admin, { name: 'replica', role: 'viewer' });
+    await f.core.keys.authenticate(secret);
+    // Revoked straight in the database, as another replica's revocation would be.
+    await f.database.db.updateTable('api_keys').set({ revoked_at: f.clock.now().toISOString() }).where('id', '=', key.id).execute();
+    await expect(f.core.keys.authenticate(secret)).resolves.toMatchObject({ keyId: key.id });
+    f.clock.advance(API_KEY_CACHE_MS + 1);
+    await expect(f.core.keys.authenticate(secret)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    // Nor is a refused key remembered as good later.
+    await expect(f.core.keys.authenticate(secret)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it.skipIf(skip)('rejects bad input naming the field', async () => {
