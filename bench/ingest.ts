@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../test/support/databases.js';
+import { launcherNodeFlags } from '../src/lib/launcher.js';
 import { benchCatalog, benchFacts, benchReport, leaves } from './ingest-payloads.js';
 
 /**
@@ -66,7 +67,9 @@ async function startServer(db: TestDatabase, workers: number): Promise<Server> {
   const key = `mk_bench_${randomBytes(16).toString('hex')}`;
   // MUSTER_BENCH_SERVER_NODE_ARGS passes Node flags to the server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.MUSTER_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...nodeArgs, join(repoRoot(), 'bin', 'muster.js'), 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', db.dataDir, ...(db.url ? ['--database-url', db.url] : [])];
+  const bin = join(repoRoot(), 'bin', 'muster.js');
+  // As the executable's shebang runs it (src/lib/launcher.ts).
+  const args = [...launcherNodeFlags(bin), ...nodeArgs, bin, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', db.dataDir, ...(db.url ? ['--database-url', db.url] : [])];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, MUSTER_BOOTSTRAP_API_KEY: key, MUSTER_LOG_LEVEL: 'warn', MUSTER_INGEST_WORKERS: String(workers), MUSTER_INGEST_POLL_MS: '200' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { launcherNodeFlags } from '../src/lib/launcher.js';
 import { freePort } from '../test/support/processes.js';
 
 /** The repository root, from bench/ (tsx) or dist/bench/ (built). */
@@ -110,7 +111,7 @@ export async function startBenchServer(database: 'sqlite' | 'postgres', pgBase?:
   const env = { ...process.env, MUSTER_BOOTSTRAP_API_KEY: adminKey, MUSTER_BOOTSTRAP_ENROLLMENT_KEY: enrollmentKey, MUSTER_LOG_LEVEL: logLevel, MUSTER_PG_POOL_SIZE: '10' };
   // MUSTER_BENCH_SERVER_NODE_ARGS: extra node flags for the server only (e.g. --cpu-prof).
   const nodeArgs = (process.env.MUSTER_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...nodeArgs, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...launcherNodeFlags(BIN), ...nodeArgs, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { System } from './api-types.js';
 import { ApiClient, CliError, usageError } from './client.js';
+import { launcherNodeFlags } from '../lib/launcher.js';
 import { ManagedChild, tailOf, waitUntil } from './managed-child.js';
 
 /** Where `muster start` keeps everything, all inside the data dir. */
@@ -137,7 +138,7 @@ export class LocalStack {
 
   private spawn(name: string, args: string[], log: string): ManagedChild {
     if (this.stopped) throw new CliError('stopped before the start completed');
-    return new ManagedChild(name, this.node, [this.options.bin, ...args], log);
+    return new ManagedChild(name, this.node, [...launcherNodeFlags(this.options.bin), this.options.bin, ...args], log);
   }
 
   private async ready(): Promise<true | undefined> {

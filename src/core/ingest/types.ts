@@ -24,10 +24,26 @@ export interface IngestCommandRecord {
   processedAt: string | null;
 }
 
+/**
+ * One resource of a catalog, ready to store: its structured parts already
+ * serialized, so that effects carry text rather than the parsed payload
+ * (a batch's effects outlive several awaits; parsed trees held that long were
+ * promoted to the old generation and raised peak RSS).
+ */
+export interface CatalogResource {
+  type: string;
+  title: string;
+  exported: boolean;
+  file: string | null;
+  line: number | null;
+  tagsText: string;
+  parametersText: string;
+}
+
 /** What one successfully validated command changes; the store applies it idempotently. */
 export type IngestEffect =
-  | { kind: 'facts'; certname: string; environment: string | null; producer: string | null; producerTimestamp: string; values: Record<string, unknown>; hash: string; receivedAt: string }
-  | { kind: 'catalog'; certname: string; environment: string | null; producerTimestamp: string; hash: string; body: Record<string, unknown>; receivedAt: string }
+  | { kind: 'facts'; certname: string; environment: string | null; producer: string | null; producerTimestamp: string; valuesText: string; hash: string; receivedAt: string }
+  | { kind: 'catalog'; certname: string; environment: string | null; producerTimestamp: string; hash: string; bodyText: string; resources: CatalogResource[]; receivedAt: string }
   | { kind: 'report'; certname: string; hash: string; producerTimestamp: string; endTime: string; environment: string | null; status: string | null; noop: boolean | null; noopPending: boolean | null; correctiveChange: boolean | null; cachedCatalogStatus: string | null; jobId: string | null; bodyText: string; receivedAt: string }
   | { kind: 'deactivate'; certname: string; producerTimestamp: string }
   | { kind: 'expiration'; certname: string; producerTimestamp: string; facts: boolean }

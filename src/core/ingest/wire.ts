@@ -1,6 +1,6 @@
 import { hash as digest } from 'node:crypto';
 import type { CommandName } from './commands.js';
-import type { IngestEffect } from './types.js';
+import type { CatalogResource, IngestEffect } from './types.js';
 
 /** A payload that breaks its wire format: the command goes to the dead letter office at once. */
 export class WireFormatError extends Error {
@@ -53,10 +53,6 @@ function sha1(text: string): string {
   return digest('sha1', text, 'hex');
 }
 
-function hash(value: unknown): string {
-  return sha1(JSON.stringify(value));
-}
-
 function arr(v: Obj, k: string): unknown[] {
   const x = v[k];
   return Array.isArray(x) ? x : fail(`${k} must be an array`);
@@ -68,9 +64,10 @@ function facts(p: unknown, version: number, receivedAt: string): IngestEffect {
   const values = v.values;
   if (!isObj(values)) fail('values must be a JSON map');
   const producerTimestamp = v.producer_timestamp === null ? receivedAt : timestamp(v.producer_timestamp, 'producer_timestamp');
+  const valuesText = JSON.stringify(values);
   return {
     kind: 'facts', certname: str(v, 'certname')!, environment: str(v, 'environment', true), producer: version >= 5 ? str(v, 'producer', true) : null,
-    producerTimestamp, values, hash: hash(values), receivedAt,
+    producerTimestamp, valuesText, hash: sha1(valuesText), receivedAt,
   };
 }
 
@@ -103,8 +100,18 @@ function catalog(p: unknown, version: number, receivedAt: string): IngestEffect 
       if (!refs.has(`${ref.type as string}[${ref.title as string}]`)) fail(`edges[${i}].${end} refers to a missing resource ${ref.type as string}[${ref.title as string}]`);
     }
   }
-  const body = { ...v, resources };
-  return { kind: 'catalog', certname: str(v, 'certname')!, environment: str(v, 'environment', true), producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'), hash: hash(body), body, receivedAt };
+  const bodyText = JSON.stringify({ ...v, resources });
+  return {
+    kind: 'catalog', certname: str(v, 'certname')!, environment: str(v, 'environment', true), producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'),
+    hash: sha1(bodyText), bodyText, resources: resources.map(toStored), receivedAt,
+  };
+}
+
+function toStored(r: Obj): CatalogResource {
+  return {
+    type: r.type as string, title: r.title as string, exported: r.exported === true, file: typeof r.file === 'string' ? r.file : null, line: typeof r.line === 'number' ? r.line : null,
+    tagsText: JSON.stringify(r.tags ?? []), parametersText: JSON.stringify(r.parameters),
+  };
 }
 
 const REPORT_V5 = ['certname', 'puppet_version', 'report_format', 'configuration_version', 'start_time', 'end_time', 'producer_timestamp', 'noop', 'transaction_uuid', 'metrics', 'logs', 'environment', 'status'];

@@ -1,23 +1,21 @@
 import { hash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { chunks } from '../chunks.js';
+import type { CatalogResource } from '../../core/ingest/index.js';
 import type { IngestResourceTable, Schema } from '../schema.js';
 
 type Tx = Kysely<Schema> | Transaction<Schema>;
-type Obj = Record<string, unknown>;
 
-/** PuppetDB's resource hash: stable for the same certname, type, title and parameters. */
-function resourceHash(certname: string, r: Obj): string {
-  return hash('sha1', JSON.stringify([certname, r.type, r.title, r.parameters]), 'hex');
+/** PuppetDB's resource hash: stable for the same certname, type, title and parameters (the text JSON.stringify([certname, type, title, parameters]) gives). */
+function resourceHash(certname: string, r: CatalogResource): string {
+  return hash('sha1', `[${JSON.stringify(certname)},${JSON.stringify(r.type)},${JSON.stringify(r.title)},${r.parametersText}]`, 'hex');
 }
 
 /** One row per resource of a catalog, in catalog order. */
-export function resourceRowsOf(org: string, certname: string, environment: string | null, body: Obj): IngestResourceTable[] {
-  const resources = (Array.isArray(body.resources) ? body.resources : []) as Obj[];
+export function resourceRowsOf(org: string, certname: string, environment: string | null, resources: CatalogResource[]): IngestResourceTable[] {
   return resources.map((r, ordinal) => ({
-    organization_id: org, certname, ordinal, resource: resourceHash(certname, r), type: String(r.type), title: String(r.title),
-    tags: JSON.stringify(r.tags ?? []), exported: r.exported === true ? 1 : 0, file: typeof r.file === 'string' ? r.file : null,
-    line: typeof r.line === 'number' ? r.line : null, parameters: JSON.stringify(r.parameters ?? {}), environment,
+    organization_id: org, certname, ordinal, resource: resourceHash(certname, r), type: r.type, title: r.title,
+    tags: r.tagsText, exported: r.exported ? 1 : 0, file: r.file, line: r.line, parameters: r.parametersText, environment,
   }));
 }
 
@@ -40,8 +38,8 @@ async function deleteFor(tx: Tx, table: 'ingest_resources', targets: DerivedTarg
 }
 
 /** Replaces the resource rows of these certnames by those of their latest catalogs (same transaction as the catalogs). */
-export async function replaceResourceRows(tx: Tx, items: Array<DerivedTarget & { environment: string | null; body: Obj }>): Promise<void> {
+export async function replaceResourceRows(tx: Tx, items: Array<DerivedTarget & { environment: string | null; resources: CatalogResource[] }>): Promise<void> {
   if (items.length === 0) return;
   await deleteFor(tx, 'ingest_resources', items);
-  for (const part of chunks(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.body)), ROWS_PER_INSERT)) await tx.insertInto('ingest_resources').values(part).execute();
+  for (const part of chunks(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.resources)), ROWS_PER_INSERT)) await tx.insertInto('ingest_resources').values(part).execute();
 }

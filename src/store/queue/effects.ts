@@ -39,7 +39,7 @@ async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
       .insertInto('ingest_nodes')
       .values(
         part.map(({ org, e }) => ({
-          organization_id: org, certname: e.certname, environment: e.environment, facts: JSON.stringify(e.values), facts_hash: e.hash,
+          organization_id: org, certname: e.certname, environment: e.environment, facts: e.valuesText, facts_hash: e.hash,
           facts_environment: e.environment, facts_producer: e.producer, facts_timestamp: e.receivedAt, facts_producer_timestamp: e.producerTimestamp,
         })),
       )
@@ -79,7 +79,7 @@ async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
   for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
     await tx
       .insertInto('ingest_catalogs')
-      .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, hash: e.hash, producer_timestamp: e.producerTimestamp, received_at: e.receivedAt, body: JSON.stringify(e.body) })))
+      .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, hash: e.hash, producer_timestamp: e.producerTimestamp, received_at: e.receivedAt, body: e.bodyText })))
       .onConflict((oc) =>
         oc
           .columns(['organization_id', 'certname'])
@@ -87,7 +87,7 @@ async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
           .where(sql<boolean>`ingest_catalogs.producer_timestamp <= excluded.producer_timestamp`),
       )
       .execute();
-    await deriveCurrent(tx, part, (items) => replaceResourceRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, body: e.body }))));
+    await deriveCurrent(tx, part, (items) => replaceResourceRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, resources: e.resources }))));
     await tx
       .insertInto('ingest_nodes')
       .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, environment: e.environment, catalog_timestamp: e.receivedAt, catalog_producer_timestamp: e.producerTimestamp, catalog_environment: e.environment })))
