@@ -237,8 +237,6 @@ export interface IngestCommandTable {
   version: number;
   certname: string;
   producer_timestamp: string | null;
-  /** The JSON payload; null once processed. */
-  payload: string | null;
   received_at: string;
   /** queued | processing | done | discarded */
   state: string;
@@ -248,6 +246,12 @@ export interface IngestCommandTable {
   error: string | null;
   diagnostics: string | null;
   processed_at: string | null;
+}
+
+/** A command's JSON payload, until it is processed (migration 0011-ingest-payloads). */
+export interface IngestPayloadTable {
+  id: string;
+  payload: string;
 }
 
 /** One row per certname: activity, latest facts, and pointers to the latest catalog and report. */
@@ -346,4 +350,5 @@ export interface Schema {
   ingest_reports: IngestReportTable;
   ingest_catalog_inputs: IngestCatalogInputsTable;
   ingest_resources: IngestResourceTable;
+  ingest_payloads: IngestPayloadTable;
 }

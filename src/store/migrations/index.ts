@@ -8,6 +8,7 @@ import * as m0007 from './0007-ingest.js';
 import * as m0006 from './0006-inventory.js';
 import * as m0009 from './0009-pdb-query.js';
 import * as m0010 from './0010-facts-from-json.js';
+import * as m0011 from './0011-ingest-payloads.js';
 
 /**
  * Numbered, append-only migrations; one set for SQLite and PostgreSQL. A new
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-inventory': m0006,
   '0009-pdb-query': m0009,
   '0010-facts-from-json': m0010,
+  '0011-ingest-payloads': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {

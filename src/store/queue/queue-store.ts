@@ -5,10 +5,12 @@ import type { DeferredSync, DialectCapabilities } from '../dialect.js';
 import type { IngestCommandTable, Schema } from '../schema.js';
 import { applyEffects } from './effects.js';
 
-function toRecord(r: Selectable<IngestCommandTable>): IngestCommandRecord {
+type Tx = Kysely<Schema> | Transaction<Schema>;
+
+function toRecord(r: Selectable<IngestCommandTable>, payload: string | null): IngestCommandRecord {
   return {
     id: r.id, organizationId: r.organization_id, command: r.command as CommandName, version: Number(r.version), certname: r.certname,
-    producerTimestamp: r.producer_timestamp, payload: r.payload, receivedAt: r.received_at, state: r.state as CommandState,
+    producerTimestamp: r.producer_timestamp, payload, receivedAt: r.received_at, state: r.state as CommandState,
     attempts: Number(r.attempts), availableAt: r.available_at, leaseUntil: r.lease_until, error: r.error, diagnostics: r.diagnostics, processedAt: r.processed_at,
   };
 }
@@ -17,7 +19,7 @@ function toRecord(r: Selectable<IngestCommandTable>): IngestCommandRecord {
 async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilities, limit: number, now: string, leaseUntil: string, maxBytes = Infinity): Promise<IngestCommandRecord[]> {
   let q = tx
     .selectFrom('ingest_commands as c')
-    .select(['c.id', (eb) => eb.fn<number | null>('length', ['c.payload']).as('size')])
+    .select((eb) => ['c.id', eb.selectFrom('ingest_payloads as pl').select((e) => e.fn<number>('length', ['pl.payload']).as('n')).whereRef('pl.id', '=', 'c.id').as('size')])
     .where((eb) =>
       eb.or([
         eb.and([eb('c.state', '=', 'queued'), eb('c.available_at', '<=', now)]),
@@ -60,8 +62,16 @@ async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilitie
         .execute()),
     );
   }
+  const payloads = await payloadsOf(tx, ids);
   // Within a batch, one certname's commands apply in producer order.
-  return rows.map(toRecord).sort((a, b) => a.certname.localeCompare(b.certname) || (a.producerTimestamp ?? '').localeCompare(b.producerTimestamp ?? '') || a.receivedAt.localeCompare(b.receivedAt));
+  return rows.map((r) => toRecord(r, payloads.get(r.id) ?? null)).sort((a, b) => a.certname.localeCompare(b.certname) || (a.producerTimestamp ?? '').localeCompare(b.producerTimestamp ?? '') || a.receivedAt.localeCompare(b.receivedAt));
+}
+
+/** The payloads of these commands, by id (a processed command has none). */
+async function payloadsOf(tx: Tx, ids: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const part of chunks(ids)) for (const r of await tx.selectFrom('ingest_payloads').select(['id', 'payload']).where('id', 'in', part).execute()) out.set(r.id, r.payload);
+  return out;
 }
 
 /**
@@ -79,18 +89,20 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
       if (commands.length === 0) return;
       // Submissions are acknowledged once this resolves, so only once the commit is on disk.
       await transaction(async (tx) => {
-        // 16 columns per row; 200 rows stay under SQLite's and PostgreSQL's parameter limits.
+        // 15 columns per row; 200 rows stay under SQLite's and PostgreSQL's parameter limits.
         for (const part of chunks(commands, 200)) {
           await tx
             .insertInto('ingest_commands')
             .values(
               part.map((c) => ({
                 id: c.id, organization_id: c.organizationId, command: c.command, version: c.version, certname: c.certname, producer_timestamp: c.producerTimestamp,
-                payload: c.payload, received_at: c.receivedAt, state: 'queued', attempts: 0, available_at: c.availableAt, lease_until: null, error: null, diagnostics: null, processed_at: null,
+                received_at: c.receivedAt, state: 'queued', attempts: 0, available_at: c.availableAt, lease_until: null, error: null, diagnostics: null, processed_at: null,
               })),
             )
             .execute();
         }
+        const payloads = commands.flatMap((c) => (c.payload === null ? [] : [{ id: c.id, payload: c.payload }]));
+        for (const part of chunks(payloads, 200)) await tx.insertInto('ingest_payloads').values(part).execute();
       });
     },
 
@@ -113,7 +125,8 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
       return transaction(async (tx) => {
         await applyEffects(tx, completions.map((c) => ({ org: c.organizationId, e: c.effect })));
         for (const part of chunks(completions.map((c) => c.id))) {
-          await tx.updateTable('ingest_commands').set({ state: 'done', processed_at: at, lease_until: null, payload: null, error: null }).where('id', 'in', part).execute();
+          await tx.updateTable('ingest_commands').set({ state: 'done', processed_at: at, lease_until: null, error: null }).where('id', 'in', part).execute();
+          await tx.deleteFrom('ingest_payloads').where('id', 'in', part).execute();
         }
         return claimNext ? claimIn(tx, capabilities, claimNext.limit, claimNext.now, claimNext.leaseUntil, claimNext.maxBytes) : [];
       });
@@ -129,12 +142,13 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
 
     async getCommand(organizationId, id) {
       const row = await db.selectFrom('ingest_commands').selectAll().where('organization_id', '=', organizationId).where('id', '=', id).executeTakeFirst();
-      return row && toRecord(row);
+      return row && toRecord(row, (await payloadsOf(db, [id])).get(id) ?? null);
     },
 
     async listDiscarded(organizationId, limit) {
       const rows = await db.selectFrom('ingest_commands').selectAll().where('organization_id', '=', organizationId).where('state', '=', 'discarded').orderBy('processed_at', 'desc').limit(limit).execute();
-      return rows.map(toRecord);
+      const payloads = await payloadsOf(db, rows.map((r) => r.id));
+      return rows.map((r) => toRecord(r, payloads.get(r.id) ?? null));
     },
 
     async requeue(organizationId, id, at) {
