@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { chunks } from '../chunks.js';
+import { insertMany } from '../insert-many.js';
 import type { CatalogResource } from '../../core/ingest/index.js';
 import type { IngestResourceTable, Schema } from '../schema.js';
 
@@ -41,5 +42,5 @@ async function deleteFor(tx: Tx, table: 'ingest_resources', targets: DerivedTarg
 export async function replaceResourceRows(tx: Tx, items: Array<DerivedTarget & { environment: string | null; resources: CatalogResource[] }>): Promise<void> {
   if (items.length === 0) return;
   await deleteFor(tx, 'ingest_resources', items);
-  for (const part of chunks(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.resources)), ROWS_PER_INSERT)) await tx.insertInto('ingest_resources').values(part).execute();
+  for (const part of chunks(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.resources)), ROWS_PER_INSERT)) await insertMany(tx, 'ingest_resources', part);
 }

@@ -1,6 +1,7 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type InsertQueryBuilder, type InsertResult, type Kysely, type Transaction } from 'kysely';
 import { AGENT_FACTS_PRODUCER, type IngestEffect } from '../../core/ingest/index.js';
 import { chunks } from '../chunks.js';
+import { insertMany } from '../insert-many.js';
 import type { Schema } from '../schema.js';
 import { replaceResourceRows } from './derived.js';
 
@@ -33,30 +34,30 @@ function newestPerCertname<T extends { org: string; e: { certname: string; produ
 /** Rows per upsert: under both databases' bound-parameter limits, and one prepared statement per chunk. */
 const ROWS_PER_UPSERT = 100;
 
+type Upsert<T extends keyof Schema & string> = (qb: InsertQueryBuilder<Schema, T, InsertResult>) => InsertQueryBuilder<Schema, T, InsertResult>;
+
+// An older "replace facts" processed after a newer one changes nothing; nor do the muster agent's
+// basic facts replace the fuller set a configuration-management run (Puppet) reported.
+const factsUpsert: Upsert<'ingest_nodes'> = (qb) =>
+  qb.onConflict((oc) =>
+    oc
+      .columns(['organization_id', 'certname'])
+      .doUpdateSet((eb) => ({
+        environment: eb.ref('excluded.environment'), facts: eb.ref('excluded.facts'), facts_hash: eb.ref('excluded.facts_hash'),
+        facts_environment: eb.ref('excluded.facts_environment'), facts_producer: eb.ref('excluded.facts_producer'),
+        facts_timestamp: eb.ref('excluded.facts_timestamp'), facts_producer_timestamp: eb.ref('excluded.facts_producer_timestamp'),
+        deactivated: reactivate('facts_producer_timestamp'),
+      }))
+      .where(sql<boolean>`(${notNewer('facts_producer_timestamp')}) and not (excluded.facts_producer = ${AGENT_FACTS_PRODUCER} and ingest_nodes.facts_producer is not null and ingest_nodes.facts_producer <> ${AGENT_FACTS_PRODUCER})`),
+  );
+
 async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
   for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
-    await tx
-      .insertInto('ingest_nodes')
-      .values(
-        part.map(({ org, e }) => ({
-          organization_id: org, certname: e.certname, environment: e.environment, facts: e.valuesText, facts_hash: e.hash,
-          facts_environment: e.environment, facts_producer: e.producer, facts_timestamp: e.receivedAt, facts_producer_timestamp: e.producerTimestamp,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['organization_id', 'certname'])
-          .doUpdateSet((eb) => ({
-            environment: eb.ref('excluded.environment'), facts: eb.ref('excluded.facts'), facts_hash: eb.ref('excluded.facts_hash'),
-            facts_environment: eb.ref('excluded.facts_environment'), facts_producer: eb.ref('excluded.facts_producer'),
-            facts_timestamp: eb.ref('excluded.facts_timestamp'), facts_producer_timestamp: eb.ref('excluded.facts_producer_timestamp'),
-            deactivated: reactivate('facts_producer_timestamp'),
-          }))
-          // An older "replace facts" processed after a newer one changes nothing; nor do the muster
-          // agent's basic facts replace the fuller set a configuration-management run (Puppet) reported.
-          .where(sql<boolean>`(${notNewer('facts_producer_timestamp')}) and not (excluded.facts_producer = ${AGENT_FACTS_PRODUCER} and ingest_nodes.facts_producer is not null and ingest_nodes.facts_producer <> ${AGENT_FACTS_PRODUCER})`),
-      )
-      .execute();
+    const rows = part.map(({ org, e }) => ({
+      organization_id: org, certname: e.certname, environment: e.environment, facts: e.valuesText, facts_hash: e.hash,
+      facts_environment: e.environment, facts_producer: e.producer, facts_timestamp: e.receivedAt, facts_producer_timestamp: e.producerTimestamp,
+    }));
+    await insertMany(tx, 'ingest_nodes', rows, factsUpsert);
   }
 }
 
@@ -75,67 +76,64 @@ async function deriveCurrent<T extends { org: string; e: { certname: string; has
   await derive(part.filter((item) => current.has(`${item.org}\u0000${item.e.certname}\u0000${item.e.hash}`)));
 }
 
+const catalogUpsert: Upsert<'ingest_catalogs'> = (qb) =>
+  qb.onConflict((oc) =>
+    oc
+      .columns(['organization_id', 'certname'])
+      .doUpdateSet((eb) => ({ hash: eb.ref('excluded.hash'), producer_timestamp: eb.ref('excluded.producer_timestamp'), received_at: eb.ref('excluded.received_at'), body: eb.ref('excluded.body') }))
+      .where(sql<boolean>`ingest_catalogs.producer_timestamp <= excluded.producer_timestamp`),
+  );
+
+const catalogNodeUpsert: Upsert<'ingest_nodes'> = (qb) =>
+  qb.onConflict((oc) =>
+    oc
+      .columns(['organization_id', 'certname'])
+      .doUpdateSet((eb) => ({
+        catalog_timestamp: eb.ref('excluded.catalog_timestamp'), catalog_producer_timestamp: eb.ref('excluded.catalog_producer_timestamp'),
+        catalog_environment: eb.ref('excluded.catalog_environment'), deactivated: reactivate('catalog_producer_timestamp'),
+      }))
+      .where(notNewer('catalog_producer_timestamp')),
+  );
+
 async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
   for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
-    await tx
-      .insertInto('ingest_catalogs')
-      .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, hash: e.hash, producer_timestamp: e.producerTimestamp, received_at: e.receivedAt, body: e.bodyText })))
-      .onConflict((oc) =>
-        oc
-          .columns(['organization_id', 'certname'])
-          .doUpdateSet((eb) => ({ hash: eb.ref('excluded.hash'), producer_timestamp: eb.ref('excluded.producer_timestamp'), received_at: eb.ref('excluded.received_at'), body: eb.ref('excluded.body') }))
-          .where(sql<boolean>`ingest_catalogs.producer_timestamp <= excluded.producer_timestamp`),
-      )
-      .execute();
+    const rows = part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, hash: e.hash, producer_timestamp: e.producerTimestamp, received_at: e.receivedAt, body: e.bodyText }));
+    await insertMany(tx, 'ingest_catalogs', rows, catalogUpsert);
     await deriveCurrent(tx, part, (items) => replaceResourceRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, resources: e.resources }))));
-    await tx
-      .insertInto('ingest_nodes')
-      .values(part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, environment: e.environment, catalog_timestamp: e.receivedAt, catalog_producer_timestamp: e.producerTimestamp, catalog_environment: e.environment })))
-      .onConflict((oc) =>
-        oc
-          .columns(['organization_id', 'certname'])
-          .doUpdateSet((eb) => ({
-            catalog_timestamp: eb.ref('excluded.catalog_timestamp'), catalog_producer_timestamp: eb.ref('excluded.catalog_producer_timestamp'),
-            catalog_environment: eb.ref('excluded.catalog_environment'), deactivated: reactivate('catalog_producer_timestamp'),
-          }))
-          .where(notNewer('catalog_producer_timestamp')),
-      )
-      .execute();
+    const nodes = part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, environment: e.environment, catalog_timestamp: e.receivedAt, catalog_producer_timestamp: e.producerTimestamp, catalog_environment: e.environment }));
+    await insertMany(tx, 'ingest_nodes', nodes, catalogNodeUpsert);
   }
 }
 
+const reportInsert: Upsert<'ingest_reports'> = (qb) => qb.onConflict((oc) => oc.columns(['organization_id', 'hash']).doNothing());
+
+const reportNodeUpsert: Upsert<'ingest_nodes'> = (qb) =>
+  qb.onConflict((oc) =>
+    oc
+      .columns(['organization_id', 'certname'])
+      .doUpdateSet((eb) => ({
+        report_timestamp: eb.ref('excluded.report_timestamp'), report_producer_timestamp: eb.ref('excluded.report_producer_timestamp'),
+        report_environment: eb.ref('excluded.report_environment'), latest_report_hash: eb.ref('excluded.latest_report_hash'),
+        latest_report_status: eb.ref('excluded.latest_report_status'), latest_report_noop: eb.ref('excluded.latest_report_noop'),
+        latest_report_noop_pending: eb.ref('excluded.latest_report_noop_pending'), latest_report_corrective_change: eb.ref('excluded.latest_report_corrective_change'),
+        latest_report_job_id: eb.ref('excluded.latest_report_job_id'), cached_catalog_status: eb.ref('excluded.cached_catalog_status'),
+        deactivated: reactivate('report_producer_timestamp'),
+      }))
+      .where(notNewer('report_producer_timestamp')),
+  );
+
 async function reports(tx: Tx, items: Array<Of<'report'>>): Promise<void> {
   for (const part of chunks(items, ROWS_PER_UPSERT)) {
-    await tx
-      .insertInto('ingest_reports')
-      .values(part.map(({ org, e }) => ({ organization_id: org, hash: e.hash, certname: e.certname, producer_timestamp: e.producerTimestamp, end_time: e.endTime, received_at: e.receivedAt, body: e.bodyText })))
-      .onConflict((oc) => oc.columns(['organization_id', 'hash']).doNothing())
-      .execute();
+    const rows = part.map(({ org, e }) => ({ organization_id: org, hash: e.hash, certname: e.certname, producer_timestamp: e.producerTimestamp, end_time: e.endTime, received_at: e.receivedAt, body: e.bodyText }));
+    await insertMany(tx, 'ingest_reports', rows, reportInsert);
   }
   for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
-    await tx
-      .insertInto('ingest_nodes')
-      .values(
-        part.map(({ org, e }) => ({
-          organization_id: org, certname: e.certname, report_timestamp: e.endTime, report_producer_timestamp: e.producerTimestamp, report_environment: e.environment,
-          latest_report_hash: e.hash, latest_report_status: e.status, latest_report_noop: bit(e.noop), latest_report_noop_pending: bit(e.noopPending),
-          latest_report_corrective_change: bit(e.correctiveChange), latest_report_job_id: e.jobId, cached_catalog_status: e.cachedCatalogStatus,
-        })),
-      )
-      .onConflict((oc) =>
-        oc
-          .columns(['organization_id', 'certname'])
-          .doUpdateSet((eb) => ({
-            report_timestamp: eb.ref('excluded.report_timestamp'), report_producer_timestamp: eb.ref('excluded.report_producer_timestamp'),
-            report_environment: eb.ref('excluded.report_environment'), latest_report_hash: eb.ref('excluded.latest_report_hash'),
-            latest_report_status: eb.ref('excluded.latest_report_status'), latest_report_noop: eb.ref('excluded.latest_report_noop'),
-            latest_report_noop_pending: eb.ref('excluded.latest_report_noop_pending'), latest_report_corrective_change: eb.ref('excluded.latest_report_corrective_change'),
-            latest_report_job_id: eb.ref('excluded.latest_report_job_id'), cached_catalog_status: eb.ref('excluded.cached_catalog_status'),
-            deactivated: reactivate('report_producer_timestamp'),
-          }))
-          .where(notNewer('report_producer_timestamp')),
-      )
-      .execute();
+    const rows = part.map(({ org, e }) => ({
+      organization_id: org, certname: e.certname, report_timestamp: e.endTime, report_producer_timestamp: e.producerTimestamp, report_environment: e.environment,
+      latest_report_hash: e.hash, latest_report_status: e.status, latest_report_noop: bit(e.noop), latest_report_noop_pending: bit(e.noopPending),
+      latest_report_corrective_change: bit(e.correctiveChange), latest_report_job_id: e.jobId, cached_catalog_status: e.cachedCatalogStatus,
+    }));
+    await insertMany(tx, 'ingest_nodes', rows, reportNodeUpsert);
   }
 }
 

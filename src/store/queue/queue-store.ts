@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { CommandName, CommandState, IngestCommandRecord, IngestQueueStore } from '../../core/ingest/index.js';
 import { chunks } from '../chunks.js';
+import { insertMany } from '../insert-many.js';
 import type { DeferredSync, DialectCapabilities } from '../dialect.js';
 import type { IngestCommandTable, Schema } from '../schema.js';
 import { applyEffects } from './effects.js';
@@ -91,18 +92,17 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
       await transaction(async (tx) => {
         // 15 columns per row; 200 rows stay under SQLite's and PostgreSQL's parameter limits.
         for (const part of chunks(commands, 200)) {
-          await tx
-            .insertInto('ingest_commands')
-            .values(
-              part.map((c) => ({
-                id: c.id, organization_id: c.organizationId, command: c.command, version: c.version, certname: c.certname, producer_timestamp: c.producerTimestamp,
-                received_at: c.receivedAt, state: 'queued', attempts: 0, available_at: c.availableAt, lease_until: null, error: null, diagnostics: null, processed_at: null,
-              })),
-            )
-            .execute();
+          await insertMany(
+            tx,
+            'ingest_commands',
+            part.map((c) => ({
+              id: c.id, organization_id: c.organizationId, command: c.command, version: c.version, certname: c.certname, producer_timestamp: c.producerTimestamp,
+              received_at: c.receivedAt, state: 'queued', attempts: 0, available_at: c.availableAt, lease_until: null, error: null, diagnostics: null, processed_at: null,
+            })),
+          );
         }
         const payloads = commands.flatMap((c) => (c.payload === null ? [] : [{ id: c.id, payload: c.payload }]));
-        for (const part of chunks(payloads, 200)) await tx.insertInto('ingest_payloads').values(part).execute();
+        for (const part of chunks(payloads, 200)) await insertMany(tx, 'ingest_payloads', part);
       });
     },
 
