@@ -87,6 +87,8 @@ describe('RunManager', () => {
     expect(log.all('run.started')).toHaveLength(1);
     manager.cancel('q2');
     expect(log.all('run.result', 'q2')).toMatchObject([{ outcome: 'cancelled', started_at: null }]);
+    // Cancel q1 once its first line is out, so its result must carry it (started is sent at spawn, before any output).
+    await log.next('run.output', 'q1');
     manager.cancel('q1');
     expect(await log.next('run.result', 'q1')).toMatchObject({ outcome: 'cancelled', stdout: 'one\n' });
     expect(await log.next('run.result', 'q3')).toMatchObject({ outcome: 'exited', stdout: 'three\n' });
