@@ -1,14 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../test/support/databases.js';
-import { launcherNodeFlags } from '../src/lib/launcher.js';
+import { freePort } from '../test/support/processes.js';
 import { benchCatalog, benchFacts, benchReport, leaves } from './ingest-payloads.js';
-import { procCounters } from './server-child.js';
+import { BIN, procCounters, serverNodeFlags } from './server-child.js';
 
 /**
  * `npm run bench -- ingest [--nodes N] [--catalog-nodes N] [--concurrency C] [--workers W] [--only sqlite|postgres] [--workload TEXT]`:
@@ -43,20 +40,6 @@ function parseArgs(args: string[]): Options {
   };
 }
 
-function repoRoot(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 interface Server {
   url: string;
   key: string;
@@ -66,11 +49,7 @@ interface Server {
 async function startServer(db: TestDatabase, workers: number): Promise<Server> {
   const port = await freePort();
   const key = `mk_bench_${randomBytes(16).toString('hex')}`;
-  // MUSTER_BENCH_SERVER_NODE_ARGS passes Node flags to the server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const nodeArgs = (process.env.MUSTER_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const bin = join(repoRoot(), 'bin', 'muster.js');
-  // As the executable's shebang runs it (src/lib/launcher.ts).
-  const args = [...launcherNodeFlags(bin), ...nodeArgs, bin, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', db.dataDir, ...(db.url ? ['--database-url', db.url] : [])];
+  const args = [...serverNodeFlags(), BIN, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', db.dataDir, ...(db.url ? ['--database-url', db.url] : [])];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, MUSTER_BOOTSTRAP_API_KEY: key, MUSTER_LOG_LEVEL: 'warn', MUSTER_INGEST_WORKERS: String(workers), MUSTER_INGEST_POLL_MS: '200' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -86,12 +65,6 @@ async function startServer(db: TestDatabase, workers: number): Promise<Server> {
   }
   child.kill('SIGKILL');
   throw new Error('the server did not become ready');
-}
-
-/** Peak resident memory of a process (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
 }
 
 async function drained(s: Server): Promise<void> {
@@ -190,7 +163,7 @@ async function benchDatabase(name: 'sqlite' | 'postgres', o: Options): Promise<v
       const cpuBefore = procCounters(s.child.pid!).cpuMs;
       const r = await run(s, w, o.concurrency);
       const cpuPer = (procCounters(s.child.pid!).cpuMs - cpuBefore) / w.count;
-      process.stdout.write(`| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${cpuPer.toFixed(2)} ms | ${peakRssMb(s.child.pid!)} MB |\n`);
+      process.stdout.write(`| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${cpuPer.toFixed(2)} ms | ${Math.round(procCounters(s.child.pid!).hwmBytes / 2 ** 20)} MB |\n`);
     }
     if (!o.workload) await timeQueries(s, name === 'sqlite' ? 'SQLite' : 'PostgreSQL');
   } finally {

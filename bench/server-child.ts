@@ -100,6 +100,15 @@ async function untilHealthy(url: string, child: ChildProcess, err: () => string)
   throw new Error(`server did not become ready:\n${err()}`);
 }
 
+/**
+ * The Node flags a benchmark's server runs with: the executable's own (as its
+ * shebang runs it, src/lib/launcher.ts), then MUSTER_BENCH_SERVER_NODE_ARGS,
+ * extra flags for the server only (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ */
+export function serverNodeFlags(): string[] {
+  return [...launcherNodeFlags(BIN), ...(process.env.MUSTER_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+}
+
 /** Starts `muster server` on a fresh SQLite data dir, or on a scratch database created on `pgBase`. */
 export async function startBenchServer(database: 'sqlite' | 'postgres', pgBase?: string, logLevel = 'warn'): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'muster-bench-'));
@@ -109,9 +118,7 @@ export async function startBenchServer(database: 'sqlite' | 'postgres', pgBase?:
   const enrollmentKey = `mek_bench_${randomBytes(16).toString('hex')}`;
   const args = [BIN, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(scratch ? ['--database-url', scratch.url] : [])];
   const env = { ...process.env, MUSTER_BOOTSTRAP_API_KEY: adminKey, MUSTER_BOOTSTRAP_ENROLLMENT_KEY: enrollmentKey, MUSTER_LOG_LEVEL: logLevel, MUSTER_PG_POOL_SIZE: '10' };
-  // MUSTER_BENCH_SERVER_NODE_ARGS: extra node flags for the server only (e.g. --cpu-prof).
-  const nodeArgs = (process.env.MUSTER_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...launcherNodeFlags(BIN), ...nodeArgs, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...serverNodeFlags(), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;

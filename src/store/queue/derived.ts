@@ -29,18 +29,18 @@ export interface DerivedTarget {
   certname: string;
 }
 
-/** Deletes the rows of `table` that belong to any of `targets`: one statement per organization and chunk. */
-async function deleteFor(tx: Tx, table: 'ingest_resources', targets: DerivedTarget[]): Promise<void> {
+/** Deletes the resource rows of `targets`: one statement per organization and chunk. */
+async function deleteResources(tx: Tx, targets: DerivedTarget[]): Promise<void> {
   const byOrg = new Map<string, string[]>();
   for (const t of targets) byOrg.set(t.org, [...(byOrg.get(t.org) ?? []), t.certname]);
   for (const [org, certnames] of byOrg) {
-    for (const part of chunks(certnames)) await tx.deleteFrom(table).where('organization_id', '=', org).where('certname', 'in', part).execute();
+    for (const part of chunks(certnames)) await tx.deleteFrom('ingest_resources').where('organization_id', '=', org).where('certname', 'in', part).execute();
   }
 }
 
 /** Replaces the resource rows of these certnames by those of their latest catalogs (same transaction as the catalogs). */
 export async function replaceResourceRows(tx: Tx, items: Array<DerivedTarget & { environment: string | null; resources: CatalogResource[] }>): Promise<void> {
   if (items.length === 0) return;
-  await deleteFor(tx, 'ingest_resources', items);
+  await deleteResources(tx, items);
   for (const part of chunks(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.resources)), ROWS_PER_INSERT)) await insertMany(tx, 'ingest_resources', part);
 }

@@ -51,8 +51,8 @@ function postgresValue(alias: string): Col {
 }
 
 /** A path equals a query's path: the first element is the fact's name, which narrows the walk before any path is built. */
-function pathEquals(name: Raw, path: Raw) {
-  return (v: unknown): Raw => (Array.isArray(v) && typeof v[0] === 'string' ? sql`(${name} = ${v[0]} and ${path})` : FALSE);
+function pathEquals(v: unknown, name: Raw, samePath: (json: string) => Raw): Raw {
+  return Array.isArray(v) && typeof v[0] === 'string' ? sql`(${name} = ${v[0]} and ${samePath(JSON.stringify(v))})` : FALSE;
 }
 
 interface Walk {
@@ -74,7 +74,7 @@ const WALKS: Record<DialectName, Walk> = {
     leafOnly: sql`(f.type not in ('object', 'array') or f.value in ('{}', '[]'))`,
     value: sqliteValue,
     // muster_json_path (store/queue/sqlite-functions.ts) turns json_tree's '$.os."a.b"[0]' into ["os","a.b",0].
-    path: { type: 'path', sql: sql`muster_json_path(f.fullkey)`, equalsJson: (v) => pathEquals(sql`t.key`, sql`muster_json_path(f.fullkey) = ${JSON.stringify(v)}`)(v) },
+    path: { type: 'path', sql: sql`muster_json_path(f.fullkey)`, equalsJson: (v) => pathEquals(v, sql`t.key`, (json) => sql`muster_json_path(f.fullkey) = ${json}`) },
     pathOrder: sql`f.fullkey`,
   },
   postgres: {
@@ -82,7 +82,7 @@ const WALKS: Record<DialectName, Walk> = {
     leaves: sql`ingest_nodes n, jsonb_each(cast(n.facts as jsonb)) t, muster_fact_leaves(t.key, t.value) f`,
     leafOnly: sql`1 = 1`,
     value: postgresValue,
-    path: { type: 'path', sql: sql`cast(f.path as text)`, equalsJson: (v) => pathEquals(sql`t.key`, sql`f.path = cast(${JSON.stringify(v)} as jsonb)`)(v) },
+    path: { type: 'path', sql: sql`cast(f.path as text)`, equalsJson: (v) => pathEquals(v, sql`t.key`, (json) => sql`f.path = cast(${json} as jsonb)`) },
     pathOrder: sql`f.path`,
   },
 };
