@@ -13,7 +13,8 @@ import { BIN, procCounters, serverNodeFlags } from './server-child.js';
  * and — when MUSTER_TEST_PG_URL is set — PostgreSQL; 16 concurrent clients
  * POST /pdb/cmd/v1. For each workload: commands accepted per second (all 200s
  * received) and processed per second (until the queue is empty, so everything
- * is queryable), the server's CPU time per command, and its peak RSS.
+ * is queryable), the server's CPU time and disk writes per command, and its
+ * peak RSS.
  */
 interface Options {
   nodes: number;
@@ -151,7 +152,7 @@ async function timeQueries(s: Server, db: string): Promise<void> {
       rows = body.length;
     }
     times.sort((a, b) => a - b);
-    process.stdout.write(`| ${db} | query: ${what} (${rows} rows) | | ${times[2]!.toFixed(0)} ms | | |\n`);
+    process.stdout.write(`| ${db} | query: ${what} (${rows} rows) | | ${times[2]!.toFixed(0)} ms | | | |\n`);
   }
 }
 
@@ -160,10 +161,14 @@ async function benchDatabase(name: 'sqlite' | 'postgres', o: Options): Promise<v
   const s = await startServer(db, o.workers);
   try {
     for (const w of workloads(o).filter((w) => !o.workload || w.name.includes(o.workload))) {
-      const cpuBefore = procCounters(s.child.pid!).cpuMs;
+      const before = procCounters(s.child.pid!);
       const r = await run(s, w, o.concurrency);
-      const cpuPer = (procCounters(s.child.pid!).cpuMs - cpuBefore) / w.count;
-      process.stdout.write(`| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${cpuPer.toFixed(2)} ms | ${Math.round(procCounters(s.child.pid!).hwmBytes / 2 ** 20)} MB |\n`);
+      const after = procCounters(s.child.pid!);
+      const cpuPer = (after.cpuMs - before.cpuMs) / w.count;
+      const writtenPer = (after.diskWriteBytes - before.diskWriteBytes) / w.count / 1024;
+      process.stdout.write(
+        `| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${cpuPer.toFixed(2)} ms | ${writtenPer.toFixed(1)} KB | ${Math.round(after.hwmBytes / 2 ** 20)} MB |\n`,
+      );
     }
     if (!o.workload) await timeQueries(s, name === 'sqlite' ? 'SQLite' : 'PostgreSQL');
   } finally {
@@ -180,7 +185,7 @@ export async function runIngestBench(args: string[]): Promise<void> {
   process.stdout.write(
     `ingest benchmark: ${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ` +
       `facts ${leaves(f)} leaves, ${JSON.stringify(f).length} bytes; concurrency ${o.concurrency}; ${o.workers} workers\n\n` +
-      '| database | workload | accepted/s | processed/s | server CPU per command | server peak RSS |\n|---|---|---|---|---|---|\n',
+      '| database | workload | accepted/s | processed/s | server CPU per command | server disk writes per command | server peak RSS |\n|---|---|---|---|---|---|---|\n',
   );
   const targets: Array<'sqlite' | 'postgres'> = ['sqlite', ...(process.env.MUSTER_TEST_PG_URL ? (['postgres'] as const) : [])];
   for (const name of targets.filter((t) => !o.only || t === o.only)) await benchDatabase(name, o);

@@ -35,11 +35,13 @@ export interface ProcCounters {
   rssBytes: number;
   hwmBytes: number;
   fdLimit: number;
+  /** Bytes the process caused to be written to storage (/proc/PID/io write_bytes): WAL, checkpoints, files. */
+  diskWriteBytes: number;
 }
 
 const TICK_MS = 10; // CLK_TCK is 100 on Linux
 
-/** CPU time and memory of a process, from /proc. */
+/** CPU time, memory and disk writes of a process, from /proc. */
 export function procCounters(pid: number): ProcCounters {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -49,7 +51,8 @@ export function procCounters(pid: number): ProcCounters {
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
   const fdLimit = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? 0);
-  return { cpuMs, rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), fdLimit };
+  const diskWriteBytes = Number(/^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  return { cpuMs, rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), fdLimit, diskWriteBytes };
 }
 
 /** How many file descriptors a process holds (its sockets, mostly). */

@@ -26,13 +26,13 @@ export interface RunningServer {
 }
 
 /** Loads only the driver the config selects, so the agent and CLI never load one. */
-async function openDatabase(config: ServerConfig): Promise<Database> {
+async function openDatabase(config: ServerConfig, logger: Logger): Promise<Database> {
   if (config.database_url) {
     const { openPostgres } = await import('./store/postgres.js');
     return openPostgres(config.database_url, { poolSize: config.pg_pool_size });
   }
   const { openSqlite } = await import('./store/sqlite.js');
-  return openSqlite(join(resolve(config.data_dir), 'muster.db'));
+  return openSqlite(join(resolve(config.data_dir), 'muster.db'), { onCheckpointError: (err) => logger.warn({ err }, 'a database checkpoint failed; will retry') });
 }
 
 /** Writes a secret the operator needs, readable by the owner only. */
@@ -52,7 +52,7 @@ export async function startServer(
   logger: Logger = pino({ level: config.log_level }),
   options: { scheduleClock?: Clock } = {},
 ): Promise<RunningServer> {
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, logger);
   try {
     await migrate(database.db);
   } catch (err) {

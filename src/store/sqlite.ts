@@ -5,6 +5,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import { SQLITE_CAPABILITIES, type Database, type DeferredSync } from './dialect.js';
 import { registerIngestFunctions } from './queue/sqlite-functions.js';
+import { Checkpointer, DEFAULT_CHECKPOINT_OPTIONS } from './sqlite-checkpoint.js';
 import type { Schema } from './schema.js';
 
 /** Prepared statements kept per connection; the ingest and job paths use a few dozen distinct ones. */
@@ -44,7 +45,7 @@ export function reusingStatements(sqlite: BetterSqlite3.Database, size = STATEME
  * waits for the next, which starts when it ends and covers all of them. On
  * Linux an fsync applies to the file, whichever descriptor names it.
  */
-export function deferredSync(db: Kysely<Schema>, walPath: string): DeferredSync & { close(): Promise<void> } {
+export function deferredSync(db: Kysely<Schema>, walPath: string, committed: () => void = () => {}): DeferredSync & { flush(): Promise<void>; close(): Promise<void> } {
   let wal: Promise<FileHandle> | undefined;
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
@@ -65,6 +66,7 @@ export function deferredSync(db: Kysely<Schema>, walPath: string): DeferredSync 
     return queued;
   };
   return {
+    flush,
     async transaction(work) {
       const result = await db.connection().execute(async (conn) => {
         await sql`pragma synchronous = NORMAL`.execute(conn);
@@ -74,6 +76,7 @@ export function deferredSync(db: Kysely<Schema>, walPath: string): DeferredSync 
           await sql`pragma synchronous = FULL`.execute(conn);
         }
       });
+      committed();
       await flush();
       return result;
     },
@@ -87,9 +90,10 @@ export function deferredSync(db: Kysely<Schema>, walPath: string): DeferredSync 
 /**
  * Opens the embedded database. WAL lets readers run beside the one writer;
  * synchronous=FULL because an "accepted" response promises the data survives
- * a power cut, not only a process crash.
+ * a power cut, not only a process crash. A file database checkpoints through
+ * a Checkpointer (store/sqlite-checkpoint.ts) rather than inside commits.
  */
-export function openSqlite(path: string): Database {
+export function openSqlite(path: string, options: { onCheckpointError?: (err: unknown) => void } = {}): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new BetterSqlite3(path);
   sqlite.pragma('journal_mode = WAL');
@@ -101,15 +105,22 @@ export function openSqlite(path: string): Database {
   sqlite.pragma('cache_size = -4000');
   registerIngestFunctions(sqlite);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
-  const deferred = path === ':memory:' ? undefined : deferredSync(db, `${path}-wal`);
+  if (path === ':memory:') return { db, capabilities: SQLITE_CAPABILITIES, wake: undefined, close: () => db.destroy() };
+  sqlite.pragma('wal_autocheckpoint = 0');
+  let checkpointer: Checkpointer | undefined;
+  const deferred = deferredSync(db, `${path}-wal`, () => checkpointer?.committed());
+  checkpointer = new Checkpointer(db, path, deferred.flush, { ...DEFAULT_CHECKPOINT_OPTIONS, ...(options.onCheckpointError ? { onError: options.onCheckpointError } : {}) });
   return {
     db,
     capabilities: SQLITE_CAPABILITIES,
     wake: undefined,
-    ...(deferred ? { deferredSync: deferred } : {}),
+    deferredSync: deferred,
+    checkpointer,
     close: async () => {
+      // The second connection goes first, so that the main one's close can checkpoint the whole log.
+      await checkpointer.close();
       await db.destroy();
-      await deferred?.close();
+      await deferred.close();
     },
   };
 }

@@ -1,5 +1,6 @@
-import { hash, randomUUID } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { MusterError } from '../errors.js';
+import { uuidV7 } from '../ids.js';
 import { COMMAND_LIST, COMMANDS, isCommandName, quoted, type CommandName } from './commands.js';
 import type { IngestCommandRecord } from './types.js';
 
@@ -84,7 +85,7 @@ export function admit(organizationId: string, input: SubmitInput, receivedAt: st
     throw bad(`Command ${quoted(name)} for certname ${quoted(certname)} is invalid. The checksum does not match the SHA-1 of the payload (or of the signed command).`);
   }
   return {
-    id: randomUUID(), organizationId, command: name, version, certname,
+    id: uuidV7(), organizationId, command: name, version, certname,
     producerTimestamp: producerTimestampOf(payload, input.producerTimestamp), payload: input.payload, receivedAt,
     state: 'queued', attempts: 0, availableAt: receivedAt, leaseUntil: null, error: null, diagnostics: null, processedAt: null,
   };
