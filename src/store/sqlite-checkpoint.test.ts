@@ -12,7 +12,7 @@ const org = (name: string) => ({ id: name, slug: name, name, created_at: '2026-0
 describe('SQLite checkpoints off the commit path', () => {
   let dir: string;
   let path: string;
-  let database: Database;
+  let database: Database & { checkpointer?: Checkpointer };
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'muster-checkpoint-'));
     path = join(dir, 'muster.db');
@@ -26,7 +26,7 @@ describe('SQLite checkpoints off the commit path', () => {
 
   /** Whether a text has been copied into the database file itself (not only written to its log). */
   const inFile = (text: string) => readFileSync(path).includes(text);
-  const checkpointer = () => (database as Database & { checkpointer: Checkpointer }).checkpointer;
+  const checkpointer = () => database.checkpointer!;
 
   it("turns SQLite's automatic checkpoint off and copies a deferred commit into the database file", async () => {
     expect((await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(database.db)).rows[0]!.wal_autocheckpoint).toBe(0);

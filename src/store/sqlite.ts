@@ -93,7 +93,7 @@ export function deferredSync(db: Kysely<Schema>, walPath: string, committed: () 
  * a power cut, not only a process crash. A file database checkpoints through
  * a Checkpointer (store/sqlite-checkpoint.ts) rather than inside commits.
  */
-export function openSqlite(path: string, options: { onCheckpointError?: (err: unknown) => void } = {}): Database {
+export function openSqlite(path: string, options: { onCheckpointError?: (err: unknown) => void } = {}): Database & { checkpointer?: Checkpointer } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const sqlite = new BetterSqlite3(path);
   sqlite.pragma('journal_mode = WAL');
