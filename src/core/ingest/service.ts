@@ -5,7 +5,9 @@ import { AGENT_FACTS_PRODUCER } from './agent-facts.js';
 import { Completions, type Outcome } from './completions.js';
 import { GroupCommit } from './group-commit.js';
 import { parseIngestQuery, type QueryEntity, type QueryInput } from './query.js';
+import { PreparedEffects } from './prepared.js';
 import { admit, type SubmitInput } from './submit.js';
+import { effectOf } from './wire.js';
 import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueryResult, IngestQueueStore, IngestReport, IngestWaker } from './types.js';
 
 export interface IngestDeps {
@@ -34,6 +36,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  */
 export class IngestService {
   readonly completions = new Completions();
+  /** Effects worked out at submission, for this process's workers (prepared.ts). */
+  readonly prepared = new PreparedEffects();
   private readonly localWake = new Set<() => void>();
   private readonly commits: GroupCommit<IngestCommandRecord>;
 
@@ -77,8 +81,20 @@ export class IngestService {
     return this.enqueue(admit(organizationId, { command: 'replace facts', version: 5, certname, payload }, this.deps.clock.now().toISOString()));
   }
 
-  private async enqueue(record: IngestCommandRecord): Promise<{ id: string }> {
-    await this.commits.add(record);
+  private async enqueue({ record, parsed }: { record: IngestCommandRecord; parsed: unknown }): Promise<{ id: string }> {
+    let effect;
+    try {
+      effect = effectOf(record, parsed);
+    } catch {
+      // It breaks its wire format: a worker sends it to the dead letter office, as PuppetDB does.
+    }
+    if (effect) this.prepared.put(record.id, effect, record.payload!);
+    try {
+      await this.commits.add(record);
+    } catch (err) {
+      this.prepared.drop(record.id);
+      throw err;
+    }
     return { id: record.id };
   }
 

@@ -65,10 +65,11 @@ function producerTimestampOf(payload: unknown, fallback: string | undefined): st
 
 /**
  * Checks everything that can be decided without processing (name, version,
- * certname, JSON, checksum) and builds the queue record. INVALID_ARGUMENT
- * messages are PuppetDB's where PuppetDB has one.
+ * certname, JSON, checksum) and builds the queue record, returned with the
+ * parsed payload. INVALID_ARGUMENT messages are PuppetDB's where PuppetDB has
+ * one.
  */
-export function admit(organizationId: string, input: SubmitInput, receivedAt: string): IngestCommandRecord {
+export function admit(organizationId: string, input: SubmitInput, receivedAt: string): { record: IngestCommandRecord; parsed: unknown } {
   const name = input.command;
   if (!isCommandName(name)) {
     throw bad(name === undefined ? `Command nil for certname ${quoted(input.certname)} is invalid. Command is missing required parameters: command.` : `Command ${quoted(name)} for certname ${quoted(input.certname)} is invalid. ${COMMAND_LIST}`);
@@ -84,9 +85,10 @@ export function admit(organizationId: string, input: SubmitInput, receivedAt: st
   if (input.checksum !== undefined && !checksumMatches(input, name, version, certname)) {
     throw bad(`Command ${quoted(name)} for certname ${quoted(certname)} is invalid. The checksum does not match the SHA-1 of the payload (or of the signed command).`);
   }
-  return {
+  const record: IngestCommandRecord = {
     id: uuidV7(), organizationId, command: name, version, certname,
     producerTimestamp: producerTimestampOf(payload, input.producerTimestamp), payload: input.payload, receivedAt,
     state: 'queued', attempts: 0, availableAt: receivedAt, leaseUntil: null, error: null, diagnostics: null, processedAt: null,
   };
+  return { record, parsed: payload };
 }

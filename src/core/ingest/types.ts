@@ -116,9 +116,10 @@ export interface IngestQueueStore {
    * expired, skipping certnames that another worker holds; sets their lease and
    * counts the attempt. With `maxBytes`, stops before the payloads pass that
    * many bytes in all (but always takes one), so a batch of big catalogs
-   * holds no more memory than a batch of small facts.
+   * holds no more memory than a batch of small facts. `inMemory` gives the
+   * payloads the caller already holds, which are then not read.
    */
-  claim(limit: number, now: string, leaseUntil: string, maxBytes?: number): Promise<IngestCommandRecord[]>;
+  claim(limit: number, now: string, leaseUntil: string, maxBytes?: number, inMemory?: (id: string) => string | undefined): Promise<IngestCommandRecord[]>;
   /** Deletes processed (done) commands processed before `before`; returns how many. */
   pruneDone(before: string): Promise<number>;
   /** Single node at start: nobody else holds leases, so every claim in progress is released at once. */
@@ -128,7 +129,11 @@ export interface IngestQueueStore {
    * with `claimNext`, also claims the next batch in it (one commit, not two)
    * and returns it.
    */
-  complete(completions: Completion[], at: string, claimNext?: { limit: number; now: string; leaseUntil: string; maxBytes?: number }): Promise<IngestCommandRecord[]>;
+  complete(
+    completions: Completion[],
+    at: string,
+    claimNext?: { limit: number; now: string; leaseUntil: string; maxBytes?: number; inMemory?: (id: string) => string | undefined },
+  ): Promise<IngestCommandRecord[]>;
   /** Puts a command back in the queue after a failure, due at `availableAt`. */
   retryLater(id: string, error: string, availableAt: string): Promise<void>;
   /** Moves a command to the dead letter office. */

@@ -1,6 +1,6 @@
 import { hash as digest } from 'node:crypto';
 import type { CommandName } from './commands.js';
-import type { CatalogResource, IngestEffect } from './types.js';
+import type { CatalogResource, IngestCommandRecord, IngestEffect } from './types.js';
 
 /** A payload that breaks its wire format: the command goes to the dead letter office at once. */
 export class WireFormatError extends Error {
@@ -171,4 +171,12 @@ export function toEffect(command: CommandName, version: number, payload: unknown
     case 'replace catalog inputs':
       return inputs(payload, receivedAt);
   }
+}
+
+/** The effect of a queued command from its parsed payload, whose certname must be the command's. */
+export function effectOf(record: IngestCommandRecord, parsed: unknown): IngestEffect {
+  // A report is stored as received (its text, already valid JSON), not re-serialized.
+  const effect = toEffect(record.command, record.version, parsed, record.receivedAt, record.payload ?? 'null');
+  if (effect.certname !== record.certname) throw new WireFormatError(`payload certname ${JSON.stringify(effect.certname)} differs from the command's ${JSON.stringify(record.certname)}`);
+  return effect;
 }

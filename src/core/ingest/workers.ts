@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { IngestService } from './service.js';
-import type { Completion, DiscardWriter, IngestCommandRecord, IngestQueueStore } from './types.js';
-import { toEffect, WireFormatError } from './wire.js';
+import type { Completion, DiscardWriter, IngestCommandRecord, IngestEffect, IngestQueueStore } from './types.js';
+import { effectOf, WireFormatError } from './wire.js';
 
 export interface WorkerOptions {
   /** Concurrent claim loops in this process. */
@@ -37,12 +37,10 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { count: 2, batch: 100, bat
 
 type Prepared = { record: IngestCommandRecord; completion: Completion } | { record: IngestCommandRecord; wireError: string };
 
-function prepare(record: IngestCommandRecord): Prepared {
+/** A claimed command's effect: the one worked out at submission when this process has it, else from its payload. */
+function prepare(record: IngestCommandRecord, prepared: IngestEffect | undefined): Prepared {
   try {
-    const payload: unknown = JSON.parse(record.payload ?? 'null');
-    // A report is stored as received (its text, already valid JSON), not re-serialized.
-    const effect = toEffect(record.command, record.version, payload, record.receivedAt, record.payload ?? 'null');
-    if (effect.certname !== record.certname) throw new WireFormatError(`payload certname ${JSON.stringify(effect.certname)} differs from the command's ${JSON.stringify(record.certname)}`);
+    const effect = prepared ?? effectOf(record, JSON.parse(record.payload ?? 'null'));
     return { record, completion: { id: record.id, organizationId: record.organizationId, effect } };
   } catch (err) {
     if (err instanceof WireFormatError || err instanceof SyntaxError) return { record, wireError: err.message };
@@ -145,8 +143,11 @@ export class IngestWorkers {
 
   private claim(): Promise<IngestCommandRecord[]> {
     const now = this.clock.now();
-    return this.queue.claim(this.options.batch, now.toISOString(), this.leaseUntil(now), this.options.batchBytes);
+    return this.queue.claim(this.options.batch, now.toISOString(), this.leaseUntil(now), this.options.batchBytes, this.inMemory);
   }
+
+  /** Payloads submitted to this process are taken from memory, not read back (prepared.ts). */
+  private readonly inMemory = (id: string) => this.ingest.prepared.claim(id);
 
   private leaseUntil(now: Date): string {
     return new Date(now.getTime() + this.options.leaseMs).toISOString();
@@ -161,7 +162,7 @@ export class IngestWorkers {
 
   /** Processes a claimed batch; with `chain`, returns the next batch, claimed in the completing transaction. */
   private async process(claimed: IngestCommandRecord[], chain: boolean): Promise<IngestCommandRecord[]> {
-    const prepared = claimed.map(prepare);
+    const prepared = claimed.map((record) => prepare(record, this.ingest.prepared.take(record.id)?.effect));
     for (const p of prepared) if ('wireError' in p) await this.discard(p.record, p.wireError, 'the payload does not match the wire format of its command and version');
     const good = prepared.flatMap((p) => ('completion' in p ? [p] : []));
     return good.length > 0 ? this.completeAll(good, chain) : [];
@@ -170,7 +171,7 @@ export class IngestWorkers {
   private async completeAll(good: Array<{ record: IngestCommandRecord; completion: Completion }>, chain = false): Promise<IngestCommandRecord[]> {
     const now = this.clock.now();
     try {
-      const next = await this.queue.complete(good.map((g) => g.completion), now.toISOString(), chain ? { limit: this.options.batch, now: now.toISOString(), leaseUntil: this.leaseUntil(now), maxBytes: this.options.batchBytes } : undefined);
+      const next = await this.queue.complete(good.map((g) => g.completion), now.toISOString(), chain ? { limit: this.options.batch, now: now.toISOString(), leaseUntil: this.leaseUntil(now), maxBytes: this.options.batchBytes, inMemory: this.inMemory } : undefined);
       for (const g of good) this.ingest.completions.settle(g.record.id, { state: 'done', error: null });
       return next;
     } catch (err) {

@@ -17,7 +17,15 @@ function toRecord(r: Selectable<IngestCommandTable>, payload: string | null): In
 }
 
 /** The claim itself, inside a transaction the caller owns. */
-async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilities, limit: number, now: string, leaseUntil: string, maxBytes = Infinity): Promise<IngestCommandRecord[]> {
+async function claimIn(
+  tx: Transaction<Schema>,
+  capabilities: DialectCapabilities,
+  limit: number,
+  now: string,
+  leaseUntil: string,
+  maxBytes = Infinity,
+  inMemory: (id: string) => string | undefined = () => undefined,
+): Promise<IngestCommandRecord[]> {
   let q = tx
     .selectFrom('ingest_commands as c')
     .select((eb) => ['c.id', eb.selectFrom('ingest_payloads as pl').select((e) => e.fn<number>('length', ['pl.payload']).as('n')).whereRef('pl.id', '=', 'c.id').as('size')])
@@ -63,7 +71,12 @@ async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilitie
         .execute()),
     );
   }
-  const payloads = await payloadsOf(tx, ids);
+  const payloads = new Map<string, string>();
+  for (const id of ids) {
+    const held = inMemory(id);
+    if (held !== undefined) payloads.set(id, held);
+  }
+  for (const [id, payload] of await payloadsOf(tx, ids.filter((id) => !payloads.has(id)))) payloads.set(id, payload);
   // Within a batch, one certname's commands apply in producer order.
   return rows.map((r) => toRecord(r, payloads.get(r.id) ?? null)).sort((a, b) => a.certname.localeCompare(b.certname) || (a.producerTimestamp ?? '').localeCompare(b.producerTimestamp ?? '') || a.receivedAt.localeCompare(b.receivedAt));
 }
@@ -106,8 +119,8 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
       });
     },
 
-    async claim(limit, now, leaseUntil, maxBytes) {
-      return transaction((tx) => claimIn(tx, capabilities, limit, now, leaseUntil, maxBytes));
+    async claim(limit, now, leaseUntil, maxBytes, inMemory) {
+      return transaction((tx) => claimIn(tx, capabilities, limit, now, leaseUntil, maxBytes, inMemory));
     },
 
     async pruneDone(before) {
@@ -128,7 +141,7 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
           await tx.updateTable('ingest_commands').set({ state: 'done', processed_at: at, lease_until: null, error: null }).where('id', 'in', part).execute();
           await tx.deleteFrom('ingest_payloads').where('id', 'in', part).execute();
         }
-        return claimNext ? claimIn(tx, capabilities, claimNext.limit, claimNext.now, claimNext.leaseUntil, claimNext.maxBytes) : [];
+        return claimNext ? claimIn(tx, capabilities, claimNext.limit, claimNext.now, claimNext.leaseUntil, claimNext.maxBytes, claimNext.inMemory) : [];
       });
     },
 
