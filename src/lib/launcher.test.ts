@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { launcherNodeFlags } from './launcher.js';
 
 describe('launcherNodeFlags', () => {
-  it("reads the flags of muster's own executable, including the old-generation cap", () => {
+  it("reads the flags of muster's own executable: the old- and young-generation caps", () => {
     const bin = fileURLToPath(new URL('../../bin/muster.js', import.meta.url));
-    expect(launcherNodeFlags(bin)).toContain('--max-old-space-size=1024');
+    expect(launcherNodeFlags(bin)).toEqual(['--max-old-space-size=1024', '--max-semi-space-size=4']);
   });
 
   it('gives none for a plain `env node` line or a missing file', () => {
