@@ -165,9 +165,10 @@ async function benchDatabase(name: 'sqlite' | 'postgres', o: Options): Promise<v
       const r = await run(s, w, o.concurrency);
       const after = procCounters(s.child.pid!);
       const cpuPer = (after.cpuMs - before.cpuMs) / w.count;
-      const writtenPer = (after.diskWriteBytes - before.diskWriteBytes) / w.count / 1024;
+      // On PostgreSQL the database server's own processes write, not muster's.
+      const written = name === 'sqlite' ? `${((after.diskWriteBytes - before.diskWriteBytes) / w.count / 1024).toFixed(1)} KB` : '—';
       process.stdout.write(
-        `| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${cpuPer.toFixed(2)} ms | ${writtenPer.toFixed(1)} KB | ${Math.round(after.hwmBytes / 2 ** 20)} MB |\n`,
+        `| ${name === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${w.name} | ${r.accepted.toFixed(0)} | ${r.processed.toFixed(0)} | ${cpuPer.toFixed(2)} ms | ${written} | ${Math.round(after.hwmBytes / 2 ** 20)} MB |\n`,
       );
     }
     if (!o.workload) await timeQueries(s, name === 'sqlite' ? 'SQLite' : 'PostgreSQL');

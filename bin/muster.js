@@ -3,8 +3,8 @@
 // The flags bound V8's heap: the old generation at 1 GiB, far above what a server needs (20,000 idle
 // agents: 366-390 MB RSS in all), and below 2 GiB V8 grows it by 1.6x between collections instead of up
 // to 4x; each half of the young generation at 4 MiB instead of 16 MiB. With the server's own
-// --heap-growing-percent (src/server-command.ts), peak RSS under PuppetDB ingest is 118-131 MB instead
-// of 135-167 MB, for about 5 % more CPU (docs/benchmarks.md). Code that runs this file with `node`
+// heap growth setting (src/lib/heap-growth.ts), peak RSS under PuppetDB ingest is 118-131 MB instead
+// of 135-167 MB, for 5-10 % more CPU (docs/benchmarks.md). Code that runs this file with `node`
 // explicitly passes the same flags (src/lib/launcher.ts).
 import('../dist/src/main.js').catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/src/main.js')) {

@@ -1,8 +1,8 @@
-import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { ConfigError } from './config/load.js';
 import { loadServerConfig } from './config/server.js';
 import { isMusterError } from './core/errors.js';
+import { tuneHeapGrowth } from './lib/heap-growth.js';
 
 /** `muster server`: runs the control plane until SIGTERM/SIGINT. */
 export function registerServerCommand(program: Command): void {
@@ -32,10 +32,8 @@ export function registerServerCommand(program: Command): void {
         if (err instanceof ConfigError) exitWith(2, err.message);
         throw err;
       }
-      // V8 reads this at every full collection, so it can be set here, for the server alone: the old
-      // generation grows 1.3x between collections instead of up to 1.6x, which keeps ingest's peak RSS
-      // within a quarter of PuppetDB's (docs/benchmarks.md).
-      setFlagsFromString('--heap-growing-percent=30');
+      // For the server alone: slower old-generation growth while its heap is small (src/lib/heap-growth.ts).
+      tuneHeapGrowth();
       const { startServer } = await import('./server.js');
       let server;
       try {
