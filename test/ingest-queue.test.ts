@@ -37,17 +37,17 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     const b = await submitFacts('b', '2026-01-01T00:00:00Z', {});
     const now = f.clock.now();
     const lease = new Date(now.getTime() + 1000).toISOString();
-    const first = await queue.claim(1, now.toISOString(), lease);
+    const first = await queue.claim({ limit: 1, now: now.toISOString(), leaseUntil: lease });
     expect(first.map((c) => c.id)).toEqual([a1.id]);
     expect(first[0]!.attempts).toBe(1);
     expect(first[0]!.state).toBe('processing');
     // The second "a" waits while the first holds its certname; "b" is free.
-    const second = await queue.claim(10, now.toISOString(), lease);
+    const second = await queue.claim({ limit: 10, now: now.toISOString(), leaseUntil: lease });
     expect(second.map((c) => c.id)).toEqual([b.id]);
-    expect(await queue.claim(10, now.toISOString(), lease)).toEqual([]);
+    expect(await queue.claim({ limit: 10, now: now.toISOString(), leaseUntil: lease })).toEqual([]);
     // Past the lease, both are claimable again (the crashed worker's and the waiting one).
     const later = new Date(now.getTime() + 2000).toISOString();
-    const reclaimed = await queue.claim(10, later, new Date(now.getTime() + 5000).toISOString());
+    const reclaimed = await queue.claim({ limit: 10, now: later, leaseUntil: new Date(now.getTime() + 5000).toISOString() });
     expect(reclaimed.map((c: IngestCommandRecord) => c.certname).sort()).toEqual(['a', 'a', 'b']);
     expect(reclaimed.find((c) => c.id === a1.id)!.attempts).toBe(2);
   });
@@ -60,9 +60,9 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     const now = f.clock.now().toISOString();
     const lease = new Date(f.clock.now().getTime() + 60_000).toISOString();
     // Each payload is a little over 4,000 bytes: 9,000 bytes hold two of them.
-    expect((await queue.claim(10, now, lease, 9000)).map((c) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
-    expect((await queue.claim(10, now, lease, 100)).map((c) => c.id)).toHaveLength(1);
-    expect((await queue.claim(10, now, lease)).map((c) => c.id)).toHaveLength(1);
+    expect((await queue.claim({ limit: 10, now, leaseUntil: lease, maxBytes: 9000 })).map((c) => c.id).sort()).toEqual(ids.slice(0, 2).sort());
+    expect((await queue.claim({ limit: 10, now, leaseUntil: lease, maxBytes: 100 })).map((c) => c.id)).toHaveLength(1);
+    expect((await queue.claim({ limit: 10, now, leaseUntil: lease })).map((c) => c.id)).toHaveLength(1);
   });
 
   it.skipIf(skip)('applies one certname in producer-timestamp order: older facts arriving later change nothing', async () => {
@@ -159,7 +159,7 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     const queue = createStores(f.database).ingestQueue;
     const now = f.clock.now().toISOString();
     const lease = new Date(f.clock.now().getTime() + 60_000).toISOString();
-    const claims = await Promise.all([1, 2, 3, 4].map(() => queue.claim(15, now, lease)));
+    const claims = await Promise.all([1, 2, 3, 4].map(() => queue.claim({ limit: 15, now, leaseUntil: lease })));
     const ids = claims.flat().map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(40);

@@ -10,6 +10,9 @@ interface Shape {
   tail: readonly unknown[];
 }
 
+/** What `insertMany` may add to its statement (ON CONFLICT…): a module-level function, independent of the rows. */
+export type InsertModifier<T extends Table> = (qb: InsertQueryBuilder<Schema, T, InsertResult>) => InsertQueryBuilder<Schema, T, InsertResult>;
+
 /** Compiled statement texts by database adapter, then by table, column list, row count and modifier. */
 const shapes = new WeakMap<DialectAdapter, Map<string, Shape>>();
 
@@ -36,7 +39,7 @@ export async function insertMany<T extends Table>(
   db: Tx,
   table: T,
   rows: Array<Insertable<Schema[T]>>,
-  modify?: (qb: InsertQueryBuilder<Schema, T, InsertResult>) => InsertQueryBuilder<Schema, T, InsertResult>,
+  modify?: InsertModifier<T>,
 ): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);

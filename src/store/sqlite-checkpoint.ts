@@ -3,6 +3,36 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import type { Schema } from './schema.js';
 
+/**
+ * Runs `work` on the one connection under another `synchronous` level, and
+ * restores FULL after it: no other statement can run in between, since the
+ * connection is held.
+ */
+export function underSynchronous<T>(db: Kysely<Schema>, level: 'NORMAL' | 'OFF', work: (conn: Kysely<Schema>) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`pragma synchronous = ${sql.raw(level)}`.execute(conn);
+    try {
+      return await work(conn);
+    } finally {
+      await sql`pragma synchronous = FULL`.execute(conn);
+    }
+  });
+}
+
+/** A file opened on first use and fdatasync'd on libuv's thread pool (on Linux an fsync applies to the file, whichever descriptor names it). */
+export function syncedFile(path: string): { datasync(): Promise<void>; close(): Promise<void> } {
+  let handle: Promise<FileHandle> | undefined;
+  return {
+    async datasync() {
+      handle ??= open(path, 'r');
+      await (await handle).datasync();
+    },
+    async close() {
+      if (handle) await (await handle.catch(() => undefined))?.close();
+    },
+  };
+}
+
 export interface CheckpointOptions {
   /** After a deferred commit, checkpoint when the last one ended at least this long ago. */
   afterCommitMs: number;
@@ -45,7 +75,7 @@ interface CheckpointResult {
 export class Checkpointer {
   private readonly pin: BetterSqlite3.Database;
   private readonly pinRead: BetterSqlite3.Statement;
-  private file: Promise<FileHandle> | undefined;
+  private readonly file: ReturnType<typeof syncedFile>;
   private running: Promise<void> | undefined;
   private lastEnd = 0;
   private last: CheckpointResult | undefined;
@@ -54,10 +84,11 @@ export class Checkpointer {
 
   constructor(
     private readonly db: Kysely<Schema>,
-    private readonly path: string,
+    path: string,
     private readonly syncLog: () => Promise<void>,
     private readonly options: CheckpointOptions = DEFAULT_CHECKPOINT_OPTIONS,
   ) {
+    this.file = syncedFile(path);
     this.pin = new BetterSqlite3(path);
     this.pin.pragma('cache_size = -64');
     this.pinRead = this.pin.prepare('select count(*) from sqlite_schema');
@@ -96,20 +127,10 @@ export class Checkpointer {
     try {
       this.pinRead.get();
       await this.syncLog();
-      const result = await this.db.connection().execute(async (conn) => {
-        await sql`pragma synchronous = OFF`.execute(conn);
-        try {
-          return (await sql<CheckpointResult>`pragma wal_checkpoint(PASSIVE)`.execute(conn)).rows[0]!;
-        } finally {
-          await sql`pragma synchronous = FULL`.execute(conn);
-        }
-      });
+      const result = await underSynchronous(this.db, 'OFF', async (conn) => (await sql<CheckpointResult>`pragma wal_checkpoint(PASSIVE)`.execute(conn)).rows[0]!);
       const copied = result.checkpointed > 0 && (result.log !== this.last?.log || result.checkpointed !== this.last.checkpointed);
       this.last = result;
-      if (copied) {
-        this.file ??= open(this.path, 'r');
-        await (await this.file).datasync();
-      }
+      if (copied) await this.file.datasync();
     } finally {
       this.pin.exec('commit');
     }
@@ -121,6 +142,6 @@ export class Checkpointer {
     clearInterval(this.timer);
     await this.running;
     this.pin.close();
-    if (this.file) await (await this.file.catch(() => undefined))?.close();
+    await this.file.close();
   }
 }

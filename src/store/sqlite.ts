@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { type FileHandle, open } from 'node:fs/promises';
-import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import { SQLITE_CAPABILITIES, type Database, type DeferredSync } from './dialect.js';
 import { registerIngestFunctions } from './queue/sqlite-functions.js';
-import { Checkpointer, DEFAULT_CHECKPOINT_OPTIONS } from './sqlite-checkpoint.js';
+import { Checkpointer, DEFAULT_CHECKPOINT_OPTIONS, syncedFile, underSynchronous } from './sqlite-checkpoint.js';
 import type { Schema } from './schema.js';
 
 /** Prepared statements kept per connection; the ingest and job paths use a few dozen distinct ones. */
@@ -42,20 +41,15 @@ export function reusingStatements(sqlite: BetterSqlite3.Database, size = STATEME
  * and stays consistent after a power cut — while holding the one connection,
  * so no other statement runs under that setting; then the log is fdatasync'd
  * on libuv's thread pool. Syncs are shared: a caller arriving while one runs
- * waits for the next, which starts when it ends and covers all of them. On
- * Linux an fsync applies to the file, whichever descriptor names it.
+ * waits for the next, which starts when it ends and covers all of them.
  */
 export function deferredSync(db: Kysely<Schema>, walPath: string, committed: () => void = () => {}): DeferredSync & { flush(): Promise<void>; close(): Promise<void> } {
-  let wal: Promise<FileHandle> | undefined;
+  const wal = syncedFile(walPath);
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
-  const sync = async () => {
-    wal ??= open(walPath, 'r');
-    await (await wal).datasync();
-  };
   const flush = (): Promise<void> => {
     if (!running) {
-      running = sync().finally(() => (running = undefined));
+      running = wal.datasync().finally(() => (running = undefined));
       return running;
     }
     // The running sync may have started before this commit was written: wait for the next one.
@@ -68,21 +62,14 @@ export function deferredSync(db: Kysely<Schema>, walPath: string, committed: () 
   return {
     flush,
     async transaction(work) {
-      const result = await db.connection().execute(async (conn) => {
-        await sql`pragma synchronous = NORMAL`.execute(conn);
-        try {
-          return await conn.transaction().execute(work);
-        } finally {
-          await sql`pragma synchronous = FULL`.execute(conn);
-        }
-      });
+      const result = await underSynchronous(db, 'NORMAL', (conn) => conn.transaction().execute(work));
       committed();
       await flush();
       return result;
     },
     async close() {
       await running?.catch(() => {});
-      if (wal) await (await wal.catch(() => undefined))?.close();
+      await wal.close();
     },
   };
 }
@@ -107,9 +94,9 @@ export function openSqlite(path: string, options: { onCheckpointError?: (err: un
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   if (path === ':memory:') return { db, capabilities: SQLITE_CAPABILITIES, wake: undefined, close: () => db.destroy() };
   sqlite.pragma('wal_autocheckpoint = 0');
-  let checkpointer: Checkpointer | undefined;
-  const deferred = deferredSync(db, `${path}-wal`, () => checkpointer?.committed());
-  checkpointer = new Checkpointer(db, path, deferred.flush, { ...DEFAULT_CHECKPOINT_OPTIONS, ...(options.onCheckpointError ? { onError: options.onCheckpointError } : {}) });
+  // Each calls the other only later: a commit notifies the checkpointer, a checkpoint syncs the log.
+  const checkpointer: Checkpointer = new Checkpointer(db, path, () => deferred.flush(), { ...DEFAULT_CHECKPOINT_OPTIONS, onError: options.onCheckpointError ?? DEFAULT_CHECKPOINT_OPTIONS.onError });
+  const deferred = deferredSync(db, `${path}-wal`, () => checkpointer.committed());
   return {
     db,
     capabilities: SQLITE_CAPABILITIES,

@@ -7,7 +7,6 @@ import { GroupCommit } from './group-commit.js';
 import { parseIngestQuery, type QueryEntity, type QueryInput } from './query.js';
 import { PreparedEffects } from './prepared.js';
 import { admit, type SubmitInput } from './submit.js';
-import { effectOf } from './wire.js';
 import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueryResult, IngestQueueStore, IngestReport, IngestWaker } from './types.js';
 
 export interface IngestDeps {
@@ -82,17 +81,7 @@ export class IngestService {
   }
 
   private async enqueue({ record, parsed }: { record: IngestCommandRecord; parsed: unknown }): Promise<{ id: string }> {
-    let effect;
-    // A catalog's effect holds its re-serialized body and every resource's text besides the payload, three
-    // times the memory while it waits (peak RSS +8 MB under the catalog benchmark); its worker parses it.
-    if (record.command !== 'replace catalog') {
-      try {
-        effect = effectOf(record, parsed);
-      } catch {
-        // It breaks its wire format: a worker sends it to the dead letter office, as PuppetDB does.
-      }
-    }
-    if (effect) this.prepared.put(record.id, effect, record.payload!);
+    this.prepared.prepare(record, parsed);
     try {
       await this.commits.add(record);
     } catch (err) {

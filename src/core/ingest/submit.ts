@@ -1,8 +1,8 @@
-import { hash } from 'node:crypto';
 import { MusterError } from '../errors.js';
 import { uuidV7 } from '../ids.js';
 import { COMMAND_LIST, COMMANDS, isCommandName, quoted, type CommandName } from './commands.js';
 import type { IngestCommandRecord } from './types.js';
+import { sha1 } from './wire.js';
 
 /** A command as submitted, before any check. */
 export interface SubmitInput {
@@ -24,10 +24,6 @@ export interface SubmitInput {
 
 function bad(message: string): MusterError {
   return new MusterError('INVALID_ARGUMENT', message);
-}
-
-function sha1(text: string): string {
-  return hash('sha1', text, 'hex');
 }
 
 function checkVersion(command: CommandName, version: string | number | undefined): number {

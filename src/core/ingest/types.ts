@@ -107,6 +107,22 @@ export interface IngestCatalog {
   body: Record<string, unknown>;
 }
 
+/** What a claim asks for. */
+export interface ClaimRequest {
+  /** Commands at most. */
+  limit: number;
+  now: string;
+  leaseUntil: string;
+  /**
+   * Stops before the payloads pass this many bytes in all (but always takes
+   * one), so a batch of big catalogs holds no more memory than a batch of
+   * small facts.
+   */
+  maxBytes?: number;
+  /** The payloads the caller already holds, which are then not read. */
+  inMemory?: (id: string) => string | undefined;
+}
+
 /** Storage of the queue: durable enqueue, leased claims, completion with effects, the dead letter office. */
 export interface IngestQueueStore {
   /** Inserts the commands in one committed transaction. */
@@ -114,12 +130,9 @@ export interface IngestQueueStore {
   /**
    * Claims up to `limit` commands that are queued and due, or whose lease has
    * expired, skipping certnames that another worker holds; sets their lease and
-   * counts the attempt. With `maxBytes`, stops before the payloads pass that
-   * many bytes in all (but always takes one), so a batch of big catalogs
-   * holds no more memory than a batch of small facts. `inMemory` gives the
-   * payloads the caller already holds, which are then not read.
+   * counts the attempt.
    */
-  claim(limit: number, now: string, leaseUntil: string, maxBytes?: number, inMemory?: (id: string) => string | undefined): Promise<IngestCommandRecord[]>;
+  claim(request: ClaimRequest): Promise<IngestCommandRecord[]>;
   /** Deletes processed (done) commands processed before `before`; returns how many. */
   pruneDone(before: string): Promise<number>;
   /** Single node at start: nobody else holds leases, so every claim in progress is released at once. */
@@ -129,11 +142,7 @@ export interface IngestQueueStore {
    * with `claimNext`, also claims the next batch in it (one commit, not two)
    * and returns it.
    */
-  complete(
-    completions: Completion[],
-    at: string,
-    claimNext?: { limit: number; now: string; leaseUntil: string; maxBytes?: number; inMemory?: (id: string) => string | undefined },
-  ): Promise<IngestCommandRecord[]>;
+  complete(completions: Completion[], at: string, claimNext?: ClaimRequest): Promise<IngestCommandRecord[]>;
   /** Puts a command back in the queue after a failure, due at `availableAt`. */
   retryLater(id: string, error: string, availableAt: string): Promise<void>;
   /** Moves a command to the dead letter office. */

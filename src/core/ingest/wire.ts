@@ -49,7 +49,8 @@ export function timestamp(v: unknown, what: string): string {
   return new Date(ms).toISOString();
 }
 
-function sha1(text: string): string {
+/** SHA-1 of a text, in hex: report and facts hashes, and submission checksums. */
+export function sha1(text: string): string {
   return digest('sha1', text, 'hex');
 }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { IngestService } from './service.js';
-import type { Completion, DiscardWriter, IngestCommandRecord, IngestEffect, IngestQueueStore } from './types.js';
+import type { ClaimRequest, Completion, DiscardWriter, IngestCommandRecord, IngestEffect, IngestQueueStore } from './types.js';
 import { effectOf, WireFormatError } from './wire.js';
 
 export interface WorkerOptions {
@@ -142,15 +142,18 @@ export class IngestWorkers {
   }
 
   private claim(): Promise<IngestCommandRecord[]> {
-    const now = this.clock.now();
-    return this.queue.claim(this.options.batch, now.toISOString(), this.leaseUntil(now), this.options.batchBytes, this.inMemory);
+    return this.queue.claim(this.claimRequest(this.clock.now()));
   }
 
-  /** Payloads submitted to this process are taken from memory, not read back (prepared.ts). */
-  private readonly inMemory = (id: string) => this.ingest.prepared.claim(id);
-
-  private leaseUntil(now: Date): string {
-    return new Date(now.getTime() + this.options.leaseMs).toISOString();
+  /** A batch as the options size it; payloads submitted to this process are taken from memory, not read back (prepared.ts). */
+  private claimRequest(now: Date): ClaimRequest {
+    return {
+      limit: this.options.batch,
+      now: now.toISOString(),
+      leaseUntil: new Date(now.getTime() + this.options.leaseMs).toISOString(),
+      maxBytes: this.options.batchBytes,
+      inMemory: (id) => this.ingest.prepared.claim(id),
+    };
   }
 
   /** Claims and processes one batch; returns how many commands it took. */
@@ -171,7 +174,7 @@ export class IngestWorkers {
   private async completeAll(good: Array<{ record: IngestCommandRecord; completion: Completion }>, chain = false): Promise<IngestCommandRecord[]> {
     const now = this.clock.now();
     try {
-      const next = await this.queue.complete(good.map((g) => g.completion), now.toISOString(), chain ? { limit: this.options.batch, now: now.toISOString(), leaseUntil: this.leaseUntil(now), maxBytes: this.options.batchBytes, inMemory: this.inMemory } : undefined);
+      const next = await this.queue.complete(good.map((g) => g.completion), now.toISOString(), chain ? this.claimRequest(now) : undefined);
       for (const g of good) this.ingest.completions.settle(g.record.id, { state: 'done', error: null });
       return next;
     } catch (err) {

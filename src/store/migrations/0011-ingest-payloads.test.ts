@@ -30,7 +30,7 @@ describe.each(DATABASES)('migration 0011 on $name', ({ name, skip }) => {
     expect(payloads).toEqual([{ id: 'queued-1', payload: '{"certname":"web-1"}' }]);
     await expect(sql`select payload from ingest_commands`.execute(database.db)).rejects.toThrow();
     const queue = ingestQueueStore(database.db, database.capabilities, database.deferredSync);
-    const claimed = await queue.claim(10, '2026-01-02T00:00:00.000Z', '2026-01-02T00:01:00.000Z');
+    const claimed = await queue.claim({ limit: 10, now: '2026-01-02T00:00:00.000Z', leaseUntil: '2026-01-02T00:01:00.000Z' });
     expect(claimed.map((c) => [c.id, c.payload])).toEqual([['queued-1', '{"certname":"web-1"}']]);
     // Deleting a command deletes its payload with it.
     await database.db.deleteFrom('ingest_commands').where('id', '=', 'queued-1').execute();

@@ -1,7 +1,7 @@
-import { sql, type InsertQueryBuilder, type InsertResult, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { AGENT_FACTS_PRODUCER, type IngestEffect } from '../../core/ingest/index.js';
 import { chunks } from '../chunks.js';
-import { insertMany } from '../insert-many.js';
+import { insertMany, type InsertModifier as Upsert } from '../insert-many.js';
 import type { Schema } from '../schema.js';
 import { replaceResourceRows } from './derived.js';
 
@@ -33,8 +33,6 @@ function newestPerCertname<T extends { org: string; e: { certname: string; produ
 
 /** Rows per upsert: under both databases' bound-parameter limits, and one prepared statement per chunk. */
 const ROWS_PER_UPSERT = 100;
-
-type Upsert<T extends keyof Schema & string> = (qb: InsertQueryBuilder<Schema, T, InsertResult>) => InsertQueryBuilder<Schema, T, InsertResult>;
 
 // An older "replace facts" processed after a newer one changes nothing; nor do the muster agent's
 // basic facts replace the fuller set a configuration-management run (Puppet) reported.

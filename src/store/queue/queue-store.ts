@@ -1,5 +1,5 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { CommandName, CommandState, IngestCommandRecord, IngestQueueStore } from '../../core/ingest/index.js';
+import type { ClaimRequest, CommandName, CommandState, IngestCommandRecord, IngestQueueStore } from '../../core/ingest/index.js';
 import { chunks } from '../chunks.js';
 import { insertMany } from '../insert-many.js';
 import type { DeferredSync, DialectCapabilities } from '../dialect.js';
@@ -17,15 +17,7 @@ function toRecord(r: Selectable<IngestCommandTable>, payload: string | null): In
 }
 
 /** The claim itself, inside a transaction the caller owns. */
-async function claimIn(
-  tx: Transaction<Schema>,
-  capabilities: DialectCapabilities,
-  limit: number,
-  now: string,
-  leaseUntil: string,
-  maxBytes = Infinity,
-  inMemory: (id: string) => string | undefined = () => undefined,
-): Promise<IngestCommandRecord[]> {
+async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilities, { limit, now, leaseUntil, maxBytes = Infinity, inMemory = () => undefined }: ClaimRequest): Promise<IngestCommandRecord[]> {
   let q = tx
     .selectFrom('ingest_commands as c')
     .select((eb) => ['c.id', eb.selectFrom('ingest_payloads as pl').select((e) => e.fn<number>('length', ['pl.payload']).as('n')).whereRef('pl.id', '=', 'c.id').as('size')])
@@ -119,8 +111,8 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
       });
     },
 
-    async claim(limit, now, leaseUntil, maxBytes, inMemory) {
-      return transaction((tx) => claimIn(tx, capabilities, limit, now, leaseUntil, maxBytes, inMemory));
+    async claim(request) {
+      return transaction((tx) => claimIn(tx, capabilities, request));
     },
 
     async pruneDone(before) {
@@ -141,7 +133,7 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
           await tx.updateTable('ingest_commands').set({ state: 'done', processed_at: at, lease_until: null, error: null }).where('id', 'in', part).execute();
           await tx.deleteFrom('ingest_payloads').where('id', 'in', part).execute();
         }
-        return claimNext ? claimIn(tx, capabilities, claimNext.limit, claimNext.now, claimNext.leaseUntil, claimNext.maxBytes, claimNext.inMemory) : [];
+        return claimNext ? claimIn(tx, capabilities, claimNext) : [];
       });
     },
 
