@@ -1,5 +1,6 @@
 import { MusterError } from '../errors.js';
 import { ENTITY_FIELDS, fieldType, type FieldType, type QueryEntity } from './query-fields.js';
+import { regexProblem } from '../../lib/safe-regex.js';
 
 export { ENTITY_FIELDS, fieldType, QUERY_ENTITIES, type FieldType, type QueryEntity } from './query-fields.js';
 
@@ -61,11 +62,8 @@ class Parser {
     const value = args[1];
     if (op === '~') {
       if (typeof value !== 'string') bad('~ requires a string regular expression');
-      try {
-        new RegExp(value);
-      } catch {
-        bad(`Invalid regular expression: ${value}`);
-      }
+      const problem = regexProblem(value);
+      if (problem) bad(`${problem}: ${value.slice(0, 100)}`);
       return { op, ...f, pattern: value };
     }
     if (op === 'null?') {

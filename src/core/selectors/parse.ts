@@ -1,3 +1,4 @@
+import { regexProblem } from '../../lib/safe-regex.js';
 import { MusterError } from '../errors.js';
 import { TERM_KEYS, type Selector, type TermKey } from './ast.js';
 
@@ -58,14 +59,10 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
-/** A fact regex must mean the same in JavaScript and PostgreSQL: no named groups, no flags. */
+/** A fact regex runs in RE2 (linear time) and means the same on both databases (src/lib/safe-regex.ts). */
 function checkRegex(pos: number, pattern: string): void {
-  try {
-    new RegExp(pattern);
-  } catch (err) {
-    fail(pos, `invalid regular expression: ${(err as Error).message}`);
-  }
-  if (/\(\?<[A-Za-z]/.test(pattern)) fail(pos, 'named groups are not supported in fact regexes');
+  const problem = regexProblem(pattern);
+  if (problem) fail(pos, problem);
 }
 
 function termOf(token: Extract<Token, { type: 'term' }>): Selector {

@@ -1,20 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-
-const regexCache = new Map<string, RegExp | null>();
-
-function compiled(pattern: string): RegExp | null {
-  let re = regexCache.get(pattern);
-  if (re === undefined) {
-    try {
-      re = new RegExp(pattern);
-    } catch {
-      re = null;
-    }
-    if (regexCache.size > 1000) regexCache.clear();
-    regexCache.set(pattern, re);
-  }
-  return re;
-}
+import { compileSafeRegex } from '../../lib/safe-regex.js';
 
 /** The text of the value at a dotted path of a JSON document, as PostgreSQL's muster_fact gives it. */
 export function factText(doc: string | null, path: string): string | null {
@@ -69,6 +54,6 @@ export function registerIngestFunctions(sqlite: BetterSqlite3.Database): void {
   sqlite.function('muster_fact', { deterministic: true }, (doc: unknown, path: unknown) => factText(doc as string | null, String(path)));
   sqlite.function('muster_json_path', { deterministic: true }, (fullkey: unknown) => jsonPathOf(String(fullkey)));
   sqlite.function('muster_regexp', { deterministic: true }, (pattern: unknown, value: unknown) =>
-    value === null ? null : compiled(String(pattern))?.test(String(value)) ? 1 : 0,
+    value === null ? null : compileSafeRegex(String(pattern))?.test(String(value)) ? 1 : 0,
   );
 }
