@@ -102,6 +102,13 @@ describe('muster run', () => {
     expect(h.stdout).toBe('j1\n');
   });
 
+  it('prints the job and its runs as launched with --detach --json, and does not wait', async () => {
+    const url = await h.serve({ 'POST /v1/jobs': launch });
+    expect(await h.muster('run', ...withKey(url), '--all', '--detach', '--json', '--', 'sleep 30')).toBe(0);
+    expect(JSON.parse(h.stdout)).toEqual({ job, runs });
+    expect(h.api.seen.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/jobs']);
+  });
+
   it('makes a bad --env, no target or a bad number a usage error (exit 2) before any request', async () => {
     const url = await h.serve({ 'POST /v1/jobs': launch });
     expect(await h.muster('run', ...withKey(url), '--all', '--env', 'NOPE', '--', 'true')).toBe(2);

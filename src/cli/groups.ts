@@ -20,6 +20,7 @@ export function groupsTable(items: readonly Group[], now = Date.now()): string {
 export function registerGroups(program: Command): void {
   const groups = program.command('groups').description('groups of systems: list, create, delete, members, add, remove');
   connectionOptions(groups.command('list'))
+    .description('the groups of the organization')
     .option('--json', 'print the groups as a JSON array')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
@@ -42,12 +43,16 @@ export function registerGroups(program: Command): void {
       out(`deleted group ${group}`);
     }),
   );
-  connectionOptions(groups.command('members <group>')).action(
-    action(async (group: string, _opts: unknown, command: Command) => {
-      const { items } = await clientFor(command).request<{ items: string[] }>('GET', `/v1/groups/${enc(group)}/members`);
-      for (const id of items) out(id);
-    }),
-  );
+  connectionOptions(groups.command('members <group>'))
+    .description('list the ids of the systems in a group, one a line')
+    .option('--json', 'print the ids as a JSON array')
+    .action(
+      action(async (group: string, opts: { json?: boolean }, command: Command) => {
+        const { items } = await clientFor(command).request<{ items: string[] }>('GET', `/v1/groups/${enc(group)}/members`);
+        if (opts.json) return outJson(items);
+        for (const id of items) out(id);
+      }),
+    );
   connectionOptions(groups.command('add <group> <system-ids...>')).action(
     action(async (group: string, ids: string[], _opts: unknown, command: Command) => {
       for (const id of ids) await clientFor(command).request('POST', `/v1/groups/${enc(group)}/members`, { system_id: id });

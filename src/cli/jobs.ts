@@ -4,7 +4,7 @@ import { positiveInteger } from './args.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, out, outJson, table } from './output.js';
 import { jobProgress, verdict } from './run-report.js';
-import { failedExit, followJob, interruptible } from './run.js';
+import { failedExit, followJob, interruptible, printDetached } from './run.js';
 import { processSinks } from './watch.js';
 
 const firstLine = (s: string | undefined) => (s ?? '').split('\n')[0]!.slice(0, 40);
@@ -78,12 +78,12 @@ function registerChanges(jobs: Command): void {
   connectionOptions(jobs.command('retry <id>'))
     .description("relaunch a job's failed, timed-out, lost and undeliverable runs as a new job")
     .option('--detach', 'print the new job id and return')
-    .option('--json', 'print the final runs, with their output, as JSON')
+    .option('--json', 'print the final runs, with their output, as JSON (with --detach, {job, runs} as launched)')
     .action(
       action(async (id: string, opts: { detach?: boolean; json?: boolean }, command: Command) => {
         const client = clientFor(command);
         const created = await client.request<{ job: Job; runs: Run[] }>('POST', `${jobPath(id)}/retry`);
-        if (opts.detach) return out(created.job.id);
+        if (opts.detach) return printDetached(created, Boolean(opts.json));
         const sinks = processSinks();
         failedExit(await interruptible(created.job.id, sinks, () => followJob(client, created, Boolean(opts.json), sinks)));
       }),

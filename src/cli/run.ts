@@ -3,7 +3,7 @@ import type { Job, Run } from './api-types.js';
 import { collect, commandLine, countOrPercent, parseEnvPairs, positiveInteger } from './args.js';
 import { usageError, type ApiClient } from './client.js';
 import { action, clientFor, connectionOptions } from './context.js';
-import { out } from './output.js';
+import { out, outJson } from './output.js';
 import { summary } from './run-report.js';
 import { EventsUnsupported } from './sse.js';
 import { streamJob } from './stream-job.js';
@@ -97,6 +97,15 @@ export async function interruptible<T>(jobId: string, sinks: Sinks, wait: () => 
   }
 }
 
+/**
+ * What a detached launch prints: the job id alone, for `$(muster run --detach …)`;
+ * with `json`, the job and its runs as the server created them.
+ */
+export function printDetached(created: { job: Job; runs: Run[] }, json: boolean): void {
+  if (json) outJson(created);
+  else out(created.job.id);
+}
+
 /** Exit code 1 unless every run of the job succeeded. */
 export function failedExit(job: Pick<Job, 'total' | 'counts'>): void {
   if ((job.counts.succeeded ?? 0) !== job.total) process.exitCode = 1;
@@ -119,14 +128,14 @@ export function registerRun(program: Command): void {
     .option('--env <NAME=VALUE>', 'an environment variable for the command (repeatable)', collect, [] as string[])
     .option('--script <name>', "run a saved script (by name or id); its settings and default targets apply unless given")
     .option('--detach', 'print the job id and return at once')
-    .option('--json', 'print the final runs, with their output, as JSON')
+    .option('--json', 'print the final runs, with their output, as JSON (with --detach, {job, runs} as launched)')
     .argument('[command...]', "the command, after --; one word is taken as-is (-- 'echo $HOME'), several are quoted and joined")
     .action(
       action(async (words: string[], flags: RunFlags, command: Command) => {
         const body = launchBody(words, flags);
         const client = clientFor(command);
         const created = await client.request<{ job: Job; runs: Run[] }>('POST', '/v1/jobs', body);
-        if (flags.detach) return out(created.job.id);
+        if (flags.detach) return printDetached(created, Boolean(flags.json));
         const sinks = processSinks();
         failedExit(await interruptible(created.job.id, sinks, () => followJob(client, created, Boolean(flags.json), sinks)));
       }),

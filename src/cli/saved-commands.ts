@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
 import type { Job, Run } from './api-types.js';
-import { collect } from './args.js';
+import { collect, positiveInteger } from './args.js';
 import { usageError, type ApiClient } from './client.js';
 import { action, clientFor, connectionOptions } from './context.js';
-import { out, outJson, table } from './output.js';
-import { failedExit, followJob, interruptible } from './run.js';
+import { ago, out, outJson, table } from './output.js';
+import { failedExit, followJob, interruptible, printDetached } from './run.js';
 import { readContent, scriptBody, scriptOptions, type Script, type ScriptFlags } from './scripts.js';
 import { processSinks } from './watch.js';
 
@@ -53,6 +53,26 @@ export function commandsTable(items: readonly SavedCommand[]): string {
   return table(['ID', 'NAME', 'LAUNCH', 'ON ENROLL', 'NEXT FIRE'], items.map((c) => [c.id, c.name, launchCell(c), c.run_on_enroll ? 'yes' : 'no', c.next_fire_at ?? '-']));
 }
 
+/** One ended run of a command, as `/v1/commands/{id}/results` lists it. */
+export interface CommandResult {
+  run_id: string;
+  job_id: string;
+  system_id: string;
+  hostname: string;
+  state: string;
+  exit_code: number | null;
+  reason: string | null;
+  finished_at: string | null;
+}
+
+/** The results table: RUN, JOB, HOSTNAME, STATE, EXIT, FINISHED. */
+export function resultsTable(items: readonly CommandResult[], now = Date.now()): string {
+  return table(
+    ['RUN', 'JOB', 'HOSTNAME', 'STATE', 'EXIT', 'FINISHED'],
+    items.map((r) => [r.run_id, r.job_id, r.hostname, r.state, r.exit_code === null ? '-' : String(r.exit_code), ago(r.finished_at, now)]),
+  );
+}
+
 const path = (idOrName: string) => `/v1/commands/${encodeURIComponent(idOrName)}`;
 
 function launchOptions(command: Command): Command {
@@ -81,6 +101,7 @@ export function registerCommands(program: Command): void {
       }),
     );
   connectionOptions(commands.command('list'))
+    .description('the saved commands and how each starts')
     .option('--json', 'print the commands as a JSON array')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
@@ -93,6 +114,17 @@ export function registerCommands(program: Command): void {
     .description('a command with its settings, as JSON')
     .action(
       action(async (name: string, _opts: unknown, command: Command) => outJson(await clientFor(command).request<SavedCommand>('GET', path(name)))),
+    );
+  connectionOptions(commands.command('results <name>'))
+    .description("list a command's ended runs, newest first")
+    .option('--limit <n>', 'how many', positiveInteger, 20)
+    .option('--json', 'print the results, with their output, as JSON')
+    .action(
+      action(async (name: string, opts: { limit: number; json?: boolean }, command: Command) => {
+        const { items } = await clientFor(command).request<{ items: CommandResult[] }>('GET', `${path(name)}/results?limit=${opts.limit}`);
+        if (opts.json) return outJson(items);
+        out(items.length ? resultsTable(items) : 'no results yet');
+      }),
     );
   registerChanges(commands);
 }
@@ -119,12 +151,12 @@ function registerChanges(commands: Command): void {
     .description('run a command now, on its targets or --system; exits 1 unless all succeeded')
     .option('--system <id>', 'run on this system instead (repeatable)', collect, [] as string[])
     .option('--detach', 'print the job id and return')
-    .option('--json', 'print the final runs, with their output, as JSON')
+    .option('--json', 'print the final runs, with their output, as JSON (with --detach, {job, runs} as launched)')
     .action(
       action(async (name: string, opts: { system: string[]; detach?: boolean; json?: boolean }, command: Command) => {
         const client: ApiClient = clientFor(command);
         const created = await client.request<{ job: Job; runs: Run[] }>('POST', `${path(name)}/run`, opts.system.length ? { system_ids: opts.system } : {});
-        if (opts.detach) return out(created.job.id);
+        if (opts.detach) return printDetached(created, Boolean(opts.json));
         const sinks = processSinks();
         failedExit(await interruptible(created.job.id, sinks, () => followJob(client, created, Boolean(opts.json), sinks)));
       }),

@@ -138,6 +138,9 @@ describe('muster trigger and commands', () => {
     expect(h.stdout).toBe('mts_secret\n');
     expect(h.stderr).toMatch(/shown only once/);
     h.stdout = '';
+    expect(await h.muster('triggers', 'create', 'disk-full', '--secret', '--json', ...withKey(url))).toBe(0);
+    expect(JSON.parse(h.stdout)).toEqual({ trigger, secret: 'mts_secret' });
+    h.stdout = '';
     expect(await h.muster('triggers', 'list', ...withKey(url))).toBe(0);
     expect(h.stdout).toBe('ID  NAME       SECRET\nt1  disk-full  yes\n');
     h.stdout = '';
@@ -163,8 +166,25 @@ describe('muster trigger and commands', () => {
     expect(await h.muster('commands', 'run', 'cleanup', ...withKey(url), '--system', 's1', '--detach')).toBe(0);
     expect(h.api.seen[1]!.body).toEqual({ system_ids: ['s1'] });
     expect(h.stdout).toBe('j9\n');
+    h.stdout = '';
+    expect(await h.muster('commands', 'run', 'cleanup', ...withKey(url), '--detach', '--json')).toBe(0);
+    expect(JSON.parse(h.stdout)).toEqual({ job, runs: [] });
     expect(await h.muster('commands', 'rm', 'cleanup', ...withKey(url))).toBe(0);
-    expect(h.api.seen[2]).toMatchObject({ method: 'DELETE', path: '/v1/commands/cleanup' });
+    expect(h.api.seen[3]).toMatchObject({ method: 'DELETE', path: '/v1/commands/cleanup' });
+  });
+
+  it("lists a command's results as a table, or as JSON with their output", async () => {
+    const result = {
+      run_id: 'r1', job_id: 'j1', command_id: script.id, command_name: 'cleanup', system_id: 's1', hostname: 'web-1', state: 'failed',
+      exit_code: 3, reason: 'exited with code 3', stdout: 'partial', stderr: 'oops\n', created_at: '2026-11-23T12:00:00Z', finished_at: '2026-11-23T12:00:01Z',
+    };
+    const url = await h.serve({ 'GET /v1/commands/cleanup/results': () => ({ json: { total: 1, items: [result] } }) });
+    expect(await h.muster('commands', 'results', 'cleanup', '--limit', '5', ...withKey(url))).toBe(0);
+    expect(h.api.seen[0]!.path).toBe('/v1/commands/cleanup/results?limit=5');
+    expect(h.stdout.split('\n').slice(0, 2).map((l) => l.split(/\s+/).slice(0, 5))).toEqual([['RUN', 'JOB', 'HOSTNAME', 'STATE', 'EXIT'], ['r1', 'j1', 'web-1', 'failed', '3']]);
+    h.stdout = '';
+    expect(await h.muster('commands', 'results', 'cleanup', '--limit', '5', '--json', ...withKey(url))).toBe(0);
+    expect(JSON.parse(h.stdout)).toEqual([result]);
   });
 
   it('adds a command with its launch settings and lists them', async () => {

@@ -59,6 +59,7 @@ export function registerTrigger(program: Command): void {
     );
   const triggers = program.command('triggers').description('named triggers and their secrets: list, create, rm, rotate-secret');
   connectionOptions(triggers.command('list'))
+    .description('the named triggers and whether each has a secret')
     .option('--json', 'print the triggers as JSON')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
@@ -69,13 +70,13 @@ export function registerTrigger(program: Command): void {
     );
   connectionOptions(triggers.command('create <name>'))
     .option('--secret', 'create an HMAC secret so callers can fire it without an API key')
+    .option('--json', 'print {trigger, secret} as JSON')
     .action(
-      action(async (name: string, opts: { secret?: boolean }, command: Command) => {
+      action(async (name: string, opts: { secret?: boolean; json?: boolean }, command: Command) => {
         const res = await clientFor(command).request<{ trigger: Trigger; secret: string | null }>('POST', '/v1/triggers', { name, ...(opts.secret ? { secret: true } : {}) });
-        if (res.secret) {
-          out(res.secret);
-          err(`created trigger ${name}. The secret is shown only once: sign calls with X-Muster-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`);
-        } else out(`created trigger ${name}`);
+        if (opts.json) outJson(res);
+        else out(res.secret ?? `created trigger ${name}`);
+        if (res.secret) err(`created trigger ${name}. The secret is shown only once: sign calls with X-Muster-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`);
       }),
     );
   connectionOptions(triggers.command('rotate-secret <name>')).action(
