@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { hash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,6 +10,8 @@ import type { Core } from './core/index.js';
 import { MusterError } from './core/errors.js';
 import { agentFace } from './faces/agent/index.js';
 import { sendError } from './faces/http-errors.js';
+import { parseJsonBodies } from './faces/json-body.js';
+import { limitRates, type RateLimitOptions } from './faces/rate-limit.js';
 import { jumpcloudFace } from './faces/jumpcloud/index.js';
 import { systemCaller } from './faces/jumpcloud/system-caller.js';
 import { JUMPCLOUD_ROUTES } from './faces/jumpcloud/routes/index.js';
@@ -32,6 +34,10 @@ export interface AppDeps {
   tls?: { cert: Buffer; key: Buffer; ca?: Buffer | undefined } | undefined;
   /** The PuppetDB-compatible face at /pdb. */
   pdb?: Omit<PuppetdbDeps, 'core'> | undefined;
+  /** Per-caller request limits (default: off). */
+  rateLimit?: RateLimitOptions | undefined;
+  /** When set, /metrics answers only `Authorization: Bearer <this>`. */
+  metricsToken?: string | undefined;
 }
 
 /** Builds the HTTP app, apart from the server that runs it (tests use `inject()`). */
@@ -49,6 +55,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   instrument(app, deps.registry);
+  // Set before any plugin registers: a scope keeps the error handler it was created with (the OpenAPI routes too).
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), nativeErrorBody),
+  );
+  // Before the faces: their scopes inherit the parser, and the limiter hooks the routes they add.
+  parseJsonBodies(app);
+  await limitRates(app, deps.rateLimit ?? { max: 0, windowMs: 1000 });
 
   await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   await app.register(swagger, {
@@ -64,11 +78,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
-  app.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), nativeErrorBody),
-  );
-
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     try {
@@ -78,9 +87,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.status(503).send({ status: 'unavailable', reason: 'the database is not reachable' });
     }
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
-    reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics()),
-  );
+  const metricsAllowed = bearerCheck(deps.metricsToken);
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (!metricsAllowed(req.headers.authorization)) {
+      throw new MusterError('UNAUTHENTICATED', 'the metrics token is required (Authorization: Bearer <metrics_token>)');
+    }
+    return reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics());
+  });
 
   await app.register(async (scope) => nativeFace(scope, { core: deps.core }), { prefix: '/v1' });
   await app.register(async (scope) => jumpcloudFace(scope, { core: deps.core, routes: JUMPCLOUD_ROUTES, systemCaller: systemCaller(deps.signatures) }), { prefix: '/api' });
@@ -88,6 +101,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => puppetdbFace(scope, { core: deps.core, ...pdb }), { prefix: '/pdb' });
   await app.register(async (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }), { prefix: '/agent/v1' });
   return app;
+}
+
+/** Whether an Authorization value carries `token`, compared in constant time; without a token, anything passes. */
+function bearerCheck(token: string | undefined): (authorization: string | undefined) => boolean {
+  if (token === undefined) return () => true;
+  // Digests of equal length, so the comparison's time says nothing about the token.
+  const expected = hash('sha256', token, 'buffer');
+  return (authorization) => {
+    const sent = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    return sent !== undefined && timingSafeEqual(hash('sha256', sent, 'buffer'), expected);
+  };
 }
 
 function instrument(app: FastifyInstance, registry: Registry): void {

@@ -105,6 +105,8 @@ export async function startServer(
     version: VERSION,
     tls: readTls(config),
     pdb: { auth: config.pdb_auth, organization: config.pdb_organization, maxCommandBytes: config.ingest_max_command_bytes },
+    rateLimit: { max: config.rate_limit_max, windowMs: config.rate_limit_window_s * 1000 },
+    metricsToken: config.metrics_token,
   });
   const { host, port } = parseListen(config.listen);
   try {

@@ -62,17 +62,29 @@ describe.each(DATABASES)('commands end to end on $name', ({ name, skip }) => {
     await finished(answer.jobs[0].jobId);
     const results = await jc(viewerKey, 'GET', '/commandresults');
     const listed = results.body.results.find((r: { workflowInstanceId: string }) => r.workflowInstanceId === answer.jobs[0].jobId);
-    expect(listed).toMatchObject({ name: 'block-ip', systemId: agents[0]!.systemId, workflowId: id });
+    expect(listed).toMatchObject({ name: 'block-ip', systemId: agents[0]!.systemId, workflowId: id, exitCode: 0, files: [] });
+    // JumpCloud's list model has no output; the result itself has it.
+    expect(listed).not.toHaveProperty('response');
     const result = await jc(viewerKey, 'GET', `/commandresults/${listed.id}`);
     expect(result.body).toMatchObject({
       command: 'echo "srcip=$srcip"; echo "test=$test"', name: 'block-ip', systemId: agents[0]!.systemId, system: expect.any(String),
       requestTime: expect.any(String), responseTime: expect.any(String),
       response: { id: listed.id, data: { output: 'srcip=192.168.2.32\ntest=[object Object]\n', exitCode: 0 }, error: '' },
     });
+    expect(result.body).toMatchObject({ exitCode: 0, files: [] });
     expect((await jc(otherKey, 'GET', `/commandresults/${listed.id}`)).status).toBe(404);
     expect((await jc(viewerKey, 'DELETE', `/commandresults/${listed.id}`)).status).toBe(403);
     expect((await jc(server.adminKey, 'DELETE', `/commandresults/${listed.id}`)).status).toBe(200);
     expect((await jc(viewerKey, 'GET', `/commandresults/${listed.id}`)).status).toBe(404);
+  });
+
+  it.skipIf(skip)("shows each of a real agent's addresses with the name of its interface", async () => {
+    const { body } = await jc(viewerKey, 'GET', `/systems/${agents[0]!.systemId}/`);
+    expect(body).toMatchObject({ _id: agents[0]!.systemId, id: agents[0]!.systemId });
+    // The agent runs on this machine, so it sees the interfaces this process sees.
+    const { networkInterfaces } = await import('node:os');
+    const here = Object.entries(networkInterfaces()).flatMap(([name, list]) => (list ?? []).filter((a) => !a.internal).map((a) => `${name} ${a.address}`));
+    expect(body.networkInterfaces.map((n: { name: string; address: string }) => `${n.name} ${n.address}`).sort()).toEqual(here.sort());
   });
 
   it.skipIf(skip)('starts two commands with one trigger in parallel, each on its own system', async () => {

@@ -33,7 +33,7 @@ describe.each(DATABASES)('inventory admin API on $name', ({ name, skip }) => {
     expect(changed.body.first_contact).toBeTruthy();
     const selected = await admin('GET', `/v1/systems?select=${encodeURIComponent('tag:prod and name:one and comments:front and ip:127.0.0')}`);
     expect(selected.body.items.map((x: { id: string }) => x.id)).toEqual([web.systemId]);
-    for (const [body, field, message] of [[{ hostname: 'x' }, 'hostname', 'cannot be changed'], [{ id: 'x' }, 'id', 'cannot be changed'], [{ colour: 'red' }, 'colour', 'not a known field'], [{ tags: ['no spaces'] }, 'tags[0]', '']] as const) {
+    for (const [body, field, message] of [[{ hostname: 'x' }, 'hostname', 'cannot be changed'], [{ id: 'x' }, 'id', 'cannot be changed'], [{ colour: 'red' }, 'colour', 'not a known field'], [{ tags: ['no\ttabs'] }, 'tags[0]', 'printable']] as const) {
       const res = await admin('PATCH', `/v1/systems/${web.systemId}`, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.message).toContain(field);

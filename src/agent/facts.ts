@@ -14,17 +14,18 @@ function osRelease(): string {
   return os.release();
 }
 
-/** Non-internal addresses of this machine, IPv4 first. */
-function ipAddresses(): string[] {
-  const out: string[] = [];
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (!a.internal) out.push(a.address);
+/** Non-internal addresses of this machine with their interface names, IPv4 first. */
+function interfaces(): Array<{ name: string; address: string }> {
+  const out: Array<{ name: string; address: string }> = [];
+  for (const [name, list] of Object.entries(os.networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal) out.push({ name: name.slice(0, 64), address: a.address });
   }
-  return out.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':'))).slice(0, 64);
+  return out.sort((a, b) => Number(a.address.includes(':')) - Number(b.address.includes(':'))).slice(0, 64);
 }
 
 /** The basic facts the agent reports when it enrolls and when it connects. */
 export function collectFacts(): AgentFacts {
+  const nics = interfaces();
   return {
     hostname: os.hostname().slice(0, 255),
     os: os.platform(),
@@ -34,7 +35,8 @@ export function collectFacts(): AgentFacts {
     cpus: os.cpus().length,
     memory_bytes: os.totalmem(),
     uptime_s: Math.round(os.uptime()),
-    ip_addresses: ipAddresses(),
+    ip_addresses: nics.map((n) => n.address),
+    interfaces: nics,
     agent_version: VERSION,
   };
 }

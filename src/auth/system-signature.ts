@@ -18,8 +18,12 @@ export interface SignedHttpRequest {
 export interface SystemIdentity {
   systemId: string;
   organizationId: string;
-  /** With `deferDigest`: the signed Digest header, which the caller checks against the body once read. */
-  signedDigest?: string;
+}
+
+/** With `deferBody`: the checks that need the body, which the caller runs once it is read. */
+export interface DeferredSystemIdentity extends SystemIdentity {
+  /** Checks the body against a signed Digest, then refuses a replay; UNAUTHENTICATED naming the check. */
+  checkBody(body: Buffer | string | undefined): Promise<void>;
 }
 
 export interface SignatureVerifierDeps {
@@ -46,13 +50,18 @@ function deny(reason: string): MusterError {
  * Context, and the agent's WebSocket upgrade). Checks, in order: the header's
  * shape, that the request line and the date are signed, the clock skew, the
  * body digest when signed, the signature itself, and — for mutating requests or
- * when `alwaysOnce` — that the signature was not used before.
+ * when `alwaysOnce` — that the same request was not received before.
+ *
+ * With `deferBody` (the body is not read yet) the digest and replay checks are
+ * left to the returned `checkBody`.
  */
+export async function verifySystemRequest(request: SignedHttpRequest, deps: SignatureVerifierDeps, options: { alwaysOnce?: boolean; deferBody: true }): Promise<DeferredSystemIdentity>;
+export async function verifySystemRequest(request: SignedHttpRequest, deps: SignatureVerifierDeps, options?: { alwaysOnce?: boolean; deferBody?: false }): Promise<SystemIdentity>;
 export async function verifySystemRequest(
   request: SignedHttpRequest,
   deps: SignatureVerifierDeps,
-  options: { alwaysOnce?: boolean; deferDigest?: boolean } = {},
-): Promise<SystemIdentity> {
+  options: { alwaysOnce?: boolean; deferBody?: boolean } = {},
+): Promise<SystemIdentity | DeferredSystemIdentity> {
   const parsed = parseSignatureHeader(header(request.headers, 'authorization'));
   if (typeof parsed === 'string') throw deny(parsed);
   const keyMatch = /^system\/(\w{1,64})$/.exec(parsed.keyId);
@@ -66,7 +75,7 @@ export async function verifySystemRequest(
   const now = deps.clock.now().getTime();
   if (Math.abs(now - date) > deps.skewMs) throw deny(`the Date header is more than ${deps.skewMs / 1000} s away from the server clock`);
   const signedDigest = parsed.headers.includes('digest') ? (header(request.headers, 'digest') ?? '') : undefined;
-  if (signedDigest !== undefined && !options.deferDigest) checkBodyDigest(signedDigest, request.body);
+  if (signedDigest !== undefined && !options.deferBody) checkBodyDigest(signedDigest, request.body);
   let data: string;
   try {
     data = signingString(parsed.headers, { method: request.method, path: request.url, headers: lowerCased(request.headers) });
@@ -77,12 +86,32 @@ export async function verifySystemRequest(
   const credentials = await deps.systems.credentialsFor(keyMatch[1]!);
   // An unknown system and a bad signature answer the same, so ids cannot be probed.
   if (!credentials || !verifySignature(parsed, data, credentials.publicKey)) throw deny('the signature does not verify');
-  if (options.alwaysOnce || MUTATING.has(request.method.toUpperCase())) {
-    const digest = hash('sha256', parsed.signature, 'hex');
-    const fresh = await deps.replay.remember(digest, new Date(date + deps.skewMs).toISOString(), new Date(now).toISOString());
-    if (!fresh) throw deny('this signature was already used (replay)');
-  }
-  return { systemId: keyMatch[1]!, organizationId: credentials.organizationId, ...(signedDigest !== undefined && options.deferDigest ? { signedDigest } : {}) };
+  const identity: SystemIdentity = { systemId: keyMatch[1]!, organizationId: credentials.organizationId };
+  const once = options.alwaysOnce === true || MUTATING.has(request.method.toUpperCase());
+  const checkBody = async (body: Buffer | string | undefined): Promise<void> => {
+    if (signedDigest !== undefined && options.deferBody) checkBodyDigest(signedDigest, body);
+    if (!once) return;
+    const key = replayKey(parsed.signature, request.method, request.url, body);
+    const fresh = await deps.replay.remember(key, new Date(date + deps.skewMs).toISOString(), new Date(now).toISOString());
+    if (!fresh) throw deny('this signed request was already used (replay)');
+  };
+  if (options.deferBody) return { ...identity, checkBody };
+  await checkBody(request.body);
+  return identity;
+}
+
+/**
+ * What a replay is: the same signature on the same method, path and query,
+ * and body. The reference's recipe signs only the request line and the date,
+ * and RSA signatures are deterministic, so two different changes to one path
+ * within a second carry the same signature; keyed on the signature alone, the
+ * second would be refused. The signature stays in the key, so a captured
+ * request cannot be sent again as it was.
+ */
+export function replayKey(signature: Buffer, method: string, url: string, body: Buffer | string | undefined): string {
+  const bodyHash = hash('sha256', body ?? '', 'hex');
+  // A request line holds no newline, a base64 signature and a hex digest neither, so the parts cannot run together.
+  return hash('sha256', `${signature.toString('base64')}\n${method.toUpperCase()}\n${url}\n${bodyHash}`, 'hex');
 }
 
 /**

@@ -34,6 +34,9 @@ export const ServerConfigSchema = Type.Object(
     ingest_lease_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, description: 'How long a claimed ingest command is held before another replica may reclaim it' }),
     ingest_keep_done_s: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 86_400, description: 'How long processed ingest commands stay visible by uuid before they are deleted' }),
     ingest_poll_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'How often ingest workers look for work without a wake-up' }),
+    rate_limit_max: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 500, description: 'Requests each API key, system or client address may make per rate_limit_window_s, per server; 0 turns the limit off' }),
+    rate_limit_window_s: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'The rate limit window in seconds' }),
+    metrics_token: Type.Optional(Type.String({ minLength: 16, description: 'When set, GET /metrics requires Authorization: Bearer <metrics_token>' })),
   },
   { additionalProperties: false },
 );
@@ -69,6 +72,9 @@ const BINDINGS: EnvBinding[] = [
   { key: 'ingest_poll_ms', env: 'MUSTER_INGEST_POLL_MS', kind: 'integer' },
   { key: 'ingest_lease_ms', env: 'MUSTER_INGEST_LEASE_MS', kind: 'integer' },
   { key: 'ingest_keep_done_s', env: 'MUSTER_INGEST_KEEP_DONE_S', kind: 'integer' },
+  { key: 'rate_limit_max', env: 'MUSTER_RATE_LIMIT_MAX', kind: 'integer' },
+  { key: 'rate_limit_window_s', env: 'MUSTER_RATE_LIMIT_WINDOW_S', kind: 'integer' },
+  { key: 'metrics_token', env: 'MUSTER_METRICS_TOKEN', kind: 'string' },
 ];
 
 /** Loads the server config: defaults < file (`--config` or MUSTER_CONFIG) < MUSTER_* env < flags. */

@@ -6,11 +6,16 @@ import { MusterError, type ErrorCode } from '../core/errors.js';
  * unexpected failure (which every face answers as a 500 with a request id).
  * Fastify's own errors (validation, body size, bad JSON) become the codes a
  * caller can act on; shared by every face, each of which then renders the
- * result in its own wire shape.
+ * result in its own wire shape. With the request, a route that needs a body
+ * and got none says so instead of naming a type.
  */
-export function classify(err: unknown): MusterError | undefined {
+export function classify(err: unknown, request?: FastifyRequest): MusterError | undefined {
   if (err instanceof MusterError) return err;
   const e = err as FastifyError & { validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string };
+  // No body at all (none sent, or an empty one: see json-body.ts) where the route needs one.
+  if (e?.validation && e.validationContext === 'body' && request !== undefined && request.body === undefined) {
+    return new MusterError('INVALID_ARGUMENT', 'a JSON body is required (Content-Type: application/json)', { field: 'body' });
+  }
   if (e?.validation && e.validation.length > 0) {
     const first = e.validation[0]!;
     const missing = first.params?.missingProperty as string | undefined;
@@ -65,7 +70,7 @@ export function sendError(
   err: unknown,
   body: (code: ErrorCode | 'INTERNAL', message: string, requestId: string) => unknown,
 ): FastifyReply {
-  const known = classify(err);
+  const known = classify(err, request);
   if (!known) {
     logUnexpected(request, err);
     return reply.status(500).send(body('INTERNAL', `internal error (request id ${request.id})`, request.id));

@@ -27,6 +27,8 @@ export const AgentFacts = Type.Object({
   memory_bytes: Type.Optional(Type.Number({ minimum: 0 })),
   uptime_s: Type.Optional(Type.Number({ minimum: 0 })),
   ip_addresses: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 64 }),
+  /** The interface each address is on; optional, so agents that predate it still validate. */
+  interfaces: Type.Optional(Type.Array(Type.Object({ name: Type.String({ maxLength: 64 }), address: Type.String({ maxLength: 64 }) }), { maxItems: 64 })),
   agent_version: Type.String({ maxLength: 64 }),
 });
 export type AgentFacts = Static<typeof AgentFacts>;

@@ -183,6 +183,8 @@ export interface ScriptTable {
   /** The slot a scheduler claimed and is launching, and since when (crash recovery). */
   pending_fire: string | null;
   pending_since: string | null;
+  /** JSON object of string values (migration 0014-script-attributes). */
+  attributes: Generated<string>;
 }
 
 /** Named triggers, optionally with an HMAC secret (migration 0005-commands). */

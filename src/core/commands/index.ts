@@ -7,9 +7,11 @@ import type { JobService, JobView, RunRecord } from '../jobs/index.js';
 import { resolveTargets } from '../jobs/targets.js';
 import type { ScriptRecord, ScriptService, ScriptStore } from '../scripts/index.js';
 import type { SystemRecord, SystemStore } from '../systems/index.js';
-import type { CommandResultRecord, CommandResultStore } from './store.js';
+import { checkResultQuery, type ResultListOptions } from './result-query.js';
+import type { CommandResultQuery, CommandResultRecord, CommandResultStore, CommandResultSummary } from './store.js';
 
 export * from './store.js';
+export type { ResultListOptions } from './result-query.js';
 export { TriggerService, type ReplayGuard, type TriggerCall, type TriggerOutcome } from './triggers.js';
 export { triggerEnv, signTrigger, TRIGGER_BODY_MAX_BYTES } from './trigger-env.js';
 
@@ -81,12 +83,22 @@ export class CommandService {
     return [...direct, ...viaGroups.map((m) => ({ systemId: m.systemId, groupId: m.groupId }))];
   }
 
-  /** Ended runs of jobs launched from saved commands, newest first. */
-  async listResults(actor: Actor, options: { commandId?: string; limit?: number; skip?: number } = {}): Promise<{ total: number; items: CommandResultRecord[] }> {
+  /** Ended runs of jobs launched from saved commands, with their output; newest first unless sorted. */
+  async listResults(actor: Actor, options: ResultListOptions = {}): Promise<{ total: number; items: CommandResultRecord[] }> {
+    return this.results.listResults(actor.organizationId, await this.resultQuery(actor, options));
+  }
+
+  /** The same page without output, for listings that do not show it. */
+  async listResultSummaries(actor: Actor, options: ResultListOptions = {}): Promise<{ total: number; items: CommandResultSummary[] }> {
+    return this.results.listResultSummaries(actor.organizationId, await this.resultQuery(actor, options));
+  }
+
+  private async resultQuery(actor: Actor, options: ResultListOptions): Promise<CommandResultQuery> {
     requireRole(actor, 'viewer');
-    if (options.commandId !== undefined) await this.scripts.get(actor, options.commandId);
-    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
-    return this.results.listResults(actor.organizationId, { ...options, limit, skip: Math.max(options.skip ?? 0, 0) });
+    const query = checkResultQuery(options);
+    // A command may be named by id or name; results are filed under its id.
+    if (query.commandId !== undefined) query.commandId = (await this.scripts.get(actor, query.commandId)).id;
+    return query;
   }
 
   /** One command result (a run of a command's job). */

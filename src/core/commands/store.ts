@@ -53,9 +53,26 @@ export interface CommandResultRecord {
   finishedAt: string | null;
 }
 
+/** A command result without its output, as listings give it (output can be 2 MiB a run). */
+export type CommandResultSummary = Omit<CommandResultRecord, 'stdout' | 'stderr'>;
+
+/** Fields command results can be sorted on. */
+export const RESULT_SORT_FIELDS = ['runId', 'commandId', 'commandName', 'systemId', 'hostname', 'exitCode', 'createdAt', 'finishedAt'] as const;
+export type ResultSortField = (typeof RESULT_SORT_FIELDS)[number];
+
+/** A page of command results: by default newest first. */
+export interface CommandResultQuery {
+  commandId?: string;
+  limit: number;
+  skip: number;
+  sort?: Array<{ field: ResultSortField; desc: boolean }>;
+}
+
 /** Reading command results (ended runs of jobs launched from a saved script), and group lookups for bindings. */
 export interface CommandResultStore {
-  listResults(organizationId: string, options: { commandId?: string; limit: number; skip: number }): Promise<{ total: number; items: CommandResultRecord[] }>;
+  listResults(organizationId: string, query: CommandResultQuery): Promise<{ total: number; items: CommandResultRecord[] }>;
+  /** The same page without output. */
+  listResultSummaries(organizationId: string, query: CommandResultQuery): Promise<{ total: number; items: CommandResultSummary[] }>;
   getResult(organizationId: string, runId: string): Promise<CommandResultRecord | undefined>;
   /** Hides a result from listings; false when there is no such visible result. */
   hideResult(organizationId: string, runId: string, at: string): Promise<boolean>;

@@ -5,6 +5,7 @@ import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import type { JobLimits, LaunchInput } from '../jobs/index.js';
 import { checkContent, checkRunAs, checkShell, checkTimeout, checkTtl } from '../jobs/validate.js';
+import { checkAttributes } from '../systems/validate.js';
 import { COMMAND_FIELDS, commandFields, type CommandFieldsInput } from './command-fields.js';
 import type { ScriptRecord, ScriptStore, ScriptTargets } from './store.js';
 
@@ -21,9 +22,11 @@ export interface ScriptInput extends CommandFieldsInput {
   timeout_s?: unknown;
   ttl_s?: unknown;
   default_targets?: unknown;
+  /** Replaces the script's attributes whole. */
+  attributes?: unknown;
 }
 
-const SCRIPT_FIELDS = ['name', 'content', 'shell', 'run_as', 'timeout_s', 'ttl_s', 'default_targets', ...COMMAND_FIELDS] as const;
+const SCRIPT_FIELDS = ['name', 'content', 'shell', 'run_as', 'timeout_s', 'ttl_s', 'default_targets', 'attributes', ...COMMAND_FIELDS] as const;
 
 /** Bounds on default targets, to keep a row small; whether the ids exist is checked at launch. */
 const MAX_TARGET_IDS = 10_000;
@@ -90,6 +93,7 @@ export class ScriptService {
       timeoutS: checkTimeout(input.timeout_s),
       ttlS: checkTtl(input.ttl_s),
       defaultTargets: checkTargets(input.default_targets),
+      attributes: input.attributes === undefined ? {} : checkAttributes(input.attributes, 'attributes'),
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       createdBy: actor.label,
@@ -161,6 +165,7 @@ export class ScriptService {
       timeoutS: input.timeout_s === undefined ? old.timeoutS : checkTimeout(input.timeout_s),
       ttlS: input.ttl_s === undefined ? old.ttlS : checkTtl(input.ttl_s),
       defaultTargets: input.default_targets === undefined ? old.defaultTargets : checkTargets(input.default_targets),
+      attributes: input.attributes === undefined ? old.attributes : checkAttributes(input.attributes, 'attributes'),
     };
     script.updatedAt = now.toISOString();
     const result = await this.store.updateScript(script, { reschedule });

@@ -40,6 +40,8 @@ export interface ScriptRecord {
   platform: string | null;
   /** When the scheduler fires it next; null when nothing is scheduled. */
   nextFireAt: string | null;
+  /** Caller-set key/value pairs, kept and returned as given. */
+  attributes: Record<string, string>;
 }
 
 /** Storage of saved scripts. Names are unique per organization. */

@@ -20,6 +20,16 @@ describe('parseSelector', () => {
     expect(parseSelector('*')).toEqual({ kind: 'all' });
   });
 
+  it('reads a quoted value whole, so tags with spaces, quotes and any script can be selected', () => {
+    expect(parseSelector('tag:"stopped servers"')).toEqual({ kind: 'term', key: 'tag', value: 'stopped servers' });
+    expect(parseSelector('tag:"say \\"hi\\" (now)" and not tag:"服务器 ✓"')).toEqual({
+      kind: 'and',
+      items: [{ kind: 'term', key: 'tag', value: 'say "hi" (now)' }, { kind: 'not', item: { kind: 'term', key: 'tag', value: '服务器 ✓' } }],
+    });
+    // Unquoted, a space ends the value and the rest must be a term.
+    expect(() => parseSelector('tag:stopped servers')).toThrow(/expected a term like tag:web, found "servers"/);
+  });
+
   it('parses fact terms with =, != and ~', () => {
     expect(parseSelector('fact:os.family=Debian')).toEqual({ kind: 'fact', path: 'os.family', op: '=', value: 'Debian' });
     expect(parseSelector('fact:kernel!=5')).toMatchObject({ op: '!=', path: 'kernel', value: '5' });

@@ -12,6 +12,7 @@ import { checkPaging, checkSystemPatch, checkTags } from './validate.js';
 
 export type { SystemFilter, SystemPatch, SystemQuery, SystemRecord, SystemStore, QueryField } from './store.js';
 export { QUERY_FIELDS } from './store.js';
+export { networkInterfaces, type NetworkInterface } from './interfaces.js';
 export { checkTags, checkSystemPatch } from './validate.js';
 export { authorizeOnSystem, isSystemPrincipal, requireActor, callerLabel, type Caller, type SystemPrincipal } from './principal.js';
 
@@ -29,6 +30,8 @@ export interface AgentFactsInput {
   memory_bytes?: number | undefined;
   uptime_s?: number | undefined;
   ip_addresses: string[];
+  /** The interface each address is on (agents that predate it leave it out). */
+  interfaces?: Array<{ name: string; address: string }> | undefined;
   agent_version: string;
 }
 

@@ -1,15 +1,22 @@
 import { invalid } from '../errors.js';
 import { QUERY_FIELDS, type SystemPatch, type SystemQuery } from './store.js';
 
-const TAG = /^[\w.:@/+-]{1,128}$/;
+/** The longest tag, in characters (code points). */
+export const MAX_TAG_LENGTH = 128;
+/**
+ * Printable text: no control characters, unpaired surrogates (not UTF-8),
+ * private-use characters or line and paragraph separators. Spaces are fine
+ * (`stopped servers`); selectors match such a tag when quoted.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/u;
 
-/** Tags: at most 50, each 1–128 characters of letters, digits and `_.:@/+-`; duplicates dropped. */
+/** Tags: at most 50, each 1–128 printable characters, not only spaces; duplicates dropped. */
 export function checkTags(value: unknown, field = 'tags'): string[] {
   if (!Array.isArray(value)) throw invalid(field, 'must be an array of strings');
   if (value.length > 50) throw invalid(field, 'must hold at most 50 tags');
   for (const [i, tag] of value.entries()) {
-    if (typeof tag !== 'string' || !TAG.test(tag)) {
-      throw invalid(`${field}[${i}]`, 'must be 1–128 characters of letters, digits and _.:@/+-');
+    if (typeof tag !== 'string' || tag.trim() === '' || [...tag].length > MAX_TAG_LENGTH || UNPRINTABLE.test(tag)) {
+      throw invalid(`${field}[${i}]`, `must be 1–${MAX_TAG_LENGTH} printable characters (letters, digits, spaces, punctuation), not only spaces`);
     }
   }
   return [...new Set(value as string[])];
@@ -25,7 +32,8 @@ const IMMUTABLE = new Set([
 ]);
 const ATTRIBUTE_NAME = /^[\w.:-]{1,64}$/;
 
-function checkAttributes(value: unknown, field: string): Record<string, string> {
+/** Attributes: at most 50 names of 1–64 letters, digits or `_.:-`, each with a string value of at most 1024 characters. */
+export function checkAttributes(value: unknown, field: string): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(field, 'must be an object of string values');
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > 50) throw invalid(field, 'must hold at most 50 attributes');
@@ -71,6 +79,7 @@ export function checkSystemPatch(input: Record<string, unknown>, names: Record<s
 export function checkPaging(query: SystemQuery): SystemQuery {
   if (!Number.isInteger(query.skip) || query.skip < 0) throw invalid('skip', 'must be a non-negative integer');
   if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000) throw invalid('limit', 'must be an integer from 1 to 1000');
-  for (const f of query.filters) if (!(QUERY_FIELDS as readonly string[]).includes(f.field)) throw invalid('filter', `cannot filter on ${f.field}`);
+  for (const f of query.filters) if (!(QUERY_FIELDS as readonly string[]).includes(f.field)) throw invalid('filter', `cannot filter on ${String(f.field)}`);
+  for (const s of query.sort) if (!(QUERY_FIELDS as readonly string[]).includes(s.field)) throw invalid('sort', `cannot sort on ${String(s.field)}`);
   return query;
 }

@@ -6,9 +6,10 @@ import { isId, newId } from '../ids.js';
 import type { MembershipOp } from '../groups/index.js';
 import { authorizeOnSystem, callerLabel, type Caller } from '../systems/principal.js';
 import type { SystemStore } from '../systems/store.js';
-import type { SystemUserPatch, SystemUserRecord, SystemUserStore } from './store.js';
+import { USER_QUERY_FIELDS, type SystemUserPatch, type SystemUserQuery, type SystemUserRecord, type SystemUserStore } from './store.js';
 
-export type { SystemUserPatch, SystemUserRecord, SystemUserStore } from './store.js';
+export type { SystemUserPatch, SystemUserQuery, SystemUserRecord, SystemUserStore, UserQueryField } from './store.js';
+export { USER_QUERY_FIELDS } from './store.js';
 
 const USERNAME = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const FIELDS = { username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name' } as const;
@@ -18,7 +19,7 @@ function checkUser(input: Record<string, unknown>, names: Record<string, string>
   const name = (k: string) => names[k] ?? k;
   const out: SystemUserPatch = {};
   for (const [key, value] of Object.entries(input)) {
-    if (!(key in FIELDS)) throw invalid(name(key), 'is not a known field');
+    if (!Object.hasOwn(FIELDS, key)) throw invalid(name(key), 'is not a known field');
     if (key === 'username') {
       if (typeof value !== 'string' || !USERNAME.test(value)) throw invalid(name(key), 'must be a POSIX user name: lower-case letters, digits, _.- (at most 32)');
       out.username = value;
@@ -34,6 +35,16 @@ function checkUser(input: Record<string, unknown>, names: Record<string, string>
   return out;
 }
 
+/** Paging as for systems (skip ≥ 0, 1 ≤ limit ≤ 1000), and only known fields (own names, never a prototype's). */
+function checkUserQuery(query: SystemUserQuery): SystemUserQuery {
+  if (!Number.isInteger(query.skip) || query.skip < 0) throw invalid('skip', 'must be a non-negative integer');
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000) throw invalid('limit', 'must be an integer from 1 to 1000');
+  const known = (field: unknown) => (USER_QUERY_FIELDS as readonly unknown[]).includes(field);
+  for (const f of query.filters) if (!known(f.field)) throw invalid('filter', `cannot filter on ${String(f.field)}`);
+  for (const s of query.sort) if (!known(s.field)) throw invalid('sort', `cannot sort on ${String(s.field)}`);
+  return query;
+}
+
 /** System users, and which systems they are bound to. */
 export class SystemUserService {
   constructor(
@@ -47,6 +58,12 @@ export class SystemUserService {
   async list(actor: Actor): Promise<SystemUserRecord[]> {
     requireRole(actor, 'viewer');
     return this.store.listUsers(actor.organizationId);
+  }
+
+  /** A filtered, sorted page of the organization's users, with the total that match. */
+  async query(actor: Actor, query: SystemUserQuery): Promise<{ total: number; items: SystemUserRecord[] }> {
+    requireRole(actor, 'viewer');
+    return this.store.queryUsers(actor.organizationId, checkUserQuery(query));
   }
 
   /** One system user. */
@@ -80,11 +97,13 @@ export class SystemUserService {
     return { ...user, ...patch };
   }
 
-  /** Deletes a user and its bindings. */
-  async remove(actor: Actor, id: string): Promise<void> {
+  /** Deletes a user and its bindings; returns the user as it was. */
+  async remove(actor: Actor, id: string): Promise<SystemUserRecord> {
     requireRole(actor, 'operator');
-    if (!isId(id) || !(await this.store.deleteUser(actor.organizationId, id))) throw notFound('user', id);
-    await this.record(actor, 'user.delete', id, {});
+    const user = await this.find(actor.organizationId, id);
+    if (!(await this.store.deleteUser(actor.organizationId, id))) throw notFound('user', id);
+    await this.record(actor, 'user.delete', id, { username: user.username });
+    return user;
   }
 
   /** The ids of the systems a user is bound to. */

@@ -31,6 +31,22 @@ async function authenticate(req: FastifyRequest, deps: JumpCloudDeps & { systemC
   return { kind: 'api_key', actor };
 }
 
+/**
+ * Every JumpCloud route also answers with a trailing slash, as JumpCloud does
+ * (its docs write `POST /api/commands/`). Each route added to the face, in any
+ * of its scopes, gets a twin ending in `/` with the same options; the native
+ * API stays strict. HEAD twins come with their GET twins.
+ */
+function answerWithTrailingSlash(app: FastifyInstance): void {
+  app.addHook('onRoute', function (route) {
+    const config = route.config as { slashTwin?: boolean } | undefined;
+    if (route.method === 'HEAD' || config?.slashTwin === true || route.routePath === '' || route.routePath.endsWith('/')) return;
+    // `this` is the scope the route was added in, so the twin gets its prefix, parsers and hooks.
+    const twinConfig = { ...route.config, slashTwin: true } as typeof route.config;
+    this.route({ ...route, url: `${route.routePath}/`, config: twinConfig, schema: { ...route.schema, hide: true } });
+  });
+}
+
 /** Verifies a System Context request (HTTP Signature) and returns the system it came from, or throws UNAUTHENTICATED. */
 export type SystemCaller = (req: FastifyRequest) => Promise<JumpCloudCaller>;
 
@@ -51,6 +67,7 @@ export async function jumpcloudFace(app: FastifyInstance, deps: JumpCloudDeps & 
       : sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), jumpcloudErrorBody),
   );
   keepRawJsonBodies(app);
+  answerWithTrailingSlash(app);
   app.addHook('onRequest', async (req) => {
     // A route that authenticates its own way (a trigger's HMAC secret) sets `config.anonymous`:
     // credentials, when sent, are still checked; their absence is left to the route.
@@ -58,9 +75,9 @@ export async function jumpcloudFace(app: FastifyInstance, deps: JumpCloudDeps & 
     if (anonymous && presentedApiKey(req.headers) === undefined && req.headers.authorization === undefined) return;
     req.jumpcloud = await authenticate(req, deps);
   });
-  // A system's signed Digest is checked once the body has been read.
+  // A system's signed Digest, and a replay (keyed on the body too), are checked once the body has been read.
   app.addHook('preValidation', async (req) => {
-    if (req.jumpcloud?.kind === 'system') checkSignedBody(req);
+    if (req.jumpcloud?.kind === 'system') await checkSignedBody(req);
   });
   for (const routes of deps.routes) routes(app, deps);
 }

@@ -37,6 +37,7 @@ function toRecord(row: Selectable<ScriptTable>): ScriptRecord {
     runOnEnroll: Number(row.run_on_enroll) === 1,
     platform: row.platform,
     nextFireAt: row.next_fire_at,
+    attributes: fromJson<Record<string, string>>(row.attributes, {}),
   };
 }
 
@@ -44,7 +45,7 @@ function toRecord(row: Selectable<ScriptTable>): ScriptRecord {
 function commandColumns(s: ScriptRecord) {
   return {
     trigger_name: s.triggerName, launch_type: s.launchType, schedule: s.schedule, timezone: s.timezone, run_at: s.runAt,
-    run_on_enroll: s.runOnEnroll ? 1 : 0, platform: s.platform,
+    run_on_enroll: s.runOnEnroll ? 1 : 0, platform: s.platform, attributes: toJson(s.attributes),
   };
 }
 

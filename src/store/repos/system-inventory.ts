@@ -19,7 +19,8 @@ const COLUMNS: Record<Exclude<QueryField, 'tags'>, keyof SystemTable & string> =
   connected: 'connected',
 };
 
-function escapeLike(value: string): string {
+/** `%value%` for a case-insensitive LIKE, with the wildcard characters in the value escaped (ESCAPE '\'). */
+export function escapeLike(value: string): string {
   return `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 

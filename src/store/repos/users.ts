@@ -1,6 +1,25 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { SystemUserRecord, SystemUserStore } from '../../core/users/index.js';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import type { SystemUserQuery, SystemUserRecord, SystemUserStore, UserQueryField } from '../../core/users/index.js';
 import type { Schema, SystemUserTable } from '../schema.js';
+import { escapeLike } from './system-inventory.js';
+
+const COLUMNS: Record<UserQueryField, keyof SystemUserTable & string> = {
+  id: 'id', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name', createdAt: 'created_at',
+};
+
+function filterWhere(eb: ExpressionBuilder<Schema, 'system_users'>, f: SystemUserQuery['filters'][number]): Expression<SqlBool> {
+  const column = sql.ref(`system_users.${COLUMNS[f.field]}`);
+  switch (f.op) {
+    case 'eq':
+      return sql<SqlBool>`${column} = ${f.values[0]}`;
+    case 'ne':
+      return sql<SqlBool>`${column} <> ${f.values[0]}`;
+    case 'in':
+      return eb.or(f.values.map((v) => sql<SqlBool>`${column} = ${v}`));
+    case 'contains':
+      return sql<SqlBool>`lower(${column}) like ${escapeLike(String(f.values[0]))} escape '\\'`;
+  }
+}
 
 function toRecord(row: Selectable<SystemUserTable>): SystemUserRecord {
   return { id: row.id, organizationId: row.organization_id, username: row.username, email: row.email, firstName: row.first_name, lastName: row.last_name, createdAt: row.created_at };
@@ -29,6 +48,15 @@ export function systemUserStore(db: Kysely<Schema>): SystemUserStore {
     },
     async listUsers(organizationId) {
       return (await db.selectFrom('system_users').selectAll().where('organization_id', '=', organizationId).orderBy('username').execute()).map(toRecord);
+    },
+    async queryUsers(organizationId, q) {
+      let base = db.selectFrom('system_users').where('organization_id', '=', organizationId);
+      if (q.filters.length > 0) base = base.where((eb) => eb.and(q.filters.map((f) => filterWhere(eb, f))));
+      const counted = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+      let page = base.selectAll();
+      for (const s of q.sort) page = page.orderBy(sql.ref(`system_users.${COLUMNS[s.field]}`), s.desc ? 'desc' : 'asc');
+      const rows = await page.orderBy('username').orderBy('id').limit(q.limit).offset(q.skip).execute();
+      return { total: Number(counted?.n ?? 0), items: rows.map(toRecord) };
     },
     async updateUser(organizationId, id, p) {
       if (p.username !== undefined && (await taken(organizationId, p.username, id))) return 'conflict';

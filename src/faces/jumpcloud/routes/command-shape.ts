@@ -1,14 +1,17 @@
 import Type from 'typebox';
-import type { CommandResultRecord } from '../../../core/commands/index.js';
 import { MusterError } from '../../../core/errors.js';
 import type { ScriptInput, ScriptRecord } from '../../../core/scripts/index.js';
+import { refuseUnsupported, type Unsupported } from '../unsupported.js';
 
 /** JumpCloud's id for "run as root": muster's default, which is the agent's own user (root on a managed machine). */
 export const ROOT_USER = '000000000000000000000000';
 
 /**
- * A JumpCloud v1 command body. Unknown fields (`files`, `commandRunners`,
- * `systems`…) are accepted and ignored, as existing scripts send them.
+ * A JumpCloud v1 command body. `systems` sets the command's bound systems;
+ * `listensTo`, `scheduleRepeatType`, `scheduleYear` and `template` are kept as
+ * given; `files` and `commandRunners` are accepted empty only (see
+ * UNSUPPORTED). Other fields (`CommandID`, `launchTypeExtra`…) that clients
+ * send along are ignored, as JumpCloud ignores them.
  */
 export const CommandBody = Type.Object(
   {
@@ -26,6 +29,13 @@ export const CommandBody = Type.Object(
     shell: Type.Optional(Type.String({ maxLength: 32 })),
     organization: Type.Optional(Type.String()),
     runOnEnroll: Type.Optional(Type.Boolean({ description: 'muster extension: run on every newly enrolled system the command is bound to' })),
+    systems: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 10_000, description: 'the ids of the systems the command is bound to' })),
+    listensTo: Type.Optional(Type.String({ maxLength: 1024 })),
+    scheduleRepeatType: Type.Optional(Type.String({ maxLength: 1024 })),
+    scheduleYear: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 9999 }), Type.String({ pattern: '^[0-9]{0,4}$' }), Type.Null()])),
+    template: Type.Optional(Type.String({ maxLength: 1024 })),
+    files: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 100 })),
+    commandRunners: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 1000 })),
   },
   { additionalProperties: true },
 );
@@ -33,7 +43,30 @@ export const CommandBody = Type.Object(
 export type CommandBodyType = {
   name?: string; command?: string; commandType?: string; user?: string; sudo?: boolean; launchType?: string; trigger?: string; schedule?: string;
   timezone?: string; timeout?: string | number; timeToLiveSeconds?: number; shell?: string; organization?: string; runOnEnroll?: boolean;
+  systems?: string[]; listensTo?: string; scheduleRepeatType?: string; scheduleYear?: number | string | null; template?: string;
 };
+
+/** What muster cannot do with a command: deliver files with it, or let other users than API keys run it. */
+const UNSUPPORTED: Record<string, Unsupported> = {
+  files: { accepts: [[]], why: 'muster does not deliver files with commands' },
+  commandRunners: { accepts: [[]], why: 'muster has no command runner users: API key roles decide who may run a command' },
+};
+
+/** JumpCloud fields muster keeps as the script's attributes, by their JumpCloud names. */
+const KEPT_AS_ATTRIBUTES = ['listensTo', 'scheduleRepeatType', 'scheduleYear', 'template'] as const;
+
+/** The script's attributes after a body's kept fields; an empty value removes one. */
+function attributesOf(body: CommandBodyType, current: ScriptRecord | undefined): Record<string, string> | undefined {
+  if (!KEPT_AS_ATTRIBUTES.some((k) => body[k] !== undefined)) return undefined;
+  const attributes = { ...current?.attributes };
+  for (const key of KEPT_AS_ATTRIBUTES) {
+    const value = body[key];
+    if (value === undefined) continue;
+    if (value === null || value === '' || (key === 'scheduleYear' && Number(value) === 0)) delete attributes[key];
+    else attributes[key] = String(key === 'scheduleYear' ? Number(value) : value);
+  }
+  return attributes;
+}
 
 const SHELLS: Record<string, string> = {
   bash: 'bash', '/bin/bash': 'bash', '/usr/bin/bash': 'bash', sh: 'sh', '/bin/sh': 'sh', zsh: 'zsh', '/bin/zsh': 'zsh',
@@ -41,7 +74,7 @@ const SHELLS: Record<string, string> = {
 };
 
 function shellOf(value: string): string {
-  const shell = SHELLS[value.toLowerCase()];
+  const shell = Object.hasOwn(SHELLS, value.toLowerCase()) ? SHELLS[value.toLowerCase()] : undefined;
   if (!shell) throw new MusterError('INVALID_ARGUMENT', `shell: ${value} is not supported (bash, sh, zsh, python3, powershell)`, { field: 'shell' });
   return shell;
 }
@@ -53,6 +86,7 @@ function shellOf(value: string): string {
  * depends on the launch type given, or else on the command's current one.
  */
 export function commandInput(body: CommandBodyType, current?: ScriptRecord): ScriptInput {
+  refuseUnsupported(body, UNSUPPORTED);
   const input: ScriptInput = {};
   const launchType = body.launchType || current?.launchType || 'manual';
   if (body.name !== undefined) input.name = body.name;
@@ -76,6 +110,13 @@ export function commandInput(body: CommandBodyType, current?: ScriptRecord): Scr
   if (timeout !== undefined && timeout > 0) input.timeout_s = timeout;
   if (body.timeToLiveSeconds !== undefined && body.timeToLiveSeconds > 0) input.ttl_s = body.timeToLiveSeconds;
   if (body.runOnEnroll !== undefined) input.run_on_enroll = body.runOnEnroll;
+  if (body.systems !== undefined) {
+    // JumpCloud's older models bind systems in the body; groups and a selector stay as they were.
+    const t = current?.defaultTargets;
+    input.default_targets = { system_ids: [...new Set(body.systems)], group_ids: t?.groupIds ?? [], selector: t?.selector ?? null };
+  }
+  const attributes = attributesOf(body, current);
+  if (attributes !== undefined) input.attributes = attributes;
   return input;
 }
 
@@ -99,31 +140,12 @@ export function commandView(s: ScriptRecord) {
     organization: s.organizationId,
     runOnEnroll: s.runOnEnroll,
     nextFireAt: s.nextFireAt,
+    systems: s.defaultTargets.systemIds,
+    listensTo: s.attributes.listensTo ?? '',
+    scheduleRepeatType: s.attributes.scheduleRepeatType ?? '',
+    scheduleYear: s.attributes.scheduleYear === undefined ? null : Number(s.attributes.scheduleYear),
+    template: s.attributes.template ?? '',
     files: [] as string[],
-  };
-}
-
-/** A command result (one run of a command's job) in JumpCloud's shape. */
-export function commandResultView(r: CommandResultRecord, withOutput = true) {
-  const output = r.stderr ? `${r.stdout}${r.stdout && !r.stdout.endsWith('\n') ? '\n' : ''}${r.stderr}` : r.stdout;
-  return {
-    _id: r.runId,
-    id: r.runId,
-    command: r.content,
-    name: r.commandName,
-    workflowId: r.commandId,
-    workflowInstanceId: r.jobId,
-    system: r.hostname,
-    systemId: r.systemId,
-    organization: r.organizationId,
-    user: r.runAs ?? ROOT_USER,
-    sudo: false,
-    requestTime: r.createdAt,
-    responseTime: r.finishedAt,
-    response: {
-      id: r.runId,
-      data: { output: withOutput ? output : '', exitCode: r.exitCode ?? -1 },
-      error: r.state === 'succeeded' ? '' : (r.reason ?? r.state),
-    },
+    commandRunners: [] as string[],
   };
 }

@@ -5,6 +5,7 @@ import { commandTriggerRoutes } from './command-triggers.js';
 import { commandRoutes } from './commands.js';
 import { jumpcloudSystemGroupRoutes } from './systemgroups.js';
 import { jumpcloudSystemRoutes } from './systems.js';
+import { jumpcloudSystemUserRoutes } from './systemusers.js';
 import { jumpcloudV2SystemRoutes } from './v2-systems.js';
 
 /**
@@ -18,5 +19,6 @@ export const JUMPCLOUD_ROUTES: JumpCloudRoutes[] = [
   commandTriggerRoutes,
   jumpcloudSystemRoutes,
   jumpcloudSystemGroupRoutes,
+  jumpcloudSystemUserRoutes,
   jumpcloudV2SystemRoutes,
 ];
