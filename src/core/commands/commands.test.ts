@@ -54,7 +54,7 @@ describe.each(DATABASES)('commands and triggers on $name', ({ name, skip }) => {
     const before = await jobsOf();
     await expect(f.core.triggers.fire({ name: 'nothing-here', body: undefined, actor: f.admin })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no command has the trigger nothing-here' });
     await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"1x": "a"}', actor: f.admin })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'body.1x' });
-    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"MUSTER_RUN_ID": "a"}', actor: f.admin })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'env.MUSTER_RUN_ID' });
+    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"MUSTER_RUN_ID": "a"}', actor: f.admin })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'body.MUSTER_RUN_ID' });
     await expect(f.core.triggers.fire({ name: 'bad name!', body: undefined, actor: f.admin })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(f.core.triggers.fire({ name: 'disk-full', body: undefined, actor: viewer() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(f.core.triggers.fire({ name: 'disk-full', body: undefined })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });

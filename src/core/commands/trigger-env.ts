@@ -1,7 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { envNameProblem } from '../../lib/env-policy.js';
 import { invalid, MusterError } from '../errors.js';
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The largest trigger body accepted, before parsing. */
 export const TRIGGER_BODY_MAX_BYTES = 1024 * 1024;
@@ -12,7 +11,9 @@ export const TRIGGER_BODY_MAX_BYTES = 1024 * 1024;
  * numbers and booleans as their JSON text, objects and arrays as the string
  * `[object Object]` (JumpCloud's documented behaviour, kept for scripts that
  * test for it). An empty body is no variables. Values reach the script only
- * through its environment.
+ * through its environment, and a key that would change how the script runs
+ * (BASH_ENV, PATH, LD_PRELOAD, …: lib/env-policy.ts) refuses the whole call
+ * before anything is launched.
  */
 export function triggerEnv(body: string | undefined): Record<string, string> {
   if (body !== undefined && Buffer.byteLength(body) > TRIGGER_BODY_MAX_BYTES) {
@@ -28,7 +29,8 @@ export function triggerEnv(body: string | undefined): Record<string, string> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('body', 'must be a JSON object: its top-level keys become environment variables');
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(data)) {
-    if (!ENV_NAME.test(name)) throw invalid(`body.${name}`, `${JSON.stringify(name)} is not a valid variable name (^[A-Za-z_][A-Za-z0-9_]*$)`);
+    const problem = envNameProblem(name);
+    if (problem !== undefined) throw invalid(`body.${name}`, problem);
     env[name] = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? '[object Object]' : JSON.stringify(value);
   }
   return env;

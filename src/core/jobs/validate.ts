@@ -1,7 +1,6 @@
+import { envNameProblem } from '../../lib/env-policy.js';
 import { SHELLS } from '../../protocol/messages.js';
 import { invalid } from '../errors.js';
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function checkShell(value: unknown): string {
   if (value === undefined) return 'bash';
@@ -26,9 +25,11 @@ export function checkTimeout(value: unknown): number {
 }
 
 /**
- * The job's environment: names must be valid shell variable names (values reach
- * the script only through its environment, never spliced into its text), and
- * `MUSTER_*` is reserved for what the agent sets.
+ * The job's environment, which every face's launch and every trigger reaches:
+ * names must be valid shell variable names (values reach the script only
+ * through its environment, never spliced into its text), `MUSTER_*` is
+ * reserved for what the agent sets, and no variable may change how the
+ * script runs (the deny list in lib/env-policy.ts: BASH_ENV, PATH, LD_*, …).
  */
 export function checkEnv(value: unknown): Record<string, string> {
   if (value === undefined) return {};
@@ -37,8 +38,8 @@ export function checkEnv(value: unknown): Record<string, string> {
   if (entries.length > 256) throw invalid('env', 'must hold at most 256 variables');
   let bytes = 0;
   for (const [name, v] of entries) {
-    if (!ENV_NAME.test(name)) throw invalid(`env.${name}`, 'is not a valid variable name (^[A-Za-z_][A-Za-z0-9_]*$)');
-    if (name.startsWith('MUSTER_')) throw invalid(`env.${name}`, 'MUSTER_* variables are reserved');
+    const problem = envNameProblem(name);
+    if (problem !== undefined) throw invalid(`env.${name}`, problem);
     if (typeof v !== 'string') throw invalid(`env.${name}`, 'must be a string');
     if (v.includes('\0')) throw invalid(`env.${name}`, 'must not contain NUL bytes');
     bytes += name.length + Buffer.byteLength(v);
