@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError } from './config/load.js';
-import { loadServerConfig } from './config/server.js';
+import { loadServerConfig, type ServerConfig } from './config/server.js';
 import { isMusterError } from './core/errors.js';
 import { tuneHeapGrowth } from './lib/heap-growth.js';
 
@@ -16,6 +16,7 @@ export function registerServerCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needed by Puppet\'s PuppetDB terminus)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--rotate-secret-key', "re-seal every trigger secret with a new key in the data dir's secret-key file, then exit (server stopped)")
     .action(async (opts: Record<string, string | undefined>) => {
       let config;
       try {
@@ -32,6 +33,7 @@ export function registerServerCommand(program: Command): void {
         if (err instanceof ConfigError) exitWith(2, err.message);
         throw err;
       }
+      if (opts.rotateSecretKey) return rotateSecretKey(config);
       // For the server alone: slower old-generation growth while its heap is small (src/lib/heap-growth.ts).
       tuneHeapGrowth();
       const { startServer } = await import('./server.js');
@@ -55,6 +57,18 @@ export function registerServerCommand(program: Command): void {
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
     });
+}
+
+/** `--rotate-secret-key`: prints the old and new key ids (not the keys) and how many secrets were re-sealed. */
+async function rotateSecretKey(config: ServerConfig): Promise<void> {
+  const [{ rotateSecretKeyFile }, { default: pino }] = await Promise.all([import('./server-secrets.js'), import('pino')]);
+  try {
+    const done = await rotateSecretKeyFile(config, pino({ level: config.log_level }));
+    process.stdout.write(`re-sealed ${done.resealed} trigger secret(s): key ${done.from} → ${done.to}\n`);
+  } catch (err) {
+    if (isMusterError(err, 'INVALID_ARGUMENT')) exitWith(2, err.message);
+    exitWith(1, `cannot rotate the secret key: ${(err as Error).message}`);
+  }
 }
 
 function exitWith(code: number, message: string): never {

@@ -16,6 +16,7 @@ import { DEFAULT_WORKER_OPTIONS, IngestWorkers } from './core/ingest/index.js';
 import { readFileSync } from 'node:fs';
 import { MusterError } from './core/errors.js';
 import { VERSION } from './version.js';
+import { openSecretKeyring, prepareDataDir } from './server-secrets.js';
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
@@ -26,10 +27,10 @@ export interface RunningServer {
 }
 
 /** Loads only the driver the config selects, so the agent and CLI never load one. */
-async function openDatabase(config: ServerConfig, logger: Logger): Promise<Database> {
+export async function openDatabase(config: ServerConfig, logger: Logger): Promise<Database> {
   if (config.database_url) {
     const { openPostgres } = await import('./store/postgres.js');
-    return openPostgres(config.database_url, { poolSize: config.pg_pool_size });
+    return openPostgres(config.database_url, { poolSize: config.pg_pool_size, statementTimeoutMs: config.pg_statement_timeout_ms });
   }
   const { openSqlite } = await import('./store/sqlite.js');
   return openSqlite(join(resolve(config.data_dir), 'muster.db'), { onCheckpointError: (err) => logger.warn({ err }, 'a database checkpoint failed; will retry') });
@@ -52,14 +53,18 @@ export async function startServer(
   logger: Logger = pino({ level: config.log_level }),
   options: { scheduleClock?: Clock } = {},
 ): Promise<RunningServer> {
+  // The data dir (0700) and its checks come first, before SQLite or a key file is created in it.
+  const dataDir = prepareDataDir(config, logger);
   const database = await openDatabase(config, logger);
+  let secrets;
   try {
     await migrate(database.db);
+    secrets = await openSecretKeyring(config, dataDir, database, logger);
   } catch (err) {
     await database.close();
     throw err;
   }
-  const stores = createStores(database);
+  const stores = createStores(database, { secrets });
   let hub: AgentHub | undefined;
   const core = createCore({
     stores,

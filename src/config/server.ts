@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { SECRET_KEY_PATTERN, SECRET_KEYS_PATTERN } from '../lib/secret-box.js';
 import { loadConfig, LogLevel, type EnvBinding } from './load.js';
 
 const MiB = 1024 * 1024;
@@ -19,6 +20,7 @@ export const ServerConfigSchema = Type.Object(
     bootstrap_enrollment_key: Type.Optional(Type.String({ minLength: 20 })),
     shutdown_timeout_s: Type.Integer({ minimum: 1, default: 10 }),
     pg_pool_size: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+    pg_statement_timeout_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000, description: 'PostgreSQL: reads outside a transaction (what requests ask: selectors, PuppetDB queries, listings) are stopped after this long; 0 means never. Writes, ingest batches and migrations are not bounded' }),
     lost_grace_s: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Seconds past its timeout before a run whose agent went away ends lost' }),
     sweep_interval_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'How often runs past their TTL or lost with their agent are ended' }),
     schedule_interval_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'How often scheduled commands are checked for due fires' }),
@@ -37,6 +39,8 @@ export const ServerConfigSchema = Type.Object(
     rate_limit_max: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 500, description: 'Requests each API key, system or client address may make per rate_limit_window_s, per server; 0 turns the limit off' }),
     rate_limit_window_s: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'The rate limit window in seconds' }),
     metrics_token: Type.Optional(Type.String({ minLength: 16, description: 'When set, GET /metrics requires Authorization: Bearer <metrics_token>' })),
+    secret_key: Type.Optional(Type.String({ pattern: SECRET_KEY_PATTERN, description: 'Key that seals trigger secrets at rest (64 hex digits or 32 bytes in base64); the same on every replica. Default: the data dir\'s secret-key file' })),
+    secret_key_previous: Type.Optional(Type.String({ pattern: SECRET_KEYS_PATTERN, description: 'Comma-separated previous keys, still readable while a rotation re-seals' })),
   },
   { additionalProperties: false },
 );
@@ -57,6 +61,7 @@ const BINDINGS: EnvBinding[] = [
   { key: 'bootstrap_enrollment_key', env: 'MUSTER_BOOTSTRAP_ENROLLMENT_KEY', kind: 'string' },
   { key: 'shutdown_timeout_s', env: 'MUSTER_SHUTDOWN_TIMEOUT_S', kind: 'integer' },
   { key: 'pg_pool_size', env: 'MUSTER_PG_POOL_SIZE', kind: 'integer' },
+  { key: 'pg_statement_timeout_ms', env: 'MUSTER_PG_STATEMENT_TIMEOUT_MS', kind: 'integer' },
   { key: 'lost_grace_s', env: 'MUSTER_LOST_GRACE_S', kind: 'integer' },
   { key: 'sweep_interval_ms', env: 'MUSTER_SWEEP_INTERVAL_MS', kind: 'integer' },
   { key: 'schedule_interval_ms', env: 'MUSTER_SCHEDULE_INTERVAL_MS', kind: 'integer' },
@@ -75,6 +80,8 @@ const BINDINGS: EnvBinding[] = [
   { key: 'rate_limit_max', env: 'MUSTER_RATE_LIMIT_MAX', kind: 'integer' },
   { key: 'rate_limit_window_s', env: 'MUSTER_RATE_LIMIT_WINDOW_S', kind: 'integer' },
   { key: 'metrics_token', env: 'MUSTER_METRICS_TOKEN', kind: 'string' },
+  { key: 'secret_key', env: 'MUSTER_SECRET_KEY', kind: 'string' },
+  { key: 'secret_key_previous', env: 'MUSTER_SECRET_KEY_PREVIOUS', kind: 'string' },
 ];
 
 /** Loads the server config: defaults < file (`--config` or MUSTER_CONFIG) < MUSTER_* env < flags. */

@@ -3,6 +3,7 @@ import type { Database } from './dialect.js';
 import { auditSink } from './repos/audit.js';
 import { commandResultStore } from './repos/command-results.js';
 import { triggerStore } from './repos/triggers.js';
+import { ephemeralKeyring, type SecretKeyring } from '../lib/secret-box.js';
 import { groupStore } from './repos/groups.js';
 import { jobStore } from './repos/jobs.js';
 import { keyStore } from './repos/keys.js';
@@ -16,9 +17,14 @@ import { ingestDataStore, ingestQueueStore } from './queue/index.js';
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
 export type { ReplayStore } from './repos/replay.js';
 export { discardFiles } from './queue/index.js';
+export { sealTriggerSecrets, type SealingReport } from './repos/triggers.js';
 
-/** The repositories core needs, over one open database. */
-export function createStores(database: Database): CoreStores & { replay: ReplayStore } {
+/**
+ * The repositories core needs, over one open database. `secrets` seals
+ * trigger secrets at rest; without one (tests, tools) the key lives as long
+ * as the process.
+ */
+export function createStores(database: Database, options: { secrets?: SecretKeyring } = {}): CoreStores & { replay: ReplayStore } {
   const { db, capabilities, deferredSync } = database;
   return {
     organizations: organizationStore(db),
@@ -32,7 +38,7 @@ export function createStores(database: Database): CoreStores & { replay: ReplayS
     replay: replayStore(db),
     ingestQueue: ingestQueueStore(db, capabilities, deferredSync),
     ingestData: ingestDataStore(db, capabilities.name),
-    triggers: triggerStore(db),
+    triggers: triggerStore(db, options.secrets ?? ephemeralKeyring()),
     commandResults: commandResultStore(db),
   };
 }

@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, SqliteDriver, type Driver, type SqliteDatabase } from 'kysely';
 import { ReadRoutingDriver, type WriteDurability } from './read-routing.js';
+import { ensurePrivateDir, ensurePrivateFile } from '../lib/private-files.js';
 import { SQLITE_CAPABILITIES, type Database, type DeferredSync } from './dialect.js';
 import { registerIngestFunctions } from './queue/sqlite-functions.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_OPTIONS, syncedFile, underSynchronous } from './sqlite-checkpoint.js';
@@ -108,7 +108,11 @@ function readRoutingDialect(writer: SqliteDatabase, reader: SqliteDatabase, dura
  * keeps the same promise.
  */
 export function openSqlite(path: string, options: { onCheckpointError?: (err: unknown) => void } = {}): Database & { checkpointer?: Checkpointer } {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    // 0600 before SQLite opens it: SQLite gives the -wal and -shm files the database file's mode.
+    ensurePrivateDir(dirname(path));
+    ensurePrivateFile(path);
+  }
   const sqlite = new BetterSqlite3(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');

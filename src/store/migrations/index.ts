@@ -10,6 +10,7 @@ import * as m0009 from './0009-pdb-query.js';
 import * as m0010 from './0010-facts-from-json.js';
 import * as m0011 from './0011-ingest-payloads.js';
 import * as m0014 from './0014-script-attributes.js';
+import * as m0015 from './0015-sealed-secrets.js';
 
 /**
  * Numbered, append-only migrations; one set for SQLite and PostgreSQL. A new
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0010-facts-from-json': m0010,
   '0011-ingest-payloads': m0011,
   '0014-script-attributes': m0014,
+  '0015-sealed-secrets': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -17,10 +17,11 @@ export function discardFiles(mqDir: string): DiscardWriter {
   return {
     async write(command, error, diagnostics) {
       const dir = join(mqDir, 'discarded', command.command.replaceAll(' ', '-'));
-      await mkdir(dir, { recursive: true });
+      // Dead letters hold whole payloads (facts, catalogs): readable by the server's user only.
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       const base = `${command.id}-${Date.parse(command.receivedAt)}_${COMMANDS[command.command].kind}_${command.version}_${safe(command.certname)}`;
-      await writeFile(join(dir, `${base}.json`), command.payload ?? '');
-      await writeFile(join(dir, `${base}_err.txt`), `${diagnostics}\n\n${error}\n`);
+      await writeFile(join(dir, `${base}.json`), command.payload ?? '', { mode: 0o600 });
+      await writeFile(join(dir, `${base}_err.txt`), `${diagnostics}\n\n${error}\n`, { mode: 0o600 });
     },
   };
 }
