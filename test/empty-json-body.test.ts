@@ -61,6 +61,25 @@ describe.each(DATABASES)('an empty body with a JSON content type on $name', ({ n
     expect(missing.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: 'a JSON body is required (Content-Type: application/json)' });
   });
 
+  it.skipIf(skip)('a viewer is told 403 before anything about its body: empty, malformed or invalid, on both faces', async () => {
+    const viewer = { authorization: `Bearer ${viewerKey}` };
+    for (const [path, body] of [['/v1/groups', ''], ['/v1/jobs', '{"script":'], ['/v1/api-keys', '{"name": 5}'], ['/v1/organizations', '']] as const) {
+      const res = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...viewer }, body });
+      const answer = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status, `${path}: ${JSON.stringify(answer)}`).toBe(403);
+      expect(answer.error.code).toBe('FORBIDDEN');
+    }
+    // An operator is allowed to create groups, so it hears about the body; creating keys needs admin.
+    const operatorKey = (await call(s.url, s.adminKey, 'POST', '/v1/api-keys', { name: 'operator', role: 'operator' })).body.secret;
+    expect((await emptyJson(s.url, 'POST', '/v1/groups', { authorization: `Bearer ${operatorKey}` })).status).toBe(400);
+    expect((await emptyJson(s.url, 'POST', '/v1/api-keys', { authorization: `Bearer ${operatorKey}` })).status).toBe(403);
+    const jc = await emptyJson(s.url, 'POST', '/api/commands/', { 'x-api-key': viewerKey });
+    expect(jc.status).toBe(403);
+    expect(jc.body).toMatchObject({ error: 'FORBIDDEN' });
+    // Reads stay open to viewers.
+    expect((await fetch(`${s.url}/api/commands`, { headers: { 'x-api-key': viewerKey, 'content-type': 'application/json' } })).status).toBe(200);
+  });
+
   it.skipIf(skip)("JumpCloud's documented curl DELETEs: 401 without a key, then the deletion", async () => {
     const system = await enrollSystem(s.url, s.enrollmentKey, 'curl-delete-1');
     const command = (await call(s.url, s.adminKey, 'POST', '/api/commands', { name: 'to-delete', command: 'true', commandType: 'linux' }, { 'x-api-key': s.adminKey })).body;

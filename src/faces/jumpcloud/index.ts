@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticateApiKey, presentedApiKey } from '../../auth/api-key.js';
 import { MusterError } from '../../core/errors.js';
 import { sendError } from '../http-errors.js';
+import { requireRouteRole } from '../route-role.js';
 import type { JumpCloudCaller, JumpCloudDeps } from './context.js';
 import { checkSignedBody, keepRawJsonBodies } from './system-caller.js';
 
@@ -74,6 +75,7 @@ export async function jumpcloudFace(app: FastifyInstance, deps: JumpCloudDeps & 
     const anonymous = (req.routeOptions.config as { anonymous?: boolean } | undefined)?.anonymous === true;
     if (anonymous && presentedApiKey(req.headers) === undefined && req.headers.authorization === undefined) return;
     req.jumpcloud = await authenticate(req, deps);
+    if (req.jumpcloud.kind === 'api_key') requireRouteRole(req, req.jumpcloud.actor);
   });
   // A system's signed Digest, and a replay (keyed on the body too), are checked once the body has been read.
   app.addHook('preValidation', async (req) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { authenticateApiKey } from '../../auth/api-key.js';
 import { MusterError } from '../../core/errors.js';
 import { sendError } from '../http-errors.js';
+import { requireRouteRole } from '../route-role.js';
 import type { NativeDeps } from './context.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
@@ -29,6 +30,7 @@ export async function nativeFace(app: FastifyInstance, deps: NativeDeps): Promis
   );
   app.addHook('onRequest', async (req) => {
     req.actor = await authenticateApiKey(deps.core.keys, req.headers);
+    requireRouteRole(req, req.actor);
   });
   organizationRoutes(app, deps);
   keyRoutes(app, deps);

@@ -15,6 +15,7 @@ export function organizationRoutes(app: FastifyInstance, { core }: NativeDeps): 
   app.post(
     '/organizations',
     {
+      config: { role: 'admin' },
       schema: {
         tags: ['organizations'],
         summary: 'Create an organization with its first admin key (admins of the default organization only)',
