@@ -132,9 +132,8 @@ describe.each(DATABASES)('PuppetDB queries compiled to SQL on $name', ({ name: d
     await expect(run('facts', undefined, { orderBy: [{ field: 'nope', order: 'asc' }] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(run('nodes', ['~', 'certname', '('])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(run('nodes', ['in', 'certname', ['select_nodes']])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    // JavaScript takes \p as "p"; PostgreSQL refuses the escape: a 400 there, never a 500.
-    const either = await run('nodes', ['~', 'certname', '\\p{L}']).then(() => 'ran', (err: { code?: string }) => err.code);
-    expect(either).toBe(db === 'postgres' ? 'INVALID_ARGUMENT' : 'ran');
+    // A Unicode class means nothing to PostgreSQL's engine: refused on either database, before SQL.
+    expect(await run('nodes', ['~', 'certname', '\\p{L}']).then(() => 'ran', (err: { code?: string }) => err.code)).toBe('INVALID_ARGUMENT');
   });
 
   it.skipIf(skip)('walks structured facts to every leaf, with array positions and keys that need quoting', async () => {
