@@ -133,7 +133,7 @@ export async function startServer(
     stores.ingestQueue,
     core.ingest,
     systemClock,
-    { ...DEFAULT_WORKER_OPTIONS, count: config.ingest_workers, batch: config.ingest_batch, batchBytes: config.ingest_batch_bytes, pollMs: config.ingest_poll_ms, leaseMs: config.ingest_lease_ms, keepDoneMs: config.ingest_keep_done_s * 1000 },
+    { ...DEFAULT_WORKER_OPTIONS, count: config.ingest_workers, batch: config.ingest_batch, batchBytes: config.ingest_batch_bytes, pollMs: config.ingest_poll_ms, maxAttempts: config.ingest_max_attempts, leaseMs: config.ingest_lease_ms, keepDoneMs: config.ingest_keep_done_s * 1000 },
     discardFiles(join(resolve(config.data_dir), 'mq')),
     (err) => logger.warn({ err }, 'ingest processing failed; will retry'),
   );

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { uuidV7 } from '../src/core/ids.js';
 import { IngestWorkers, type IngestCommandRecord } from '../src/core/ingest/index.js';
 import { createStores, discardFiles } from '../src/store/index.js';
 import { coreFixture, type CoreFixture } from './support/core.js';
@@ -9,6 +10,10 @@ import { DATABASES } from './support/databases.js';
 
 const facts = (certname: string, ts: string, values: Record<string, unknown>) =>
   JSON.stringify({ certname, environment: 'production', producer_timestamp: ts, producer: 'p', values });
+
+/** Facts whose one value nests 100,000 maps deep: JSON.parse takes it, serializing it again overflows the stack. */
+const deepFacts = (certname: string) =>
+  `{"certname":"${certname}","environment":"production","producer_timestamp":"2026-01-01T00:00:00Z","producer":"p","values":{"v":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`;
 
 describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
   let f: CoreFixture;
@@ -29,6 +34,81 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
 
   const submitFacts = (certname: string, ts: string, values: Record<string, unknown>) =>
     f.core.ingest.submit(f.admin, { command: 'replace facts', version: 5, certname, payload: facts(certname, ts, values) });
+
+  /** A command as the queue holds it, put there directly: one accepted before submission measured nesting. */
+  const queued = (certname: string, payload: string): IngestCommandRecord => {
+    const at = f.clock.now().toISOString();
+    return {
+      id: uuidV7(f.clock.now().getTime()), organizationId: f.admin.organizationId, command: 'replace facts', version: 5, certname, producerTimestamp: null, payload,
+      receivedAt: at, state: 'queued', attempts: 0, availableAt: at, leaseUntil: null, error: null, diagnostics: null, processedAt: null,
+    };
+  };
+  const stateOf = async (id: string) => {
+    const r = await f.core.ingest.getCommand(f.admin, id);
+    return [r.state, r.attempts];
+  };
+
+  it.skipIf(skip)('retries a payload whose processing overflows the stack, discards it after the last attempt, and never holds back its certname', async () => {
+    const poison = queued('deep', deepFacts('deep'));
+    await createStores(f.database).ingestQueue.enqueue([poison]);
+    const behind = await submitFacts('deep', '2026-01-02T00:00:00Z', { v: 2 });
+    // One batch claims both; the overflow fails only its own command.
+    expect(await workers.runOnce()).toBe(2);
+    expect(await stateOf(behind.id)).toEqual(['done', 1]);
+    let rec = await f.core.ingest.getCommand(f.admin, poison.id);
+    expect([rec.state, rec.attempts]).toEqual(['queued', 1]);
+    expect(rec.error).toBe('attempt 1: RangeError: Maximum call stack size exceeded');
+    // While it waits out its backoff, the next command for its certname goes through.
+    const meanwhile = await submitFacts('deep', '2026-01-03T00:00:00Z', { v: 3 });
+    expect(await workers.runOnce()).toBe(1);
+    expect(await stateOf(meanwhile.id)).toEqual(['done', 1]);
+    f.clock.advance(1000);
+    await workers.runOnce();
+    f.clock.advance(2000);
+    await workers.runOnce();
+    rec = await f.core.ingest.getCommand(f.admin, poison.id);
+    expect([rec.state, rec.attempts, rec.error]).toEqual(['discarded', 3, 'RangeError: Maximum call stack size exceeded']);
+    expect(rec.diagnostics).toMatch(/^Attempt 3 @ .*\nfailed 3 attempts; last: RangeError: Maximum call stack size exceeded/);
+    expect((await f.core.ingest.listDiscarded(f.admin)).map((d) => d.id)).toEqual([poison.id]);
+    const files = readdirSync(join(f.test.dataDir, 'mq', 'discarded', 'replace-facts')).filter((n) => n.startsWith(poison.id)).sort();
+    expect(files.map((n) => n.replace(/^[^_]+/, ''))).toEqual(['_facts_5_deep.json', '_facts_5_deep_err.txt']);
+    expect(await workers.runOnce()).toBe(0);
+    const [set] = await f.core.ingest.factsets(f.admin, 'deep');
+    expect(set!.values).toEqual({ v: 3 });
+  });
+
+  it.skipIf(skip)('discards a command whose claims keep ending without an outcome, and processes the one behind it', async () => {
+    const queue = createStores(f.database).ingestQueue;
+    const stuck = await submitFacts('hang', '2026-01-01T00:00:00Z', { v: 1 });
+    // Each claim is lost, as when the process holding it dies: the lease expires unanswered.
+    for (let i = 0; i < options.maxAttempts; i++) {
+      const now = f.clock.now();
+      expect((await queue.claim({ limit: 1, now: now.toISOString(), leaseUntil: new Date(now.getTime() + 1000).toISOString() })).map((c) => c.id)).toEqual([stuck.id]);
+      f.clock.advance(1001);
+    }
+    const behind = await submitFacts('hang', '2026-01-02T00:00:00Z', { v: 2 });
+    expect(await workers.runOnce()).toBe(2);
+    const rec = await f.core.ingest.getCommand(f.admin, stuck.id);
+    expect([rec.state, rec.attempts]).toEqual(['discarded', 4]);
+    expect(rec.error).toBe('processing did not finish in 3 attempts (the process stopped or hung while holding it); last error: none recorded');
+    expect(await stateOf(behind.id)).toEqual(['done', 1]);
+    const [set] = await f.core.ingest.factsets(f.admin, 'hang');
+    expect(set!.values).toEqual({ v: 2 });
+  });
+
+  it.skipIf(skip)('keeps its claim loops running past a command whose processing throws', async () => {
+    await createStores(f.database).ingestQueue.enqueue([queued('loop', deepFacts('loop'))]);
+    const behind = await submitFacts('loop', '2026-01-02T00:00:00Z', { v: 2 });
+    workers.start();
+    try {
+      expect(await f.core.ingest.waitFor(f.admin, behind.id, 10_000)).toEqual({ processed: true, timedOut: false });
+      const after = await submitFacts('loop', '2026-01-03T00:00:00Z', { v: 3 });
+      expect(await f.core.ingest.waitFor(f.admin, after.id, 10_000)).toEqual({ processed: true, timedOut: false });
+    } finally {
+      await workers.stop();
+    }
+    expect((await f.core.ingest.counts(f.admin)).queued).toBe(1);
+  });
 
   it.skipIf(skip)('leases claims, holds one certname per lease, and reclaims expired leases', async () => {
     const queue = createStores(f.database).ingestQueue;

@@ -63,6 +63,15 @@ export class IngestService {
   }
 
   /**
+   * Whether `actor` may submit commands (FORBIDDEN if not), for a face to ask
+   * before it reads a body: the authorization answer comes before any answer
+   * about the body, and a refused caller's body is never read.
+   */
+  authorizeSubmit(actor: Actor): void {
+    requireRole(actor, 'operator');
+  }
+
+  /**
    * Checks a command and queues it; resolves with its id only once it is
    * committed. INVALID_ARGUMENT for anything decidable at submission.
    */

@@ -1,6 +1,7 @@
 import { MusterError } from '../errors.js';
 import { uuidV7 } from '../ids.js';
 import { COMMAND_LIST, COMMANDS, isCommandName, quoted, type CommandName } from './commands.js';
+import { jsonDepth, MAX_PAYLOAD_DEPTH, tooDeepMessage } from './depth.js';
 import type { IngestCommandRecord } from './types.js';
 import { sha1 } from './wire.js';
 
@@ -36,6 +37,9 @@ function checkVersion(command: CommandName, version: string | number | undefined
 }
 
 function parsePayload(prefix: string, text: string): unknown {
+  // Measured before parsing: a parsed tree this deep would overflow the stack of whatever walks it next.
+  if (jsonDepth(text, MAX_PAYLOAD_DEPTH) > MAX_PAYLOAD_DEPTH) throw bad(`${prefix}${tooDeepMessage()}`);
+  if (text.trim() === '') throw bad(`${prefix}The request body is empty: it must be the command's JSON payload.`);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -61,9 +65,9 @@ function producerTimestampOf(payload: unknown, fallback: string | undefined): st
 
 /**
  * Checks everything that can be decided without processing (name, version,
- * certname, JSON, checksum) and builds the queue record, returned with the
- * parsed payload. INVALID_ARGUMENT messages are PuppetDB's where PuppetDB has
- * one.
+ * certname, JSON and its nesting depth, checksum) and builds the queue
+ * record, returned with the parsed payload. INVALID_ARGUMENT messages are
+ * PuppetDB's where PuppetDB has one.
  */
 export function admit(organizationId: string, input: SubmitInput, receivedAt: string): { record: IngestCommandRecord; parsed: unknown } {
   const name = input.command;

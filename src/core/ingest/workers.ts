@@ -18,7 +18,12 @@ export interface WorkerOptions {
   leaseMs: number;
   /** Polling fallback when no wake-up arrives. */
   pollMs: number;
-  /** Attempts before a processing failure goes to the dead letter office. */
+  /**
+   * Attempts a command gets before it goes to the dead letter office (5 by
+   * default, as PuppetDB retries a failing command): each claim is one, so a
+   * processing failure and a claim that ended without an outcome (a crash, a
+   * hang past the lease) both count.
+   */
   maxAttempts: number;
   /** First retry delay; doubles per attempt. */
   backoffMs: number;
@@ -35,16 +40,25 @@ export interface WorkerOptions {
 
 export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { count: 2, batch: 100, batchBytes: 1024 * 1024, leaseMs: 60_000, pollMs: 1000, maxAttempts: 5, backoffMs: 500, lingerMs: 50, keepDoneMs: 86_400_000 };
 
-type Prepared = { record: IngestCommandRecord; completion: Completion } | { record: IngestCommandRecord; wireError: string };
+type Prepared =
+  | { record: IngestCommandRecord; completion: Completion }
+  | { record: IngestCommandRecord; wireError: string }
+  | { record: IngestCommandRecord; failure: unknown };
 
-/** A claimed command's effect: the one worked out at submission when this process has it, else from its payload. */
+/**
+ * A claimed command's effect: the one worked out at submission when this
+ * process has it, else from its payload. Never throws: a payload that breaks
+ * its wire format is a wire error, and anything else that goes wrong here (a
+ * payload nested so deep that serializing it overflows the stack) is a
+ * failure of this one command, retried and discarded like any other.
+ */
 function prepare(record: IngestCommandRecord, prepared: IngestEffect | undefined): Prepared {
   try {
     const effect = prepared ?? effectOf(record, JSON.parse(record.payload ?? 'null'));
     return { record, completion: { id: record.id, organizationId: record.organizationId, effect } };
   } catch (err) {
     if (err instanceof WireFormatError || err instanceof SyntaxError) return { record, wireError: err.message };
-    throw err;
+    return { record, failure: err };
   }
 }
 
@@ -54,6 +68,13 @@ function prepare(record: IngestCommandRecord, prepared: IngestEffect | undefined
  * ones to the dead letter office at once and retry failed ones with backoff.
  * At-least-once: a crash mid-batch leaves leases that expire and are reclaimed;
  * the store applies effects idempotently.
+ *
+ * Every claim counts an attempt, and no command gets more than `maxAttempts`:
+ * one that fails that many times, or whose claims keep ending without an
+ * outcome (the process died or hung while holding it, so its lease expired),
+ * goes to the dead letter office with its last error. A failing command
+ * waits out its backoff in the queue, not under a lease, so the commands
+ * behind it for the same certname are claimed and processed meanwhile.
  */
 export class IngestWorkers {
   private stopping = false;
@@ -165,10 +186,31 @@ export class IngestWorkers {
 
   /** Processes a claimed batch; with `chain`, returns the next batch, claimed in the completing transaction. */
   private async process(claimed: IngestCommandRecord[], chain: boolean): Promise<IngestCommandRecord[]> {
-    const prepared = claimed.map((record) => prepare(record, this.ingest.prepared.take(record.id)?.effect));
-    for (const p of prepared) if ('wireError' in p) await this.discard(p.record, p.wireError, 'the payload does not match the wire format of its command and version');
-    const good = prepared.flatMap((p) => ('completion' in p ? [p] : []));
+    const good: Array<{ record: IngestCommandRecord; completion: Completion }> = [];
+    for (const record of claimed) {
+      const held = this.ingest.prepared.take(record.id)?.effect;
+      if (record.attempts > this.options.maxAttempts) {
+        await this.abandoned(record);
+        continue;
+      }
+      const p = prepare(record, held);
+      if ('wireError' in p) await this.discard(p.record, p.wireError, 'the payload does not match the wire format of its command and version');
+      else if ('failure' in p) await this.failed(p.record, p.failure);
+      else good.push(p);
+    }
     return good.length > 0 ? this.completeAll(good, chain) : [];
+  }
+
+  /**
+   * A command claimed more than `maxAttempts` times: its attempts are spent,
+   * the last of them (at least) ended without an outcome, its lease expiring
+   * while the process that held it stopped or hung.
+   */
+  private async abandoned(record: IngestCommandRecord): Promise<void> {
+    const tries = record.attempts - 1;
+    const last = record.error ?? 'none recorded';
+    const error = `processing did not finish in ${tries} attempts (the process stopped or hung while holding it); last error: ${last}`;
+    await this.discard(record, error, `claimed ${tries} times without an outcome; not processed again`);
   }
 
   private async completeAll(good: Array<{ record: IngestCommandRecord; completion: Completion }>, chain = false): Promise<IngestCommandRecord[]> {
@@ -188,8 +230,9 @@ export class IngestWorkers {
     return [];
   }
 
+  /** A processing failure: retried after a backoff that doubles per attempt, discarded after the last attempt. */
   private async failed(record: IngestCommandRecord, err: unknown): Promise<void> {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
     if (record.attempts >= this.options.maxAttempts) {
       return this.discard(record, message, `failed ${record.attempts} attempts; last: ${err instanceof Error ? (err.stack ?? message) : message}`);
     }

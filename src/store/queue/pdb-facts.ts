@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import type { QueryEntity } from '../../core/ingest/index.js';
+import type { IngestQuery, QueryEntity } from '../../core/ingest/index.js';
 import type { DialectName } from '../dialect.js';
-import { active, col, ref, type Col, type Raw, type Row, type Source, type ValueParts } from './pdb-columns.js';
+import { col, nodeScope, nodeState, ref, type Col, type Raw, type Row, type Source, type ValueParts } from './pdb-columns.js';
 
 /**
  * Facts and fact contents are read out of each node's stored facts document
@@ -15,28 +15,36 @@ import { active, col, ref, type Col, type Raw, type Row, type Source, type Value
 
 const FALSE = sql`1 = 0`;
 
-/** A row of SQLite's json_each/json_tree, as a fact value. */
-function sqliteValue(alias: string): Col {
-  const f = (c: string) => ref(`${alias}.${c}`);
+/**
+ * A SQLite JSON value as a fact value, from its json_type (`type`), its SQL
+ * value (`atom`: text, number, or JSON text for a structure) and its JSON
+ * text when a structure (`value`).
+ */
+export function sqliteValueOf(type: Raw, atom: Raw, value: Raw): Col {
   const parts: ValueParts = {
-    type: sql`case ${f('type')} when 'text' then 'string' when 'integer' then 'number' when 'real' then 'number' when 'true' then 'boolean' when 'false' then 'boolean' else ${f('type')} end`,
-    string: sql`case when ${f('type')} = 'text' then ${f('atom')} end`,
-    number: sql`case when ${f('type')} in ('integer', 'real') then ${f('atom')} end`,
-    scalarText: sql`case when ${f('type')} in ('true', 'false') then ${f('type')} when ${f('type')} in ('integer', 'real') then cast(${f('atom')} as text) end`,
+    type: sql`case ${type} when 'text' then 'string' when 'integer' then 'number' when 'real' then 'number' when 'true' then 'boolean' when 'false' then 'boolean' else ${type} end`,
+    string: sql`case when ${type} = 'text' then ${atom} end`,
+    number: sql`case when ${type} in ('integer', 'real') then ${atom} end`,
+    scalarText: sql`case when ${type} in ('true', 'false') then ${type} when ${type} in ('integer', 'real') then cast(${atom} as text) end`,
   };
   return {
     type: 'value',
     // The value as JSON text: structures as stored, scalars quoted by their type.
-    sql: sql`case when ${f('type')} in ('object', 'array') then ${f('value')} when ${f('type')} = 'text' then json_quote(${f('atom')}) when ${f('type')} in ('true', 'false', 'null') then ${f('type')} else cast(${f('atom')} as text) end`,
+    sql: sql`case when ${type} in ('object', 'array') then ${value} when ${type} = 'text' then json_quote(${atom}) when ${type} in ('true', 'false', 'null') then ${type} else cast(${atom} as text) end`,
     value: parts,
     // Structures are stored as JSON.stringify wrote them, so equal structures (in the same key order) have equal text.
-    equalsJson: (v) => sql`(${f('type')} in ('object', 'array') and ${f('value')} = ${JSON.stringify(v)})`,
+    equalsJson: (v) => sql`(${type} in ('object', 'array') and ${value} = ${JSON.stringify(v)})`,
   };
 }
 
-/** A jsonb value column of PostgreSQL, as a fact value. */
-function postgresValue(alias: string): Col {
-  const v = ref(`${alias}.value`);
+/** A row of SQLite's json_each/json_tree, as a fact value. */
+function sqliteValue(alias: string): Col {
+  const f = (c: string) => ref(`${alias}.${c}`);
+  return sqliteValueOf(f('type'), f('atom'), f('value'));
+}
+
+/** A jsonb value of PostgreSQL, as a fact value. */
+export function postgresValueOf(v: Raw): Col {
   return {
     type: 'value',
     sql: sql`cast(${v} as text)`,
@@ -49,6 +57,9 @@ function postgresValue(alias: string): Col {
     equalsJson: (json) => sql`${v} = cast(${JSON.stringify(json)} as jsonb)`,
   };
 }
+
+/** A jsonb value column of PostgreSQL, as a fact value. */
+const postgresValue = (alias: string): Col => postgresValueOf(ref(`${alias}.value`));
 
 /** A path equals a query's path: the first element is the fact's name, which narrows the walk before any path is built. */
 function pathEquals(v: unknown, name: Raw, samePath: (json: string) => Raw): Raw {
@@ -87,16 +98,19 @@ const WALKS: Record<DialectName, Walk> = {
   },
 };
 
-const scope = (org: string) => [sql`n.organization_id = ${org}`, active('n')];
+const scope = (org: string, q: IngestQuery) => [sql`n.organization_id = ${org}`, ...nodeScope('n', q)];
 const parse = (text: unknown) => JSON.parse(String(text)) as unknown;
 
 /** The facts and fact-contents sources for one database. */
 export function factSources(dialect: DialectName): { facts: Source<'facts'>; 'fact-contents': Source<'fact-contents'> } {
   const w = WALKS[dialect];
-  const factFields: Record<string, Col> = { certname: col('text', 'n.certname'), name: col('text', 'f.key'), value: w.value('f'), environment: col('text', 'n.facts_environment') };
+  const factFields: Record<string, Col> = {
+    certname: col('text', 'n.certname'), name: col('text', 'f.key'), value: w.value('f'), environment: col('text', 'n.facts_environment'), node_state: nodeState('n'),
+  };
   const facts: Source<'facts'> = {
     from: w.facts,
     scope,
+    facts: ref('n.facts'),
     field: (name) => factFields[name],
     select: sql`n.certname, f.key as name, n.facts_environment as environment, ${factFields.value!.sql} as value`,
     order: [ref('n.certname'), ref('f.key')],
@@ -105,7 +119,8 @@ export function factSources(dialect: DialectName): { facts: Source<'facts'>; 'fa
   const leafFields: Record<string, Col> = { ...factFields, name: col('text', 't.key'), path: w.path };
   const contents: Source<'fact-contents'> = {
     from: w.leaves,
-    scope: (org) => [...scope(org), w.leafOnly],
+    scope: (org, q) => [...scope(org, q), w.leafOnly],
+    facts: ref('n.facts'),
     field: (name) => leafFields[name],
     select: sql`n.certname, n.facts_environment as environment, t.key as name, ${w.path.sql} as path, ${leafFields.value!.sql} as value`,
     order: [ref('n.certname'), w.pathOrder],

@@ -127,6 +127,17 @@ describe.each(DATABASES)('PuppetDB queries compiled to SQL on $name', ({ name: d
     expect((await rows('resources', ['=', 'certname', name(3)])).map((r) => r.type)).toEqual(['Stage']);
   });
 
+  it.skipIf(skip)('runs queries at the 10,000-term bound without passing either database\'s limits', async () => {
+    const terms = (f: (i: number) => unknown, length = 10_000) => Array.from({ length }, (_, i) => f(i));
+    // The heaviest terms: a fact value by string (its typed parts) and a value inside the facts document.
+    expect(await certnames('facts', ['and', ['=', 'name', 'kernel'], ['or', ...terms((i) => ['=', 'value', i === 0 ? 'Linux' : `k${i}`], 9_998)], ['<', 'certname', name(2)]])).toEqual([name(0), name(1)]);
+    expect(await certnames('nodes', ['and', ['<', 'certname', name(5)], ['or', ...terms((i) => ['=', ['fact', 'uptime'], i * 100], 9_999)]])).toEqual([0, 1, 2, 3, 4].map(name));
+    expect(await certnames('nodes', ['not', ['in', 'certname', ['array', terms((i) => name(i))]]])).toEqual([]);
+    expect(await certnames('facts', ['and', ['=', 'name', 'uptime'], ['in', 'value', ['array', terms((i) => (i % 2 === 0 ? i * 100 : String(i * 100)), 9_998)]], ['<', 'certname', name(3)]])).toEqual([name(0), name(1), name(2)]);
+    await expect(run('nodes', ['or', ...terms((i) => ['~', 'certname', `^x${i}`], 1_001)])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('more than 1000 terms with ~') });
+    await expect(run('nodes', ['or', ...terms(() => ['=', 'certname', 'x']), ['=', 'certname', 'y']])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('more than 10000 terms') });
+  });
+
   it.skipIf(skip)('refuses unknown fields, order_by columns and bad regular expressions before SQL', async () => {
     await expect(run('nodes', ['=', 'nope', 1])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining("'nope' is not a queryable object for nodes") });
     await expect(run('facts', undefined, { orderBy: [{ field: 'nope', order: 'asc' }] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

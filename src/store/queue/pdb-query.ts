@@ -3,6 +3,8 @@ import { MusterError } from '../../core/errors.js';
 import type { IngestQuery, IngestQueryResult, QueryEntity, QueryExpr } from '../../core/ingest/index.js';
 import type { Schema } from '../schema.js';
 import type { DialectName } from '../dialect.js';
+import type { QueryDialect } from './pdb-columns.js';
+import { QUERY_DIALECTS } from './pdb-dialect.js';
 import { sourcesFor, type Col, type Raw, type Row, type Source } from './pdb-sources.js';
 
 const TRUE = sql`1 = 1`;
@@ -91,33 +93,103 @@ function regex(c: Col, pattern: string): Raw {
 }
 
 /**
+ * `a or b or …` as a balanced tree of groups of eight: SQLite refuses an
+ * expression more than 1,000 deep, and a flat chain of 1,000 terms is parsed
+ * into a tree that deep; balanced, 10,000 terms are about 20 levels.
+ */
+function joined(items: Raw[], op: 'and' | 'or'): Raw {
+  if (items.length <= 8) return sql`(${sql.join(items, sql.raw(` ${op} `))})`;
+  const mid = Math.ceil(items.length / 2);
+  return sql`(${joined(items.slice(0, mid), op)} ${sql.raw(op)} ${joined(items.slice(mid), op)})`;
+}
+
+// Up to this many values an `in` is a chain of equalities (each served by an index); past it, one list parameter.
+const SHORT_IN = 8;
+
+/** `in`: each value as an equality, or for long lists one membership test per kind of value, the list passed as one parameter. */
+function membership(c: Col, values: unknown[], d: QueryDialect, definite: (r: Raw) => Raw): Raw {
+  if (values.length === 0) return FALSE;
+  if (values.length <= SHORT_IN || c.type === 'json' || c.type === 'path') return joined(values.map((v) => definite(equals(c, v))), 'or');
+  const strings = (vs: unknown[]) => vs.filter((v): v is string => typeof v === 'string');
+  const list = (x: Raw, vs: string[] | number[], kind: 'text' | 'number') => (vs.length === 0 ? FALSE : definite(d.inList(x, vs, kind)));
+  switch (c.type) {
+    case 'text':
+    case 'state':
+      return list(c.sql, values.filter((v) => ['string', 'number', 'boolean'].includes(typeof v)).map(String), 'text');
+    case 'timestamp':
+      return list(c.sql, strings(values).map(instant), 'text');
+    case 'number':
+      return list(c.sql, values.map(numeric).filter((n): n is number => n !== undefined), 'number');
+    case 'boolean': {
+      const bs = values.map(bool).filter((b): b is boolean => b !== undefined);
+      return c.storage === 'booltext' ? list(c.sql, bs.map(String), 'text') : list(c.sql, bs.map((b) => (b ? 1 : 0)), 'number');
+    }
+    case 'value': {
+      const p = c.value!;
+      const texts = strings(values);
+      const parts = [
+        list(p.string, texts, 'text'),
+        texts.length === 0 ? FALSE : definite(sql`(${p.type} in ('number', 'boolean') and ${d.inList(p.scalarText, texts, 'text')})`),
+        list(p.number, values.filter((v): v is number => typeof v === 'number'), 'number'),
+        ...values.filter((v) => typeof v === 'boolean' || v === null || typeof v === 'object').map((v) => definite(equals(c, v))),
+      ].filter((r) => r !== FALSE);
+      return parts.length === 0 ? FALSE : joined(parts, 'or');
+    }
+  }
+}
+
+/**
+ * An `or` of equalities on one field is that field `in` their values: one
+ * membership test per row instead of one comparison per term (10,000
+ * equalities on fact values took 25 s on SQLite over 300 facts; as `in`, 14 ms).
+ */
+function equalitiesAsIn(items: QueryExpr[]): QueryExpr[] {
+  const groups = new Map<string, Array<Extract<QueryExpr, { value: unknown }>>>();
+  const rest: QueryExpr[] = [];
+  for (const item of items) {
+    if (item.op !== '=' || item.type === 'state') rest.push(item);
+    else {
+      const key = JSON.stringify([item.field, item.path ?? null]);
+      groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+  }
+  for (const group of groups.values()) {
+    if (group.length <= SHORT_IN) rest.push(...group);
+    else rest.push({ op: 'in', field: group[0]!.field, type: group[0]!.type, values: group.map((g) => g.value), ...(group[0]!.path ? { path: group[0]!.path } : {}) });
+  }
+  return rest;
+}
+
+/**
  * Compiles a parsed filter over one entity's source to a WHERE expression.
  * Under `not`, SQL's NULL would drop rows whose field is absent, so there
  * each comparison is made a plain true or false; elsewhere NULL already acts
  * as false, and comparisons stay bare so that indexes serve them.
  */
-export function compileExpr<E extends QueryEntity>(source: Source<E>, e: QueryExpr, negated = false): Raw {
+export function compileExpr<E extends QueryEntity>(source: Source<E>, e: QueryExpr, d: QueryDialect, negated = false): Raw {
   const definite = (cmp: Raw) => (!negated || cmp === TRUE || cmp === FALSE ? cmp : sql`coalesce(${cmp}, ${FALSE})`);
   switch (e.op) {
     case 'and':
     case 'or':
       if (e.items.length === 0) return e.op === 'and' ? TRUE : FALSE;
-      return sql`(${sql.join(e.items.map((i) => compileExpr(source, i, negated)), sql.raw(` ${e.op} `))})`;
+      return joined((e.op === 'or' ? equalitiesAsIn(e.items) : e.items).map((i) => compileExpr(source, i, d, negated)), e.op);
     case 'not':
-      return sql`not (${compileExpr(source, e.item, true)})`;
+      return sql`not (${compileExpr(source, e.item, d, true)})`;
     default:
       break;
   }
-  const c = source.field(e.field)!;
+  // A path reads inside the node's facts (["fact", "kernel"], inventory's facts.os.family).
+  const c = e.path ? d.valueAt(source.facts, e.path) : source.field(e.field)!;
   switch (e.op) {
     case '=':
       return definite(equals(c, e.value));
     case 'in':
-      return e.values.length === 0 ? FALSE : sql`(${sql.join(e.values.map((v) => definite(equals(c, v))), sql` or `)})`;
+      return membership(c, e.values, d, definite);
     case '~':
       return definite(regex(c, e.pattern));
     case 'null?':
-      if (c.type === 'value') return e.isNull ? sql`${c.value!.type} = 'null'` : sql`${c.value!.type} <> 'null'`;
+      // A value absent from its document (a path with nothing there) is null too.
+      if (c.type === 'value') return e.isNull ? sql`coalesce(${c.value!.type}, 'null') = 'null'` : sql`${c.value!.type} <> 'null'`;
       return e.isNull ? sql`${c.sql} is null` : sql`${c.sql} is not null`;
     default:
       return definite(ordered(c, e.op, e.value));
@@ -144,8 +216,8 @@ function paging(q: IngestQuery): Raw {
   return sql`limit ${sql.lit(q.limit === undefined ? NO_LIMIT : whole(q.limit))} offset ${sql.lit(whole(q.offset))}`;
 }
 
-function where<E extends QueryEntity>(source: Source<E>, org: string, q: IngestQuery): Raw {
-  const parts = [...source.scope(org, q), ...(q.filter ? [compileExpr(source, q.filter)] : [])];
+function where<E extends QueryEntity>(source: Source<E>, d: QueryDialect, org: string, q: IngestQuery): Raw {
+  const parts = [...source.scope(org, q), ...(q.filter ? [compileExpr(source, q.filter, d)] : [])];
   return sql.join(parts, sql` and `);
 }
 
@@ -164,14 +236,14 @@ function decodeField(c: Col, v: unknown): unknown {
   return v;
 }
 
-async function counts<E extends QueryEntity>(db: Kysely<Schema>, source: Source<E>, org: string, q: IngestQuery): Promise<Row[]> {
+async function counts<E extends QueryEntity>(db: Kysely<Schema>, source: Source<E>, d: QueryDialect, org: string, q: IngestQuery): Promise<Row[]> {
   const groups = q.extract!.groupBy.map((g) => ({ name: g, col: source.field(g)! }));
   const cols = groups.map((g, i) => sql`${g.col.sql} as ${sql.ref(`g${i}`)}`);
   const select = sql.join([...cols, sql`count(*) as count`]);
   // By position: an expression with bound parameters would not match its twin in the select list on PostgreSQL.
   const positions = sql.join(groups.map((_, i) => sql.lit(i + 1)));
   const group = groups.length === 0 ? sql`` : sql`group by ${positions} order by ${positions}`;
-  const { rows } = await sql<Row>`select ${select} from ${source.from} where ${where(source, org, q)} ${group} ${paging(q)}`.execute(db);
+  const { rows } = await sql<Row>`select ${select} from ${source.from} where ${where(source, d, org, q)} ${group} ${paging(q)}`.execute(db);
   return rows.map((r) => ({ ...Object.fromEntries(groups.map((g, i) => [g.name, decodeField(g.col, r[`g${i}`])])), count: Number(r.count) }));
 }
 
@@ -188,9 +260,10 @@ function badRegex(err: unknown): boolean {
  */
 export async function runIngestQuery(db: Kysely<Schema>, dialect: DialectName, org: string, q: IngestQuery): Promise<IngestQueryResult> {
   const source = SOURCES[dialect][q.entity] as Source<QueryEntity>;
+  const d = QUERY_DIALECTS[dialect];
   try {
-    if (q.extract?.count) return { kind: 'counts', rows: await counts(db, source, org, q) };
-    const { rows } = await sql<Row>`select ${source.select} from ${source.from} where ${where(source, org, q)} order by ${orderBy(source, q)} ${paging(q)}`.execute(db);
+    if (q.extract?.count) return { kind: 'counts', rows: await counts(db, source, d, org, q) };
+    const { rows } = await sql<Row>`select ${source.select} from ${source.from} where ${where(source, d, org, q)} order by ${orderBy(source, q)} ${paging(q)}`.execute(db);
     return { kind: 'rows', entity: q.entity, rows: rows.map((r) => source.decode(r)) } as IngestQueryResult;
   } catch (err) {
     if (badRegex(err)) throw new MusterError('INVALID_ARGUMENT', `Invalid regular expression: ${(err as Error).message}`);

@@ -3,8 +3,10 @@ import type { FieldType, IngestNode, QueryEntity } from '../../core/ingest/index
 import type { DialectName } from '../dialect.js';
 import type { IngestNodeTable } from '../schema.js';
 import { fromJson } from '../repos/json.js';
-import { active, col, ref, type Col, type Source } from './pdb-columns.js';
+import { col, nodeScope, nodeState, ref, type Col, type Source } from './pdb-columns.js';
+import { eventsSource } from './pdb-events.js';
 import { factSources } from './pdb-facts.js';
+import { inventorySource } from './pdb-inventory.js';
 
 export type { Col, Raw, Row, Source } from './pdb-columns.js';
 
@@ -33,12 +35,13 @@ const NODE_FIELDS: Record<string, Col> = {
   latest_report_status: col('text', 'n.latest_report_status'), latest_report_hash: col('text', 'n.latest_report_hash'), latest_report_job_id: col('text', 'n.latest_report_job_id'),
   latest_report_noop: col('boolean', 'n.latest_report_noop', 'bit'), latest_report_noop_pending: col('boolean', 'n.latest_report_noop_pending', 'bit'),
   latest_report_corrective_change: col('boolean', 'n.latest_report_corrective_change', 'bit'), cached_catalog_status: col('text', 'n.cached_catalog_status'),
-  node_state: { type: 'state', sql: sql`case when n.deactivated is null then 'active' else 'inactive' end` },
+  node_state: nodeState('n'),
 };
 
 const nodes: Source<'nodes'> = {
   from: sql`ingest_nodes n`,
-  scope: (org, q) => [sql`n.organization_id = ${org}`, ...(q.includeDeactivated ? [] : [active('n')])],
+  scope: (org, q) => [sql`n.organization_id = ${org}`, ...nodeScope('n', q)],
+  facts: ref('n.facts'),
   field: (name) => NODE_FIELDS[name],
   select: sql`n.*`,
   order: [ref('n.certname')],
@@ -48,11 +51,13 @@ const nodes: Source<'nodes'> = {
 const FACTSET_FIELDS: Record<string, Col> = {
   certname: col('text', 'n.certname'), environment: col('text', 'n.facts_environment'), timestamp: col('timestamp', 'n.facts_timestamp'),
   producer_timestamp: col('timestamp', 'n.facts_producer_timestamp'), producer: col('text', 'n.facts_producer'), hash: col('text', 'n.facts_hash'), facts: col('json', 'n.facts'),
+  node_state: nodeState('n'),
 };
 
 const factsets: Source<'factsets'> = {
   from: sql`ingest_nodes n`,
-  scope: (org) => [sql`n.organization_id = ${org}`, sql`n.facts is not null`, active('n')],
+  scope: (org, q) => [sql`n.organization_id = ${org}`, sql`n.facts is not null`, ...nodeScope('n', q)],
+  facts: ref('n.facts'),
   field: (name) => FACTSET_FIELDS[name],
   select: sql`n.certname, n.facts, n.facts_environment, n.facts_producer, n.facts_timestamp, n.facts_producer_timestamp, n.facts_hash, n.deactivated`,
   order: [ref('n.certname')],
@@ -67,11 +72,13 @@ const REPORT_COLUMNS: Record<string, Col> = {
   receive_time: col('timestamp', 'r.received_at'), type: { type: 'text', sql: sql`coalesce(muster_fact(r.body, 'type'), 'agent')` },
   'latest_report?': { type: 'boolean', sql: sql`case when n.latest_report_hash = r.hash then 1 else 0 end`, storage: 'bit' },
   report_format: { type: 'number', sql: sql`cast(muster_fact(r.body, 'report_format') as double precision)` },
+  node_state: nodeState('n'),
 };
 
 const reports: Source<'reports'> = {
   from: sql`ingest_reports r left join ingest_nodes n on n.organization_id = r.organization_id and n.certname = r.certname`,
-  scope: (org) => [sql`r.organization_id = ${org}`],
+  scope: (org, q) => [sql`r.organization_id = ${org}`, ...nodeScope('n', q)],
+  facts: ref('n.facts'),
   // Other fields live only in the stored report; they are read from it in SQL.
   field: (name) => REPORT_COLUMNS[name] ?? inDoc(reportFieldType(name), 'r.body', name),
   select: sql`r.hash, r.certname, r.received_at, r.body, n.latest_report_hash`,
@@ -86,11 +93,13 @@ const reportFieldType = (name: string): FieldType => (REPORT_BOOLEANS.has(name) 
 const RESOURCE_FIELDS: Record<string, Col> = {
   certname: col('text', 's.certname'), resource: col('text', 's.resource'), type: col('text', 's.type'), title: col('text', 's.title'), tags: col('json', 's.tags'),
   exported: col('boolean', 's.exported', 'bit'), file: col('text', 's.file'), line: col('number', 's.line'), parameters: col('json', 's.parameters'), environment: col('text', 's.environment'),
+  node_state: nodeState('n'),
 };
 
 const resources: Source<'resources'> = {
   from: sql`ingest_resources s join ingest_nodes n on n.organization_id = s.organization_id and n.certname = s.certname`,
-  scope: (org) => [sql`s.organization_id = ${org}`, active('n')],
+  scope: (org, q) => [sql`s.organization_id = ${org}`, ...nodeScope('n', q)],
+  facts: ref('n.facts'),
   field: (name) => RESOURCE_FIELDS[name] ?? (name.startsWith('parameters.') ? inDoc('text', 's.parameters', name.slice('parameters.'.length)) : undefined),
   select: sql`s.*`,
   order: [ref('s.certname'), ref('s.ordinal')],
@@ -102,12 +111,13 @@ const resources: Source<'resources'> = {
 };
 
 const CATALOG_COLUMNS: Record<string, Col> = {
-  certname: col('text', 'c.certname'), hash: col('text', 'c.hash'), producer_timestamp: col('timestamp', 'c.producer_timestamp'),
+  certname: col('text', 'c.certname'), hash: col('text', 'c.hash'), producer_timestamp: col('timestamp', 'c.producer_timestamp'), node_state: nodeState('n'),
 };
 
 const catalogs: Source<'catalogs'> = {
-  from: sql`ingest_catalogs c`,
-  scope: (org) => [sql`c.organization_id = ${org}`],
+  from: sql`ingest_catalogs c left join ingest_nodes n on n.organization_id = c.organization_id and n.certname = c.certname`,
+  scope: (org, q) => [sql`c.organization_id = ${org}`, ...nodeScope('n', q)],
+  facts: ref('n.facts'),
   field: (name) => CATALOG_COLUMNS[name] ?? inDoc(name === 'resources' || name === 'edges' ? 'json' : 'text', 'c.body', name),
   select: sql`c.certname, c.hash, c.received_at, c.body`,
   order: [ref('c.certname')],
@@ -116,5 +126,5 @@ const catalogs: Source<'catalogs'> = {
 
 /** Every queryable entity's source on one database (facts and fact contents are read from the stored JSON in its own way). */
 export function sourcesFor(dialect: DialectName): { [E in QueryEntity]: Source<E> } {
-  return { nodes, factsets, reports, resources, catalogs, ...factSources(dialect) };
+  return { nodes, factsets, reports, resources, catalogs, ...factSources(dialect), events: eventsSource(dialect), inventory: inventorySource(dialect) };
 }

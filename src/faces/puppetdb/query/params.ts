@@ -28,15 +28,24 @@ async function postBody(req: FastifyRequest): Promise<Record<string, unknown>> {
   return body as Record<string, unknown>;
 }
 
-/** PuppetDB's query parameters, from the query string (GET) or the JSON body (POST). */
-export async function queryParams(req: FastifyRequest): Promise<QueryInput> {
+/** The root endpoint's query: AST JSON when it opens with '[', else a PQL string kept as it is. */
+function rootQuery(value: unknown): unknown {
+  return typeof value === 'string' && !value.trimStart().startsWith('[') ? value : parseJson(value, 'query');
+}
+
+/**
+ * PuppetDB's query parameters, from the query string (GET) or the JSON body
+ * (POST). A POST whose body is empty is a query without parameters, whatever
+ * its content type says. `pql` (the root endpoint) also takes a PQL string.
+ */
+export async function queryParams(req: FastifyRequest, options: { pql?: boolean } = {}): Promise<QueryInput> {
   const src = req.method === 'POST' ? await postBody(req) : (req.query as Record<string, unknown>);
   const order = parseJson(src.order_by, 'order_by') ?? [];
   if (!Array.isArray(order) || !order.every((o) => o && typeof o.field === 'string' && (o.order === undefined || /^(asc|desc)$/i.test(o.order)))) {
     throw new PdbError(400, 'order_by must be an array of {"field": …, "order": "asc"|"desc"}', true);
   }
   return {
-    query: parseJson(src.query, 'query'),
+    query: options.pql ? rootQuery(src.query) : parseJson(src.query, 'query'),
     limit: count(src.limit, 'limit'),
     offset: count(src.offset, 'offset') ?? 0,
     orderBy: order.map((o: { field: string; order?: string }) => ({ field: o.field, order: (o.order ?? 'asc').toLowerCase() as 'asc' | 'desc' })),

@@ -1,27 +1,32 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isMusterError, type Actor, type Core } from '../../../core/index.js';
 import type { QueryEntity, QueryInput } from '../../../core/ingest/index.js';
+import { parseRootQuery } from '../../../core/ingest/query.js';
 import { PdbError, sendJson } from '../errors.js';
 import { queryParams } from './params.js';
 import { catalogView, factsetView, nodeView, pick, renderRows } from './views.js';
 
 const unknownNode = (certname: string) => new PdbError(404, `No information is known about node ${certname}`);
 
-/** One core call, its answer in PuppetDB's shape; a query the core refuses is PuppetDB's plain-text 400. */
-async function answer(core: Core, actor: Actor, reply: FastifyReply, entity: QueryEntity, input: QueryInput): Promise<FastifyReply> {
-  let result;
+/** A query the core refuses is PuppetDB's plain-text 400. */
+async function refusedAs400<T>(work: () => Promise<T> | T): Promise<T> {
   try {
-    result = await core.ingest.query(actor, entity, input);
+    return await work();
   } catch (err) {
     if (isMusterError(err) && err.code === 'INVALID_ARGUMENT') throw new PdbError(400, err.message, true);
     throw err;
   }
+}
+
+/** One core call, its answer in PuppetDB's shape. */
+async function answer(core: Core, actor: Actor, reply: FastifyReply, entity: QueryEntity, input: QueryInput): Promise<FastifyReply> {
+  const result = await refusedAs400(() => core.ingest.query(actor, entity, input));
   const rows = renderRows(result);
   // Plain extract keeps only the named fields of each rendered row (counts come back shaped).
   return sendJson(reply, 200, result.kind === 'rows' && result.fields ? pick(rows, result.fields) : rows);
 }
 
-/** /pdb/query/v4/… : nodes, facts, factsets, fact-contents, reports, resources, catalogs. */
+/** /pdb/query/v4 (the root: AST with "from", or PQL) and /pdb/query/v4/… : nodes, facts, factsets, fact-contents, reports, resources, catalogs, events, inventory. */
 export function queryRoutes(app: FastifyInstance, core: Core): void {
   const actor = (req: FastifyRequest): Actor => req.pdbActor!;
   const both = (path: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) => {
@@ -37,6 +42,12 @@ export function queryRoutes(app: FastifyInstance, core: Core): void {
   list('/query/v4/reports', 'reports');
   list('/query/v4/resources', 'resources');
   list('/query/v4/catalogs', 'catalogs');
+  list('/query/v4/events', 'events');
+  list('/query/v4/inventory', 'inventory');
+  both('/query/v4', async (req, reply) => {
+    const root = await refusedAs400(async () => parseRootQuery(await queryParams(req, { pql: true })));
+    return answer(core, actor(req), reply, root.entity, root.input);
+  });
   app.get('/query/v4/nodes/:certname', async (req, reply) => {
     const { certname } = req.params as { certname: string };
     const [node] = await core.ingest.nodes(actor(req), certname);
