@@ -18,7 +18,8 @@ export interface ExecOptions {
   outputCap: number;
   /** Called with live output; may drop it (the result carries the captured tail). */
   onOutput: (stream: 'stdout' | 'stderr', data: Buffer) => void;
-  onStarted: (startedAt: string) => void;
+  /** Called once the process exists, with its pid (its process group's id too: it runs detached). */
+  onStarted: (startedAt: string, pid: number | undefined) => void;
 }
 
 /** A running script: its result, and a way to stop it early. */
@@ -222,7 +223,7 @@ function supervise(run: RunDeliver, child: ChildProcess, options: ExecOptions): 
       exited = true;
       finish(failedResult(run.run_id, 'failed_to_start', `could not start ${run.shell}: ${err.message}`));
     });
-    child.once('spawn', () => options.onStarted(startedAt));
+    child.once('spawn', () => options.onStarted(startedAt, child.pid));
     child.once('exit', (code, signal) => {
       exited = true;
       clearTimeout(timeout);

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { inheritedEnvironment, type AgentConfig } from '../config/agent.js';
 import { decodeServerMessage, type ServerMessage } from '../protocol/messages.js';
 import { collectFacts } from './facts.js';
+import { leftoverNote, OrphanReaper } from './orphans.js';
 import { RunManager } from './run-manager.js';
 import { ServerLink } from './server-link.js';
 import { Spool } from './spool.js';
@@ -30,6 +31,8 @@ export class Agent {
   private readonly link: ServerLink;
   private readonly runs: RunManager;
   private readonly spool: Spool;
+  private readonly reaper: OrphanReaper;
+  private readonly killGraceMs: number;
   private readonly workRoot: string;
   private readonly factsIntervalMs: number;
   private factsTimer: NodeJS.Timeout | undefined;
@@ -44,7 +47,9 @@ export class Agent {
     ensureCompatLink(config.state_dir);
     this.systemId = identity.systemKey;
     this.logger = deps.logger ?? pino({ level: config.log_level });
-    this.spool = new Spool(join(config.state_dir, 'spool'));
+    this.spool = new Spool(join(config.state_dir, 'spool'), Date.now, config.output_cap_bytes);
+    this.killGraceMs = config.kill_grace_s * 1000;
+    this.reaper = new OrphanReaper(this.killGraceMs);
     this.workRoot = join(config.state_dir, 'work');
     this.factsIntervalMs = (config.facts_interval_s ?? 300) * 1000;
     this.deleted = new Promise((resolve) => (this.markDeleted = resolve));
@@ -63,16 +68,21 @@ export class Agent {
       env: inheritedEnvironment(),
       systemEnv: { MUSTER_SYSTEM_ID: identity.systemKey, MUSTER_SERVER: identity.server },
       maxConcurrency: config.max_concurrency,
-      killGraceMs: config.kill_grace_s * 1000,
+      killGraceMs: this.killGraceMs,
       outputCap: config.output_cap_bytes,
       send: (m) => this.link.send(m),
       logger: this.logger,
     });
   }
 
-  /** Recovers the spool (interrupted runs become `lost`), then connects. */
+  /**
+   * Recovers the spool, then connects. Runs interrupted by the previous
+   * agent process become `lost`, with the output they had printed; scripts
+   * it left running are stopped (their process groups get SIGTERM now,
+   * SIGKILL after the grace), and their results say so.
+   */
   start(): void {
-    const lost = this.spool.open();
+    const lost = this.spool.open((_runId, record) => leftoverNote(this.reaper.terminate(record), record, this.killGraceMs));
     if (lost.length > 0) this.logger.warn({ runs: lost.map((r) => r.run_id) }, 'runs interrupted by the previous agent process are reported lost');
     // Work dirs left by a process that died mid-run; their runs are the lost ones.
     rmSync(this.workRoot, { recursive: true, force: true });
@@ -86,6 +96,7 @@ export class Agent {
   /** Stops running scripts (their results stay spooled, sent if still connected), then the connection. */
   async stop(): Promise<void> {
     clearInterval(this.factsTimer);
+    this.reaper.stop();
     await this.runs.stopAll();
     await this.link.stop();
     this.logger.info('agent stopped');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -71,10 +71,28 @@ describe('RunManager', () => {
     expect(result.stdout).toBe('aéb\n');
   });
 
-  it('sets MUSTER_* after the job environment', async () => {
+  it('sets MUSTER_* itself, and refuses a job environment that tries to', async () => {
     const { log, manager } = harness();
-    manager.deliver(deliverMessage('env1', 'echo "$MUSTER_SYSTEM_ID $MUSTER_JOB_ID $MUSTER_SERVER $MINE"', { env: { MUSTER_SYSTEM_ID: 'forged', MINE: 'x' } }));
+    manager.deliver(deliverMessage('env1', 'echo "$MUSTER_SYSTEM_ID $MUSTER_JOB_ID $MUSTER_SERVER $MINE"', { env: { MINE: 'x' } }));
     expect((await log.next('run.result', 'env1')).stdout).toBe('sys1 job1 http://127.0.0.1:1 x\n');
+    manager.deliver(deliverMessage('env2', 'echo "$MUSTER_SYSTEM_ID"', { env: { MUSTER_SYSTEM_ID: 'forged' } }));
+    expect(await log.next('run.result', 'env2')).toMatchObject({ outcome: 'failed_to_start', stdout: '', error: expect.stringMatching(/sets MUSTER_SYSTEM_ID: MUSTER_\* variables are reserved/) });
+  });
+
+  it('refuses a run whose environment changes how scripts run: nothing starts, and the result names the variable', async () => {
+    const { dir, spool, log, manager } = harness();
+    const marker = join(dir, 'hijacked');
+    manager.deliver(deliverMessage('deny1', `touch ${join(dir, 'ran')}`, { shell: 'bash', env: { GREETING: 'hi', BASH_ENV: `$(touch ${marker})` } }));
+    const result = await log.next('run.result', 'deny1');
+    expect(result).toMatchObject({ outcome: 'failed_to_start', started_at: null });
+    expect(result.error).toMatch(/^the agent refused to run this script: its environment sets BASH_ENV: BASH_ENV changes how the script runs, so a caller may not set it: bash sources/);
+    expect(log.all('run.started', 'deny1')).toEqual([]);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+    // Redelivered: answered from the spool, still not run.
+    manager.deliver(deliverMessage('deny1', `touch ${join(dir, 'ran')}`, { shell: 'bash', env: { BASH_ENV: `$(touch ${marker})` } }));
+    expect(log.all('run.result', 'deny1')).toEqual([result, result]);
+    expect(spool.status('deny1')).toBe('finished');
   });
 
   it('queues beyond max_concurrency, in order, and cancels a queued run without starting it', async () => {

@@ -2,14 +2,16 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AgentMessage, RunDeliver, Unversioned } from '../protocol/messages.js';
 import { execute, failedResult, type Execution, type ExecResult } from './executor.js';
+import { processStart } from './orphans.js';
 import { OutputStreamer } from './output-streamer.js';
+import { scriptEnvironment } from './script-env.js';
 import type { Spool } from './spool.js';
 
 export interface RunManagerOptions {
   spool: Spool;
   /** Parent of each run's work dir (`<state-dir>/work`). */
   workRoot: string;
-  /** The agent's own environment, which scripts inherit. */
+  /** The agent's own environment, which scripts inherit (its PATH, HOME, USER, LOGNAME and SHELL win over the job's). */
   env: Record<string, string>;
   /** MUSTER_SYSTEM_ID and MUSTER_SERVER: set after the job's env, so a job cannot override them. */
   systemEnv: Record<string, string>;
@@ -113,32 +115,55 @@ export class RunManager {
   }
 
   private start(run: RunDeliver): void {
+    const log = this.o.logger.child({ run_id: run.run_id });
+    const env = scriptEnvironment(this.o.env, run.env, { ...this.o.systemEnv, MUSTER_RUN_ID: run.run_id, MUSTER_JOB_ID: run.job_id });
+    if (!env.ok) {
+      log.warn({ error: env.error }, 'refusing a run whose environment changes how scripts run');
+      this.complete(failedResult(run.run_id, 'failed_to_start', env.error));
+      return;
+    }
     try {
       this.o.spool.markStarted(run.run_id, run.job_id, new Date().toISOString());
     } catch (err) {
       // Without a durable record the agent could not promise to run it once; refuse it.
-      this.o.logger.error({ run_id: run.run_id, err }, 'cannot write to the spool');
+      log.error({ err }, 'cannot write to the spool');
       this.sendResult(failedResult(run.run_id, 'failed_to_start', `the agent cannot record the run on disk: ${(err as Error).message}`));
       return;
     }
     const streamer = new OutputStreamer(run.run_id, (m) => this.o.send(m));
+    const copy = this.o.spool.outputWriter(run.run_id, (err) => log.warn({ err }, 'cannot copy output to the spool; a crash now would lose it'));
     const entry: Running = { execution: undefined, done: Promise.resolve() };
     this.running.set(run.run_id, entry);
     const execution = execute(run, {
       workDir: join(this.o.workRoot, run.run_id),
-      env: { ...this.o.env, ...run.env, ...this.o.systemEnv, MUSTER_RUN_ID: run.run_id, MUSTER_JOB_ID: run.job_id },
+      env: env.env,
       killGraceMs: this.o.killGraceMs,
       outputCap: this.o.outputCap,
-      onOutput: (stream, data) => streamer.push(stream, data),
-      onStarted: (at) => this.o.send({ type: 'run.started', run_id: run.run_id, started_at: at }),
+      // On disk first: whatever the server may have seen, a later agent process can still report.
+      onOutput: (stream, data) => (copy.write(stream, data), streamer.push(stream, data)),
+      onStarted: (at, pid) => {
+        this.recordProcess(run.run_id, pid);
+        this.o.send({ type: 'run.started', run_id: run.run_id, started_at: at });
+      },
     });
     entry.execution = execution;
     entry.done = execution.done.then((result) => {
       streamer.end();
+      copy.close();
       this.running.delete(run.run_id);
       this.complete(result);
       this.pump();
     });
+  }
+
+  /** Notes the script's process group in the spool, so that the next agent process can stop it if this one dies. */
+  private recordProcess(runId: string, pid: number | undefined): void {
+    if (pid === undefined) return;
+    try {
+      this.o.spool.markProcess(runId, { pid, start: processStart(pid) ?? null });
+    } catch (err) {
+      this.o.logger.warn({ run_id: runId, err }, 'cannot record the script\'s process in the spool; a crash now would leave it running');
+    }
   }
 
   private complete(result: ExecResult): void {

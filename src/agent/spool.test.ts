@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExecResult } from './executor.js';
+import { leftoverNote, OrphanReaper, processStart } from './orphans.js';
 import { Spool, TOMBSTONE_MS } from './spool.js';
 
 function result(runId: string, finishedAt = '2026-11-23T12:00:01.000Z'): ExecResult {
@@ -48,6 +51,30 @@ describe('Spool', () => {
     expect(after.pendingResults().map((r) => r.run_id)).toEqual(['done1', 'cut1']);
     expect(after.status('half')).toBe('unknown');
     expect(readdirSync(dir).sort()).toEqual(['cut1.json', 'done1.json']);
+  });
+
+  it('reports what an interrupted run had printed, and stops the processes it left running', async () => {
+    const dir = spoolDir();
+    const before = new Spool(dir);
+    before.open();
+    before.markStarted('cut2', 'j1', '2026-11-23T12:00:00.000Z');
+    const script = spawn('sh', ['-c', 'sleep 60 & wait'], { detached: true, stdio: 'ignore' });
+    await once(script, 'spawn');
+    before.markProcess('cut2', { pid: script.pid!, start: processStart(script.pid!) ?? null });
+    const copy = before.outputWriter('cut2', () => undefined);
+    copy.write('stdout', Buffer.from('start\n'));
+    copy.write('stderr', Buffer.from('warn\n'));
+    // The agent dies here: nothing is closed, no result is written.
+    const reaper = new OrphanReaper(1000);
+    const after = new Spool(dir);
+    const [lost] = after.open((_id, record) => leftoverNote(reaper.terminate(record), record, 1000));
+    expect(lost).toMatchObject({
+      run_id: 'cut2', outcome: 'lost', stdout: 'start\n', stderr: 'warn\n',
+      error: `the agent restarted while this run was in progress; its script was still running, so the agent stopped it (process group ${script.pid}: SIGTERM, then SIGKILL after 1 s)`,
+    });
+    expect((await once(script, 'exit'))[1]).toBe('SIGTERM');
+    expect(readdirSync(dir)).toEqual(['cut2.json']);
+    reaper.stop();
   });
 
   it('prunes tombstones older than seven days at start-up', () => {

@@ -2,8 +2,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { join } from 'node:path';
 import { syncDir, writeFileAtomic } from './atomic-file.js';
 import type { ExecResult } from './executor.js';
+import type { ProcessRecord } from './orphans.js';
+import { isSpooledOutputFile, OutputSpoolWriter, readSpooledOutput, removeSpooledOutput } from './spool-output.js';
 
-type StartedEntry = { state: 'started'; run_id: string; job_id: string; started_at: string };
+/** `pid` and `process_start` are added once the script's process exists. */
+type StartedEntry = { state: 'started'; run_id: string; job_id: string; started_at: string; pid?: number; process_start?: string | null };
 type Entry = StartedEntry | { state: 'finished'; result: ExecResult };
 export type SpoolStatus = 'unknown' | 'started' | 'finished' | 'acked';
 
@@ -12,37 +15,51 @@ export const TOMBSTONE_MS = 7 * 24 * 3600 * 1000;
 
 export const LOST_ERROR = 'the agent restarted while this run was in progress';
 
+/** What the agent did about a run's processes left by its previous life: a sentence for the lost result, or nothing. */
+export type StopLeftover = (runId: string, record: ProcessRecord) => string | undefined;
+
+const DEFAULT_OUTPUT_CAP = 1024 * 1024;
+
 const RUN_ID = /^\w{1,64}$/;
 
 /**
  * The agent's memory of runs, on disk, one file per run: `<id>.json` is
- * written `started` before the process exists and `finished` (with the whole
- * result) before the result is sent; on the server's ack it is replaced by a
- * tombstone `<id>.acked`. Writes are durable (fsync) and atomic (rename), so
- * neither a crash nor a power cut loses a result or lets a run execute twice.
+ * written `started` before the process exists, gains the process's identity
+ * once it does, and becomes `finished` (with the whole result) before the
+ * result is sent; on the server's ack it is replaced by a tombstone
+ * `<id>.acked`. Writes are durable (fsync) and atomic (rename), so neither a
+ * crash nor a power cut loses a result or lets a run execute twice. While a
+ * script runs, its output is copied beside it (`<id>.stdout`, `<id>.stderr`),
+ * so that a run cut short by the agent's death still reports what it printed.
  */
 export class Spool {
   constructor(
     private readonly dir: string,
     private readonly now: () => number = Date.now,
+    private readonly outputCap: number = DEFAULT_OUTPUT_CAP,
   ) {}
 
   /**
    * Prepares the folder and recovers from a previous process: runs it left
-   * `started` become `lost` (returned), old tombstones and temp files go.
+   * `started` become `lost` (returned), with the output they had printed and,
+   * when `stopLeftover` dealt with processes they left running, what it did;
+   * old tombstones, stray output and temp files go.
    */
-  open(): ExecResult[] {
+  open(stopLeftover?: StopLeftover): ExecResult[] {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const lost: ExecResult[] = [];
-    for (const name of readdirSync(this.dir)) {
+    const names = readdirSync(this.dir);
+    for (const name of names) {
       const path = join(this.dir, name);
       if (name.includes('.tmp-')) rmSync(path, { force: true });
       else if (name.endsWith('.acked') && this.now() - statSync(path).mtimeMs > TOMBSTONE_MS) rmSync(path, { force: true });
       else if (name.endsWith('.json')) {
         const entry = this.read(name.slice(0, -5));
-        if (entry?.state === 'started') lost.push(this.markLost(entry));
+        if (entry?.state === 'started') lost.push(this.markLost(entry, stopLeftover));
       }
     }
+    // Output of runs whose result is spooled already (a crash between the two writes).
+    for (const name of names) if (isSpooledOutputFile(name)) rmSync(join(this.dir, name), { force: true });
     return lost;
   }
 
@@ -58,9 +75,27 @@ export class Spool {
     this.write(runId, { state: 'started', run_id: runId, job_id: jobId, started_at: startedAt });
   }
 
-  /** Records a run's result; call before sending it. */
+  /**
+   * Records the identity of a started run's process group, so that a later
+   * agent process can stop it if this one dies. Not fsynced: a power cut,
+   * the only thing that loses an unsynced write, ends the processes too.
+   */
+  markProcess(runId: string, record: ProcessRecord): void {
+    const entry = this.read(runId);
+    if (entry?.state !== 'started') return;
+    writeFileAtomic(join(this.dir, `${runId}.json`), JSON.stringify({ ...entry, pid: record.pid, process_start: record.start }), 0o600, { sync: false });
+  }
+
+  /** Where a started run's output is copied as it arrives; `onError` hears once if the disk refuses. */
+  outputWriter(runId: string, onError: (err: Error) => void): OutputSpoolWriter {
+    if (!RUN_ID.test(runId)) throw new Error(`refusing to spool run id ${JSON.stringify(runId)}`);
+    return new OutputSpoolWriter(this.dir, runId, this.outputCap, onError);
+  }
+
+  /** Records a run's result; call before sending it. Its copied output goes: the result holds the tail. */
   finish(result: ExecResult): void {
     this.write(result.run_id, { state: 'finished', result });
+    if (RUN_ID.test(result.run_id)) removeSpooledOutput(this.dir, result.run_id);
   }
 
   /** The server has stored the result: forget it, keeping a tombstone. */
@@ -88,10 +123,12 @@ export class Spool {
       .sort((a, b) => a.finished_at.localeCompare(b.finished_at));
   }
 
-  private markLost(entry: StartedEntry): ExecResult {
+  private markLost(entry: StartedEntry, stopLeftover: StopLeftover | undefined): ExecResult {
+    const output = readSpooledOutput(this.dir, entry.run_id, this.outputCap);
+    const note = entry.pid !== undefined ? stopLeftover?.(entry.run_id, { pid: entry.pid, start: entry.process_start ?? null }) : undefined;
     const result: ExecResult = {
       run_id: entry.run_id, outcome: 'lost', exit_code: null, signal: null, started_at: entry.started_at, finished_at: new Date(this.now()).toISOString(),
-      stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: LOST_ERROR,
+      ...output, error: note ? `${LOST_ERROR}; ${note}` : LOST_ERROR,
     };
     this.finish(result);
     return result;

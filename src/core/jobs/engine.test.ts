@@ -116,6 +116,28 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
     expect((await f.core.jobs.run(f.admin, lostRun)).state).toBe('succeeded');
   });
 
+  it.skipIf(skip)('a run ended lost keeps the output it streamed; an agent\'s later report adds what it kept', async () => {
+    const sweeper = new JobSweeper(createStores(f.database).jobs, { runsCreated: () => undefined, cancelRuns: () => undefined }, f.clock);
+    const { runs } = await f.core.jobs.launch(f.admin, { content: 'echo start; sleep 60', targets: { system_ids: [ids['web-2']!, ids['db-1']!] }, timeout_s: 5 });
+    const [web, db] = [ids['web-2']!, ids['db-1']!].map((s) => runs.find((r) => r.systemId === s)!.id) as [string, string];
+    for (const system of [ids['web-2']!, ids['db-1']!]) await f.core.runs.deliverable(system);
+    for (const [system, run] of [[ids['web-2']!, web], [ids['db-1']!, db]] as const) {
+      await f.core.runs.output(system, run, 0, 'stdout', 'sta');
+      await f.core.runs.output(system, run, 1, 'stderr', 'warn\n');
+      await f.core.runs.output(system, run, 2, 'stdout', 'rt\n');
+    }
+    f.clock.advance(70_000);
+    await sweeper.sweepOnce();
+    expect(await f.core.jobs.run(f.admin, web)).toMatchObject({ state: 'lost', stdout: 'start\n', stderr: 'warn\n', reason: expect.stringMatching(/went away/) });
+    // An agent back without a copy of the output: its report keeps what was streamed.
+    const lost = (run: string, stdout: string): AgentResult => ({ ...exited(run, 0), outcome: 'lost', exit_code: null, stdout, error: 'the agent restarted while this run was in progress' });
+    expect(await f.core.runs.complete(ids['web-2']!, lost(web, ''))).toBe(true);
+    expect(await f.core.jobs.run(f.admin, web)).toMatchObject({ state: 'lost', stdout: 'start\n', stderr: 'warn\n', reason: 'the agent restarted while this run was in progress' });
+    // One with its copy: that is the fuller output, and it is stored.
+    expect(await f.core.runs.complete(ids['db-1']!, lost(db, 'start\nafter the server went away\n'))).toBe(true);
+    expect(await f.core.jobs.run(f.admin, db)).toMatchObject({ state: 'lost', stdout: 'start\nafter the server went away\n', stderr: '' });
+  });
+
   it.skipIf(skip)('cancel ends waiting runs at once and asks agents to stop running ones', async () => {
     const { job, runs } = await f.core.jobs.launch(f.admin, { content: 'sleep 60', targets: { system_ids: [ids['web-1']!, ids['db-1']!] } });
     await f.core.runs.deliverable(ids['web-1']!);

@@ -4,6 +4,7 @@ import { chunks } from '../chunks.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { fromJson } from './json.js';
+import { keepStreamedOutput } from './run-output.js';
 
 /**
  * The two hot paths of a fan-out, one transaction per batch instead of one per
@@ -264,6 +265,8 @@ export async function completeBatch(db: Kysely<Schema>, capabilities: DialectCap
       return 'stored';
     });
     await writeResults(tx, capabilities.name, toWrite, storedAt);
+    const lostEmpty = toWrite.filter((i) => i.completion.state === 'lost' && i.completion.stdout === '' && i.completion.stderr === '');
+    if (lostEmpty.length > 0) await keepStreamedOutput(tx, lostEmpty.map((i) => i.runId));
     const effects: JobEffect[] = [];
     for (const jobId of [...jobs.keys()].sort()) {
       const { freed, errors, row } = jobs.get(jobId)!;

@@ -4,6 +4,7 @@ import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { chunks } from '../chunks.js';
 import { claimBatch, completeBatch, deliveries, finishJobs, startBatch, stopIfTooManyErrors, waiting } from './run-batches.js';
+import { keepStreamedOutput } from './run-output.js';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 type Engine = Pick<
@@ -95,8 +96,9 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
                 .where((s) => s.or([s('systems.connected', '=', 0), s('systems.last_contact', '<', absentSince)])),
             ),
           )
-          .returning('job_id')
+          .returning(['id', 'job_id'])
           .execute();
+        await keepStreamedOutput(tx, lost.map((r) => r.id));
         const lostPerJob = new Map<string, number>();
         for (const r of lost) lostPerJob.set(r.job_id, (lostPerJob.get(r.job_id) ?? 0) + 1);
         const effects: JobEffect[] = [];
