@@ -5,15 +5,15 @@ import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { SignatureVerifierDeps } from './auth/system-signature.js';
+import { systemSignatureResolver, type SignatureVerifierDeps } from './auth/system-signature.js';
 import type { Core } from './core/index.js';
 import { MusterError } from './core/errors.js';
 import { agentFace } from './faces/agent/index.js';
+import { mountFaces } from './faces/face.js';
 import { sendError } from './faces/http-errors.js';
 import { parseJsonBodies } from './faces/json-body.js';
 import { limitRates, type RateLimitOptions } from './faces/rate-limit.js';
 import { jumpcloudFace } from './faces/jumpcloud/index.js';
-import { systemCaller } from './faces/jumpcloud/system-caller.js';
 import { JUMPCLOUD_ROUTES } from './faces/jumpcloud/routes/index.js';
 import { nativeErrorBody, nativeFace } from './faces/native/index.js';
 import { puppetdbFace, type PuppetdbDeps } from './faces/puppetdb/index.js';
@@ -95,11 +95,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics());
   });
 
-  await app.register(async (scope) => nativeFace(scope, { core: deps.core }), { prefix: '/v1' });
-  await app.register(async (scope) => jumpcloudFace(scope, { core: deps.core, routes: JUMPCLOUD_ROUTES, systemCaller: systemCaller(deps.signatures) }), { prefix: '/api' });
   const pdb = deps.pdb ?? { auth: 'api_key', organization: 'default', maxCommandBytes: 20 * 1024 * 1024 };
-  await app.register(async (scope) => puppetdbFace(scope, { core: deps.core, ...pdb }), { prefix: '/pdb' });
-  await app.register(async (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }), { prefix: '/agent/v1' });
+  await mountFaces(app, [
+    nativeFace({ core: deps.core }),
+    jumpcloudFace({ core: deps.core, routes: JUMPCLOUD_ROUTES, systemSignature: systemSignatureResolver(deps.signatures) }),
+    puppetdbFace({ core: deps.core, ...pdb }),
+    { name: 'agent', prefix: '/agent/v1', register: (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }) },
+  ]);
   return app;
 }
 

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.js';
+import type { RouteAuth } from './faces/face.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createCore } from './core/index.js';
 import { JobSweeper } from './core/jobs/index.js';
@@ -23,6 +24,8 @@ const SYSTEM_REMOVED = 'system.removed';
 
 export interface RunningServer {
   url: string;
+  /** How each route of each face authenticates (src/faces/face.ts). */
+  routeAuth(): RouteAuth[];
   stop(): Promise<void>;
 }
 
@@ -146,6 +149,7 @@ export async function startServer(
   let stopping: Promise<void> | undefined;
   return {
     url,
+    routeAuth: () => app.routeAuth,
     stop: () =>
       (stopping ??= (async () => {
         logger.info('shutting down');

@@ -1,6 +1,6 @@
-import type { Actor } from '../core/access/index.js';
-import { MusterError } from '../core/errors.js';
 import type { KeyService } from '../core/keys/index.js';
+import { MusterError } from '../core/errors.js';
+import type { CallerResolver } from './caller.js';
 
 /**
  * Finds the API key a request presents: `Authorization: Bearer <key>` or
@@ -21,9 +21,33 @@ export function presentedApiKey(headers: Record<string, string | string[] | unde
   return undefined;
 }
 
-/** Resolves the request's API key to an actor; UNAUTHENTICATED when absent or invalid. */
-export async function authenticateApiKey(keys: KeyService, headers: Record<string, string | string[] | undefined>): Promise<Actor> {
-  const secret = presentedApiKey(headers);
-  if (!secret) throw new MusterError('UNAUTHENTICATED', 'an API key is required (Authorization: Bearer <key> or x-api-key)');
-  return keys.authenticate(secret);
+/** What a request without a usable API key is told. */
+export const API_KEY_REQUIRED = 'an API key is required (Authorization: Bearer <key> or x-api-key)';
+
+/**
+ * The API-key resolver: presented when the request sends `x-api-key` or an
+ * `Authorization` header other than an HTTP Signature (which is a system's:
+ * see system-signature.ts). An Authorization header that holds no key
+ * (`Basic` with an empty user name, an unknown scheme) is a refused
+ * credential, not an absent one. With `organizationHeader`, a request that
+ * names an organization there must name the key's own.
+ */
+export function apiKeyResolver(keys: KeyService, options: { organizationHeader?: string } = {}): CallerResolver {
+  return {
+    name: 'api_key',
+    async resolve(req) {
+      const authorization = req.headers.authorization;
+      const sent = req.headers['x-api-key'] !== undefined || (authorization !== undefined && !/^Signature\s/i.test(String(authorization)));
+      if (!sent) return undefined;
+      const secret = presentedApiKey(req.headers);
+      if (!secret) throw new MusterError('UNAUTHENTICATED', API_KEY_REQUIRED);
+      const actor = await keys.authenticate(secret);
+      // JumpCloud's clients may name the organization (x-org-id): it must be the key's own.
+      const named = options.organizationHeader ? req.headers[options.organizationHeader] : undefined;
+      if (typeof named === 'string' && named !== '' && named !== actor.organizationId) {
+        throw new MusterError('UNAUTHENTICATED', `${options.organizationHeader} does not name the organization of this API key`);
+      }
+      return actor;
+    },
+  };
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { MusterError } from '../core/errors.js';
 import type { SystemService } from '../core/systems/index.js';
 import type { ReplayStore } from '../store/index.js';
+import type { CallerResolver, CredentialRequest } from './caller.js';
 import { bodyDigest, parseSignatureHeader, SignatureInputError, signingString, verifySignature } from './http-signature.js';
 
 /** A request as the verifier needs it; faces build this from their framework's request. */
@@ -129,4 +130,31 @@ function lowerCased(headers: SignedHttpRequest['headers']): Record<string, strin
   const out: Record<string, string | undefined> = {};
   for (const key of Object.keys(headers)) out[key.toLowerCase()] = header(headers, key);
   return out;
+}
+
+/** The body checks of each request a system signed, run once its body has been read (`checkSignedBody`). */
+const bodyChecks = new WeakMap<object, DeferredSystemIdentity['checkBody']>();
+
+/**
+ * The System Context resolver: presented when `Authorization` is an HTTP
+ * Signature and no API key is sent; verifies it against the system's
+ * enrolled key (date skew, signature). A signed `digest`, and the replay of a
+ * mutating request (keyed on the body too), are checked by
+ * `checkSignedBody` once the body has been read.
+ */
+export function systemSignatureResolver(deps: SignatureVerifierDeps): CallerResolver {
+  return {
+    name: 'system_signature',
+    async resolve(req) {
+      if (req.headers['x-api-key'] !== undefined || !/^Signature\s/i.test(String(req.headers.authorization ?? ''))) return undefined;
+      const identity = await verifySystemRequest({ method: req.method, url: req.url, headers: req.headers }, deps, { deferBody: true });
+      bodyChecks.set(req, identity.checkBody);
+      return { kind: 'system', systemId: identity.systemId, organizationId: identity.organizationId };
+    },
+  };
+}
+
+/** Refuses (401) a system's request whose raw body does not match its signed Digest, or that was already received. */
+export async function checkSignedBody(req: CredentialRequest, rawBody: Buffer | undefined): Promise<void> {
+  await bodyChecks.get(req)?.(rawBody);
 }

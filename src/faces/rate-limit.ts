@@ -1,6 +1,8 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MusterError } from '../core/errors.js';
+import { callerLabel } from '../core/systems/index.js';
+import type {} from './face.js';
 
 export interface RateLimitOptions {
   /** Requests one caller may make per window; 0 turns the limit off. */
@@ -26,11 +28,7 @@ const EXEMPT = new Set(['/healthz', '/readyz', '/metrics', '/agent/v1/enroll', '
  * address (a trigger called with its HMAC secret, the OpenAPI document).
  */
 function callerOf(req: FastifyRequest): string {
-  const jumpcloud = req.jumpcloud;
-  if (jumpcloud) return jumpcloud.kind === 'system' ? `system:${jumpcloud.systemId}` : jumpcloud.actor.label;
-  const actor = req.actor ?? req.pdbActor;
-  if (actor) return actor.label;
-  return `ip:${req.ip}`;
+  return req.caller ? callerLabel(req.caller) : `ip:${req.ip}`;
 }
 
 /**

@@ -30,7 +30,7 @@ const identities = new WeakMap<FastifyRequest, SystemIdentity>();
 export async function agentFace(app: FastifyInstance, deps: AgentFaceDeps): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
 
-  app.post('/enroll', { schema: { tags: ['agent'], summary: 'Register a machine (Authorization: Bearer <enrollment key>)', body: EnrollBody } }, async (req, reply) => {
+  app.post('/enroll', { config: { resolvers: ['enrollment_key'], anonymous: true }, schema: { tags: ['agent'], summary: 'Register a machine (Authorization: Bearer <enrollment key>)', body: EnrollBody } }, async (req, reply) => {
     const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!auth) throw new MusterError('UNAUTHENTICATED', 'an enrollment key is required (Authorization: Bearer <key>)');
     const body = req.body as { public_key: string; facts: AgentFacts; tags?: string[] };
@@ -43,6 +43,7 @@ export async function agentFace(app: FastifyInstance, deps: AgentFaceDeps): Prom
     '/connect',
     {
       websocket: true,
+      config: { resolvers: ['system_signature'], anonymous: true },
       schema: { tags: ['agent'], summary: 'The agent WebSocket (HTTP Signature keyId="system/<id>" on the upgrade)' },
       // Refuse before the upgrade: a bad signature never gets a socket.
       preValidation: async (req) => {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { authenticateApiKey } from '../../auth/api-key.js';
+import { API_KEY_REQUIRED, apiKeyResolver } from '../../auth/api-key.js';
 import { MusterError } from '../../core/errors.js';
 import { sendError } from '../http-errors.js';
-import { requireRouteRole } from '../route-role.js';
+import { authenticateWith, type Face } from '../face.js';
 import type { NativeDeps } from './context.js';
 import { commandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
@@ -21,17 +21,17 @@ export function nativeErrorBody(code: string, message: string, requestId: string
   return { error: { code, message, request_id: requestId } };
 }
 
-/** Mounts the native API under /v1 (register with `prefix: '/v1'`). */
-export async function nativeFace(app: FastifyInstance, deps: NativeDeps): Promise<void> {
-  app.decorateRequest('actor', null);
+/** The native API, under /v1: API keys only. */
+export function nativeFace(deps: NativeDeps): Face {
+  return { name: 'native', prefix: '/v1', register: (scope) => registerNative(scope, deps) };
+}
+
+async function registerNative(app: FastifyInstance, deps: NativeDeps): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
   app.setNotFoundHandler((req, reply) =>
     sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), nativeErrorBody),
   );
-  app.addHook('onRequest', async (req) => {
-    req.actor = await authenticateApiKey(deps.core.keys, req.headers);
-    requireRouteRole(req, req.actor);
-  });
+  authenticateWith(app, [apiKeyResolver(deps.core.keys)], API_KEY_REQUIRED);
   organizationRoutes(app, deps);
   keyRoutes(app, deps);
   systemRoutes(app, deps);

@@ -4,6 +4,7 @@ import { COMMAND_LIST } from '../../core/ingest/commands.js';
 import { jsonDepth, MAX_PAYLOAD_DEPTH, tooDeepMessage } from '../../core/ingest/depth.js';
 import type { SubmitInput } from '../../core/ingest/index.js';
 import { checkMediaTypes, readCommandBody } from './body.js';
+import { actorOf } from './caller.js';
 import { PdbError, sendJson } from './errors.js';
 
 const PARAMS = new Set(['command', 'version', 'certname', 'checksum', 'producer-timestamp', 'secondsToWaitForCompletion']);
@@ -99,7 +100,7 @@ export function commandRoutes(app: FastifyInstance, deps: { core: Core; maxComma
     url: '/cmd/v1',
     handler: async (req: FastifyRequest, reply) => {
       const query = req.query as Record<string, unknown>;
-      const actor = req.pdbActor!;
+      const actor = actorOf(req);
       deps.core.ingest.authorizeSubmit(actor);
       checkMediaTypes(req.raw);
       const invalid = Object.keys(query).filter((k) => !PARAMS.has(k));

@@ -1,17 +1,13 @@
 import type { TLSSocket } from 'node:tls';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authenticateApiKey, presentedApiKey } from '../../auth/api-key.js';
-import type { Actor, Core } from '../../core/index.js';
+import type { FastifyInstance } from 'fastify';
+import { API_KEY_REQUIRED, apiKeyResolver } from '../../auth/api-key.js';
+import type { CallerResolver } from '../../auth/caller.js';
+import type { Core, Role } from '../../core/index.js';
+import { authenticateWith, type Face } from '../face.js';
 import { commandRoutes } from './cmd.js';
 import { compressResponses } from './compress.js';
-import { PdbError, sendJson, sendPdbError } from './errors.js';
+import { sendJson, sendPdbError } from './errors.js';
 import { queryRoutes } from './query/routes.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    pdbActor: Actor | null;
-  }
-}
 
 /**
  * Who may use /pdb without an API key: nobody (`api_key`), clients on the
@@ -31,20 +27,36 @@ export interface PuppetdbDeps {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
-async function authenticate(req: FastifyRequest, deps: PuppetdbDeps): Promise<Actor> {
-  if (presentedApiKey(req.headers)) return authenticateApiKey(deps.core.keys, req.headers);
-  const socket = req.raw.socket as TLSSocket;
-  if (deps.auth === 'loopback' && LOOPBACK.test(socket.remoteAddress ?? '')) return deps.core.ingest.trustedReporter(deps.organization, 'pdb:loopback');
-  if (deps.auth === 'client_cert' && socket.encrypted && socket.authorized) {
-    const subject = socket.getPeerCertificate()?.subject?.CN;
-    return deps.core.ingest.trustedReporter(deps.organization, `pdb:cert:${String(subject ?? 'unknown')}`);
-  }
-  throw new PdbError(401, 'an API key is required (Authorization: Bearer <key> or x-api-key), or a trusted client');
+/**
+ * The trusted-reporter resolver (`pdb_auth` loopback or client_cert): a
+ * request from the loopback interface, or with a client certificate the
+ * server verified, acts as the reporter of `organization`. It presents
+ * nothing otherwise; an API key, when sent, is resolved first.
+ */
+function trustedReporterResolver(deps: PuppetdbDeps): CallerResolver {
+  return {
+    name: `pdb_${deps.auth}`,
+    async resolve(req) {
+      const socket = req.socket as TLSSocket;
+      if (deps.auth === 'loopback' && LOOPBACK.test(socket.remoteAddress ?? '')) return deps.core.ingest.trustedReporter(deps.organization, 'pdb:loopback');
+      if (deps.auth === 'client_cert' && socket.encrypted && socket.authorized) {
+        const subject = socket.getPeerCertificate()?.subject?.CN;
+        return deps.core.ingest.trustedReporter(deps.organization, `pdb:cert:${String(subject ?? 'unknown')}`);
+      }
+      return undefined;
+    },
+  };
 }
 
-/** The PuppetDB-compatible face, mounted at /pdb. */
-export async function puppetdbFace(app: FastifyInstance, deps: PuppetdbDeps): Promise<void> {
-  app.decorateRequest('pdbActor', null);
+/** Queries are reads whatever their method (PuppetDB takes POST queries); commands change. */
+const pdbRole = (method: string, url: string): Role => (method === 'GET' || method === 'HEAD' || url.includes('/query/') ? 'viewer' : 'operator');
+
+/** The PuppetDB-compatible face, under /pdb. */
+export function puppetdbFace(deps: PuppetdbDeps): Face {
+  return { name: 'puppetdb', prefix: '/pdb', register: (scope) => registerPuppetdb(scope, deps) };
+}
+
+async function registerPuppetdb(app: FastifyInstance, deps: PuppetdbDeps): Promise<void> {
   // Commands read their own body (size limits, gzip); queries take JSON.
   app.removeAllContentTypeParsers();
   // Bodies are read by the routes from the raw request (size limits, gzip).
@@ -53,9 +65,8 @@ export async function puppetdbFace(app: FastifyInstance, deps: PuppetdbDeps): Pr
   app.setErrorHandler((err, req, reply) => sendPdbError(req, reply, err));
   app.setNotFoundHandler((req, reply) => sendJson(reply, 404, { error: `No such endpoint: ${req.method} ${req.url.split('?')[0]}` }));
   compressResponses(app);
-  app.addHook('onRequest', async (req) => {
-    req.pdbActor = await authenticate(req, deps);
-  });
+  const resolvers = [apiKeyResolver(deps.core.keys), ...(deps.auth === 'api_key' ? [] : [trustedReporterResolver(deps)])];
+  authenticateWith(app, resolvers, `${API_KEY_REQUIRED}, or a trusted client`, { role: pdbRole });
   app.get('/meta/v1/version', async (_req, reply) => sendJson(reply, 200, { version: '7.12.1' }));
   app.get('/meta/v1/server-time', async (_req, reply) => sendJson(reply, 200, { server_time: new Date().toISOString() }));
   commandRoutes(app, deps);

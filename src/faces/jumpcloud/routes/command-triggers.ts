@@ -2,6 +2,8 @@ import Type from 'typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TRIGGER_BODY_MAX_BYTES } from '../../../core/commands/index.js';
 import { MusterError } from '../../../core/errors.js';
+import { isSystemPrincipal } from '../../../core/systems/index.js';
+import type {} from '../../face.js';
 import type { JumpCloudDeps } from '../context.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -24,12 +26,12 @@ export function commandTriggerRoutes(app: FastifyInstance, { core }: JumpCloudDe
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: TRIGGER_BODY_MAX_BYTES }, (_req, body, done) => done(null, body));
     scope.post('/command/trigger/:name', { schema: { params: NameParams }, config: { anonymous: true } }, async (req, reply) => {
-      const caller = req.jumpcloud;
-      if (caller?.kind === 'system') throw new MusterError('UNAUTHENTICATED', 'a system cannot fire triggers; use an API key or the trigger secret');
+      const caller = req.caller;
+      if (caller && isSystemPrincipal(caller)) throw new MusterError('UNAUTHENTICATED', 'a system cannot fire triggers; use an API key or the trigger secret');
       const outcome = await core.triggers.fire({
         name: (req.params as { name: string }).name,
         body: typeof req.body === 'string' ? req.body : undefined,
-        actor: caller?.actor,
+        actor: caller ?? undefined,
         signature: header(req, 'x-muster-signature'),
         organizationId: header(req, 'x-org-id'),
         idempotencyKey: header(req, 'idempotency-key'),

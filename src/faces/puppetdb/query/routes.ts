@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isMusterError, type Actor, type Core } from '../../../core/index.js';
 import type { QueryEntity, QueryInput } from '../../../core/ingest/index.js';
 import { parseRootQuery } from '../../../core/ingest/query.js';
+import { actorOf } from '../caller.js';
 import { PdbError, sendJson } from '../errors.js';
 import { queryParams } from './params.js';
 import { catalogView, factsetView, nodeView, pick, renderRows } from './views.js';
@@ -28,7 +29,7 @@ async function answer(core: Core, actor: Actor, reply: FastifyReply, entity: Que
 
 /** /pdb/query/v4 (the root: AST with "from", or PQL) and /pdb/query/v4/… : nodes, facts, factsets, fact-contents, reports, resources, catalogs, events, inventory. */
 export function queryRoutes(app: FastifyInstance, core: Core): void {
-  const actor = (req: FastifyRequest): Actor => req.pdbActor!;
+  const actor = (req: FastifyRequest): Actor => actorOf(req);
   const both = (path: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) => {
     app.get(path, handler);
     app.post(path, handler);
