@@ -45,6 +45,11 @@ describe('architecture: dependencies point inward', () => {
     expect(all.filter((spec) => !/^typebox(\/|$)/.test(spec) && !spec.startsWith('./') && !spec.startsWith('node:'))).toEqual([]);
   });
 
+  it("the native API's wire types import only the schema library and the protocol, so the CLI and the console can load them", () => {
+    const all = files(join(SRC, 'api')).flatMap(imports);
+    expect(all.filter((spec) => !/^typebox(\/|$)/.test(spec) && !spec.startsWith('./') && !/^(\.\.\/)+protocol\//.test(spec))).toEqual([]);
+  });
+
   it('faces hold no SQL: they never import the store or a driver', () => {
     expect(violations('faces', [/\/store\/(?!index)/, ...DRIVERS])).toEqual([]);
   });

@@ -48,6 +48,24 @@ describe('metrics and API docs without credentials', () => {
     expect(() => loadServerConfig({ metrics_token: 'short' }, {})).toThrow(/metrics_token/);
   });
 
+  it('documents what every native route answers: a success schema (or 204) and the error body', async () => {
+    const doc = await call(open.url, undefined, 'GET', '/docs/json');
+    const operations = Object.entries(doc.body.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>)
+      .filter(([path]) => path.startsWith('/v1/'))
+      .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, responses: op.responses })));
+    expect(operations.length).toBeGreaterThan(60);
+    const undocumented = operations
+      .filter(({ responses }) => {
+        const ok = Object.entries(responses).filter(([code]) => /^2\d\d$/.test(code));
+        const described = (r: { content?: Record<string, { schema?: unknown }> }) => Object.values(r.content ?? {}).some((media) => media.schema !== undefined);
+        return ok.length === 0 || ok.some(([code, r]) => code !== '204' && !described(r)) || !responses['4XX'] || !described(responses['4XX']);
+      })
+      .map((o) => o.route);
+    expect(undocumented).toEqual([]);
+    const error = doc.body.paths['/v1/jobs'].post.responses['4XX'].content['application/json'].schema;
+    expect(Object.keys(error.properties.error.properties)).toEqual(['code', 'message', 'request_id']);
+  });
+
   it.each([['by default', () => open], ['with metrics_token', () => guarded]])('serves the OpenAPI document and its UI without a key %s', async (_what, server) => {
     const base = server().url;
     const doc = await call(base, undefined, 'GET', '/docs/json');

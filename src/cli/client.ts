@@ -1,3 +1,4 @@
+import type { ErrorBody } from '../api/native/index.js';
 import { VERSION } from '../version.js';
 
 /** A failure the CLI reports as `error: <message>` and exits with `exitCode` (1 failure, 2 usage or config). */
@@ -99,7 +100,7 @@ export class ApiClient {
 
 /** The message of a native error body: advice for 401, the request id for server errors. */
 export function errorMessage(status: number, text: string): string {
-  let error: { code?: string; message?: string; request_id?: string } | undefined;
+  let error: Partial<ErrorBody['error']> | undefined;
   try {
     error = (JSON.parse(text) as { error?: typeof error }).error;
   } catch {

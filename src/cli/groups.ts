@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
+import type { Group, GroupList, IdList } from '../api/native/index.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, out, outJson, table } from './output.js';
-
-interface Group {
-  id: string;
-  name: string;
-  description: string;
-  created_at: string;
-}
 
 const enc = encodeURIComponent;
 
@@ -24,7 +18,7 @@ export function registerGroups(program: Command): void {
     .option('--json', 'print the groups as a JSON array')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: Group[] }>('GET', '/v1/groups');
+        const { items } = await clientFor(command).request<GroupList>('GET', '/v1/groups');
         if (opts.json) return outJson(items);
         out(items.length ? groupsTable(items) : 'no groups');
       }),
@@ -48,7 +42,7 @@ export function registerGroups(program: Command): void {
     .option('--json', 'print the ids as a JSON array')
     .action(
       action(async (group: string, opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: string[] }>('GET', `/v1/groups/${enc(group)}/members`);
+        const { items } = await clientFor(command).request<IdList>('GET', `/v1/groups/${enc(group)}/members`);
         if (opts.json) return outJson(items);
         for (const id of items) out(id);
       }),

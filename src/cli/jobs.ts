@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Job, Run } from './api-types.js';
+import type { Job, JobList, Launched, Run } from '../api/native/index.js';
 import { positiveInteger } from './args.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, out, outJson, table } from './output.js';
@@ -45,7 +45,7 @@ function registerReads(jobs: Command): void {
     .option('--json', 'print the jobs as a JSON array')
     .action(
       action(async (opts: { limit: number; json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: Job[] }>('GET', `/v1/jobs?limit=${opts.limit}`);
+        const { items } = await clientFor(command).request<JobList>('GET', `/v1/jobs?limit=${opts.limit}`);
         if (opts.json) return outJson(items);
         out(items.length ? jobsTable(items) : 'no jobs yet');
       }),
@@ -82,7 +82,7 @@ function registerChanges(jobs: Command): void {
     .action(
       action(async (id: string, opts: { detach?: boolean; json?: boolean }, command: Command) => {
         const client = clientFor(command);
-        const created = await client.request<{ job: Job; runs: Run[] }>('POST', `${jobPath(id)}/retry`);
+        const created = await client.request<Launched>('POST', `${jobPath(id)}/retry`);
         if (opts.detach) return printDetached(created, Boolean(opts.json));
         const sinks = processSinks();
         failedExit(await interruptible(created.job.id, sinks, () => followJob(client, created, Boolean(opts.json), sinks)));

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ApiKey, EnrollmentKey } from './api-types.js';
+import { ROLES, type ApiKey, type ApiKeyCreated, type EnrollmentKey, type EnrollmentKeyCreated } from '../api/native/index.js';
 import { collect } from './args.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, err, out, outJson, table } from './output.js';
@@ -19,9 +19,6 @@ function positiveInteger(value: string): number {
   if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 1');
   return Number(value);
 }
-
-/** The roles an API key can have. */
-export const ROLES = ['admin', 'operator', 'viewer'] as const;
 
 const state = (k: { revoked_at: string | null }) => (k.revoked_at ? 'revoked' : 'active');
 
@@ -94,7 +91,7 @@ function registerKind<K>(program: Command, kind: KeyKind<K>): void {
     .option('--json', 'print {key, secret} as JSON')
     .action(
       action(async (opts: CreateOptions & { json?: boolean }, command: Command) => {
-        const created = await clientFor(command).request<{ key: { id: string }; secret: string }>('POST', kind.path, kind.createBody(opts));
+        const created = await clientFor(command).request<ApiKeyCreated | EnrollmentKeyCreated>('POST', kind.path, kind.createBody(opts));
         showSecret(created, kind.what, Boolean(opts.json));
       }),
     );

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { System } from './api-types.js';
+import type { System } from '../api/native/index.js';
 import { ApiClient, CliError, usageError } from './client.js';
 import { launcherNodeFlags } from '../lib/launcher.js';
 import { ManagedChild, tailOf, waitUntil } from './managed-child.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { cliEnv, saveCliConfig } from '../config/cli.js';
-import type { Whoami } from './api-types.js';
+import type { Whoami } from '../api/native/index.js';
 import { ApiClient, usageError } from './client.js';
 import { action, configFor, connectionOptions } from './context.js';
 import { out } from './output.js';

@@ -1,20 +1,7 @@
 import type { Command } from 'commander';
+import type { IngestCommand, IngestCommandList } from '../api/native/index.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, out, outJson, table } from './output.js';
-
-interface IngestCommand {
-  id: string;
-  command: string;
-  version: number;
-  certname: string;
-  received_at: string;
-  state: string;
-  attempts: number;
-  error: string | null;
-  diagnostics: string | null;
-  processed_at: string | null;
-  payload: string | null;
-}
 
 /** The dead letter office table: ID, COMMAND, CERTNAME, RECEIVED, ATTEMPTS, ERROR. */
 export function discardedTable(items: readonly IngestCommand[], now = Date.now()): string {
@@ -33,7 +20,7 @@ export function registerPdb(program: Command): void {
     .option('--json', 'print them as a JSON array')
     .action(
       action(async (opts: { limit: string; json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: IngestCommand[] }>('GET', `/v1/ingest/discarded?limit=${encodeURIComponent(opts.limit)}`);
+        const { items } = await clientFor(command).request<IngestCommandList>('GET', `/v1/ingest/discarded?limit=${encodeURIComponent(opts.limit)}`);
         if (opts.json) return outJson(items);
         out(items.length ? discardedTable(items) : 'the dead letter office is empty');
       }),

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RunWithOutput } from './api-types.js';
+import type { RunWithOutput } from '../api/native/index.js';
 import { jobProgress, progressText, runHeader, runReport, summary, verdict } from './run-report.js';
 
 const run = (over: Partial<RunWithOutput> = {}): RunWithOutput => ({
   id: 'r1', job_id: 'j1', system_id: 's1', hostname: 'web-1', state: 'succeeded', exit_code: 0, signal: null, reason: null,
-  stdout_truncated: false, stderr_truncated: false, finished_at: '2026-11-23T12:00:00Z', stdout: 'hello\n', stderr: '', ...over,
+  stdout_truncated: false, stderr_truncated: false, created_at: '2026-11-23T11:59:00Z', delivered_at: null, started_at: null, finished_at: '2026-11-23T12:00:00Z', stdout: 'hello\n', stderr: '', ...over,
 });
 
 describe('verdict', () => {

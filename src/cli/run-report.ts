@@ -1,4 +1,7 @@
-import type { Job, Run, RunWithOutput } from './api-types.js';
+import type { Job, Run, RunCounts, RunWithOutput } from '../api/native/index.js';
+
+/** What the progress and summary lines read of a job: counts may leave out states no run is in. */
+type JobTally = Pick<Job, 'total'> & { counts: Partial<RunCounts> };
 
 /** How a run ended, in a few words: `exit code 3`, `timed out`, `undeliverable: agent offline`. */
 export function verdict(run: Pick<Run, 'state' | 'exit_code' | 'reason'> & { signal?: string | null }): string {
@@ -14,7 +17,7 @@ export function runHeader(run: Pick<Run, 'hostname' | 'system_id'>): string {
 }
 
 /** How many of a job's runs have ended, and how many of those did not succeed. */
-export function jobProgress(job: Pick<Job, 'total' | 'counts'>): { done: number; failed: number } {
+export function jobProgress(job: JobTally): { done: number; failed: number } {
   const open = (job.counts.pending ?? 0) + (job.counts.delivered ?? 0) + (job.counts.running ?? 0);
   const done = job.total - open;
   return { done, failed: done - (job.counts.succeeded ?? 0) };
@@ -25,8 +28,8 @@ export function progressText(done: number, total: number, failed: number): strin
   return `${done}/${total} done${failed > 0 ? `, ${failed} failed` : ''}`;
 }
 
-/** The closing line: `2 succeeded, 1 failed (job …)`, with why the engine stopped early, if it did. */
-export function summary(job: Pick<Job, 'id' | 'total' | 'counts' | 'stopped_reason'>): string {
+/** The closing line: `2 succeeded, 1 failed (job …)`, with why the engine stopped early, if it did (older servers do not say). */
+export function summary(job: JobTally & Pick<Job, 'id'> & Partial<Pick<Job, 'stopped_reason'>>): string {
   const succeeded = job.counts.succeeded ?? 0;
   return `${succeeded} succeeded, ${job.total - succeeded} failed (job ${job.id})${job.stopped_reason ? ` — ${job.stopped_reason}` : ''}`;
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { Job, Run } from './api-types.js';
+import { SHELLS, type Job, type Launched } from '../api/native/index.js';
 import { collect, commandLine, countOrPercent, parseEnvPairs, positiveInteger } from './args.js';
 import { usageError, type ApiClient } from './client.js';
 import { action, clientFor, connectionOptions } from './context.js';
@@ -8,9 +8,6 @@ import { summary } from './run-report.js';
 import { EventsUnsupported } from './sse.js';
 import { streamJob } from './stream-job.js';
 import { pollJob, printGrouped, processSinks, runsWithOutput, type Sinks } from './watch.js';
-
-/** The interpreters the API accepts for `shell`. */
-export const SHELLS = ['bash', 'sh', 'zsh', 'python3', 'powershell'] as const;
 
 /** `muster run`'s options as commander parses them. */
 export interface RunFlags {
@@ -60,7 +57,7 @@ export function launchBody(words: readonly string[], flags: RunFlags): Record<st
  * server cannot stream, one block per system at the end) and a summary line;
  * with `json`, the final runs with their output. Returns the final job.
  */
-export async function followJob(client: ApiClient, created: { job: Job; runs: Run[] }, json: boolean, sinks: Sinks = processSinks()): Promise<Job> {
+export async function followJob(client: ApiClient, created: Launched, json: boolean, sinks: Sinks = processSinks()): Promise<Job> {
   const id = created.job.id;
   let job: Job;
   if (json) {
@@ -101,7 +98,7 @@ export async function interruptible<T>(jobId: string, sinks: Sinks, wait: () => 
  * What a detached launch prints: the job id alone, for `$(muster run --detach …)`;
  * with `json`, the job and its runs as the server created them.
  */
-export function printDetached(created: { job: Job; runs: Run[] }, json: boolean): void {
+export function printDetached(created: Launched, json: boolean): void {
   if (json) outJson(created);
   else out(created.job.id);
 }
@@ -134,7 +131,7 @@ export function registerRun(program: Command): void {
       action(async (words: string[], flags: RunFlags, command: Command) => {
         const body = launchBody(words, flags);
         const client = clientFor(command);
-        const created = await client.request<{ job: Job; runs: Run[] }>('POST', '/v1/jobs', body);
+        const created = await client.request<Launched>('POST', '/v1/jobs', body);
         if (flags.detach) return printDetached(created, Boolean(flags.json));
         const sinks = processSinks();
         failedExit(await interruptible(created.job.id, sinks, () => followJob(client, created, Boolean(flags.json), sinks)));

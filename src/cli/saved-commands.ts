@@ -1,23 +1,12 @@
 import { Option, type Command } from 'commander';
-import type { Job, Run } from './api-types.js';
+import { LAUNCH_TYPES, type Command as SavedCommand, type CommandList, type CommandResult, type CommandResults, type Launched } from '../api/native/index.js';
 import { collect, positiveInteger } from './args.js';
 import { usageError, type ApiClient } from './client.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, out, outJson, table } from './output.js';
 import { failedExit, followJob, interruptible, printDetached } from './run.js';
-import { readContent, scriptBody, scriptOptions, type Script, type ScriptFlags } from './scripts.js';
+import { readContent, scriptBody, scriptOptions, type ScriptFlags } from './scripts.js';
 import { processSinks } from './watch.js';
-
-/** A command as the native API returns it: a script with its launch settings. */
-export interface SavedCommand extends Script {
-  trigger: string | null;
-  launch_type: string;
-  schedule: string | null;
-  timezone: string | null;
-  run_at: string | null;
-  run_on_enroll: boolean;
-  next_fire_at: string | null;
-}
 
 interface CommandFlags extends ScriptFlags {
   launchType?: string;
@@ -27,8 +16,6 @@ interface CommandFlags extends ScriptFlags {
   runAt?: string;
   runOnEnroll?: boolean;
 }
-
-export const LAUNCH_TYPES = ['manual', 'trigger', 'repeated', 'one-time'] as const;
 
 /** The POST/PATCH body of `commands add|edit`: the script fields plus the launch settings given. */
 export function commandBody(flags: CommandFlags, content: string | undefined): Record<string, unknown> {
@@ -51,18 +38,6 @@ export function launchCell(c: SavedCommand): string {
 /** The commands table: ID, NAME, LAUNCH, ON ENROLL, NEXT FIRE. */
 export function commandsTable(items: readonly SavedCommand[]): string {
   return table(['ID', 'NAME', 'LAUNCH', 'ON ENROLL', 'NEXT FIRE'], items.map((c) => [c.id, c.name, launchCell(c), c.run_on_enroll ? 'yes' : 'no', c.next_fire_at ?? '-']));
-}
-
-/** One ended run of a command, as `/v1/commands/{id}/results` lists it. */
-export interface CommandResult {
-  run_id: string;
-  job_id: string;
-  system_id: string;
-  hostname: string;
-  state: string;
-  exit_code: number | null;
-  reason: string | null;
-  finished_at: string | null;
 }
 
 /** The results table: RUN, JOB, HOSTNAME, STATE, EXIT, FINISHED. */
@@ -105,7 +80,7 @@ export function registerCommands(program: Command): void {
     .option('--json', 'print the commands as a JSON array')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: SavedCommand[] }>('GET', '/v1/commands');
+        const { items } = await clientFor(command).request<CommandList>('GET', '/v1/commands');
         if (opts.json) return outJson(items);
         out(items.length ? commandsTable(items) : 'no commands yet');
       }),
@@ -121,7 +96,7 @@ export function registerCommands(program: Command): void {
     .option('--json', 'print the results, with their output, as JSON')
     .action(
       action(async (name: string, opts: { limit: number; json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: CommandResult[] }>('GET', `${path(name)}/results?limit=${opts.limit}`);
+        const { items } = await clientFor(command).request<CommandResults>('GET', `${path(name)}/results?limit=${opts.limit}`);
         if (opts.json) return outJson(items);
         out(items.length ? resultsTable(items) : 'no results yet');
       }),
@@ -155,7 +130,7 @@ function registerChanges(commands: Command): void {
     .action(
       action(async (name: string, opts: { system: string[]; detach?: boolean; json?: boolean }, command: Command) => {
         const client: ApiClient = clientFor(command);
-        const created = await client.request<{ job: Job; runs: Run[] }>('POST', `${path(name)}/run`, opts.system.length ? { system_ids: opts.system } : {});
+        const created = await client.request<Launched>('POST', `${path(name)}/run`, opts.system.length ? { system_ids: opts.system } : {});
         if (opts.detach) return printDetached(created, Boolean(opts.json));
         const sinks = processSinks();
         failedExit(await interruptible(created.job.id, sinks, () => followJob(client, created, Boolean(opts.json), sinks)));

@@ -1,23 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import { SHELLS, type Script, type ScriptList } from '../api/native/index.js';
 import { collect, positiveInteger } from './args.js';
 import { usageError, type ApiClient } from './client.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, out, outJson, table } from './output.js';
-import { SHELLS } from './run.js';
-
-/** A saved script as the native API returns it (the fields the CLI reads). */
-export interface Script {
-  id: string;
-  name: string;
-  content: string;
-  shell: string;
-  run_as: string | null;
-  timeout_s: number;
-  ttl_s: number;
-  default_targets: { system_ids: string[]; group_ids: string[]; selector: string | null };
-  updated_at: string;
-}
 
 /** The options `scripts add` and `scripts edit` share. */
 export interface ScriptFlags {
@@ -121,7 +108,7 @@ export function registerScripts(program: Command): void {
     .option('--json', 'print the scripts as a JSON array')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: Script[] }>('GET', '/v1/scripts');
+        const { items } = await clientFor(command).request<ScriptList>('GET', '/v1/scripts');
         if (opts.json) return outJson(items);
         out(items.length ? scriptsTable(items) : 'no scripts yet: save one with `muster scripts add --name NAME --file PATH`');
       }),

@@ -1,4 +1,4 @@
-import type { Job, Run, RunState, RunWithOutput } from './api-types.js';
+import type { Job, OutputEvent, Run, RunEndEvent, RunWithOutput } from '../api/native/index.js';
 import type { ApiClient } from './client.js';
 import { progressText, verdict } from './run-report.js';
 import { followEvents } from './sse.js';
@@ -55,22 +55,6 @@ export class LinePrinter {
   private emit(host: string, stream: Stream, line: string): void {
     this.sinks[stream](`${host.padEnd(this.width)} | ${line}\n`);
   }
-}
-
-interface OutputEvent {
-  run_id: string;
-  hostname: string;
-  stream: Stream;
-  data: string;
-}
-
-interface RunEndEvent {
-  run_id: string;
-  hostname: string;
-  state: RunState;
-  exit_code: number | null;
-  signal: string | null;
-  reason: string | null;
 }
 
 /**

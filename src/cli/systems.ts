@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { System } from './api-types.js';
+import type { System } from '../api/native/index.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { ago, out, outJson, table } from './output.js';
 

@@ -1,21 +1,8 @@
 import type { Command } from 'commander';
+import type { Fired, SecretRotated, TriggerCreated, TriggerList } from '../api/native/index.js';
 import { ApiClient, CliError, errorMessage, NO_KEY_MESSAGE, usageError } from './client.js';
 import { action, clientFor, configFor, connectionOptions } from './context.js';
 import { err, out, outJson, table } from './output.js';
-
-interface Trigger {
-  id: string;
-  name: string;
-  has_secret: boolean;
-  created_at: string;
-}
-
-interface Fired {
-  triggered: string[];
-  jobs: Array<{ command_id: string; job_id: string }>;
-  skipped: Array<{ command_id: string; reason: string }>;
-  replayed: boolean;
-}
 
 /** Parses `--data`: a JSON object, or a usage error saying what is wrong. */
 export function triggerData(data: string | undefined): Record<string, unknown> {
@@ -63,7 +50,7 @@ export function registerTrigger(program: Command): void {
     .option('--json', 'print the triggers as JSON')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: Trigger[] }>('GET', '/v1/triggers');
+        const { items } = await clientFor(command).request<TriggerList>('GET', '/v1/triggers');
         if (opts.json) return outJson(items);
         out(items.length ? table(['ID', 'NAME', 'SECRET'], items.map((t) => [t.id, t.name, t.has_secret ? 'yes' : 'no'])) : 'no triggers');
       }),
@@ -73,7 +60,7 @@ export function registerTrigger(program: Command): void {
     .option('--json', 'print {trigger, secret} as JSON')
     .action(
       action(async (name: string, opts: { secret?: boolean; json?: boolean }, command: Command) => {
-        const res = await clientFor(command).request<{ trigger: Trigger; secret: string | null }>('POST', '/v1/triggers', { name, ...(opts.secret ? { secret: true } : {}) });
+        const res = await clientFor(command).request<TriggerCreated>('POST', '/v1/triggers', { name, ...(opts.secret ? { secret: true } : {}) });
         if (opts.json) outJson(res);
         else out(res.secret ?? `created trigger ${name}`);
         if (res.secret) err(`created trigger ${name}. The secret is shown only once: sign calls with X-Muster-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`);
@@ -81,7 +68,7 @@ export function registerTrigger(program: Command): void {
     );
   connectionOptions(triggers.command('rotate-secret <name>')).action(
     action(async (name: string, _opts: unknown, command: Command) => {
-      out((await clientFor(command).request<{ secret: string }>('POST', `/v1/triggers/${encodeURIComponent(name)}/rotate-secret`)).secret);
+      out((await clientFor(command).request<SecretRotated>('POST', `/v1/triggers/${encodeURIComponent(name)}/rotate-secret`)).secret);
       err('the old secret no longer works; this one is shown only once');
     }),
   );

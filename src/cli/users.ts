@@ -1,14 +1,7 @@
 import type { Command } from 'commander';
+import type { User, UserList } from '../api/native/index.js';
 import { action, clientFor, connectionOptions } from './context.js';
 import { out, outJson, table } from './output.js';
-
-interface User {
-  id: string;
-  username: string;
-  email: string;
-  first_name: string;
-  last_name: string;
-}
 
 const enc = encodeURIComponent;
 
@@ -24,7 +17,7 @@ export function registerUsers(program: Command): void {
     .option('--json', 'print the users as a JSON array')
     .action(
       action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: User[] }>('GET', '/v1/users');
+        const { items } = await clientFor(command).request<UserList>('GET', '/v1/users');
         if (opts.json) return outJson(items);
         out(items.length ? usersTable(items) : 'no users');
       }),

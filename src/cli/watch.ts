@@ -1,4 +1,4 @@
-import type { Job, Run, RunWithOutput } from './api-types.js';
+import type { Job, Run, RunWithOutput } from '../api/native/index.js';
 import type { ApiClient } from './client.js';
 import { ProgressLine } from './output.js';
 import { jobProgress, progressText, runReport } from './run-report.js';

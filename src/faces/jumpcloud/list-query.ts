@@ -1,4 +1,4 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { invalid } from '../../core/errors.js';
 
 /**
@@ -20,13 +20,7 @@ export const V1ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export interface V1ListParams {
-  limit?: string;
-  skip?: string;
-  sort?: string;
-  fields?: string;
-  filter?: string | string[];
-}
+export type V1ListParams = Static<typeof V1ListQuery>;
 
 /** `map[name]` when `name` is one of the map's own keys. */
 export function ownValue<T>(map: Readonly<Record<string, T>>, name: string): T | undefined {

@@ -1,16 +1,12 @@
-import Type from 'typebox';
+import type { TSchema } from 'typebox';
+import { ErrorBody } from '../../api/native/index.js';
 
-/** Shared pieces of the native API's schemas (validation and OpenAPI at once). */
-export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
-
-export const ErrorBody = Type.Object({
-  error: Type.Object({
-    code: Type.String({ description: 'NOT_FOUND, INVALID_ARGUMENT, CONFLICT, FORBIDDEN, UNAUTHENTICATED, PAYLOAD_TOO_LARGE, RATE_LIMITED, UNAVAILABLE or INTERNAL' }),
-    message: Type.String(),
-    request_id: Type.String(),
-  }),
-});
-
-export const Shell = Type.Union([Type.Literal('bash'), Type.Literal('sh'), Type.Literal('zsh'), Type.Literal('python3'), Type.Literal('powershell')]);
-export const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')]);
-export const Tags = Type.Array(Type.String({ maxLength: 128 }), { maxItems: 50 });
+/**
+ * A route's `response` schemas: what it answers on success, and the native
+ * error body on every 4xx and 5xx (the face's one error handler writes
+ * exactly that shape). Fastify serializes with these, dropping any field a
+ * schema does not list, so each success schema describes all the route sends.
+ */
+export function answers<R extends Record<number, TSchema>>(ok: R): R & { '4xx': typeof ErrorBody; '5xx': typeof ErrorBody } {
+  return { ...ok, '4xx': ErrorBody, '5xx': ErrorBody };
+}

@@ -1,6 +1,7 @@
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { MusterError } from '../../../core/errors.js';
 import type { ScriptInput, ScriptRecord } from '../../../core/scripts/index.js';
+import { SHELLS, type Shell } from '../../../protocol/messages.js';
 import { refuseUnsupported, type Unsupported } from '../unsupported.js';
 
 /** JumpCloud's id for "run as root": muster's default, which is the agent's own user (root on a managed machine). */
@@ -40,11 +41,7 @@ export const CommandBody = Type.Object(
   { additionalProperties: true },
 );
 
-export type CommandBodyType = {
-  name?: string; command?: string; commandType?: string; user?: string; sudo?: boolean; launchType?: string; trigger?: string; schedule?: string;
-  timezone?: string; timeout?: string | number; timeToLiveSeconds?: number; shell?: string; organization?: string; runOnEnroll?: boolean;
-  systems?: string[]; listensTo?: string; scheduleRepeatType?: string; scheduleYear?: number | string | null; template?: string;
-};
+export type CommandBodyType = Static<typeof CommandBody>;
 
 /** What muster cannot do with a command: deliver files with it, or let other users than API keys run it. */
 const UNSUPPORTED: Record<string, Unsupported> = {
@@ -68,14 +65,15 @@ function attributesOf(body: CommandBodyType, current: ScriptRecord | undefined):
   return attributes;
 }
 
-const SHELLS: Record<string, string> = {
+/** JumpCloud's shell names and paths → muster's shells. */
+const SHELL_NAMES: Record<string, Shell> = {
   bash: 'bash', '/bin/bash': 'bash', '/usr/bin/bash': 'bash', sh: 'sh', '/bin/sh': 'sh', zsh: 'zsh', '/bin/zsh': 'zsh',
   python3: 'python3', powershell: 'powershell', pwsh: 'powershell',
 };
 
 function shellOf(value: string): string {
-  const shell = Object.hasOwn(SHELLS, value.toLowerCase()) ? SHELLS[value.toLowerCase()] : undefined;
-  if (!shell) throw new MusterError('INVALID_ARGUMENT', `shell: ${value} is not supported (bash, sh, zsh, python3, powershell)`, { field: 'shell' });
+  const shell = Object.hasOwn(SHELL_NAMES, value.toLowerCase()) ? SHELL_NAMES[value.toLowerCase()] : undefined;
+  if (!shell) throw new MusterError('INVALID_ARGUMENT', `shell: ${value} is not supported (${SHELLS.join(', ')})`, { field: 'shell' });
   return shell;
 }
 

@@ -4,6 +4,7 @@ import { TRIGGER_BODY_MAX_BYTES } from '../../../core/commands/index.js';
 import { MusterError } from '../../../core/errors.js';
 import { isSystemPrincipal } from '../../../core/systems/index.js';
 import type {} from '../../face.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import type { JumpCloudDeps } from '../context.js';
 
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -22,14 +23,15 @@ function header(req: FastifyRequest, name: string): string | undefined {
  * as a form).
  */
 export function commandTriggerRoutes(app: FastifyInstance, { core }: JumpCloudDeps): void {
-  void app.register(async (scope) => {
+  void app.register(async (plain) => {
+    const scope = plain.withTypeProvider<TypeBoxProvider>();
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: TRIGGER_BODY_MAX_BYTES }, (_req, body, done) => done(null, body));
     scope.post('/command/trigger/:name', { schema: { params: NameParams }, config: { anonymous: true } }, async (req, reply) => {
       const caller = req.caller;
       if (caller && isSystemPrincipal(caller)) throw new MusterError('UNAUTHENTICATED', 'a system cannot fire triggers; use an API key or the trigger secret');
       const outcome = await core.triggers.fire({
-        name: (req.params as { name: string }).name,
+        name: req.params.name,
         body: typeof req.body === 'string' ? req.body : undefined,
         actor: caller ?? undefined,
         signature: header(req, 'x-muster-signature'),

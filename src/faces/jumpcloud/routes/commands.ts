@@ -2,8 +2,9 @@ import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Actor, Core } from '../../../core/index.js';
 import type { ScriptInput } from '../../../core/scripts/index.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import { adminOf, type JumpCloudDeps } from '../context.js';
-import { CommandBody, commandInput, commandView, type CommandBodyType } from './command-shape.js';
+import { CommandBody, commandInput, commandView } from './command-shape.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const ListQuery = Type.Object(
@@ -23,38 +24,39 @@ async function withUserName(core: Core, actor: Actor, input: ScriptInput): Promi
 
 /** JumpCloud v1 commands: `/api/commands`, `/api/commands/{id}`, `/api/runCommand`. */
 export function commandRoutes(app: FastifyInstance, { core }: JumpCloudDeps): void {
-  app.get('/commands', { schema: { querystring: ListQuery } }, async (req) => {
-    const q = req.query as { limit?: string; skip?: string };
+  const api = app.withTypeProvider<TypeBoxProvider>();
+  api.get('/commands', { schema: { querystring: ListQuery } }, async (req) => {
+    const q = req.query;
     const all = await core.scripts.list(adminOf(req));
     const skip = Number(q.skip ?? 0);
     const limit = Math.min(Number(q.limit ?? 100) || 100, 1000);
     return { totalCount: all.length, results: all.slice(skip, skip + limit).map(commandView) };
   });
 
-  app.post('/commands', { schema: { body: CommandBody } }, async (req) => {
+  api.post('/commands', { schema: { body: CommandBody } }, async (req) => {
     const actor = adminOf(req);
-    const body = req.body as CommandBodyType;
+    const body = req.body;
     const script = await core.scripts.create(actor, await withUserName(core, actor, { ...commandInput(body), name: body.name, content: body.command }));
     return commandView(script);
   });
 
-  app.get('/commands/:id', { schema: { params: IdParams } }, async (req) => commandView(await core.scripts.get(adminOf(req), (req.params as { id: string }).id)));
+  api.get('/commands/:id', { schema: { params: IdParams } }, async (req) => commandView(await core.scripts.get(adminOf(req), req.params.id)));
 
-  app.put('/commands/:id', { schema: { params: IdParams, body: CommandBody } }, async (req) => {
+  api.put('/commands/:id', { schema: { params: IdParams, body: CommandBody } }, async (req) => {
     const actor = adminOf(req);
-    const current = await core.scripts.get(actor, (req.params as { id: string }).id);
-    return commandView(await core.scripts.update(actor, current.id, await withUserName(core, actor, commandInput(req.body as CommandBodyType, current))));
+    const current = await core.scripts.get(actor, req.params.id);
+    return commandView(await core.scripts.update(actor, current.id, await withUserName(core, actor, commandInput(req.body, current))));
   });
 
-  app.delete('/commands/:id', { schema: { params: IdParams } }, async (req) => {
+  api.delete('/commands/:id', { schema: { params: IdParams } }, async (req) => {
     const actor = adminOf(req);
-    const current = await core.scripts.get(actor, (req.params as { id: string }).id);
+    const current = await core.scripts.get(actor, req.params.id);
     await core.scripts.remove(actor, current.id);
     return commandView(current);
   });
 
-  app.post('/runCommand', { schema: { body: RunBody } }, async (req) => {
-    const body = req.body as { _id: string; systemIds?: string[] };
+  api.post('/runCommand', { schema: { body: RunBody } }, async (req) => {
+    const body = req.body;
     const { job, runs } = await core.commands.runNow(adminOf(req), body._id, body.systemIds ? { systemIds: body.systemIds } : {});
     return { queueIds: runs.map((r) => r.id), workflowInstanceId: job.id };
   });

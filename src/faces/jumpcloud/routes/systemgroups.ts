@@ -1,6 +1,7 @@
 import Type from 'typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { invalid } from '../../../core/errors.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import { adminOf, type JumpCloudDeps } from '../context.js';
 import { jcAssociation, jcGroup } from '../inventory-views.js';
 import { callerOf } from '../system-caller.js';
@@ -43,8 +44,9 @@ function nameFilter(filter: string | undefined): string | undefined {
 
 /** /api/v2/systemgroups: CRUD and members (API key); a system may add or remove itself. */
 export function jumpcloudSystemGroupRoutes(app: FastifyInstance, { core }: JumpCloudDeps): void {
-  app.get('/v2/systemgroups', { schema: { querystring: ListQuery, hide: true } }, async (req) => {
-    const q = req.query as { limit?: string; skip?: string; filter?: string };
+  const api = app.withTypeProvider<TypeBoxProvider>();
+  api.get('/v2/systemgroups', { schema: { querystring: ListQuery, hide: true } }, async (req) => {
+    const q = req.query;
     const actor = adminOf(req);
     const name = nameFilter(q.filter);
     const groups = name === undefined ? await core.groups.list(actor) : await core.groups.get(actor, name).then((g) => [g], () => []);
@@ -52,31 +54,30 @@ export function jumpcloudSystemGroupRoutes(app: FastifyInstance, { core }: JumpC
     return groups.slice(skip, skip + Number(q.limit ?? 100)).map(jcGroup);
   });
 
-  app.post('/v2/systemgroups', { schema: { body: GroupBody, hide: true } }, async (req, reply) =>
-    reply.status(201).send(jcGroup(await core.groups.create(adminOf(req), req.body as { name: string }))),
+  api.post('/v2/systemgroups', { schema: { body: GroupBody, hide: true } }, async (req, reply) =>
+    reply.status(201).send(jcGroup(await core.groups.create(adminOf(req), req.body))),
   );
 
-  app.get('/v2/systemgroups/:id', { schema: { params: Params, hide: true } }, async (req) => jcGroup(await core.groups.get(adminOf(req), (req.params as { id: string }).id)));
+  api.get('/v2/systemgroups/:id', { schema: { params: Params, hide: true } }, async (req) => jcGroup(await core.groups.get(adminOf(req), req.params.id)));
 
-  app.put('/v2/systemgroups/:id', { schema: { params: Params, body: GroupPatch, hide: true } }, async (req) =>
-    jcGroup(await core.groups.update(adminOf(req), (req.params as { id: string }).id, req.body as { name?: string })),
+  api.put('/v2/systemgroups/:id', { schema: { params: Params, body: GroupPatch, hide: true } }, async (req) =>
+    jcGroup(await core.groups.update(adminOf(req), req.params.id, req.body)),
   );
 
-  app.delete('/v2/systemgroups/:id', { schema: { params: Params, hide: true } }, async (req, reply) => {
-    await core.groups.remove(adminOf(req), (req.params as { id: string }).id);
+  api.delete('/v2/systemgroups/:id', { schema: { params: Params, hide: true } }, async (req, reply) => {
+    await core.groups.remove(adminOf(req), req.params.id);
     return reply.status(204).send();
   });
 
-  app.get('/v2/systemgroups/:id/members', { schema: { params: Params, hide: true } }, async (req) =>
-    (await core.groups.members(adminOf(req), (req.params as { id: string }).id)).map((id) => jcAssociation('system', id)),
+  api.get('/v2/systemgroups/:id/members', { schema: { params: Params, hide: true } }, async (req) =>
+    (await core.groups.members(adminOf(req), req.params.id)).map((id) => jcAssociation('system', id)),
   );
 
-  const changeMember = async (req: FastifyRequest, reply: FastifyReply) => {
-    const body = req.body as { op: 'add' | 'remove'; id: string };
-    await core.groups.changeMember(callerOf(req), (req.params as { id: string }).id, body.id, body.op);
-    return reply.status(204).send();
-  };
-  app.post('/v2/systemgroups/:id/members', { schema: { params: Params, body: MemberOp, hide: true } }, changeMember);
-  // The System Context reference's short form.
-  app.post('/v2/systemgroups/:id', { schema: { params: Params, body: MemberOp, hide: true } }, changeMember);
+  // The second is the System Context reference's short form.
+  for (const url of ['/v2/systemgroups/:id/members', '/v2/systemgroups/:id']) {
+    api.post(url, { schema: { params: Params, body: MemberOp, hide: true } }, async (req, reply) => {
+      await core.groups.changeMember(callerOf(req), req.params.id, req.body.id, req.body.op);
+      return reply.status(204).send();
+    });
+  }
 }

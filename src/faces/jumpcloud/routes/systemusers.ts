@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { SystemUserQuery } from '../../../core/users/index.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import { adminOf, type JumpCloudDeps } from '../context.js';
 import { JC_USER_FIELDS, JC_USER_QUERY_FIELDS, jcSystemUser, toCoreFields } from '../inventory-views.js';
 import { filters, paging, projection, sortKeys, V1ListQuery, type V1ListParams } from '../list-query.js';
@@ -64,10 +65,10 @@ function userInput(req: FastifyRequest): { patch: Record<string, unknown>; names
 
 /** /api/systemusers (v1): system users, the same ones as /v1/users and /api/v2/systems/{id}/users (API key). */
 export function jumpcloudSystemUserRoutes(app: FastifyInstance, { core }: JumpCloudDeps): void {
-  const id = (req: FastifyRequest) => (req.params as { id: string }).id;
+  const api = app.withTypeProvider<TypeBoxProvider>();
 
-  app.get('/systemusers', { schema: { querystring: V1ListQuery, hide: true } }, async (req) => {
-    const q = req.query as V1ListParams;
+  api.get('/systemusers', { schema: { querystring: V1ListQuery, hide: true } }, async (req) => {
+    const q = req.query;
     const project = projection(q.fields);
     const page = await core.users.query(adminOf(req), {
       filters: filters(q.filter, JC_USER_QUERY_FIELDS, OPS),
@@ -77,19 +78,19 @@ export function jumpcloudSystemUserRoutes(app: FastifyInstance, { core }: JumpCl
     return { totalCount: page.total, results: page.items.map((u) => project(jcSystemUser(u))) };
   });
 
-  app.post('/systemusers', { schema: { hide: true } }, async (req) => {
+  api.post('/systemusers', { schema: { hide: true } }, async (req) => {
     const { patch, names } = userInput(req);
     return jcSystemUser(await core.users.create(adminOf(req), patch, names));
   });
 
-  app.get('/systemusers/:id', { schema: { params: Params, querystring: OneQuery, hide: true } }, async (req) =>
-    projection((req.query as { fields?: string }).fields)(jcSystemUser(await core.users.get(adminOf(req), id(req)))),
+  api.get('/systemusers/:id', { schema: { params: Params, querystring: OneQuery, hide: true } }, async (req) =>
+    projection(req.query.fields)(jcSystemUser(await core.users.get(adminOf(req), req.params.id))),
   );
 
-  app.put('/systemusers/:id', { schema: { params: Params, hide: true } }, async (req) => {
+  api.put('/systemusers/:id', { schema: { params: Params, hide: true } }, async (req) => {
     const { patch, names } = userInput(req);
-    return jcSystemUser(await core.users.update(adminOf(req), id(req), patch, names));
+    return jcSystemUser(await core.users.update(adminOf(req), req.params.id, patch, names));
   });
 
-  app.delete('/systemusers/:id', { schema: { params: Params, hide: true } }, async (req) => jcSystemUser(await core.users.remove(adminOf(req), id(req))));
+  api.delete('/systemusers/:id', { schema: { params: Params, hide: true } }, async (req) => jcSystemUser(await core.users.remove(adminOf(req), req.params.id)));
 }

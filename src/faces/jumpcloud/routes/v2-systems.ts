@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
 import { jcAssociation, jcTraversal, jcUser } from '../inventory-views.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import type { JumpCloudDeps } from '../context.js';
 import { callerOf } from '../system-caller.js';
 
@@ -23,17 +24,18 @@ const AssociationOp = Type.Object(
 
 /** /api/v2/systems/{id}/…: a system's groups, users and associations; an API key, or the system itself. */
 export function jumpcloudV2SystemRoutes(app: FastifyInstance, { core }: JumpCloudDeps): void {
-  app.get('/v2/systems/:id/memberof', { schema: { params: Params, hide: true } }, async (req) =>
-    (await core.groups.ofSystem(callerOf(req), (req.params as { id: string }).id)).map((g) => jcTraversal('system_group', g.id)),
+  const api = app.withTypeProvider<TypeBoxProvider>();
+  api.get('/v2/systems/:id/memberof', { schema: { params: Params, hide: true } }, async (req) =>
+    (await core.groups.ofSystem(callerOf(req), req.params.id)).map((g) => jcTraversal('system_group', g.id)),
   );
 
-  app.get('/v2/systems/:id/users', { schema: { params: Params, hide: true } }, async (req) =>
-    (await core.users.ofSystem(callerOf(req), (req.params as { id: string }).id)).map((u) => ({ ...jcTraversal('user', u.id), user: jcUser(u) })),
+  api.get('/v2/systems/:id/users', { schema: { params: Params, hide: true } }, async (req) =>
+    (await core.users.ofSystem(callerOf(req), req.params.id)).map((u) => ({ ...jcTraversal('user', u.id), user: jcUser(u) })),
   );
 
-  app.get('/v2/systems/:id/associations', { schema: { params: Params, querystring: AssociationsQuery, hide: true } }, async (req) => {
-    const id = (req.params as { id: string }).id;
-    const t = (req.query as { targets?: string | string[] }).targets;
+  api.get('/v2/systems/:id/associations', { schema: { params: Params, querystring: AssociationsQuery, hide: true } }, async (req) => {
+    const id = req.params.id;
+    const t = req.query.targets;
     const targets = new Set(t === undefined ? ['user', 'system_group'] : Array.isArray(t) ? t : [t]);
     const caller = callerOf(req);
     const out: Record<string, unknown>[] = [];
@@ -42,9 +44,9 @@ export function jumpcloudV2SystemRoutes(app: FastifyInstance, { core }: JumpClou
     return out;
   });
 
-  app.post('/v2/systems/:id/associations', { schema: { params: Params, body: AssociationOp, hide: true } }, async (req, reply) => {
-    const id = (req.params as { id: string }).id;
-    const body = req.body as { op: 'add' | 'remove'; type: 'user' | 'system_group'; id: string };
+  api.post('/v2/systems/:id/associations', { schema: { params: Params, body: AssociationOp, hide: true } }, async (req, reply) => {
+    const id = req.params.id;
+    const body = req.body;
     if (body.type === 'system_group') await core.groups.changeMember(callerOf(req), body.id, id, body.op);
     else await core.users.changeBinding(callerOf(req), body.id, id, body.op);
     return reply.status(204).send();

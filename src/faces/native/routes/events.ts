@@ -1,7 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { IdParams } from '../../../api/native/index.js';
 import type { EventScope } from '../../../core/jobs/index.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
-import { IdParams } from '../schemas.js';
+import { answers } from '../schemas.js';
+
+/** The stream itself: written by hand (the reply is hijacked), so described by its media type; each event's data is OutputEvent, RunEndEvent or EndEvent. */
+const EventStream = {
+  description: 'text/event-stream: "output" events (OutputEvent), "run" events (RunEndEvent), then "end" (EndEvent); each with an id to resume from',
+  content: { 'text/event-stream': { schema: Type.String() } },
+};
 
 /** SSE keep-alive comment, so proxies do not close an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -37,11 +46,13 @@ async function streamEvents(deps: NativeDeps, req: FastifyRequest, reply: Fastif
 
 /** GET /v1/jobs/{id}/events and /v1/runs/{id}/events: live output and run endings, resumable with Last-Event-ID. */
 export function eventRoutes(app: FastifyInstance, deps: NativeDeps): void {
+  const api = app.withTypeProvider<TypeBoxProvider>();
   const doc = (what: string) => ({
     tags: ['jobs'],
     summary: `Server-Sent Events for a ${what}: "output" (chunks), "run" (a run ended), then "end". Resume with Last-Event-ID.`,
     params: IdParams,
+    response: answers({ 200: EventStream }),
   });
-  app.get('/jobs/:id/events', { schema: doc('job') }, (req, reply) => streamEvents(deps, req, reply, { jobId: (req.params as { id: string }).id }));
-  app.get('/runs/:id/events', { schema: doc('run') }, (req, reply) => streamEvents(deps, req, reply, { runId: (req.params as { id: string }).id }));
+  api.get('/jobs/:id/events', { schema: doc('job') }, (req, reply) => streamEvents(deps, req, reply, { jobId: req.params.id }));
+  api.get('/runs/:id/events', { schema: doc('run') }, (req, reply) => streamEvents(deps, req, reply, { runId: req.params.id }));
 }

@@ -1,54 +1,51 @@
-import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
+import { GroupList, IdParams, NoContent, System, SystemList, SystemListQuery, SystemPatch, UserList } from '../../../api/native/index.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
 import { inventoryView, NATIVE_SYSTEM_FIELDS, toCoreFields } from '../inventory-views.js';
-import { IdParams, Tags } from '../schemas.js';
-
-/** What may change on a system; anything else (e.g. `hostname`, `id`) is a 400 naming the field. */
-const SystemPatch = Type.Object(
-  {
-    display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    description: Type.Optional(Type.String({ maxLength: 4096 })),
-    tags: Type.Optional(Tags),
-    attributes: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 1024 }))),
-  },
-  { additionalProperties: true },
-);
+import { answers } from '../schemas.js';
 
 /** /v1/systems: the managed machines, their groups and users. */
 export function systemRoutes(app: FastifyInstance, { core }: NativeDeps): void {
-  app.get(
+  const api = app.withTypeProvider<TypeBoxProvider>();
+  const tags = ['systems'];
+
+  api.get(
     '/systems',
-    { schema: { tags: ['systems'], summary: 'List systems, optionally those a selector matches', querystring: Type.Object({ select: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false }) } },
+    { schema: { tags, summary: 'List systems, optionally those a selector matches', querystring: SystemListQuery, response: answers({ 200: SystemList }) } },
     async (req) => ({
-      items: (await core.systems.list(actorOf(req), (req.query as { select?: string }).select)).map(inventoryView.system),
+      items: (await core.systems.list(actorOf(req), req.query.select)).map(inventoryView.system),
       next_cursor: null,
     }),
   );
 
-  app.get('/systems/:id', { schema: { tags: ['systems'], summary: 'One system', params: IdParams } }, async (req) =>
-    inventoryView.system(await core.systems.get(actorOf(req), (req.params as { id: string }).id)),
+  api.get('/systems/:id', { schema: { tags, summary: 'One system', params: IdParams, response: answers({ 200: System }) } }, async (req) =>
+    inventoryView.system(await core.systems.get(actorOf(req), req.params.id)),
   );
 
-  app.patch(
+  api.patch(
     '/systems/:id',
-    { schema: { tags: ['systems'], summary: 'Change display name, description, tags or attributes (operator)', params: IdParams, body: SystemPatch } },
+    { schema: { tags, summary: 'Change display name, description, tags or attributes (operator)', params: IdParams, body: SystemPatch, response: answers({ 200: System }) } },
     async (req) => {
       const { input, names } = toCoreFields(req.body, NATIVE_SYSTEM_FIELDS);
-      return inventoryView.system(await core.systems.update(actorOf(req), (req.params as { id: string }).id, input, names));
+      return inventoryView.system(await core.systems.update(actorOf(req), req.params.id, input, names));
     },
   );
 
-  app.delete('/systems/:id', { schema: { tags: ['systems'], summary: 'Delete a system: its key stops working, its runs stay (admin)', params: IdParams } }, async (req, reply) => {
-    await core.systems.remove(actorOf(req), (req.params as { id: string }).id);
-    return reply.status(204).send();
-  });
+  api.delete(
+    '/systems/:id',
+    { schema: { tags, summary: 'Delete a system: its key stops working, its runs stay (admin)', params: IdParams, response: answers({ 204: NoContent }) } },
+    async (req, reply) => {
+      await core.systems.remove(actorOf(req), req.params.id);
+      return reply.status(204).send();
+    },
+  );
 
-  app.get('/systems/:id/groups', { schema: { tags: ['systems'], summary: 'The groups a system belongs to', params: IdParams } }, async (req) => ({
-    items: (await core.groups.ofSystem(actorOf(req), (req.params as { id: string }).id)).map(inventoryView.group),
+  api.get('/systems/:id/groups', { schema: { tags, summary: 'The groups a system belongs to', params: IdParams, response: answers({ 200: GroupList }) } }, async (req) => ({
+    items: (await core.groups.ofSystem(actorOf(req), req.params.id)).map(inventoryView.group),
   }));
 
-  app.get('/systems/:id/users', { schema: { tags: ['systems'], summary: 'The users bound to a system', params: IdParams } }, async (req) => ({
-    items: (await core.users.ofSystem(actorOf(req), (req.params as { id: string }).id)).map(inventoryView.user),
+  api.get('/systems/:id/users', { schema: { tags, summary: 'The users bound to a system', params: IdParams, response: answers({ 200: UserList }) } }, async (req) => ({
+    items: (await core.users.ofSystem(actorOf(req), req.params.id)).map(inventoryView.user),
   }));
 }

@@ -1,54 +1,48 @@
-import Type from 'typebox';
 import type { FastifyInstance } from 'fastify';
+import { CreateUserBody, IdList, IdParams, NoContent, SystemRef, User, UserList, UserPatch, UserSystemParams } from '../../../api/native/index.js';
+import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
 import { inventoryView, toCoreFields } from '../inventory-views.js';
-import { IdParams } from '../schemas.js';
+import { answers } from '../schemas.js';
 
 const FIELDS = { username: 'username', email: 'email', first_name: 'firstName', last_name: 'lastName' };
-const Fields = {
-  email: Type.Optional(Type.String({ maxLength: 254 })),
-  first_name: Type.Optional(Type.String({ maxLength: 100 })),
-  last_name: Type.Optional(Type.String({ maxLength: 100 })),
-};
-const UserBody = Type.Object({ username: Type.String({ minLength: 1, maxLength: 32 }), ...Fields }, { additionalProperties: false });
-const UserPatch = Type.Object({ username: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })), ...Fields }, { additionalProperties: false });
-const BindBody = Type.Object({ system_id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
-const BindParams = Type.Object({ id: Type.String({ maxLength: 64 }), systemId: Type.String({ maxLength: 64 }) });
 
 /** /v1/users: system users and the systems they are bound to. */
 export function userRoutes(app: FastifyInstance, { core }: NativeDeps): void {
-  const id = (req: { params: unknown }) => (req.params as { id: string }).id;
+  const api = app.withTypeProvider<TypeBoxProvider>();
+  const tags = ['users'];
+  const none = answers({ 204: NoContent });
 
-  app.get('/users', { schema: { tags: ['users'], summary: 'List system users' } }, async (req) => ({ items: (await core.users.list(actorOf(req))).map(inventoryView.user) }));
+  api.get('/users', { schema: { tags, summary: 'List system users', response: answers({ 200: UserList }) } }, async (req) => ({ items: (await core.users.list(actorOf(req))).map(inventoryView.user) }));
 
-  app.post('/users', { schema: { tags: ['users'], summary: 'Create a system user (operator)', body: UserBody } }, async (req, reply) => {
+  api.post('/users', { schema: { tags, summary: 'Create a system user (operator)', body: CreateUserBody, response: answers({ 201: User }) } }, async (req, reply) => {
     const { input, names } = toCoreFields(req.body, FIELDS);
     return reply.status(201).send(inventoryView.user(await core.users.create(actorOf(req), input, names)));
   });
 
-  app.get('/users/:id', { schema: { tags: ['users'], summary: 'One system user', params: IdParams } }, async (req) => inventoryView.user(await core.users.get(actorOf(req), id(req))));
+  api.get('/users/:id', { schema: { tags, summary: 'One system user', params: IdParams, response: answers({ 200: User }) } }, async (req) => inventoryView.user(await core.users.get(actorOf(req), req.params.id)));
 
-  app.patch('/users/:id', { schema: { tags: ['users'], summary: 'Change a system user (operator)', params: IdParams, body: UserPatch } }, async (req) => {
+  api.patch('/users/:id', { schema: { tags, summary: 'Change a system user (operator)', params: IdParams, body: UserPatch, response: answers({ 200: User }) } }, async (req) => {
     const { input, names } = toCoreFields(req.body, FIELDS);
-    return inventoryView.user(await core.users.update(actorOf(req), id(req), input, names));
+    return inventoryView.user(await core.users.update(actorOf(req), req.params.id, input, names));
   });
 
-  app.delete('/users/:id', { schema: { tags: ['users'], summary: 'Delete a system user (operator)', params: IdParams } }, async (req, reply) => {
-    await core.users.remove(actorOf(req), id(req));
+  api.delete('/users/:id', { schema: { tags, summary: 'Delete a system user (operator)', params: IdParams, response: none } }, async (req, reply) => {
+    await core.users.remove(actorOf(req), req.params.id);
     return reply.status(204).send();
   });
 
-  app.get('/users/:id/systems', { schema: { tags: ['users'], summary: 'The ids of the systems a user is bound to', params: IdParams } }, async (req) => ({
-    items: await core.users.systemsOf(actorOf(req), id(req)),
+  api.get('/users/:id/systems', { schema: { tags, summary: 'The ids of the systems a user is bound to', params: IdParams, response: answers({ 200: IdList }) } }, async (req) => ({
+    items: await core.users.systemsOf(actorOf(req), req.params.id),
   }));
 
-  app.post('/users/:id/systems', { schema: { tags: ['users'], summary: 'Bind the user to a system (operator; idempotent)', params: IdParams, body: BindBody } }, async (req, reply) => {
-    await core.users.changeBinding(actorOf(req), id(req), (req.body as { system_id: string }).system_id, 'add');
+  api.post('/users/:id/systems', { schema: { tags, summary: 'Bind the user to a system (operator; idempotent)', params: IdParams, body: SystemRef, response: none } }, async (req, reply) => {
+    await core.users.changeBinding(actorOf(req), req.params.id, req.body.system_id, 'add');
     return reply.status(204).send();
   });
 
-  app.delete('/users/:id/systems/:systemId', { schema: { tags: ['users'], summary: 'Unbind the user from a system (operator; idempotent)', params: BindParams } }, async (req, reply) => {
-    await core.users.changeBinding(actorOf(req), id(req), (req.params as { systemId: string }).systemId, 'remove');
+  api.delete('/users/:id/systems/:systemId', { schema: { tags, summary: 'Unbind the user from a system (operator; idempotent)', params: UserSystemParams, response: none } }, async (req, reply) => {
+    await core.users.changeBinding(actorOf(req), req.params.id, req.params.systemId, 'remove');
     return reply.status(204).send();
   });
 }
