@@ -10,7 +10,7 @@ import { createCore } from './core/index.js';
 import { JobSweeper } from './core/jobs/index.js';
 import { Scheduler } from './core/schedules/scheduler.js';
 import { parseListen, type ServerConfig } from './config/server.js';
-import { AgentHub } from './hub/agent-hub.js';
+import { AgentHub, type AgentHubOptions } from './hub/agent-hub.js';
 import { hubMetrics } from './hub/metrics.js';
 import { createStores, discardFiles, migrate, type Database } from './store/index.js';
 import { DEFAULT_WORKER_OPTIONS, IngestWorkers } from './core/ingest/index.js';
@@ -54,7 +54,7 @@ function writeSecret(dir: string, name: string, secret: string): string {
 export async function startServer(
   config: ServerConfig,
   logger: Logger = pino({ level: config.log_level }),
-  options: { scheduleClock?: Clock } = {},
+  options: { scheduleClock?: Clock; hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'> } = {},
 ): Promise<RunningServer> {
   // The data dir (0700) and its checks come first, before SQLite or a key file is created in it.
   const dataDir = prepareDataDir(config, logger);
@@ -80,7 +80,8 @@ export async function startServer(
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  hub = new AgentHub({ core, logger: logger.child({ component: 'hub' }), metrics: hubMetrics(registry), wake: database.wake });
+  // Tests pin the replica id and shorten the sweep and leases; a server names itself at random.
+  hub = new AgentHub({ core, logger: logger.child({ component: 'hub' }), metrics: hubMetrics(registry), wake: database.wake, ...(config.replica_id ? { replicaId: config.replica_id } : {}), ...options.hub });
   // A deleted system's agent is disconnected here, and on the other replicas through the wake channel.
   core.systems.onRemoved((id) => {
     hub?.disconnect(id);
@@ -95,7 +96,7 @@ export async function startServer(
 
   const boot = await core.organizations.bootstrap({ apiKey: config.bootstrap_api_key, enrollmentKey: config.bootstrap_enrollment_key });
   if (boot.created) announceKeys(config.data_dir, boot.created, Boolean(config.bootstrap_api_key), Boolean(config.bootstrap_enrollment_key));
-  // A single node knows nobody is connected yet; replicas keep each other's flags.
+  // A single node knows nobody is connected yet; replicas keep each other's leases.
   if (!database.capabilities.supportsReplicas) await stores.systems.clearConnections();
   if (!database.capabilities.supportsReplicas) await stores.ingestQueue.releaseLeases();
 

@@ -1,20 +1,25 @@
 import { Kysely, PostgresDialect, PostgresDriver, RawNode, SelectQueryNode, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
 import pg from 'pg';
 import { MusterError } from '../core/errors.js';
+import { Backoff } from '../lib/backoff.js';
 import { POSTGRES_CAPABILITIES, type Database, type WakeChannel } from './dialect.js';
 import type { Schema } from './schema.js';
 
 const CHANNEL = 'muster_wake';
 
 /**
- * LISTEN/NOTIFY on one dedicated connection. A dropped listener reconnects on the
- * next publish or after a delay; missed wake-ups only cost latency, because
- * every receiver also polls.
+ * LISTEN/NOTIFY on one dedicated connection. A lost listener (the server
+ * restarted, a failover, the backend was terminated) reconnects with the
+ * shared backoff and LISTENs again; wake-ups sent meanwhile are missed, which
+ * only costs latency, because every receiver also polls.
  */
 class PgWakeChannel implements WakeChannel {
   private listener: pg.Client | undefined;
   private handlers: Array<(topic: string, payload: string) => void> = [];
   private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  // From 100 ms, doubling to 10 s: a restarting database is back within seconds, and replicas spread their retries.
+  private readonly backoff = new Backoff({ baseMs: 100, maxMs: 10_000 });
 
   constructor(
     private readonly url: string,
@@ -27,7 +32,7 @@ class PgWakeChannel implements WakeChannel {
 
   subscribe(handler: (topic: string, payload: string) => void): void {
     this.handlers.push(handler);
-    if (!this.listener) void this.connect();
+    if (!this.listener && !this.retry) void this.connect();
   }
 
   private async connect(): Promise<void> {
@@ -42,26 +47,34 @@ class PgWakeChannel implements WakeChannel {
         // A malformed notification is ignored: polling covers it.
       }
     });
-    client.on('error', () => this.reconnectSoon(client));
-    client.on('end', () => this.reconnectSoon(client));
+    // Stays attached after a loss: an error the ending client still emits must not crash the process.
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
+      if (this.listener === client) this.backoff.reset();
     } catch {
-      this.reconnectSoon(client);
+      this.lost(client);
     }
   }
 
-  private reconnectSoon(client: pg.Client): void {
+  private lost(client: pg.Client): void {
     if (this.listener !== client || this.closed) return;
     this.listener = undefined;
     client.removeAllListeners('end');
     client.end().catch(() => undefined);
-    setTimeout(() => void this.connect(), 1000).unref();
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.connect();
+    }, this.backoff.next());
+    this.retry.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retry);
+    this.retry = undefined;
     const client = this.listener;
     this.listener = undefined;
     if (client) await client.end().catch(() => undefined);

@@ -63,6 +63,10 @@ export interface SystemTable {
   attributes: Generated<string>;
   /** The PuppetDB certname this system answers to; its hostname when null (migration 0007-ingest). */
   certname: Generated<string | null>;
+  /** The replica holding this system's agent connection (migration 0016-presence-leases). */
+  replica_id: Generated<string | null>;
+  /** Until when that replica's hold counts; connected while in the future. */
+  lease_expires_at: Generated<string | null>;
 }
 
 export interface SystemTagTable {

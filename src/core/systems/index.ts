@@ -10,7 +10,7 @@ import { authorizeOnSystem, callerLabel, isSystemPrincipal, type Caller } from '
 import type { SystemQuery, SystemRecord, SystemStore } from './store.js';
 import { checkPaging, checkSystemPatch, checkTags } from './validate.js';
 
-export type { SystemFilter, SystemPatch, SystemQuery, SystemRecord, SystemStore, QueryField } from './store.js';
+export type { PresenceLease, SystemFilter, SystemPatch, SystemQuery, SystemRecord, SystemStore, QueryField } from './store.js';
 export { QUERY_FIELDS } from './store.js';
 export { networkInterfaces, type NetworkInterface } from './interfaces.js';
 export { checkTags, checkSystemPatch } from './validate.js';
@@ -36,11 +36,21 @@ export interface AgentFactsInput {
 }
 
 /**
- * A system is considered connected when its flag is set and it was seen within
- * this window: a replica that died without clearing its agents' flags stops
- * counting after 90 s (its agents reconnect elsewhere and set them again).
+ * How long a replica's hold on an agent connection counts without renewal: a
+ * replica that died without releasing its leases stops counting after 90 s
+ * (its agents reconnect elsewhere, whose leases replace them). Holders renew
+ * at a third of it, so one missed renewal does not drop a live agent.
  */
-const PRESENCE_WINDOW_MS = 90_000;
+export const DEFAULT_LEASE_MS = 90_000;
+
+/** Who holds an agent connection: a replica, and how long each renewal of its lease lasts. */
+export interface PresenceHold {
+  replicaId: string;
+  leaseMs: number;
+}
+
+/** The hold of a server that runs alone and never names itself. */
+const LOCAL_HOLD: PresenceHold = Object.freeze({ replicaId: 'local', leaseMs: DEFAULT_LEASE_MS });
 
 function checkPublicKey(pem: unknown): string {
   if (typeof pem !== 'string' || pem.length > 16_384) throw invalid('public_key', 'must be a PEM public key');
@@ -133,7 +143,7 @@ export class SystemService {
   /** A filtered, sorted page of the organization's systems, with the total that match. */
   async query(actor: Actor, query: SystemQuery): Promise<{ total: number; items: SystemRecord[] }> {
     requireRole(actor, 'viewer');
-    const page = await this.store.querySystems(actor.organizationId, checkPaging(query));
+    const page = await this.store.querySystems(actor.organizationId, checkPaging(query), this.clock.now().toISOString());
     return { total: page.total, items: page.items.map((s) => this.withPresence(s)) };
   }
 
@@ -177,9 +187,10 @@ export class SystemService {
     return /^\w{1,64}$/.test(id) ? this.store.findSystemForAuth(id) : undefined;
   }
 
-  /** An agent said hello: store its facts and address, mark it connected. */
-  async agentConnected(id: string, facts: AgentFactsInput, publicIp: string | null): Promise<void> {
-    await this.store.recordConnect(id, facts, publicIp, this.clock.now().toISOString());
+  /** An agent said hello: store its facts and address; `hold`'s replica takes the system's presence lease. */
+  async agentConnected(id: string, facts: AgentFactsInput, publicIp: string | null, hold: PresenceHold = LOCAL_HOLD): Promise<void> {
+    const now = this.clock.now();
+    await this.store.recordConnect(id, facts, publicIp, now.toISOString(), this.lease(hold, now));
     await this.factsReported(id, facts);
   }
 
@@ -202,18 +213,33 @@ export class SystemService {
     for (const listener of this.factsListeners) await listener(system, facts);
   }
 
-  /** The agent's connection closed: clear its flag, keep its last contact. */
-  async agentDisconnected(id: string): Promise<void> {
-    await this.store.recordDisconnect(id, this.clock.now().toISOString());
+  /** The agent's connection to `replicaId` closed: its lease ends (unless another replica holds it now); its last contact stays. */
+  async agentDisconnected(id: string, replicaId: string = LOCAL_HOLD.replicaId): Promise<void> {
+    await this.store.recordDisconnect(id, replicaId, this.clock.now().toISOString());
   }
 
-  /** Connected agents are alive: their last contact is now. */
-  async agentsSeen(ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.store.touchSystems(ids, this.clock.now().toISOString());
+  /** The agents still connected to `hold`'s replica are alive: their leases run on, their last contact is now. */
+  async renewPresence(ids: string[], hold: PresenceHold = LOCAL_HOLD): Promise<void> {
+    const now = this.clock.now();
+    if (ids.length > 0) await this.store.renewLeases(ids, this.lease(hold, now), now.toISOString());
+  }
+
+  /** A replica shuts down cleanly: every lease it holds ends now, instead of when it would expire. */
+  async releaseReplica(replicaId: string): Promise<void> {
+    await this.store.releaseReplica(replicaId, this.clock.now().toISOString());
+  }
+
+  /** Of these systems, the connected ones, with the replica holding each (to wake only that replica). */
+  async holders(ids: string[]): Promise<Map<string, string>> {
+    return ids.length === 0 ? new Map() : this.store.holders(ids, this.clock.now().toISOString());
+  }
+
+  private lease(hold: PresenceHold, now: Date): { replicaId: string; expiresAt: string } {
+    return { replicaId: hold.replicaId, expiresAt: new Date(now.getTime() + hold.leaseMs).toISOString() };
   }
 
   private withPresence(system: SystemRecord): SystemRecord {
-    const fresh = system.lastContact !== null && this.clock.now().getTime() - Date.parse(system.lastContact) < PRESENCE_WINDOW_MS;
-    return { ...system, connected: system.connected && fresh };
+    const live = system.presence != null && Date.parse(system.presence.expiresAt) > this.clock.now().getTime();
+    return { ...system, connected: live };
   }
 }

@@ -22,10 +22,19 @@ export interface SystemRecord {
   /** The PuppetDB certname this system's facts arrive under; null means its hostname. */
   certname: string | null;
   publicKey: string;
+  /** True while some replica holds a live presence lease (computed from `presence`). */
   connected: boolean;
+  /** Which replica holds the agent's connection and until when; null when none ever did or it let go. */
+  presence?: PresenceLease | null;
   /** Enrollment time, which is the system's first contact. */
   createdAt: string;
   lastContact: string | null;
+}
+
+/** A replica's hold on a system's agent connection: it counts until `expiresAt`. */
+export interface PresenceLease {
+  replicaId: string;
+  expiresAt: string;
 }
 
 /** What may change on a system after enrollment (by an operator, or by the system itself). */
@@ -64,8 +73,8 @@ export interface SystemStore {
   /** Unscoped: only for authenticating a system by its own signature. */
   findSystemForAuth(id: string): Promise<{ organizationId: string; publicKey: string } | undefined>;
   listSystems(organizationId: string, selector?: Selector): Promise<SystemRecord[]>;
-  /** A filtered, sorted page, and how many systems match in all. */
-  querySystems(organizationId: string, query: SystemQuery): Promise<{ total: number; items: SystemRecord[] }>;
+  /** A filtered, sorted page, and how many systems match in all; `connected` is judged at `now`. */
+  querySystems(organizationId: string, query: SystemQuery, now: string): Promise<{ total: number; items: SystemRecord[] }>;
   /** Applies a patch (tags are mirrored to system_tags); false when the system is not in the organization. */
   updateSystem(organizationId: string, id: string, patch: SystemPatch): Promise<boolean>;
   /** Deletes the system and its memberships (its runs stay); false when it is not in the organization. */
@@ -76,12 +85,18 @@ export interface SystemStore {
   existingSystemIds(organizationId: string, ids: string[]): Promise<string[]>;
   allSystemIds(organizationId: string): Promise<string[]>;
   hostnames(ids: string[]): Promise<Map<string, string>>;
-  recordConnect(id: string, facts: AgentFactsInput, publicIp: string | null, at: string): Promise<void>;
-  /** Stores facts reported on an open connection (no change to the connected flag). */
+  /** Stores an agent's hello: its facts, and the lease of the replica that now holds its connection. */
+  recordConnect(id: string, facts: AgentFactsInput, publicIp: string | null, at: string, lease: PresenceLease): Promise<void>;
+  /** Stores facts reported on an open connection (no change to presence). */
   recordFacts(id: string, facts: AgentFactsInput, publicIp: string | null, at: string): Promise<void>;
-  recordDisconnect(id: string, at: string): Promise<void>;
-  /** Marks these systems as seen now (one statement for a batch). */
-  touchSystems(ids: string[], at: string): Promise<void>;
+  /** Ends the lease, only while `replicaId` still holds it (the agent may have moved to another replica). */
+  recordDisconnect(id: string, replicaId: string, at: string): Promise<void>;
+  /** Extends the leases these systems' holder has on them, and marks them seen at `at` (one statement a batch). */
+  renewLeases(ids: string[], lease: PresenceLease, at: string): Promise<void>;
+  /** Ends every lease one replica holds (its clean shutdown). */
+  releaseReplica(replicaId: string, at: string): Promise<void>;
+  /** Of these systems, those with a lease live at `now`, with the replica holding each. */
+  holders(ids: string[], now: string): Promise<Map<string, string>>;
   /** At start of a single-node server: nobody is connected yet. */
   clearConnections(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import * as m0010 from './0010-facts-from-json.js';
 import * as m0011 from './0011-ingest-payloads.js';
 import * as m0014 from './0014-script-attributes.js';
 import * as m0015 from './0015-sealed-secrets.js';
+import * as m0016 from './0016-presence-leases.js';
 
 /**
  * Numbered, append-only migrations; one set for SQLite and PostgreSQL. A new
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0011-ingest-payloads': m0011,
   '0014-script-attributes': m0014,
   '0015-sealed-secrets': m0015,
+  '0016-presence-leases': m0016,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -5,7 +5,7 @@ import { toJson } from './json.js';
 
 type Eb = ExpressionBuilder<Schema, 'systems'>;
 
-const COLUMNS: Record<Exclude<QueryField, 'tags'>, keyof SystemTable & string> = {
+const COLUMNS: Record<Exclude<QueryField, 'tags' | 'connected'>, keyof SystemTable & string> = {
   id: 'id',
   hostname: 'hostname',
   displayName: 'display_name',
@@ -16,21 +16,29 @@ const COLUMNS: Record<Exclude<QueryField, 'tags'>, keyof SystemTable & string> =
   description: 'description',
   createdAt: 'created_at',
   lastContact: 'last_contact',
-  connected: 'connected',
 };
+
+/** 1 while a replica's presence lease on the system is live at `now`, else 0 (what `connected` means). */
+function connectedAt(now: string): Expression<number> {
+  return sql<number>`(case when systems.lease_expires_at > ${now} then 1 else 0 end)`;
+}
+
+function columnOf(field: Exclude<QueryField, 'tags'>, now: string): Expression<unknown> {
+  return field === 'connected' ? connectedAt(now) : sql.ref(`systems.${COLUMNS[field]}`);
+}
 
 /** `%value%` for a case-insensitive LIKE, with the wildcard characters in the value escaped (ESCAPE '\'). */
 export function escapeLike(value: string): string {
   return `%${value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function filterWhere(eb: Eb, f: SystemFilter): Expression<SqlBool> {
+function filterWhere(eb: Eb, f: SystemFilter, now: string): Expression<SqlBool> {
   if (f.field === 'tags') {
     const tagged = (v: string) => eb.exists(eb.selectFrom('system_tags').select('tag').whereRef('system_tags.system_id', '=', 'systems.id').where('tag', '=', v));
     const any = eb.or(f.values.map(tagged));
     return f.op === 'ne' ? eb.not(any) : any;
   }
-  const column = sql.ref(`systems.${COLUMNS[f.field]}`);
+  const column = columnOf(f.field, now);
   // connected is 0/1 in the database, true/false on the wire.
   const values = f.field === 'connected' ? f.values.map((v) => (v === 'true' ? 1 : 0)) : f.values;
   switch (f.op) {
@@ -50,12 +58,12 @@ function filterWhere(eb: Eb, f: SystemFilter): Expression<SqlBool> {
 }
 
 /** A filtered, sorted page of an organization's systems, evaluated in the database, and the total. */
-export async function querySystemPage(db: Kysely<Schema>, organizationId: string, q: SystemQuery): Promise<{ total: number; rows: Selectable<SystemTable>[] }> {
+export async function querySystemPage(db: Kysely<Schema>, organizationId: string, q: SystemQuery, now: string): Promise<{ total: number; rows: Selectable<SystemTable>[] }> {
   let base = db.selectFrom('systems').where('organization_id', '=', organizationId);
-  if (q.filters.length > 0) base = base.where((eb) => eb.and(q.filters.map((f) => filterWhere(eb, f))));
+  if (q.filters.length > 0) base = base.where((eb) => eb.and(q.filters.map((f) => filterWhere(eb, f, now))));
   const counted = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
   let page = base.selectAll();
-  for (const s of q.sort) if (s.field !== 'tags') page = page.orderBy(sql.ref(`systems.${COLUMNS[s.field]}`), s.desc ? 'desc' : 'asc');
+  for (const s of q.sort) if (s.field !== 'tags') page = page.orderBy(columnOf(s.field, now), s.desc ? 'desc' : 'asc');
   const rows = await page.orderBy('id').limit(q.limit).offset(q.skip).execute();
   return { total: Number(counted?.n ?? 0), rows };
 }

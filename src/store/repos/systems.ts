@@ -26,7 +26,9 @@ function toRecord(row: Selectable<SystemTable>): SystemRecord {
     attributes: fromJson<Record<string, string>>(row.attributes, {}),
     certname: row.certname ?? null,
     publicKey: row.public_key,
-    connected: Number(row.connected) === 1,
+    // Judged against the clock by the service; the stored lease is the fact.
+    connected: false,
+    presence: row.replica_id && row.lease_expires_at ? { replicaId: row.replica_id, expiresAt: row.lease_expires_at } : null,
     createdAt: row.created_at,
     lastContact: row.last_contact,
   };
@@ -80,8 +82,8 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
       const rows = await q.orderBy('hostname').orderBy('id').execute();
       return rows.map(toRecord);
     },
-    async querySystems(organizationId, query) {
-      const page = await querySystemPage(db, organizationId, query);
+    async querySystems(organizationId, query, now) {
+      const page = await querySystemPage(db, organizationId, query, now);
       return { total: page.total, items: page.rows.map(toRecord) };
     },
     updateSystem: (organizationId, id, patch) => applySystemPatch(db, organizationId, id, patch),
@@ -110,7 +112,7 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
       }
       return out;
     },
-    async recordConnect(id, f, publicIp, at) {
+    async recordConnect(id, f, publicIp, at, lease) {
       await db
         .updateTable('systems')
         .set({
@@ -124,6 +126,8 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
           facts: toJson(f),
           public_ip: publicIp,
           connected: 1,
+          replica_id: lease.replicaId,
+          lease_expires_at: lease.expiresAt,
           last_contact: at,
         })
         .where('id', '=', id)
@@ -136,16 +140,27 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
         .where('id', '=', id)
         .execute();
     },
-    async recordDisconnect(id, at) {
-      await db.updateTable('systems').set({ connected: 0, last_contact: at }).where('id', '=', id).execute();
+    async recordDisconnect(id, replicaId, at) {
+      await db.updateTable('systems').set({ connected: 0, replica_id: null, lease_expires_at: null, last_contact: at }).where('id', '=', id).where('replica_id', '=', replicaId).execute();
     },
-    async touchSystems(ids, at) {
+    async renewLeases(ids, lease, at) {
       for (const part of chunks(ids)) {
-        await db.updateTable('systems').set({ last_contact: at }).where('id', 'in', part).execute();
+        await db.updateTable('systems').set({ lease_expires_at: lease.expiresAt, last_contact: at }).where('id', 'in', part).where('replica_id', '=', lease.replicaId).execute();
       }
     },
+    async releaseReplica(replicaId, at) {
+      await db.updateTable('systems').set({ connected: 0, replica_id: null, lease_expires_at: null, last_contact: at }).where('replica_id', '=', replicaId).execute();
+    },
+    async holders(ids, now) {
+      const out = new Map<string, string>();
+      for (const part of chunks(ids)) {
+        const rows = await db.selectFrom('systems').select(['id', 'replica_id']).where('id', 'in', part).where('lease_expires_at', '>', now).execute();
+        for (const r of rows) if (r.replica_id) out.set(r.id, r.replica_id);
+      }
+      return out;
+    },
     async clearConnections() {
-      await db.updateTable('systems').set({ connected: 0 }).where('connected', '=', 1).execute();
+      await db.updateTable('systems').set({ connected: 0, replica_id: null, lease_expires_at: null }).where((eb) => eb.or([eb('connected', '=', 1), eb('replica_id', 'is not', null)])).execute();
     },
   };
 }
