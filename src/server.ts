@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import { buildApp } from './app.js';
 import type { RouteAuth } from './faces/face.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -75,11 +75,15 @@ export async function startServer(
     notifier: { runsCreated: (ids) => hub?.runsCreated(ids), cancelRuns: (runs) => hub?.cancelRuns(runs) },
     limits: { scriptBytes: config.script_max_bytes, outputBytes: config.output_max_bytes },
     lostGraceS: config.lost_grace_s,
-    onBackgroundError: (err, context) => logger.warn({ err, ...context }, 'a background launch failed'),
+    onBackgroundError: (err, context) => logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
     ingestWaker: database.wake,
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const transitions = new Counter({ name: 'muster_transitions_total', help: 'Run and job transitions committed on this replica', labelNames: ['kind', 'to', 'reason'], registers: [registry] });
+  core.transitions.subscribe((batch) => {
+    for (const t of batch) transitions.inc({ kind: t.kind, to: t.to, reason: t.reason });
+  });
   // Tests pin the replica id and shorten the sweep and leases; a server names itself at random.
   hub = new AgentHub({ core, logger: logger.child({ component: 'hub' }), metrics: hubMetrics(registry), wake: database.wake, ...(config.replica_id ? { replicaId: config.replica_id } : {}), ...options.hub });
   // A deleted system's agent is disconnected here, and on the other replicas through the wake channel.
@@ -92,6 +96,7 @@ export async function startServer(
   });
   const sweeper = new JobSweeper(stores.jobs, { runsCreated: (ids) => hub.runsCreated(ids), cancelRuns: (runs) => hub.cancelRuns(runs) }, systemClock, config.sweep_interval_ms, (err) =>
     logger.warn({ err }, 'sweeping runs failed; will retry'),
+    core.transitions,
   );
 
   const boot = await core.organizations.bootstrap({ apiKey: config.bootstrap_api_key, enrollmentKey: config.bootstrap_enrollment_key });
@@ -128,7 +133,7 @@ export async function startServer(
   hub.start();
   sweeper.start();
   // Tests inject a clock to move schedules without waiting for them.
-  const scheduler = new Scheduler(stores.scripts, core.scripts, core.jobs, options.scheduleClock ?? systemClock, config.schedule_interval_ms, {
+  const scheduler = new Scheduler(stores.scripts, core.scripts, options.scheduleClock ?? systemClock, config.schedule_interval_ms, {
     fired: (script, jobId, slot) => logger.info({ script: script.id, job: jobId, slot }, 'scheduled command fired'),
     error: (err, context) => logger.warn({ err, ...context }, 'a scheduled command could not launch'),
   });

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
@@ -52,6 +52,24 @@ describe('architecture: dependencies point inward', () => {
 
   it('faces hold no SQL: they never import the store or a driver', () => {
     expect(violations('faces', [/\/store\/(?!index)/, ...DRIVERS])).toEqual([]);
+  });
+
+  it('a core concept reaches another only through its index.ts', () => {
+    const CORE = join(SRC, 'core');
+    const crossings = files(CORE).flatMap((file) => {
+      const concept = relative(CORE, file).split('/')[0]!;
+      return imports(file)
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => relative(CORE, join(dirname(file), spec)))
+        .filter((target) => !target.startsWith('..') && target.includes('/') && target.split('/')[0] !== concept && !target.endsWith('/index.js'))
+        .map((target) => `${relative(SRC, file)} → core/${target}`);
+    });
+    expect(crossings).toEqual([]);
+  });
+
+  it("the hub and auth depend on core's ports, not on the store", () => {
+    expect(violations('hub', [/\/store\//, ...DRIVERS])).toEqual([]);
+    expect(violations('auth', [/\/store\//, ...DRIVERS])).toEqual([]);
   });
 
   it('only src/config reads process.env', () => {

@@ -1,8 +1,8 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { MusterError } from '../core/errors.js';
+import type { ReplayGuard } from '../core/commands/index.js';
 import type { SystemService } from '../core/systems/index.js';
-import type { ReplayStore } from '../store/index.js';
 import type { CallerResolver, CredentialRequest } from './caller.js';
 import { bodyDigest, parseSignatureHeader, SignatureInputError, signingString, verifySignature } from './http-signature.js';
 
@@ -29,7 +29,7 @@ export interface DeferredSystemIdentity extends SystemIdentity {
 
 export interface SignatureVerifierDeps {
   systems: Pick<SystemService, 'credentialsFor'>;
-  replay: ReplayStore;
+  replay: ReplayGuard;
   clock: Clock;
   /** Allowed distance between the Date header and the server clock (default ±5 minutes). */
   skewMs: number;

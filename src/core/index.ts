@@ -1,9 +1,10 @@
 import type { AuditSink } from './audit/index.js';
 import type { Clock } from './clock.js';
-import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore, type IngestWaker } from './ingest/index.js';
+import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore } from './ingest/index.js';
+import type { WakeBus } from './wake.js';
 import { CommandService, TriggerService, type CommandResultStore, type ErrorSink, type ReplayGuard, type TriggerStore } from './commands/index.js';
 import { GroupService, type GroupStore } from './groups/index.js';
-import { Activity, JobEvents, JobService, RunLifecycle, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
+import { Activity, JobEvents, JobService, RunLifecycle, TransitionSink, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
 import { KeyService, type KeyStore } from './keys/index.js';
 import { OrganizationService, type OrganizationStore } from './organizations/index.js';
 import { ScriptService, type ScriptStore } from './scripts/index.js';
@@ -37,7 +38,7 @@ export interface CoreDeps {
   /** Where failures that must not fail their caller go (a run-on-enroll launch). */
   onBackgroundError?: ErrorSink;
   /** Wakes ingest workers on other replicas (PostgreSQL LISTEN/NOTIFY). */
-  ingestWaker?: IngestWaker | undefined;
+  ingestWaker?: WakeBus | undefined;
 }
 
 /** The domain services, wired. Faces, hub and CLI use these and nothing below them. */
@@ -55,6 +56,8 @@ export interface Core {
   events: JobEvents;
   /** Wakes live streams on this replica (the sweeper and hub also ring it). */
   activity: Activity;
+  /** Every run and job transition this replica commits, for whoever subscribes (streams, webhooks, counters). */
+  transitions: TransitionSink;
   /** PuppetDB-style commands, facts, catalogs and reports. */
   ingest: IngestService;
 }
@@ -65,11 +68,12 @@ export function createCore(deps: CoreDeps): Core {
   const groups = new GroupService(stores.groups, stores.systems, stores.audit, clock);
   const keys = new KeyService(stores.keys, stores.audit, clock, (org, refs) => groups.resolveIds(org, refs));
   const activity = new Activity();
+  const transitions = new TransitionSink(deps.onBackgroundError);
   // Commands launch through jobs and scripts, and run-on-enroll listens to enrollments.
   const systems = new SystemService(stores.systems, keys, stores.audit, clock);
-  const jobs = new JobService(stores.jobs, stores.systems, stores.audit, deps.notifier, clock, deps.limits);
-  const scripts = new ScriptService(stores.scripts, stores.audit, clock, deps.limits);
-  const commands = new CommandService(scripts, stores.scripts, jobs, stores.systems, stores.commandResults, stores.audit, clock, deps.onBackgroundError);
+  const jobs = new JobService(stores.jobs, stores.systems, stores.audit, deps.notifier, clock, deps.limits, transitions);
+  const scripts = new ScriptService(stores.scripts, stores.audit, clock, deps.limits, jobs);
+  const commands = new CommandService(scripts, stores.scripts, stores.systems, stores.commandResults, stores.audit, clock, deps.onBackgroundError);
   systems.onEnrolled((system) => commands.systemEnrolled(system));
   const ingest = new IngestService({ queue: stores.ingestQueue, data: stores.ingestData, clock, waker: deps.ingestWaker, organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug) });
   // The agent's own facts take the same path as a reporter's: durable, ordered, queryable, and feeding fact: selectors.
@@ -78,7 +82,8 @@ export function createCore(deps: CoreDeps): Core {
   });
   return {
     activity,
-    events: new JobEvents(stores.jobs, activity),
+    transitions,
+    events: new JobEvents(stores.jobs, activity, transitions),
     keys,
     organizations: new OrganizationService(stores.organizations, keys, stores.audit, clock),
     systems,
@@ -87,11 +92,12 @@ export function createCore(deps: CoreDeps): Core {
     jobs,
     scripts,
     commands,
-    triggers: new TriggerService(stores.triggers, stores.scripts, scripts, jobs, stores.replay, stores.audit, clock),
-    runs: new RunLifecycle(stores.jobs, clock, deps.limits.outputBytes, deps.notifier, deps.lostGraceS, activity),
+    triggers: new TriggerService(stores.triggers, stores.scripts, scripts, stores.replay, stores.audit, clock),
+    runs: new RunLifecycle(stores.jobs, clock, deps.limits.outputBytes, deps.notifier, deps.lostGraceS, activity, transitions),
     ingest,
   };
 }
 
 export type { Actor, Role } from './access/index.js';
+export type { WakeBus } from './wake.js';
 export { MusterError, isMusterError, type ErrorCode, ERROR_CODES } from './errors.js';

@@ -50,8 +50,4 @@ export interface Channel {
   stop?(): Promise<void>;
 }
 
-/** Wake-ups between replicas (the store's wake channel). A hint only: receivers re-read the database. */
-export interface WakeBus {
-  publish(topic: string, payload: string): Promise<void>;
-  subscribe(handler: (topic: string, payload: string) => void): void;
-}
+export type { WakeBus } from '../core/index.js';

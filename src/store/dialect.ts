@@ -1,4 +1,5 @@
 import { Migrator, type Kysely, type Transaction } from 'kysely';
+import type { WakeBus } from '../core/wake.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Schema } from './schema.js';
 
@@ -32,10 +33,8 @@ export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
   supportsReplicas: true,
 });
 
-/** A wake-up channel between replicas. Only a hint: receivers re-read the database. */
-export interface WakeChannel {
-  publish(topic: string, payload: string): Promise<void>;
-  subscribe(handler: (topic: string, payload: string) => void): void;
+/** The store's implementation of core's wake-up port, which it closes with the database. */
+export interface WakeChannel extends WakeBus {
   close(): Promise<void>;
 }
 

@@ -11,11 +11,10 @@ import { organizationStore } from './repos/organizations.js';
 import { scriptStore } from './repos/scripts.js';
 import { systemStore } from './repos/systems.js';
 import { systemUserStore } from './repos/users.js';
-import { replayStore, type ReplayStore } from './repos/replay.js';
+import { replayStore } from './repos/replay.js';
 import { ingestDataStore, ingestQueueStore } from './queue/index.js';
 
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
-export type { ReplayStore } from './repos/replay.js';
 export { discardFiles } from './queue/index.js';
 export { sealTriggerSecrets, type SealingReport } from './repos/triggers.js';
 
@@ -24,7 +23,7 @@ export { sealTriggerSecrets, type SealingReport } from './repos/triggers.js';
  * trigger secrets at rest; without one (tests, tools) the key lives as long
  * as the process.
  */
-export function createStores(database: Database, options: { secrets?: SecretKeyring } = {}): CoreStores & { replay: ReplayStore } {
+export function createStores(database: Database, options: { secrets?: SecretKeyring } = {}): CoreStores {
   const { db, capabilities, deferredSync } = database;
   return {
     organizations: organizationStore(db),

@@ -132,6 +132,8 @@ export interface RunTable {
   lost_after: string | null;
   cancel_requested: Generated<number>;
   ended_at: string | null;
+  /** The run's own variables as JSON, laid over its job's at delivery; null when it has none (migration 0017-run-env). */
+  env: string | null;
 }
 
 export interface RunChunkTable {

@@ -3,8 +3,7 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, isMusterError, notFound } from '../errors.js';
 import { isId } from '../ids.js';
-import type { JobService, JobView, RunRecord } from '../jobs/index.js';
-import { resolveTargets } from '../jobs/targets.js';
+import { resolveTargets, type JobView, type RunRecord } from '../jobs/index.js';
 import type { ScriptRecord, ScriptService, ScriptStore } from '../scripts/index.js';
 import type { SystemRecord, SystemStore } from '../systems/index.js';
 import { checkResultQuery, type ResultListOptions } from './result-query.js';
@@ -39,7 +38,6 @@ export class CommandService {
   constructor(
     private readonly scripts: ScriptService,
     private readonly scriptStore: ScriptStore,
-    private readonly jobs: JobService,
     private readonly systems: SystemStore,
     private readonly results: CommandResultStore,
     private readonly audit: AuditSink,
@@ -47,11 +45,17 @@ export class CommandService {
     private readonly onError: ErrorSink = () => {},
   ) {}
 
-  /** Launches a saved command now, on the given systems or else on its own targets. */
-  async runNow(actor: Actor, idOrName: string, options: { systemIds?: string[]; env?: Record<string, string> } = {}): Promise<{ job: JobView; runs: RunRecord[] }> {
+  /**
+   * Launches a saved script now, on the given systems or else on its bound
+   * targets; `runEnv` gives systems variables of their own over `env`.
+   */
+  async runNow(
+    actor: Actor,
+    idOrName: string,
+    options: { systemIds?: string[]; env?: Record<string, string>; runEnv?: Record<string, Record<string, string>> } = {},
+  ): Promise<{ job: JobView; runs: RunRecord[] }> {
     const targets = options.systemIds && options.systemIds.length > 0 ? { system_ids: options.systemIds } : undefined;
-    const { input, scriptId } = await this.scripts.launchInput(actor, { script: idOrName, targets, ...(options.env ? { env: options.env } : {}) });
-    return this.jobs.launch(actor, input, 'api', { scriptId });
+    return this.scripts.launch(actor, idOrName, { source: 'api', targets, ...(options.env ? { env: options.env } : {}), ...(options.runEnv ? { runEnv: options.runEnv } : {}) });
   }
 
   /** The systems and groups a command is bound to. */
@@ -130,8 +134,7 @@ export class CommandService {
       for (const script of await this.scriptStore.listRunOnEnroll(system.organizationId)) {
         if (!(await this.covers(system, script))) continue;
         try {
-          const { input, scriptId } = await this.scripts.launchInput(actor, { script: script.id, targets: { system_ids: [system.id] } });
-          await this.jobs.launch(actor, input, 'enroll', { scriptId });
+          await this.scripts.launch(actor, script.id, { source: 'enroll', targets: { system_ids: [system.id] } });
         } catch (err) {
           this.onError(err, { script: script.id, system: system.id, during: 'run-on-enroll' });
         }

@@ -4,7 +4,6 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, isMusterError, MusterError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { JobService } from '../jobs/index.js';
 import { checkTriggerName, type ScriptService, type ScriptStore } from '../scripts/index.js';
 import type { TriggerRecord, TriggerStore } from './store.js';
 import { parseSignature, SIGNATURE_WINDOW_S, signatureMatches, triggerEnv } from './trigger-env.js';
@@ -48,7 +47,6 @@ export class TriggerService {
     private readonly store: TriggerStore,
     private readonly scriptStore: ScriptStore,
     private readonly scripts: ScriptService,
-    private readonly jobs: JobService,
     private readonly replay: ReplayGuard,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
@@ -122,8 +120,7 @@ export class TriggerService {
     if (commands.length === 0) throw new MusterError('NOT_FOUND', `no command has the trigger ${name}`);
     const settled = await Promise.allSettled(
       commands.map(async (c) => {
-        const { input, scriptId } = await this.scripts.launchInput(actor, { script: c.id, targets: undefined, env });
-        return (await this.jobs.launch(actor, input, 'trigger', { scriptId })).job.id;
+        return (await this.scripts.launch(actor, c.id, { source: 'trigger', env })).job.id;
       }),
     );
     const outcome: TriggerOutcome = { triggered: [], jobs: [], skipped: [], replayed: false };

@@ -3,8 +3,7 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
-import { authorizeOnSystem, callerLabel, type Caller } from '../systems/principal.js';
-import type { SystemStore } from '../systems/store.js';
+import { authorizeOnSystem, callerLabel, type Caller, type SystemStore } from '../systems/index.js';
 import type { GroupRecord, GroupStore } from './store.js';
 
 export type { GroupRecord, GroupStore } from './store.js';

@@ -7,14 +7,15 @@ import { GroupCommit } from './group-commit.js';
 import { parseIngestQuery, type QueryEntity, type QueryInput } from './query.js';
 import { PreparedEffects } from './prepared.js';
 import { admit, type SubmitInput } from './submit.js';
-import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueryResult, IngestQueueStore, IngestReport, IngestWaker } from './types.js';
+import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueryResult, IngestQueueStore, IngestReport } from './types.js';
+import type { WakeBus } from '../wake.js';
 
 export interface IngestDeps {
   queue: IngestQueueStore;
   data: IngestDataStore;
   clock: Clock;
   /** Wakes other replicas' workers (PostgreSQL); undefined on a single node. */
-  waker?: IngestWaker | undefined;
+  waker?: WakeBus | undefined;
   /** Finds an organization by slug, for reporters trusted by network or certificate. */
   organizationBySlug?: ((slug: string) => Promise<{ id: string } | undefined>) | undefined;
 }

@@ -223,8 +223,3 @@ export interface DiscardWriter {
   write(command: IngestCommandRecord, error: string, diagnostics: string, at: string): Promise<void>;
 }
 
-/** Wakes workers on other replicas; only a hint (they also poll). */
-export interface IngestWaker {
-  publish(topic: string, payload: string): Promise<void>;
-  subscribe(handler: (topic: string, payload: string) => void): void;
-}

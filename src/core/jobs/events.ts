@@ -3,6 +3,8 @@ import { MusterError, notFound } from '../errors.js';
 import { isId } from '../ids.js';
 import type { Activity } from './activity.js';
 import type { EventCursor, EventScope, JobStore } from './store.js';
+import { TERMINAL_STATES } from './store.js';
+import type { Transition, TransitionSink } from './transitions.js';
 
 /** One server-sent event: its resumable id, its type, its JSON data. */
 export interface StreamEvent {
@@ -30,6 +32,11 @@ function decodeCursor(id: string | undefined): EventCursor {
   throw new MusterError('INVALID_ARGUMENT', 'Last-Event-ID is not an event id this server issued', { field: 'Last-Event-ID' });
 }
 
+/** Whether a stream has something new to show for this transition. */
+function shown(t: Transition): boolean {
+  return t.kind === 'job' ? t.to === 'finished' : TERMINAL_STATES.includes(t.to);
+}
+
 /**
  * Live output and run endings of a job or a run, as a replayable stream: every
  * event carries the cursor after it, so a client that reconnects with
@@ -39,7 +46,13 @@ export class JobEvents {
   constructor(
     private readonly jobs: JobStore,
     private readonly activity: Activity,
-  ) {}
+    transitions?: TransitionSink,
+  ) {
+    // Streams show ended runs and the end of a job: those wake them (a hint; they re-read).
+    transitions?.subscribe((batch) => {
+      if (batch.some(shown)) this.activity.notify();
+    });
+  }
 
   async *stream(actor: Actor, scope: EventScope, lastEventId: string | undefined, signal: AbortSignal): AsyncGenerator<StreamEvent> {
     requireRole(actor, 'viewer');

@@ -6,8 +6,10 @@ import { isId, newId } from '../ids.js';
 import type { SystemStore } from '../systems/index.js';
 import type { JobRecord, JobSource, JobStore, RunOutput, RunRecord, RunRef, RunState } from './store.js';
 import { RETRYABLE_STATES, RUN_STATES, TERMINAL_STATES } from './store.js';
+import { jobStatus, type JobStatus } from './status.js';
 import { resolveTargets } from './targets.js';
-import { checkContent, checkEnv, checkRate, checkRunAs, checkShell, checkTimeout, checkTtl } from './validate.js';
+import { TransitionSink } from './transitions.js';
+import { checkContent, checkEnv, checkRate, checkRunAs, checkRunEnv, checkShell, checkTimeout, checkTtl } from './validate.js';
 
 export * from './store.js';
 export { capTail } from './output.js';
@@ -15,6 +17,10 @@ export { RunLifecycle } from './run-lifecycle.js';
 export { JobSweeper } from './sweeper.js';
 export { Activity } from './activity.js';
 export { JobEvents, type StreamEvent } from './events.js';
+export { jobStatus, type JobStatus } from './status.js';
+export { resolveTargets, type Targets } from './targets.js';
+export { checkContent, checkEnv, checkRunAs, checkShell, checkTimeout, checkTtl } from './validate.js';
+export * from './transitions.js';
 
 /** Tells the delivery layer what changed. Hints only: receivers re-read the database. */
 export interface RunNotifier {
@@ -34,14 +40,14 @@ export interface LaunchInput {
   shell?: unknown;
   targets: unknown;
   env?: unknown;
+  /** Per-system variables, keyed by system id, laid over `env` for that system's run. */
+  run_env?: unknown;
   timeout_s?: unknown;
   ttl_s?: unknown;
   run_as?: unknown;
   max_concurrency?: unknown;
   max_errors?: unknown;
 }
-
-export type JobStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** A job with its summary: counts per run state and an overall status. */
 export interface JobView extends JobRecord {
@@ -59,9 +65,13 @@ export class JobService {
     private readonly notifier: RunNotifier,
     private readonly clock: Clock,
     private readonly limits: JobLimits,
+    private readonly transitions: TransitionSink = new TransitionSink(),
   ) {}
 
-  /** Freezes content, environment and targets; writes the job and one run per system; wakes delivery. */
+  /**
+   * Freezes content, environment and targets; writes the job and one run per
+   * system, each with its own variables from `run_env`; wakes delivery.
+   */
   async launch(actor: Actor, input: LaunchInput, source: JobSource = 'api', links: { retryOf?: string; scriptId?: string } = {}): Promise<{ job: JobView; runs: RunRecord[] }> {
     requireRole(actor, 'operator');
     const content = checkContent(input.content, this.limits.scriptBytes);
@@ -71,6 +81,7 @@ export class JobService {
     const env = checkEnv(input.env);
     const runAs = checkRunAs(input.run_as);
     const { systemIds, selector } = await resolveTargets(this.systems, actor.organizationId, input.targets);
+    const runEnv = checkRunEnv(input.run_env, systemIds, env);
     const now = this.clock.now();
     const job: JobRecord = {
       id: newId(), organizationId: actor.organizationId, source, shell, content, env, timeoutS, ttlS, runAs, selector,
@@ -80,7 +91,7 @@ export class JobService {
       createdBy: actor.label, createdAt: now.toISOString(), finishedAt: null,
     };
     const deliverDeadline = new Date(now.getTime() + ttlS * 1000).toISOString();
-    await this.jobs.insertJob(job, systemIds.map((systemId) => ({ id: newId(), systemId, deliverDeadline })));
+    this.transitions.publish(await this.jobs.insertJob(job, systemIds.map((systemId) => ({ id: newId(), systemId, deliverDeadline, ...(runEnv.has(systemId) ? { env: runEnv.get(systemId)! } : {}) }))));
     await this.audit.record(
       { organizationId: actor.organizationId, actor: actor.label, action: 'job.launch', targetType: 'job', targetId: job.id, details: { systems: systemIds.length, shell, source, selector } },
       now,
@@ -122,20 +133,23 @@ export class JobService {
     const id = 'jobId' in target ? target.jobId : target.runId;
     const what = 'jobId' in target ? 'job' : 'run';
     const now = this.clock.now();
-    const result = isId(id) ? await this.jobs.cancel(actor.organizationId, target, `cancelled by ${actor.label}`, now.toISOString()) : { found: false, inFlight: [] };
+    const result = isId(id) ? await this.jobs.cancel(actor.organizationId, target, `cancelled by ${actor.label}`, now.toISOString()) : { found: false, inFlight: [], transitions: [] };
     if (!result.found) throw notFound(what, id);
+    this.transitions.publish(result.transitions);
     await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: `${what}.cancel`, targetType: what, targetId: id }, now);
     if (result.inFlight.length > 0) this.notifier.cancelRuns(result.inFlight);
   }
 
-  /** Relaunches a job's failed, timed-out, lost and undeliverable runs as a new job. */
+  /** Relaunches a job's failed, timed-out, lost and undeliverable runs as a new job; each keeps its own variables. */
   async retry(actor: Actor, jobId: string): Promise<{ job: JobView; runs: RunRecord[] }> {
     const job = await this.get(actor, jobId);
     const systemIds = await this.jobs.systemsInStates(job.id, RETRYABLE_STATES);
     if (systemIds.length === 0) throw invalid('job', `job ${job.id} has no failed, timed-out, lost or undeliverable runs to retry`);
+    const own = await this.jobs.runEnvs(job.id);
+    const runEnv = Object.fromEntries(systemIds.filter((id) => own[id] !== undefined).map((id) => [id, own[id]!]));
     return this.launch(
       actor,
-      { content: job.content, shell: job.shell, env: job.env, timeout_s: job.timeoutS, ttl_s: job.ttlS, run_as: job.runAs ?? undefined, targets: { system_ids: systemIds } },
+      { content: job.content, shell: job.shell, env: job.env, run_env: runEnv, timeout_s: job.timeoutS, ttl_s: job.ttlS, run_as: job.runAs ?? undefined, targets: { system_ids: systemIds } },
       job.source,
       { retryOf: job.id, ...(job.scriptId ? { scriptId: job.scriptId } : {}) },
     );
@@ -146,8 +160,7 @@ export class JobService {
     const counts = Object.fromEntries(RUN_STATES.map((s) => [s, partial[s] ?? 0])) as Record<RunState, number>;
     const finished = TERMINAL_STATES.reduce((n, s) => n + counts[s], 0);
     const done = finished === job.total;
-    let status: JobStatus = 'running';
-    if (done) status = counts.succeeded === job.total ? 'succeeded' : counts.cancelled > 0 && job.stoppedReason?.startsWith('cancelled') ? 'cancelled' : 'failed';
+    const status: JobStatus = jobStatus(counts, job.total, job.stoppedReason, done);
     return { ...job, counts, done, status };
   }
 }

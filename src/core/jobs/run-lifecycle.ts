@@ -4,6 +4,8 @@ import { GroupCommit } from './group-commit.js';
 import { capTail } from './output.js';
 import type { RunNotifier } from './index.js';
 import type { Delivery, JobStore, ResultToStore, RunCompletion, RunStart, RunState, StoreOutcome } from './store.js';
+import { TERMINAL_STATES } from './store.js';
+import { TransitionSink, type Transition } from './transitions.js';
 
 /** Starts are written at most this late (a run that ends sooner never has its start written). */
 const START_DELAY_MS = 50;
@@ -64,22 +66,33 @@ export class RunLifecycle {
     private readonly notifier: RunNotifier,
     private readonly lostGraceS = LOST_GRACE_S,
     private readonly activity?: Activity,
+    private readonly transitions: TransitionSink = new TransitionSink(),
   ) {
     this.results = new GroupCommit(async (items) => {
-      const { outcomes, effects } = await jobs.completeRuns(items, clock.now().toISOString());
+      const { outcomes, effects, transitions: changed } = await jobs.completeRuns(items, clock.now().toISOString());
       const waiting = effects.flatMap((e) => e.waitingSystems);
       if (waiting.length > 0) this.notifier.runsCreated([...new Set(waiting)]);
-      // One wake-up per batch, not per result: 10,000 results wake live streams ~10 times.
-      this.activity?.notify();
+      // One publication per batch, not per result: 10,000 results wake live streams ~10 times.
+      this.transitions.publish(changed);
       return outcomes;
     });
+    // A run that ended by any path (a result, the sweep, a cancel) needs no more of this replica's memory.
+    transitions.subscribe((batch) => this.forgetEnded(batch));
+  }
+
+  private forgetEnded(batch: readonly Transition[]): void {
+    for (const t of batch) {
+      if (t.kind !== 'run' || !TERMINAL_STATES.includes(t.to)) continue;
+      this.chunkBytes.delete(t.runId);
+      this.starts.delete(t.runId);
+    }
   }
 
   /** Pending runs for this system, now marked delivered, plus runs it should have but does not. */
   async deliverable(systemId: string, agentActive?: string[]): Promise<Delivery[]> {
     const lost = agentActive ? await this.jobs.undelivered(systemId, agentActive) : [];
-    const fresh = await this.jobs.claimPending(systemId, this.clock.now().toISOString(), this.lostGraceS);
-    return [...lost, ...fresh];
+    const fresh = await this.deliverableBatch([systemId]);
+    return [...lost, ...(fresh.get(systemId) ?? [])];
   }
 
   /** Runs marked delivered to this system that its agent, just reconnected, says it does not have: to send again. */
@@ -92,7 +105,9 @@ export class RunLifecycle {
    * launch to 10,000 systems: one claim, not 10,000); keyed by system id.
    */
   async deliverableBatch(systemIds: string[]): Promise<Map<string, Delivery[]>> {
-    return this.jobs.claimPendingBatch(systemIds, this.clock.now().toISOString(), this.lostGraceS);
+    const { deliveries, transitions } = await this.jobs.claimPendingBatch(systemIds, this.clock.now().toISOString(), this.lostGraceS);
+    this.transitions.publish(transitions);
+    return deliveries;
   }
 
   /**
@@ -102,7 +117,7 @@ export class RunLifecycle {
   async pendingCancels(systemId: string, agentActive: string[]): Promise<string[]> {
     const requested = await this.jobs.cancelRequested(systemId);
     const active = new Set(agentActive);
-    await this.jobs.cancelAbsent(systemId, requested.filter((id) => !active.has(id)), this.clock.now().toISOString());
+    this.transitions.publish(await this.jobs.cancelAbsent(systemId, requested.filter((id) => !active.has(id)), this.clock.now().toISOString()));
     return requested.filter((id) => active.has(id));
   }
 
@@ -135,7 +150,7 @@ export class RunLifecycle {
     this.startsWritten = undefined;
     const items = [...this.starts.values()];
     this.starts.clear();
-    if (items.length > 0) await this.jobs.markStartedBatch(items);
+    if (items.length > 0) this.transitions.publish(await this.jobs.markStartedBatch(items));
   }
 
   /**

@@ -1,3 +1,5 @@
+import type { Transition } from './transitions.js';
+
 export const RUN_STATES = ['pending', 'delivered', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'undeliverable', 'lost'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 export const TERMINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'undeliverable', 'lost'];
@@ -56,7 +58,7 @@ export interface RunOutput {
   stderr: string;
 }
 
-/** A run as handed to an agent: the frozen script of its job. */
+/** A run as handed to an agent: the frozen script of its job, with the job's environment and the run's own on top. */
 export interface Delivery {
   runId: string;
   jobId: string;
@@ -91,6 +93,8 @@ export interface NewRun {
   id: string;
   systemId: string;
   deliverDeadline: string;
+  /** This run's own variables, laid over the job's at delivery; absent when it has none. */
+  env?: Record<string, string>;
 }
 
 /** One agent's result waiting to be stored with others (group commit). */
@@ -117,10 +121,14 @@ export interface JobEffect {
   waitingSystems: string[];
 }
 
-/** Storage of jobs and runs: every rule that must hold across replicas is one statement or one transaction here. */
+/**
+ * Storage of jobs and runs: every rule that must hold across replicas is one
+ * statement or one transaction here. Every change of a run's state or a job's
+ * phase comes back as a Transition, taken from the statement that made it.
+ */
 export interface JobStore {
-  /** Writes the job and all its runs in one transaction. */
-  insertJob(job: JobRecord, runs: NewRun[]): Promise<void>;
+  /** Writes the job and all its runs in one transaction; returns the job's and each run's `launched` transition. */
+  insertJob(job: JobRecord, runs: NewRun[]): Promise<Transition[]>;
   getJob(organizationId: string, id: string): Promise<JobRecord | undefined>;
   listJobs(organizationId: string, limit: number, before?: string): Promise<JobRecord[]>;
   countRuns(jobId: string): Promise<Partial<Record<RunState, number>>>;
@@ -128,14 +136,20 @@ export interface JobStore {
   getRun(organizationId: string, id: string): Promise<(RunRecord & RunOutput) | undefined>;
   /** Systems of a job's runs in the given states. */
   systemsInStates(jobId: string, states: readonly RunState[]): Promise<string[]>;
+  /** The own variables of a job's runs, keyed by system id; runs without any are left out. */
+  runEnvs(jobId: string): Promise<Record<string, Record<string, string>>>;
   /**
    * Claims this system's deliverable pending runs: each takes a concurrency slot
    * of its job (atomically, so no replica can exceed `max_concurrency`) and is
    * marked delivered, once.
    */
   claimPending(systemId: string, at: string, lostGraceS: number): Promise<Delivery[]>;
-  /** claimPending for many systems in one transaction (a fan-out claims once, not once per system); keyed by system id. */
-  claimPendingBatch(systemIds: string[], at: string, lostGraceS: number): Promise<Map<string, Delivery[]>>;
+  /**
+   * claimPending for many systems in one transaction (a fan-out claims once, not
+   * once per system): deliveries keyed by system id, and each claimed run's
+   * pending → delivered transition.
+   */
+  claimPendingBatch(systemIds: string[], at: string, lostGraceS: number): Promise<{ deliveries: Map<string, Delivery[]>; transitions: Transition[] }>;
   /** Runs marked delivered to this system that the agent says it does not have (lost in transit). */
   undelivered(systemId: string, agentActive: string[]): Promise<Delivery[]>;
   /** Runs of this system whose cancellation the agent has not confirmed. */
@@ -143,8 +157,8 @@ export interface JobStore {
   /** Of these systems, the ones with pending runs. */
   systemsWithPending(systemIds: string[]): Promise<string[]>;
   markStarted(systemId: string, runId: string, at: string): Promise<void>;
-  /** markStarted for many runs in one transaction (group commit). */
-  markStartedBatch(items: RunStart[]): Promise<void>;
+  /** markStarted for many runs in one transaction (group commit); returns the delivered → running transitions it made. */
+  markStartedBatch(items: RunStart[]): Promise<Transition[]>;
   appendChunk(systemId: string, runId: string, seq: number, stream: string, data: string, at: string): Promise<void>;
   /**
    * Stores the final state unless the run already ended (a late result replaces
@@ -153,17 +167,19 @@ export interface JobStore {
   completeRun(systemId: string, runId: string, completion: RunCompletion, storedAt: string): Promise<{ outcome: 'stored' | 'duplicate' | 'unknown'; effect?: JobEffect }>;
   /**
    * completeRun for many results in one transaction (group commit): one outcome
-   * per item, in order, and one effect per job touched. All or nothing.
+   * per item, in order, one effect per job touched, and every transition the
+   * batch made (runs ended, waiting runs cancelled past max_errors, jobs
+   * stopped or finished). All or nothing.
    */
-  completeRuns(items: ResultToStore[], storedAt: string): Promise<{ outcomes: StoreOutcome[]; effects: JobEffect[] }>;
+  completeRuns(items: ResultToStore[], storedAt: string): Promise<{ outcomes: StoreOutcome[]; effects: JobEffect[]; transitions: Transition[] }>;
   /** Output chunks and ended runs after a cursor, in the order a stream replays them. */
   readEvents(organizationId: string, scope: EventScope, cursor: EventCursor, limit: number): Promise<EventBatch | undefined>;
   /** Pending runs past their deadline → undeliverable; in-flight runs of absent systems past `lost_after` → lost. */
-  sweep(now: string): Promise<JobEffect[]>;
+  sweep(now: string): Promise<{ effects: JobEffect[]; transitions: Transition[] }>;
   /** Cancels a job's (or one run's) runs: pending ones at once; in-flight ones are flagged and returned for the agent to stop. */
-  cancel(organizationId: string, target: { jobId: string } | { runId: string }, reason: string, at: string): Promise<{ found: boolean; inFlight: RunRef[] }>;
+  cancel(organizationId: string, target: { jobId: string } | { runId: string }, reason: string, at: string): Promise<{ found: boolean; inFlight: RunRef[]; transitions: Transition[] }>;
   /** An agent confirmed it does not have a cancelled run: end it now. */
-  cancelAbsent(systemId: string, runIds: string[], at: string): Promise<void>;
+  cancelAbsent(systemId: string, runIds: string[], at: string): Promise<Transition[]>;
 }
 
 /** What a live stream follows: a whole job, or one run. */

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { JobStore } from './store.js';
 import type { RunNotifier } from './index.js';
+import { TransitionSink } from './transitions.js';
 
 /**
  * Ends runs that can no longer end by themselves: pending past their
@@ -18,6 +19,7 @@ export class JobSweeper {
     private readonly clock: Clock,
     private readonly intervalMs = 1000,
     private readonly onError: (err: unknown) => void = () => undefined,
+    private readonly transitions: TransitionSink = new TransitionSink(),
   ) {}
 
   start(): void {
@@ -34,9 +36,10 @@ export class JobSweeper {
   sweepOnce(): Promise<void> {
     this.running ??= this.jobs
       .sweep(this.clock.now().toISOString())
-      .then((effects) => {
+      .then(({ effects, transitions }) => {
         const waiting = effects.flatMap((e) => e.waitingSystems);
         if (waiting.length > 0) this.notifier.runsCreated(waiting);
+        this.transitions.publish(transitions);
       })
       .catch(this.onError)
       .finally(() => (this.running = undefined));

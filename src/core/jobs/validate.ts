@@ -24,28 +24,61 @@ export function checkTimeout(value: unknown): number {
   return value;
 }
 
+/** Bounds on one run's environment: 256 variables and 128 KiB of names and values. */
+const MAX_ENV_VARS = 256;
+const MAX_ENV_BYTES = 128 * 1024;
+
 /**
  * The job's environment, which every face's launch and every trigger reaches:
  * names must be valid shell variable names (values reach the script only
  * through its environment, never spliced into its text), `MUSTER_*` is
  * reserved for what the agent sets, and no variable may change how the
  * script runs (the deny list in lib/env-policy.ts: BASH_ENV, PATH, LD_*, …).
+ * `field` names the value in errors (`env`, or `run_env.<system id>`).
  */
-export function checkEnv(value: unknown): Record<string, string> {
+export function checkEnv(value: unknown, field = 'env'): Record<string, string> {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('env', 'must be an object of strings');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(field, 'must be an object of strings');
   const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > 256) throw invalid('env', 'must hold at most 256 variables');
-  let bytes = 0;
+  if (entries.length > MAX_ENV_VARS) throw invalid(field, `must hold at most ${MAX_ENV_VARS} variables`);
   for (const [name, v] of entries) {
     const problem = envNameProblem(name);
-    if (problem !== undefined) throw invalid(`env.${name}`, problem);
-    if (typeof v !== 'string') throw invalid(`env.${name}`, 'must be a string');
-    if (v.includes('\0')) throw invalid(`env.${name}`, 'must not contain NUL bytes');
-    bytes += name.length + Buffer.byteLength(v);
+    if (problem !== undefined) throw invalid(`${field}.${name}`, problem);
+    if (typeof v !== 'string') throw invalid(`${field}.${name}`, 'must be a string');
+    if (v.includes('\0')) throw invalid(`${field}.${name}`, 'must not contain NUL bytes');
   }
-  if (bytes > 128 * 1024) throw invalid('env', 'must total at most 128 KiB');
-  return Object.fromEntries(entries) as Record<string, string>;
+  const env = Object.fromEntries(entries) as Record<string, string>;
+  checkEnvSize(env, field);
+  return env;
+}
+
+function checkEnvSize(env: Record<string, string>, field: string): void {
+  const entries = Object.entries(env);
+  if (entries.length > MAX_ENV_VARS) throw invalid(field, `must hold at most ${MAX_ENV_VARS} variables`);
+  const bytes = entries.reduce((n, [name, v]) => n + name.length + Buffer.byteLength(v), 0);
+  if (bytes > MAX_ENV_BYTES) throw invalid(field, 'must total at most 128 KiB');
+}
+
+/**
+ * Per-run environment: for each of the job's systems, variables of its own,
+ * checked like the job's (`run_env.<system id>.<NAME>` names a refused one).
+ * A system that is not among the job's targets is refused by id. The run's
+ * environment is the job's with its own on top, and that whole must stay
+ * within the same bounds as a job's. Systems without variables are left out.
+ */
+export function checkRunEnv(value: unknown, systemIds: readonly string[], jobEnv: Record<string, string>): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  if (value === undefined || value === null) return out;
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('run_env', 'must be an object of environments keyed by system id');
+  const targets = new Set(systemIds);
+  for (const [systemId, env] of Object.entries(value as Record<string, unknown>)) {
+    const field = `run_env.${systemId}`;
+    if (!targets.has(systemId)) throw invalid(field, `system ${systemId} is not among the job's targets`);
+    const own = checkEnv(env, field);
+    checkEnvSize({ ...jobEnv, ...own }, field);
+    if (Object.keys(own).length > 0) out.set(systemId, own);
+  }
+  return out;
 }
 
 /**

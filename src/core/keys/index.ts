@@ -3,7 +3,7 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import { checkTags } from '../systems/validate.js';
+import { checkTags } from '../systems/index.js';
 import { digestsEqual, displayPrefix, generateSecret, hashSecret } from './secrets.js';
 import type { ApiKeyRecord, EnrollmentKeyRecord, KeyStore } from './store.js';
 

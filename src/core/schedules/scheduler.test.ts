@@ -11,7 +11,7 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
   const scheduler = (clock = f.clock, database: Database = f.database) => {
     const stores = createStores(database);
     const core = database === f.database ? f.core : createCore({ stores, clock, notifier: { runsCreated: () => {}, cancelRuns: () => {} }, limits: { scriptBytes: 1 << 20, outputBytes: 1 << 20 } });
-    return new Scheduler(stores.scripts, core.scripts, core.jobs, clock);
+    return new Scheduler(stores.scripts, core.scripts, clock);
   };
   const scheduledJobs = async (scriptId: string) => (await f.core.jobs.list(f.admin, { limit: 500 })).filter((j) => j.source === 'schedule' && j.scriptId === scriptId);
 
@@ -82,8 +82,7 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
     // A replica claims both slots and dies: before launching the first, after launching the second.
     for (const script of [lost, done]) expect(await stores.scripts.claimFire(script.id, script.nextFireAt!, '2099-01-01T00:00:00.000Z', f.clock.now().toISOString())).toBe(true);
     const actor = { organizationId: f.admin.organizationId, role: 'operator' as const, label: `schedule:${done.id}@${done.nextFireAt}` };
-    const { input, scriptId } = await f.core.scripts.launchInput(actor, { script: done.id, targets: undefined });
-    await f.core.jobs.launch(actor, input, 'schedule', { scriptId });
+    await f.core.scripts.launch(actor, done.id, { source: 'schedule' });
     const s = scheduler();
     await s.tick();
     expect(await scheduledJobs(lost.id)).toHaveLength(0);
@@ -112,7 +111,7 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
     clock.advance(61_000);
     const fired: string[] = [];
     const stores = createStores(f.database);
-    const s = new Scheduler(stores.scripts, f.core.scripts, f.core.jobs, clock, 10_000, { fired: (fire, jobId) => fire.id === script.id && fired.push(jobId) });
+    const s = new Scheduler(stores.scripts, f.core.scripts, clock, 10_000, { fired: (fire, jobId) => fire.id === script.id && fired.push(jobId) });
     s.start();
     await s.stop();
     expect(fired).toHaveLength(1);

@@ -1,7 +1,6 @@
 import type { Actor } from '../access/index.js';
 import type { Clock } from '../clock.js';
 import { isMusterError } from '../errors.js';
-import type { JobService } from '../jobs/index.js';
 import type { ScriptRecord, ScriptService, ScriptStore } from '../scripts/index.js';
 import { nextCronFire } from './cron.js';
 
@@ -42,7 +41,6 @@ export class Scheduler {
   constructor(
     private readonly store: ScriptStore,
     private readonly scripts: ScriptService,
-    private readonly jobs: JobService,
     private readonly clock: Clock,
     private readonly intervalMs = 1000,
     private readonly events: SchedulerEvents = {},
@@ -91,8 +89,7 @@ export class Scheduler {
   private async fire(script: ScriptRecord, slot: string): Promise<boolean> {
     try {
       const actor: Actor = { organizationId: script.organizationId, role: 'operator', label: fireLabel(script.id, slot) };
-      const { input, scriptId } = await this.scripts.launchInput(actor, { script: script.id, targets: undefined });
-      const { job } = await this.jobs.launch(actor, input, 'schedule', { scriptId });
+      const { job } = await this.scripts.launch(actor, script.id, { source: 'schedule' });
       await this.store.finishFire(script.id, slot);
       this.events.fired?.(script, job.id, slot);
       return true;

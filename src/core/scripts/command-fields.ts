@@ -1,5 +1,5 @@
 import { invalid } from '../errors.js';
-import { checkCron, checkTimezone, nextCronFire } from '../schedules/cron.js';
+import { checkCron, checkTimezone, nextCronFire } from '../schedules/index.js';
 import { LAUNCH_TYPES, PLATFORMS, type LaunchType, type ScriptRecord } from './store.js';
 
 /** The command fields a caller may set on a script; on update, undefined keeps the old value. */

@@ -3,9 +3,8 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
-import type { JobLimits, LaunchInput } from '../jobs/index.js';
-import { checkContent, checkRunAs, checkShell, checkTimeout, checkTtl } from '../jobs/validate.js';
-import { checkAttributes } from '../systems/validate.js';
+import { checkContent, checkRunAs, checkShell, checkTimeout, checkTtl, type JobLimits, type JobService, type JobSource, type JobView, type LaunchInput, type RunRecord } from '../jobs/index.js';
+import { checkAttributes } from '../systems/index.js';
 import { COMMAND_FIELDS, commandFields, type CommandFieldsInput } from './command-fields.js';
 import type { ScriptRecord, ScriptStore, ScriptTargets } from './store.js';
 
@@ -68,13 +67,34 @@ export function checkTargets(value: unknown): ScriptTargets {
   };
 }
 
-/** Saved scripts: operators write them, anyone in the organization reads them. */
+/**
+ * How a saved script is launched. Overrides (`shell`, `run_as`, `timeout_s`,
+ * `ttl_s`, `max_concurrency`, `max_errors`) are shaped as on a job launch;
+ * `content` is refused, since a saved script's content is its own.
+ */
+export interface ScriptLaunch extends Omit<LaunchInput, 'targets' | 'run_env'> {
+  source: JobSource;
+  /** Where to run it; the script's bound targets when absent. */
+  targets?: unknown;
+  /** Per-system variables, keyed by system id, laid over `env` for that system's run. */
+  runEnv?: unknown;
+  /** The job this launch retries. */
+  retryOf?: string;
+}
+
+/**
+ * Saved scripts: operators write and launch them, anyone in the organization
+ * reads them. A script with bindings (a trigger, a schedule, run-on-enroll,
+ * bound targets) launches through the same `launch` as one a person runs.
+ */
 export class ScriptService {
   constructor(
     private readonly store: ScriptStore,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
     private readonly limits: JobLimits,
+    /** What `launch` writes jobs through; a service built without it can keep scripts but not launch them. */
+    private readonly jobs?: JobService,
   ) {}
 
   /** Saves a new script; CONFLICT when the organization already has one of that name. */
@@ -119,33 +139,28 @@ export class ScriptService {
   }
 
   /**
-   * What a job launched from a saved script runs: the script's content (frozen by the job), with its
-   * shell, run-as user, timeout, time-to-live and default targets unless the launch names its own.
+   * Launches a saved script as a job: every face, trigger, schedule and
+   * run-on-enroll comes through here. The job freezes the script's content
+   * and takes its shell, run-as user, timeout, time-to-live and bound
+   * targets unless the launch names its own; `runEnv` gives each system's
+   * run variables of its own on top of `env`.
    */
-  async launchInput(actor: Actor, input: LaunchInput & { script: string }): Promise<{ input: LaunchInput; scriptId: string }> {
-    if (input.content !== undefined) throw invalid('content', 'give either content or script, not both');
-    const script = await this.get(actor, input.script);
-    const t = script.defaultTargets;
-    const hasDefaults = t.systemIds.length > 0 || t.groupIds.length > 0 || t.selector !== null;
-    if (input.targets === undefined && !hasDefaults) throw invalid('targets', `script ${script.name} has no default targets: name the systems to run it on`);
-    const { script: _name, ...rest } = input;
-    const targets = input.targets ?? {
-      ...(t.systemIds.length > 0 ? { system_ids: t.systemIds } : {}),
-      ...(t.groupIds.length > 0 ? { group_ids: t.groupIds } : {}),
-      ...(t.selector !== null ? { selector: t.selector } : {}),
+  async launch(actor: Actor, ref: string, launch: ScriptLaunch): Promise<{ job: JobView; runs: RunRecord[] }> {
+    if (!this.jobs) throw new Error('ScriptService was built without a JobService, so it cannot launch');
+    const { source, retryOf, runEnv, targets, ...overrides } = launch;
+    if (overrides.content !== undefined) throw invalid('content', 'give either content or script, not both');
+    const script = await this.get(actor, ref);
+    const input: LaunchInput = {
+      ...overrides,
+      content: script.content,
+      shell: overrides.shell ?? script.shell,
+      run_as: overrides.run_as ?? script.runAs ?? undefined,
+      timeout_s: overrides.timeout_s ?? script.timeoutS,
+      ttl_s: overrides.ttl_s ?? script.ttlS,
+      targets: targets ?? boundTargets(script),
+      ...(runEnv !== undefined ? { run_env: runEnv } : {}),
     };
-    return {
-      scriptId: script.id,
-      input: {
-        ...rest,
-        content: script.content,
-        shell: input.shell ?? script.shell,
-        run_as: input.run_as ?? script.runAs ?? undefined,
-        timeout_s: input.timeout_s ?? script.timeoutS,
-        ttl_s: input.ttl_s ?? script.ttlS,
-        targets,
-      },
-    };
+    return this.jobs.launch(actor, input, source, { scriptId: script.id, ...(retryOf !== undefined ? { retryOf } : {}) });
   }
 
   /** Changes the fields given; the rest keep their values. `default_targets`, when given, replaces the old ones whole. */
@@ -182,6 +197,19 @@ export class ScriptService {
     if (!isId(id) || !(await this.store.deleteScript(actor.organizationId, id))) throw notFound('script', id);
     await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'script.delete', targetType: 'script', targetId: id }, this.clock.now());
   }
+}
+
+/** A script's bound targets as a launch names them; INVALID_ARGUMENT when it has none. */
+function boundTargets(script: ScriptRecord): LaunchInput['targets'] {
+  const t = script.defaultTargets;
+  if (t.systemIds.length === 0 && t.groupIds.length === 0 && t.selector === null) {
+    throw invalid('targets', `script ${script.name} has no default targets: name the systems to run it on`);
+  }
+  return {
+    ...(t.systemIds.length > 0 ? { system_ids: t.systemIds } : {}),
+    ...(t.groupIds.length > 0 ? { group_ids: t.groupIds } : {}),
+    ...(t.selector !== null ? { selector: t.selector } : {}),
+  };
 }
 
 function nameTaken(name: string): MusterError {

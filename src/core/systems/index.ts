@@ -4,36 +4,19 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
-import type { KeyService } from '../keys/index.js';
 import { parseSelector } from '../selectors/index.js';
 import { authorizeOnSystem, callerLabel, isSystemPrincipal, type Caller } from './principal.js';
-import type { SystemQuery, SystemRecord, SystemStore } from './store.js';
+import type { AgentFactsInput, EnrollmentKeys, SystemQuery, SystemRecord, SystemStore } from './store.js';
 import { checkPaging, checkSystemPatch, checkTags } from './validate.js';
 
-export type { PresenceLease, SystemFilter, SystemPatch, SystemQuery, SystemRecord, SystemStore, QueryField } from './store.js';
+export type { AgentFactsInput, EnrollmentGrant, EnrollmentKeys, PresenceLease, SystemFilter, SystemPatch, SystemQuery, SystemRecord, SystemStore, QueryField } from './store.js';
 export { QUERY_FIELDS } from './store.js';
 export { networkInterfaces, type NetworkInterface } from './interfaces.js';
-export { checkTags, checkSystemPatch } from './validate.js';
+export { checkAttributes, checkTags, checkSystemPatch } from './validate.js';
 export { authorizeOnSystem, isSystemPrincipal, requireActor, callerLabel, type Caller, type SystemPrincipal } from './principal.js';
 
 /** Called after a system is deleted (e.g. to close its agent's connection). */
 export type SystemRemovedListener = (systemId: string) => void;
-
-/** The facts an agent reports (validated by the protocol schema before they reach core). */
-export interface AgentFactsInput {
-  hostname: string;
-  os: string;
-  os_release: string;
-  arch: string;
-  kernel?: string | undefined;
-  cpus?: number | undefined;
-  memory_bytes?: number | undefined;
-  uptime_s?: number | undefined;
-  ip_addresses: string[];
-  /** The interface each address is on (agents that predate it leave it out). */
-  interfaces?: Array<{ name: string; address: string }> | undefined;
-  agent_version: string;
-}
 
 /**
  * How long a replica's hold on an agent connection counts without renewal: a
@@ -75,7 +58,7 @@ export class SystemService {
 
   constructor(
     private readonly store: SystemStore,
-    private readonly keys: KeyService,
+    private readonly keys: EnrollmentKeys,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
   ) {}

@@ -1,5 +1,4 @@
 import type { Selector } from '../selectors/index.js';
-import type { AgentFactsInput } from './index.js';
 
 export interface SystemRecord {
   id: string;
@@ -99,4 +98,37 @@ export interface SystemStore {
   holders(ids: string[], now: string): Promise<Map<string, string>>;
   /** At start of a single-node server: nobody is connected yet. */
   clearConnections(): Promise<void>;
+}
+
+/** The facts an agent reports (validated by the protocol schema before they reach core). */
+export interface AgentFactsInput {
+  hostname: string;
+  os: string;
+  os_release: string;
+  arch: string;
+  kernel?: string | undefined;
+  cpus?: number | undefined;
+  memory_bytes?: number | undefined;
+  uptime_s?: number | undefined;
+  ip_addresses: string[];
+  /** The interface each address is on (agents that predate it leave it out). */
+  interfaces?: Array<{ name: string; address: string }> | undefined;
+  agent_version: string;
+}
+
+/**
+ * The enrollment keys a system enrolls with, as enrollment needs them (the
+ * keys concept provides it): the key behind a secret, and one use counted.
+ */
+export interface EnrollmentKeys {
+  resolveEnrollmentKey(secret: string): Promise<EnrollmentGrant>;
+  consumeEnrollmentKey(key: EnrollmentGrant): Promise<void>;
+}
+
+/** What an enrollment key gives the system enrolling with it. */
+export interface EnrollmentGrant {
+  id: string;
+  organizationId: string;
+  tags: string[];
+  groupIds: string[];
 }

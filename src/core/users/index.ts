@@ -4,8 +4,7 @@ import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import type { MembershipOp } from '../groups/index.js';
-import { authorizeOnSystem, callerLabel, type Caller } from '../systems/principal.js';
-import type { SystemStore } from '../systems/store.js';
+import { authorizeOnSystem, callerLabel, type Caller, type SystemStore } from '../systems/index.js';
 import { USER_QUERY_FIELDS, type SystemUserPatch, type SystemUserQuery, type SystemUserRecord, type SystemUserStore } from './store.js';
 
 export type { SystemUserPatch, SystemUserQuery, SystemUserRecord, SystemUserStore, UserQueryField } from './store.js';

@@ -1,13 +1,14 @@
 import type { Kysely } from 'kysely';
-import type { JobStore } from '../../core/jobs/index.js';
+import type { JobStore, Transition } from '../../core/jobs/index.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { jobFromRow, RUN_COLUMNS, runFromRow } from './job-rows.js';
-import { toJson } from './json.js';
+import { fromJson, toJson } from './json.js';
 import { eventReader } from './events.js';
+import { runTransitions } from './run-batches.js';
 import { runEngine } from './runs.js';
 
-/** SQLite allows 32766 bound parameters; 8 columns × 1000 rows stays well inside, and PostgreSQL's 65535 too. */
+/** SQLite allows 32766 bound parameters; 9 columns × 1000 rows stays well inside, and PostgreSQL's 65535 too. */
 const INSERT_BATCH = 1000;
 
 /** Jobs and runs on Kysely: reads and launch here, the run engine in runs.ts. */
@@ -30,11 +31,15 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
         for (let i = 0; i < runs.length; i += INSERT_BATCH) {
           const values = runs.slice(i, i + INSERT_BATCH).map((r) => ({
             id: r.id, job_id: j.id, organization_id: j.organizationId, system_id: r.systemId, state: 'pending',
-            created_at: j.createdAt, deliver_deadline: r.deliverDeadline, cancel_requested: 0,
+            created_at: j.createdAt, deliver_deadline: r.deliverDeadline, cancel_requested: 0, env: r.env ? toJson(r.env) : null,
           }));
           await tx.insertInto('runs').values(values).execute();
         }
       });
+      // What the transaction wrote, as given: nothing else can have touched rows it created.
+      const launched: Transition = { kind: 'job', jobId: j.id, organizationId: j.organizationId, from: null, to: 'running', reason: 'launched', at: j.createdAt };
+      const rows = runs.map((r) => ({ id: r.id, job_id: j.id, system_id: r.systemId, organization_id: j.organizationId }));
+      return [launched, ...runTransitions(rows, null, 'pending', 'launched', j.createdAt)];
     },
 
     async getJob(organizationId, id) {
@@ -81,6 +86,11 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
     async systemsInStates(jobId, states) {
       const rows = await db.selectFrom('runs').select('system_id').where('job_id', '=', jobId).where('state', 'in', [...states]).orderBy('system_id').execute();
       return rows.map((r) => r.system_id);
+    },
+
+    async runEnvs(jobId) {
+      const rows = await db.selectFrom('runs').select(['system_id', 'env']).where('job_id', '=', jobId).where('env', 'is not', null).execute();
+      return Object.fromEntries(rows.map((r) => [r.system_id, fromJson<Record<string, string>>(r.env, {})]));
     },
   };
 }

@@ -1,14 +1,10 @@
 import type { Kysely } from 'kysely';
+import type { ReplayGuard } from '../../core/commands/index.js';
 import type { Schema } from '../schema.js';
 
 /** Remembers used signatures until they expire, across replicas (it lives in the database). */
-export interface ReplayStore {
-  /** Records `digest`; false when it was already recorded and has not expired. */
-  remember(digest: string, expiresAt: string, now: string): Promise<boolean>;
-}
-
 /** Used-signature memory on Kysely. */
-export function replayStore(db: Kysely<Schema>): ReplayStore {
+export function replayStore(db: Kysely<Schema>): ReplayGuard {
   let lastSweep = 0;
   return {
     async remember(digest, expiresAt, now) {

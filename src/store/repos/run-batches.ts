@@ -1,5 +1,8 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
-import { ERROR_STATES, TERMINAL_STATES, type Delivery, type JobEffect, type ResultToStore, type RunStart, type RunState, type StoreOutcome } from '../../core/jobs/index.js';
+import {
+  ERROR_STATES, jobStatus, resultReason, TERMINAL_STATES, type Delivery, type JobEffect, type JobTransition, type ResultToStore, type RunStart, type RunState,
+  type RunTransition, type StoreOutcome, type Transition, type TransitionReason,
+} from '../../core/jobs/index.js';
 import { chunks } from '../chunks.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
@@ -38,37 +41,99 @@ export async function waiting(tx: Db, jobId: string): Promise<string[]> {
   return rows.map((r) => r.system_id);
 }
 
-/** Stamps finished_at on jobs whose runs have all ended. */
-export async function finishJobs(tx: Db, jobIds: Iterable<string>, at: string): Promise<void> {
-  for (const jobId of new Set(jobIds)) {
-    await tx
+/** The columns a run transition is built from, as UPDATE … RETURNING gives them. */
+export const TRANSITION_COLUMNS = ['id', 'job_id', 'system_id', 'organization_id'] as const;
+
+/** Run transitions from the rows an UPDATE … RETURNING gave back (all moved from `from` to `to`). */
+export function runTransitions(
+  rows: ReadonlyArray<{ id: string; job_id: string; system_id: string; organization_id: string }>,
+  from: RunState | null,
+  to: RunState,
+  reason: TransitionReason,
+  at: string,
+): RunTransition[] {
+  return rows.map((r) => ({ kind: 'run', runId: r.id, jobId: r.job_id, systemId: r.system_id, organizationId: r.organization_id, from, to, reason, at }));
+}
+
+/**
+ * Locks these job rows (PostgreSQL; SQLite has one writer), in id order so
+ * no two transactions deadlock. A transaction that ends runs takes this lock
+ * before it decides whether their job is finished: the decisions of two
+ * replicas ending a job's last runs then happen one after the other, and the
+ * second, reading afresh after the first committed, sees every run ended.
+ */
+async function lockJobs(tx: Db, capabilities: DialectCapabilities, jobIds: string[]): Promise<void> {
+  if (!capabilities.supportsSkipLocked || jobIds.length === 0) return;
+  for (const part of chunks(jobIds)) await tx.selectFrom('jobs').select('id').where('id', 'in', part).orderBy('id').forUpdate().execute();
+}
+
+/**
+ * Stamps finished_at on jobs whose runs have all ended, deciding on the locked
+ * job row (see lockJobs); returns each finished job's transition, its status
+ * as the reason.
+ */
+export async function finishJobs(tx: Db, capabilities: DialectCapabilities, jobIds: Iterable<string>, at: string): Promise<JobTransition[]> {
+  const ids = [...new Set(jobIds)].sort();
+  await lockJobs(tx, capabilities, ids);
+  const out: JobTransition[] = [];
+  for (const jobId of ids) {
+    // A statement of its own after the lock: under READ COMMITTED it reads what committed before the lock was granted.
+    const row = await tx
       .updateTable('jobs')
       .set({ finished_at: at })
       .where('id', '=', jobId)
       .where('finished_at', 'is', null)
       .where((eb) => eb.not(eb.exists(eb.selectFrom('runs').select('runs.id').where('runs.job_id', '=', jobId).where('runs.state', 'in', NON_TERMINAL))))
-      .execute();
+      .returning(['organization_id', 'stopped_reason', 'total'])
+      .executeTakeFirst();
+    if (!row) continue;
+    const counts = await tx.selectFrom('runs').select(['state', tx.fn.countAll<string | number>().as('n')]).where('job_id', '=', jobId).groupBy('state').execute();
+    const status = jobStatus(Object.fromEntries(counts.map((c) => [c.state, Number(c.n)])), Number(row.total), row.stopped_reason, true);
+    out.push({ kind: 'job', jobId, organizationId: row.organization_id, from: row.stopped_reason === null ? 'running' : 'stopped', to: 'finished', reason: status as TransitionReason, at });
   }
+  return out;
 }
 
 /** Past max_errors: stop delivery and end the job's waiting runs `cancelled`, with the reason. */
-export async function stopIfTooManyErrors(tx: Db, jobId: string, at: string): Promise<void> {
+export async function stopIfTooManyErrors(tx: Db, jobId: string, at: string): Promise<Transition[]> {
   const job = await tx.selectFrom('jobs').select(['errors', 'max_errors', 'stopped_reason']).where('id', '=', jobId).executeTakeFirst();
-  if (!job || job.max_errors === null || job.stopped_reason !== null || Number(job.errors) <= Number(job.max_errors)) return;
+  if (!job || job.max_errors === null || job.stopped_reason !== null || Number(job.errors) <= Number(job.max_errors)) return [];
   const reason = `not started: ${job.errors} runs failed, more than max_errors (${job.max_errors})`;
-  await tx.updateTable('jobs').set({ stopped_reason: reason }).where('id', '=', jobId).execute();
-  await tx.updateTable('runs').set({ state: 'cancelled', reason, finished_at: at, ended_at: at }).where('job_id', '=', jobId).where('state', '=', 'pending').execute();
+  const stopped = await tx.updateTable('jobs').set({ stopped_reason: reason }).where('id', '=', jobId).where('stopped_reason', 'is', null).returning(['organization_id', 'finished_at']).executeTakeFirst();
+  const cancelled = await tx
+    .updateTable('runs')
+    .set({ state: 'cancelled', reason, finished_at: at, ended_at: at })
+    .where('job_id', '=', jobId)
+    .where('state', '=', 'pending')
+    .returning(TRANSITION_COLUMNS)
+    .execute();
+  const out: Transition[] = [];
+  if (stopped && stopped.finished_at === null) out.push({ kind: 'job', jobId, organizationId: stopped.organization_id, from: 'running', to: 'stopped', reason: 'max_errors', at });
+  return [...out, ...runTransitions(cancelled, 'pending', 'cancelled', 'max_errors', at)];
 }
 
-/** The frozen scripts of claimed runs, as deliveries. */
+/** The frozen scripts of claimed runs, as deliveries: each run's environment is its job's with its own variables on top. */
 export async function deliveries(tx: Db, runs: Array<{ id: string; job_id: string }>): Promise<Delivery[]> {
   if (runs.length === 0) return [];
   const jobs = await tx.selectFrom('jobs').select(['id', 'shell', 'content', 'env', 'timeout_s', 'run_as']).where('id', 'in', [...new Set(runs.map((r) => r.job_id))]).execute();
   const byId = new Map(jobs.map((j) => [j.id, { ...j, env: fromJson<Record<string, string>>(j.env, {}) }]));
+  const own = await runEnvs(tx, runs.map((r) => r.id));
   return runs.flatMap((r) => {
     const j = byId.get(r.job_id);
-    return j ? [{ runId: r.id, jobId: r.job_id, shell: j.shell, content: j.content, env: j.env, timeoutS: Number(j.timeout_s), runAs: j.run_as }] : [];
+    if (!j) return [];
+    const env = own.has(r.id) ? { ...j.env, ...own.get(r.id) } : j.env;
+    return [{ runId: r.id, jobId: r.job_id, shell: j.shell, content: j.content, env, timeoutS: Number(j.timeout_s), runAs: j.run_as }];
   });
+}
+
+/** Runs' own variables, for those that have any. */
+async function runEnvs(tx: Db, runIds: string[]): Promise<Map<string, Record<string, string>>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const ids of chunks(runIds)) {
+    const rows = await tx.selectFrom('runs').select(['id', 'env']).where('id', 'in', ids).where('env', 'is not', null).execute();
+    for (const r of rows) out.set(r.id, fromJson<Record<string, string>>(r.env, {}));
+  }
+  return out;
 }
 
 interface Candidate {
@@ -76,6 +141,7 @@ interface Candidate {
   created_at: string;
   job_id: string;
   system_id: string;
+  organization_id: string;
   deliver_deadline: string | null;
   timeout_s: number;
   max_concurrency: number | null;
@@ -87,7 +153,7 @@ async function candidates(tx: Db, capabilities: DialectCapabilities, systemIds: 
     let q = tx
       .selectFrom('runs')
       .innerJoin('jobs', 'jobs.id', 'runs.job_id')
-      .select(['runs.id', 'runs.created_at', 'runs.job_id', 'runs.system_id', 'runs.deliver_deadline', 'jobs.timeout_s', 'jobs.max_concurrency'])
+      .select(['runs.id', 'runs.created_at', 'runs.job_id', 'runs.system_id', 'runs.organization_id', 'runs.deliver_deadline', 'jobs.timeout_s', 'jobs.max_concurrency'])
       .where('runs.system_id', 'in', part)
       .where('runs.state', '=', 'pending')
       .where('runs.cancel_requested', '=', 0)
@@ -126,8 +192,14 @@ async function grantSlots(tx: Db, capabilities: DialectCapabilities, wanted: Map
  * run of a limited job takes a concurrency slot, and each is marked delivered
  * once (guarded on state, rows locked with SKIP LOCKED on PostgreSQL).
  */
-export async function claimBatch(db: Kysely<Schema>, capabilities: DialectCapabilities, systemIds: string[], at: string, lostGraceS: number): Promise<Map<string, Delivery[]>> {
-  if (systemIds.length === 0) return new Map();
+export async function claimBatch(
+  db: Kysely<Schema>,
+  capabilities: DialectCapabilities,
+  systemIds: string[],
+  at: string,
+  lostGraceS: number,
+): Promise<{ deliveries: Map<string, Delivery[]>; transitions: Transition[] }> {
+  if (systemIds.length === 0) return { deliveries: new Map(), transitions: [] };
   const claimed = await db.transaction().execute(async (tx) => {
     const found = await candidates(tx, capabilities, systemIds, at);
     const wanted = new Map<string, number>();
@@ -156,15 +228,15 @@ export async function claimBatch(db: Kysely<Schema>, capabilities: DialectCapabi
       if (limited && lostRace > 0) await tx.updateTable('jobs').set((eb) => ({ in_flight: eb('in_flight', '-', lostRace) })).where('id', '=', jobId).execute();
     }
     const systemOf = new Map(won.map((w) => [w.id, w.system_id]));
-    return (await deliveries(tx, won)).map((d) => ({ d, systemId: systemOf.get(d.runId)! }));
+    return { won, list: (await deliveries(tx, won)).map((d) => ({ d, systemId: systemOf.get(d.runId)! })) };
   });
   const out = new Map<string, Delivery[]>();
-  for (const { d, systemId } of claimed) {
+  for (const { d, systemId } of claimed.list) {
     const list = out.get(systemId);
     if (list) list.push(d);
     else out.set(systemId, [d]);
   }
-  return out;
+  return { deliveries: out, transitions: runTransitions(claimed.won, 'pending', 'delivered', 'delivered', at) };
 }
 
 interface Current {
@@ -172,6 +244,7 @@ interface Current {
   state: string;
   job_id: string;
   system_id: string;
+  organization_id: string;
   max_concurrency: number | null;
   max_errors: number | null;
 }
@@ -182,7 +255,7 @@ async function currentRows(tx: Db, capabilities: DialectCapabilities, runIds: st
     let q = tx
       .selectFrom('runs')
       .innerJoin('jobs', 'jobs.id', 'runs.job_id')
-      .select(['runs.id', 'runs.state', 'runs.job_id', 'runs.system_id', 'jobs.max_concurrency', 'jobs.max_errors'])
+      .select(['runs.id', 'runs.state', 'runs.job_id', 'runs.system_id', 'runs.organization_id', 'jobs.max_concurrency', 'jobs.max_errors'])
       .where('runs.id', 'in', part)
       .orderBy('runs.id');
     // Locked (in id order) so a sweep cannot end one of these runs between this read and the update.
@@ -228,29 +301,41 @@ async function writeResults(tx: Db, dialect: string, items: ResultToStore[], sto
 }
 
 /** Marks many runs running in one transaction: only runs of the reporting system, only from `delivered`. */
-export async function startBatch(db: Kysely<Schema>, items: RunStart[]): Promise<void> {
-  if (items.length === 0) return;
-  await db.transaction().execute(async (tx) => {
+export async function startBatch(db: Kysely<Schema>, items: RunStart[]): Promise<Transition[]> {
+  if (items.length === 0) return [];
+  return db.transaction().execute(async (tx) => {
+    const out: Transition[] = [];
     for (const part of chunks(items, ROWS_PER_UPDATE)) {
       const rows = part.map((i) => sql`(${i.runId}, ${i.systemId}, ${i.at})`);
-      await sql`
+      const started = await sql<{ id: string; job_id: string; system_id: string; organization_id: string; started_at: string }>`
         with v(id, system_id, started_at) as (values ${sql.join(rows)})
         update runs set state = 'running', started_at = v.started_at
-        from v where runs.id = v.id and runs.system_id = v.system_id and runs.state = 'delivered'`.execute(tx);
+        from v where runs.id = v.id and runs.system_id = v.system_id and runs.state = 'delivered'
+        returning runs.id, runs.job_id, runs.system_id, runs.organization_id, runs.started_at`.execute(tx);
+      for (const r of started.rows) out.push(...runTransitions([r], 'delivered', 'running', 'started', r.started_at));
     }
+    return out;
   });
 }
 
 /**
  * Stores many agents' results in one transaction (group commit). A result is
  * stored unless its run already ended (a late result replaces `lost`, nothing
- * else); each job's counters move once per batch, not once per run.
+ * else); each job's counters move once per batch, not once per run. A run's
+ * `from` is its state in the row this transaction locked (PostgreSQL) or read
+ * as the single writer (SQLite), so it is the state the write replaced.
  */
-export async function completeBatch(db: Kysely<Schema>, capabilities: DialectCapabilities, items: ResultToStore[], storedAt: string): Promise<{ outcomes: StoreOutcome[]; effects: JobEffect[] }> {
+export async function completeBatch(
+  db: Kysely<Schema>,
+  capabilities: DialectCapabilities,
+  items: ResultToStore[],
+  storedAt: string,
+): Promise<{ outcomes: StoreOutcome[]; effects: JobEffect[]; transitions: Transition[] }> {
   return db.transaction().execute(async (tx) => {
     const current = await currentRows(tx, capabilities, items.map((i) => i.runId));
     const seen = new Set<string>();
     const toWrite: ResultToStore[] = [];
+    const transitions: Transition[] = [];
     const jobs = new Map<string, { freed: number; errors: number; row: Current }>();
     const outcomes = items.map((item): StoreOutcome => {
       const row = current.get(item.runId);
@@ -258,6 +343,8 @@ export async function completeBatch(db: Kysely<Schema>, capabilities: DialectCap
       if (seen.has(item.runId) || (isTerminal(row.state) && row.state !== 'lost')) return 'duplicate';
       seen.add(item.runId);
       toWrite.push(item);
+      const to = item.completion.state;
+      transitions.push(...runTransitions([row], row.state as RunState, to, resultReason(to), storedAt));
       const j = jobs.get(row.job_id) ?? { freed: 0, errors: 0, row };
       if (IN_FLIGHT.includes(row.state) && row.max_concurrency !== null) j.freed++;
       j.errors += (isError(item.completion.state) ? 1 : 0) - (isError(row.state) ? 1 : 0);
@@ -273,10 +360,10 @@ export async function completeBatch(db: Kysely<Schema>, capabilities: DialectCap
       if (freed !== 0 || errors !== 0) {
         await tx.updateTable('jobs').set((eb) => ({ in_flight: eb('in_flight', '-', freed), errors: eb('errors', '+', errors) })).where('id', '=', jobId).execute();
       }
-      if (row.max_errors !== null && errors > 0) await stopIfTooManyErrors(tx, jobId, storedAt);
+      if (row.max_errors !== null && errors > 0) transitions.push(...(await stopIfTooManyErrors(tx, jobId, storedAt)));
       effects.push({ jobId, waitingSystems: freed > 0 ? await waiting(tx, jobId) : [] });
     }
-    await finishJobs(tx, jobs.keys(), storedAt);
-    return { outcomes, effects };
+    transitions.push(...(await finishJobs(tx, capabilities, jobs.keys(), storedAt)));
+    return { outcomes, effects, transitions };
   });
 }

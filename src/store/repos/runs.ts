@@ -1,12 +1,13 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { JobEffect, JobStore, RunState } from '../../core/jobs/index.js';
+import { type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
+import type { JobEffect, JobStore, RunState, RunTransition, Transition } from '../../core/jobs/index.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { chunks } from '../chunks.js';
-import { claimBatch, completeBatch, deliveries, finishJobs, startBatch, stopIfTooManyErrors, waiting } from './run-batches.js';
+import { claimBatch, completeBatch, deliveries, finishJobs, runTransitions, startBatch, stopIfTooManyErrors, TRANSITION_COLUMNS, waiting } from './run-batches.js';
 import { keepStreamedOutput } from './run-output.js';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
+type RunUpdate = UpdateQueryBuilder<Schema, 'runs', 'runs', UpdateResult>;
 type Engine = Pick<
   JobStore,
   | 'claimPending' | 'claimPendingBatch' | 'undelivered' | 'cancelRequested' | 'systemsWithPending' | 'markStarted' | 'markStartedBatch' | 'appendChunk'
@@ -15,8 +16,6 @@ type Engine = Pick<
 
 const IN_FLIGHT: RunState[] = ['delivered', 'running'];
 const NON_TERMINAL: RunState[] = ['pending', 'delivered', 'running'];
-/** A system unseen for this long counts as absent when deciding that its runs are lost (presence is refreshed every 30 s). */
-const ABSENT_AFTER_MS = 90_000;
 
 /** Moves a job's counters; `in_flight` is only kept for jobs with a concurrency limit. */
 async function adjustJob(tx: Db, jobId: string, inFlight: number, errors: number): Promise<void> {
@@ -26,13 +25,33 @@ async function adjustJob(tx: Db, jobId: string, inFlight: number, errors: number
   if (errors !== 0) await tx.updateTable('jobs').set((eb) => ({ errors: eb('errors', '+', errors) })).where('id', '=', jobId).execute();
 }
 
+/**
+ * Ends the in-flight runs `where` selects, one UPDATE … RETURNING per state
+ * they may be in, so each transition knows the state it left without a
+ * second read.
+ */
+async function endInFlight(
+  tx: Db,
+  set: { state: RunState; reason: string; finished_at: string; ended_at: string; cancel_requested?: number },
+  where: (q: RunUpdate) => RunUpdate,
+  reason: Transition['reason'],
+  at: string,
+): Promise<RunTransition[]> {
+  const out: RunTransition[] = [];
+  for (const from of IN_FLIGHT) {
+    const rows = await where(tx.updateTable('runs').set(set).where('state', '=', from)).returning(TRANSITION_COLUMNS).execute();
+    out.push(...runTransitions(rows, from, set.state, reason, at));
+  }
+  return out;
+}
+
 /** The run engine on Kysely: claims, results, sweeps and cancellation, each one transaction. */
 export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities): Engine {
   return {
     claimPendingBatch: (systemIds, at, lostGraceS) => claimBatch(db, capabilities, systemIds, at, lostGraceS),
 
     async claimPending(systemId, at, lostGraceS) {
-      return (await claimBatch(db, capabilities, [systemId], at, lostGraceS)).get(systemId) ?? [];
+      return (await claimBatch(db, capabilities, [systemId], at, lostGraceS)).deliveries.get(systemId) ?? [];
     },
 
     async undelivered(systemId, agentActive) {
@@ -82,33 +101,36 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
           .set({ state: 'undeliverable', reason: 'the system did not connect before the job\'s time-to-live passed', finished_at: now, ended_at: now })
           .where('state', '=', 'pending')
           .where('deliver_deadline', '<', now)
-          .returning('job_id')
+          .returning(TRANSITION_COLUMNS)
           .execute();
-        const absentSince = new Date(Date.parse(now) - ABSENT_AFTER_MS).toISOString();
-        const lost = await tx
-          .updateTable('runs')
-          .set({ state: 'lost', reason: 'the agent went away during the run and did not report within its timeout plus grace', finished_at: now, ended_at: now })
-          .where('state', 'in', IN_FLIGHT)
-          .where('lost_after', '<', now)
-          .where((eb) =>
-            eb.exists(
-              eb.selectFrom('systems').select('systems.id').whereRef('systems.id', '=', 'runs.system_id')
-                .where((s) => s.or([s('systems.connected', '=', 0), s('systems.last_contact', '<', absentSince)])),
+        const transitions: Transition[] = runTransitions(undeliverable, 'pending', 'undeliverable', 'undeliverable', now);
+        const lost = await endInFlight(
+          tx,
+          { state: 'lost', reason: 'the agent went away during the run and did not report within its timeout plus grace', finished_at: now, ended_at: now },
+          (q) =>
+            q.where('lost_after', '<', now).where((eb) =>
+              eb.exists(
+                eb.selectFrom('systems').select('systems.id').whereRef('systems.id', '=', 'runs.system_id')
+                  // No replica holds the agent's connection: its lease was released, or it expired with a replica that died.
+                  .where((s) => s.or([s('systems.lease_expires_at', 'is', null), s('systems.lease_expires_at', '<', now)])),
+              ),
             ),
-          )
-          .returning(['id', 'job_id'])
-          .execute();
-        await keepStreamedOutput(tx, lost.map((r) => r.id));
+          'lost',
+          now,
+        );
+        transitions.push(...lost);
+        await keepStreamedOutput(tx, lost.map((t) => t.runId));
         const lostPerJob = new Map<string, number>();
-        for (const r of lost) lostPerJob.set(r.job_id, (lostPerJob.get(r.job_id) ?? 0) + 1);
+        for (const t of lost) lostPerJob.set(t.jobId, (lostPerJob.get(t.jobId) ?? 0) + 1);
         const effects: JobEffect[] = [];
-        for (const [jobId, n] of lostPerJob) {
+        // Job rows in id order, as every other transaction takes them.
+        for (const [jobId, n] of [...lostPerJob].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
           await adjustJob(tx, jobId, -n, n);
-          await stopIfTooManyErrors(tx, jobId, now);
+          transitions.push(...(await stopIfTooManyErrors(tx, jobId, now)));
           effects.push({ jobId, waitingSystems: await waiting(tx, jobId) });
         }
-        await finishJobs(tx, [...undeliverable.map((r) => r.job_id), ...lostPerJob.keys()], now);
-        return effects;
+        transitions.push(...(await finishJobs(tx, capabilities, [...undeliverable.map((r) => r.job_id), ...lostPerJob.keys()], now)));
+        return { effects, transitions };
       });
     },
 
@@ -116,11 +138,16 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
       return db.transaction().execute(async (tx) => {
         const byTarget = 'jobId' in target ? (['job_id', target.jobId] as const) : (['id', target.runId] as const);
         const found = await tx.selectFrom('runs').select(['job_id']).where('organization_id', '=', organizationId).where(byTarget[0], '=', byTarget[1]).executeTakeFirst();
-        if (!found) return { found: false, inFlight: [] };
-        if ('jobId' in target) {
-          await tx.updateTable('jobs').set({ stopped_reason: sql<string>`coalesce(stopped_reason, ${reason})` }).where('id', '=', target.jobId).execute();
-        }
-        await tx.updateTable('runs').set({ state: 'cancelled', reason, finished_at: at, ended_at: at }).where(byTarget[0], '=', byTarget[1]).where('organization_id', '=', organizationId).where('state', '=', 'pending').execute();
+        if (!found) return { found: false, inFlight: [], transitions: [] };
+        // Runs before the job row, the order every transaction that ends runs takes its locks in.
+        const cancelled = await tx
+          .updateTable('runs')
+          .set({ state: 'cancelled', reason, finished_at: at, ended_at: at })
+          .where(byTarget[0], '=', byTarget[1])
+          .where('organization_id', '=', organizationId)
+          .where('state', '=', 'pending')
+          .returning(TRANSITION_COLUMNS)
+          .execute();
         const inFlight = await tx
           .updateTable('runs')
           .set({ cancel_requested: 1, reason })
@@ -129,25 +156,36 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
           .where('state', 'in', IN_FLIGHT)
           .returning(['id', 'system_id'])
           .execute();
-        await finishJobs(tx, [found.job_id], at);
-        return { found: true, inFlight: inFlight.map((r) => ({ runId: r.id, systemId: r.system_id })) };
+        const transitions: Transition[] = [];
+        if ('jobId' in target) {
+          const stopped = await tx
+            .updateTable('jobs')
+            .set({ stopped_reason: reason })
+            .where('id', '=', target.jobId)
+            .where('stopped_reason', 'is', null)
+            .returning(['organization_id', 'finished_at'])
+            .executeTakeFirst();
+          // A job that already finished still records why it was stopped, as it always did, but its phase no longer moves.
+          if (stopped && stopped.finished_at === null) transitions.push({ kind: 'job', jobId: target.jobId, organizationId: stopped.organization_id, from: 'running', to: 'stopped', reason: 'cancelled', at });
+        }
+        transitions.push(...runTransitions(cancelled, 'pending', 'cancelled', 'cancelled', at));
+        transitions.push(...(await finishJobs(tx, capabilities, [found.job_id], at)));
+        return { found: true, inFlight: inFlight.map((r) => ({ runId: r.id, systemId: r.system_id })), transitions };
       });
     },
 
     async cancelAbsent(systemId, runIds, at) {
-      if (runIds.length === 0) return;
-      await db.transaction().execute(async (tx) => {
-        const ended = await tx
-          .updateTable('runs')
-          .set({ state: 'cancelled', reason: 'cancelled before the agent started it', finished_at: at, ended_at: at, cancel_requested: 0 })
-          .where('system_id', '=', systemId)
-          .where('id', 'in', runIds)
-          .where('state', 'in', IN_FLIGHT)
-          .where('cancel_requested', '=', 1)
-          .returning('job_id')
-          .execute();
-        for (const r of ended) await adjustJob(tx, r.job_id, -1, 0);
-        await finishJobs(tx, ended.map((r) => r.job_id), at);
+      if (runIds.length === 0) return [];
+      return db.transaction().execute(async (tx) => {
+        const ended = await endInFlight(
+          tx,
+          { state: 'cancelled', reason: 'cancelled before the agent started it', finished_at: at, ended_at: at, cancel_requested: 0 },
+          (q) => q.where('system_id', '=', systemId).where('id', 'in', runIds).where('cancel_requested', '=', 1),
+          'cancelled',
+          at,
+        );
+        for (const t of ended) await adjustJob(tx, t.jobId, -1, 0);
+        return [...ended, ...(await finishJobs(tx, capabilities, ended.map((t) => t.jobId), at))];
       });
     },
   };

@@ -21,10 +21,10 @@ export function jobRoutes(app: FastifyInstance, { core }: NativeDeps): void {
   api.post('/jobs', { schema: { tags, summary: 'Run a script on systems', body: LaunchBody, response: answers({ 201: Launched }) } }, async (req, reply) => {
     const source = req.headers['user-agent']?.startsWith('muster-cli/') ? 'cli' : 'api';
     const actor = actorOf(req);
-    const { script, ...rest } = req.body;
-    const input = { ...rest, targets: rest.targets };
-    const launch = script === undefined ? { input, scriptId: undefined } : await core.scripts.launchInput(actor, { ...input, script });
-    const { job, runs } = await core.jobs.launch(actor, launch.input, source, launch.scriptId === undefined ? {} : { scriptId: launch.scriptId });
+    const { script, run_env: runEnv, ...rest } = req.body;
+    const { job, runs } = script === undefined
+      ? await core.jobs.launch(actor, { ...rest, targets: rest.targets, run_env: runEnv }, source)
+      : await core.scripts.launch(actor, script, { ...rest, source, runEnv });
     return reply.status(201).send({ job: view.job(job), runs: runs.map(view.run) });
   });
 

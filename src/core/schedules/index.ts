@@ -1,0 +1,2 @@
+export { Scheduler, PENDING_LEASE_MS, type SchedulerEvents } from './scheduler.js';
+export { checkCron, checkTimezone, nextCronFire } from './cron.js';
