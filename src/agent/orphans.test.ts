@@ -3,10 +3,13 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { groupState, leftoverNote, OrphanReaper, processStart } from './orphans.js';
 
-/** A detached `sh` that starts a background sleep and waits: a process group of two, like a script. */
-async function group(script = 'sleep 60 & wait') {
-  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
-  await once(child, 'spawn');
+/**
+ * A detached `sh` that starts a background sleep and waits: a process group of two, like a script.
+ * It prints `ready` once its setup (a trap, say) is in place, and the helper waits for that line.
+ */
+async function group(setup = '') {
+  const child = spawn('sh', ['-c', `${setup}\nsleep 60 & echo ready; wait; wait`], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  await once(child.stdout!, 'data');
   return { child, record: { pid: child.pid!, start: processStart(child.pid!) ?? null } };
 }
 
@@ -28,7 +31,7 @@ describe('orphaned process groups', () => {
 
   it('stops a group with SIGTERM, and with SIGKILL what ignores it', async () => {
     const polite = await group();
-    const stubborn = await group("trap '' TERM; sleep 60 & wait; wait");
+    const stubborn = await group("trap '' TERM");
     const reaper = new OrphanReaper(200);
     expect(reaper.terminate(polite.record)).toBe('running');
     await once(polite.child, 'exit');
