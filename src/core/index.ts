@@ -4,7 +4,7 @@ import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueS
 import type { WakeBus } from './wake.js';
 import { CommandService, TriggerService, type CommandResultStore, type ErrorSink, type ReplayGuard, type TriggerStore } from './commands/index.js';
 import { GroupService, type GroupStore } from './groups/index.js';
-import { Activity, JobEvents, JobService, RunLifecycle, TransitionSink, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
+import { StreamWakeup, JobEvents, JobService, RunLifecycle, TransitionSink, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
 import { KeyService, type KeyStore } from './keys/index.js';
 import { OrganizationService, type OrganizationStore } from './organizations/index.js';
 import { ScriptService, type ScriptStore } from './scripts/index.js';
@@ -55,7 +55,7 @@ export interface Core {
   runs: RunLifecycle;
   events: JobEvents;
   /** Wakes live streams on this replica (the sweeper and hub also ring it). */
-  activity: Activity;
+  streamWakeup: StreamWakeup;
   /** Every run and job transition this replica commits, for whoever subscribes (streams, webhooks, counters). */
   transitions: TransitionSink;
   /** PuppetDB-style commands, facts, catalogs and reports. */
@@ -67,7 +67,7 @@ export function createCore(deps: CoreDeps): Core {
   const { stores, clock } = deps;
   const groups = new GroupService(stores.groups, stores.systems, stores.audit, clock);
   const keys = new KeyService(stores.keys, stores.audit, clock, (org, refs) => groups.resolveIds(org, refs));
-  const activity = new Activity();
+  const streamWakeup = new StreamWakeup();
   const transitions = new TransitionSink(deps.onBackgroundError);
   // Commands launch through jobs and scripts, and run-on-enroll listens to enrollments.
   const systems = new SystemService(stores.systems, keys, stores.audit, clock);
@@ -81,9 +81,9 @@ export function createCore(deps: CoreDeps): Core {
     await ingest.submitFacts(system.organizationId, system.certname ?? system.hostname, agentFactValues(facts), clock.now());
   });
   return {
-    activity,
+    streamWakeup,
     transitions,
-    events: new JobEvents(stores.jobs, activity, transitions),
+    events: new JobEvents(stores.jobs, streamWakeup, transitions),
     keys,
     organizations: new OrganizationService(stores.organizations, keys, stores.audit, clock),
     systems,
@@ -93,7 +93,7 @@ export function createCore(deps: CoreDeps): Core {
     scripts,
     commands,
     triggers: new TriggerService(stores.triggers, stores.scripts, scripts, stores.replay, stores.audit, clock),
-    runs: new RunLifecycle(stores.jobs, clock, deps.limits.outputBytes, deps.notifier, deps.lostGraceS, activity, transitions),
+    runs: new RunLifecycle(stores.jobs, clock, deps.limits.outputBytes, deps.notifier, deps.lostGraceS, streamWakeup, transitions),
     ingest,
   };
 }

@@ -12,10 +12,10 @@ import { scriptStore } from './repos/scripts.js';
 import { systemStore } from './repos/systems.js';
 import { systemUserStore } from './repos/users.js';
 import { replayStore } from './repos/replay.js';
-import { ingestDataStore, ingestQueueStore } from './queue/index.js';
+import { ingestDataStore, ingestQueueStore } from './ingest/index.js';
 
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
-export { discardFiles } from './queue/index.js';
+export { discardFiles } from './ingest/index.js';
 export { sealTriggerSecrets, type SealingReport } from './repos/triggers.js';
 
 /**

@@ -51,7 +51,7 @@ function term(eb: Eb, key: string, value: string): Expression<SqlBool> {
  * latest ingested facts of the system's certname (its explicit certname, else
  * its hostname), on active nodes only: a deactivated node leaves selections
  * until new data reactivates it. muster_fact/muster_regexp are defined on both
- * databases (migration 0007-ingest, store/queue/sqlite-functions.ts).
+ * databases (migration 0007-ingest, store/ingest/sqlite-functions.ts).
  */
 function factTerm(eb: Eb, selector: Extract<Selector, { kind: 'fact' }>): Expression<SqlBool> {
   const value = sql<string | null>`muster_fact(ingest_nodes.facts, ${selector.path})`;

@@ -4,7 +4,7 @@ import { Kysely, SqliteDialect, SqliteDriver, type Driver, type SqliteDatabase }
 import { ReadRoutingDriver, type WriteDurability } from './read-routing.js';
 import { ensurePrivateDir, ensurePrivateFile } from '../lib/private-files.js';
 import { SQLITE_CAPABILITIES, type Database, type DeferredSync } from './dialect.js';
-import { registerIngestFunctions } from './queue/sqlite-functions.js';
+import { registerIngestFunctions } from './ingest/sqlite-functions.js';
 import { Checkpointer, DEFAULT_CHECKPOINT_OPTIONS, syncedFile, underSynchronous } from './sqlite-checkpoint.js';
 import type { Schema } from './schema.js';
 

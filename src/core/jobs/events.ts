@@ -1,7 +1,7 @@
 import { requireRole, type Actor } from '../access/index.js';
 import { MusterError, notFound } from '../errors.js';
 import { isId } from '../ids.js';
-import type { Activity } from './activity.js';
+import type { StreamWakeup } from './stream-wakeup.js';
 import type { EventCursor, EventScope, JobStore } from './store.js';
 import { TERMINAL_STATES } from './store.js';
 import type { Transition, TransitionSink } from './transitions.js';
@@ -45,12 +45,12 @@ function shown(t: Transition): boolean {
 export class JobEvents {
   constructor(
     private readonly jobs: JobStore,
-    private readonly activity: Activity,
+    private readonly streamWakeup: StreamWakeup,
     transitions?: TransitionSink,
   ) {
     // Streams show ended runs and the end of a job: those wake them (a hint; they re-read).
     transitions?.subscribe((batch) => {
-      if (batch.some(shown)) this.activity.notify();
+      if (batch.some(shown)) this.streamWakeup.notify();
     });
   }
 
@@ -82,7 +82,7 @@ export class JobEvents {
         yield { event: 'end', data: { job_id: batch.jobId, ...('runId' in scope ? { run_id: scope.runId } : {}) } };
         return;
       }
-      if (!more) await this.activity.wait(POLL_MS, signal);
+      if (!more) await this.streamWakeup.wait(POLL_MS, signal);
     }
   }
 }

@@ -15,7 +15,7 @@ export * from './store.js';
 export { capTail } from './output.js';
 export { RunLifecycle } from './run-lifecycle.js';
 export { JobSweeper } from './sweeper.js';
-export { Activity } from './activity.js';
+export { StreamWakeup } from './stream-wakeup.js';
 export { JobEvents, type StreamEvent } from './events.js';
 export { jobStatus, type JobStatus } from './status.js';
 export { resolveTargets, type Targets } from './targets.js';

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
-import type { Activity } from './activity.js';
-import { GroupCommit } from './group-commit.js';
+import type { StreamWakeup } from './stream-wakeup.js';
+import { BatchWriter } from './batch-writer.js';
 import { capTail } from './output.js';
 import type { RunNotifier } from './index.js';
 import type { Delivery, JobStore, ResultToStore, RunCompletion, RunStart, RunState, StoreOutcome } from './store.js';
@@ -54,7 +54,7 @@ export function completionState(result: AgentResult): { state: RunState; reason:
 export class RunLifecycle {
   /** Live-chunk bytes per running run on this replica. */
   private readonly chunkBytes = new Map<string, number>();
-  private readonly results: GroupCommit<ResultToStore, StoreOutcome>;
+  private readonly results: BatchWriter<ResultToStore, StoreOutcome>;
   /** Starts not yet written, by run id; a result arriving first makes its start moot. */
   private readonly starts = new Map<string, RunStart>();
   private startsWritten: Promise<void> | undefined;
@@ -65,10 +65,10 @@ export class RunLifecycle {
     private readonly outputBytes: number,
     private readonly notifier: RunNotifier,
     private readonly lostGraceS = LOST_GRACE_S,
-    private readonly activity?: Activity,
+    private readonly streamWakeup?: StreamWakeup,
     private readonly transitions: TransitionSink = new TransitionSink(),
   ) {
-    this.results = new GroupCommit(async (items) => {
+    this.results = new BatchWriter(async (items) => {
       const { outcomes, effects, transitions: changed } = await jobs.completeRuns(items, clock.now().toISOString());
       const waiting = effects.flatMap((e) => e.waitingSystems);
       if (waiting.length > 0) this.notifier.runsCreated([...new Set(waiting)]);
@@ -163,7 +163,7 @@ export class RunLifecycle {
     this.chunkBytes.set(runId, seen);
     if (seen > 2 * this.outputBytes) return;
     await this.jobs.appendChunk(systemId, runId, seq, stream, data, this.clock.now().toISOString());
-    this.activity?.notify();
+    this.streamWakeup?.notify();
   }
 
   /**

@@ -4,7 +4,7 @@ import { MusterError } from '../../core/errors.js';
 import { sendError } from '../http-errors.js';
 import { authenticateWith, type Face } from '../face.js';
 import type { NativeDeps } from './context.js';
-import { commandRoutes } from './routes/commands.js';
+import { savedCommandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
 import { groupRoutes } from './routes/groups.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -38,7 +38,7 @@ async function registerNative(app: FastifyInstance, deps: NativeDeps): Promise<v
   groupRoutes(app, deps);
   userRoutes(app, deps);
   scriptRoutes(app, deps);
-  commandRoutes(app, deps);
+  savedCommandRoutes(app, deps);
   triggerRoutes(app, deps);
   jobRoutes(app, deps);
   eventRoutes(app, deps);

@@ -94,7 +94,7 @@ function isQueryForm(query: Record<string, unknown>): boolean {
  * POST (or PUT, which PuppetDB takes the same way) /pdb/cmd/v1: both
  * submission forms, blocking mode, size limits and gzip.
  */
-export function commandRoutes(app: FastifyInstance, deps: { core: Core; maxCommandBytes: number }): void {
+export function ingestCommandRoutes(app: FastifyInstance, deps: { core: Core; maxCommandBytes: number }): void {
   app.route({
     method: ['POST', 'PUT'],
     url: '/cmd/v1',

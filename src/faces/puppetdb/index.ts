@@ -4,7 +4,7 @@ import { API_KEY_REQUIRED, apiKeyResolver } from '../../auth/api-key.js';
 import type { CallerResolver } from '../../auth/caller.js';
 import type { Core, Role } from '../../core/index.js';
 import { authenticateWith, type Face } from '../face.js';
-import { commandRoutes } from './cmd.js';
+import { ingestCommandRoutes } from './cmd.js';
 import { compressResponses } from './compress.js';
 import { sendJson, sendPdbError } from './errors.js';
 import { queryRoutes } from './query/routes.js';
@@ -69,6 +69,6 @@ async function registerPuppetdb(app: FastifyInstance, deps: PuppetdbDeps): Promi
   authenticateWith(app, resolvers, `${API_KEY_REQUIRED}, or a trusted client`, { role: pdbRole });
   app.get('/meta/v1/version', async (_req, reply) => sendJson(reply, 200, { version: '7.12.1' }));
   app.get('/meta/v1/server-time', async (_req, reply) => sendJson(reply, 200, { server_time: new Date().toISOString() }));
-  commandRoutes(app, deps);
+  ingestCommandRoutes(app, deps);
   queryRoutes(app, deps.core);
 }

@@ -2,7 +2,7 @@ import { PostgresAdapter, sql, type Kysely } from 'kysely';
 
 /**
  * Facts and fact contents are read from the stored facts documents
- * (store/queue/pdb-facts.ts) instead of rows derived from them when stored:
+ * (store/ingest/pdb-facts.ts) instead of rows derived from them when stored:
  * those rows, ~130 per node in two indexed tables, made a "replace facts"
  * three times slower to process. PostgreSQL gets `muster_fact_leaves`, which
  * walks one top-level fact down to its leaves with their paths; SQLite has

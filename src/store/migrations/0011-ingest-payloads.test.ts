@@ -2,7 +2,7 @@ import { Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATABASES, createTestDatabase, type TestDatabase } from '../../../test/support/databases.js';
 import type { Database } from '../dialect.js';
-import { ingestQueueStore } from '../queue/queue-store.js';
+import { ingestQueueStore } from '../ingest/queue-store.js';
 import { migrationProvider } from './index.js';
 
 describe.each(DATABASES)('migration 0011 on $name', ({ name, skip }) => {

@@ -23,7 +23,7 @@ async function withUserName(core: Core, actor: Actor, input: ScriptInput): Promi
 }
 
 /** JumpCloud v1 commands: `/api/commands`, `/api/commands/{id}`, `/api/runCommand`. */
-export function commandRoutes(app: FastifyInstance, { core }: JumpCloudDeps): void {
+export function jumpCloudCommandRoutes(app: FastifyInstance, { core }: JumpCloudDeps): void {
   const api = app.withTypeProvider<TypeBoxProvider>();
   api.get('/commands', { schema: { querystring: ListQuery } }, async (req) => {
     const q = req.query;

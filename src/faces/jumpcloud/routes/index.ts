@@ -2,7 +2,7 @@ import type { JumpCloudRoutes } from '../index.js';
 import { commandAssociationRoutes } from './command-associations.js';
 import { commandResultRoutes } from './command-results.js';
 import { commandTriggerRoutes } from './command-triggers.js';
-import { commandRoutes } from './commands.js';
+import { jumpCloudCommandRoutes } from './commands.js';
 import { jumpcloudSystemGroupRoutes } from './systemgroups.js';
 import { jumpcloudSystemRoutes } from './systems.js';
 import { jumpcloudSystemUserRoutes } from './systemusers.js';
@@ -13,7 +13,7 @@ import { jumpcloudV2SystemRoutes } from './v2-systems.js';
  * here (one line) and nowhere else.
  */
 export const JUMPCLOUD_ROUTES: JumpCloudRoutes[] = [
-  commandRoutes,
+  jumpCloudCommandRoutes,
   commandAssociationRoutes,
   commandResultRoutes,
   commandTriggerRoutes,

@@ -28,7 +28,7 @@ function resultView(r: CommandResultRecord): CommandResult {
 }
 
 /** /v1/commands: saved scripts with their command settings, run now, and their results. */
-export function commandRoutes(app: FastifyInstance, { core }: NativeDeps): void {
+export function savedCommandRoutes(app: FastifyInstance, { core }: NativeDeps): void {
   const api = app.withTypeProvider<TypeBoxProvider>();
   const tags = ['commands'];
   const params = IdOrNameParams;

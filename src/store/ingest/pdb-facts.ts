@@ -84,7 +84,7 @@ const WALKS: Record<DialectName, Walk> = {
     leaves: sql`ingest_nodes n, json_each(n.facts) t, json_tree(n.facts, t.fullkey) f`,
     leafOnly: sql`(f.type not in ('object', 'array') or f.value in ('{}', '[]'))`,
     value: sqliteValue,
-    // muster_json_path (store/queue/sqlite-functions.ts) turns json_tree's '$.os."a.b"[0]' into ["os","a.b",0].
+    // muster_json_path (store/ingest/sqlite-functions.ts) turns json_tree's '$.os."a.b"[0]' into ["os","a.b",0].
     path: { type: 'path', sql: sql`muster_json_path(f.fullkey)`, equalsJson: (v) => pathEquals(v, sql`t.key`, (json) => sql`muster_json_path(f.fullkey) = ${json}`) },
     pathOrder: sql`f.fullkey`,
   },

@@ -2,7 +2,7 @@
  * Wakes live streams on this replica when runs change here. A hint only:
  * streams also poll, which is how they see changes made on other replicas.
  */
-export class Activity {
+export class StreamWakeup {
   private waiters = new Set<() => void>();
 
   notify(): void {

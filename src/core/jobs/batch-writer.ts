@@ -1,5 +1,5 @@
 /**
- * Group commit: work items arriving while a commit is in flight (or within the
+ * Writes items in batches: items arriving while a commit is in flight (or within the
  * same turn of the event loop) are written together in one transaction. Each
  * caller's promise settles only after the transaction holding its item has
  * committed, so an agent is never acknowledged before its data is durable.
@@ -10,7 +10,7 @@
  * transaction per result cost ~1.4 ms, mostly the fsync; 1,000 results in one
  * transaction took ~25 ms.
  */
-export class GroupCommit<T, R> {
+export class BatchWriter<T, R> {
   private queue: Array<{ item: T; resolve: (r: R) => void; reject: (err: unknown) => void }> = [];
   private scheduled = false;
 
