@@ -2,9 +2,9 @@ import type { Clock } from '../clock.js';
 import type { StreamWakeup } from './stream-wakeup.js';
 import { BatchWriter } from './batch-writer.js';
 import { capTail } from './output.js';
-import type { RunNotifier } from './index.js';
-import type { Delivery, JobStore, ResultToStore, RunCompletion, RunStart, RunState, StoreOutcome } from './store.js';
-import { TERMINAL_STATES } from './store.js';
+import type { RunNotifier } from './notifier.js';
+import { TERMINAL_STATES, type RunState } from './run-states.js';
+import type { Delivery, JobStore, ResultToStore, RunCompletion, RunStart, StoreOutcome } from './store.js';
 import { TransitionSink, type Transition } from './transitions.js';
 
 /** Starts are written at most this late (a run that ends sooner never has its start written). */
@@ -86,13 +86,6 @@ export class RunLifecycle {
       this.chunkBytes.delete(t.runId);
       this.starts.delete(t.runId);
     }
-  }
-
-  /** Pending runs for this system, now marked delivered, plus runs it should have but does not. */
-  async deliverable(systemId: string, agentActive?: string[]): Promise<Delivery[]> {
-    const lost = agentActive ? await this.jobs.undelivered(systemId, agentActive) : [];
-    const fresh = await this.deliverableBatch([systemId]);
-    return [...lost, ...(fresh.get(systemId) ?? [])];
   }
 
   /** Runs marked delivered to this system that its agent, just reconnected, says it does not have: to send again. */
