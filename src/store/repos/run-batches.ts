@@ -276,18 +276,23 @@ function resultUpdateText(db: Db, rows: number): string {
     from v where runs.id = v.id`.compile(db).sql;
 }
 
-/** Statement texts by dialect and row count: building 5,500 parameters through the query builder each time cost ~9 ms per 1,000 results. */
-const updateTexts = new Map<string, string>();
+/**
+ * Statement texts by row count, one cache per dialect (its capabilities, so
+ * placeholders never mix): building 5,500 parameters through the query
+ * builder each time cost ~9 ms per 1,000 results.
+ */
+const updateTexts = new WeakMap<DialectCapabilities, Map<number, string>>();
 
 /** One UPDATE … FROM (VALUES …) per 500 results: both SQLite (≥ 3.33) and PostgreSQL accept it. */
-async function writeResults(tx: Db, dialect: string, items: ResultToStore[], storedAt: string): Promise<void> {
+async function writeResults(tx: Db, capabilities: DialectCapabilities, items: ResultToStore[], storedAt: string): Promise<void> {
+  let texts = updateTexts.get(capabilities);
+  if (!texts) updateTexts.set(capabilities, (texts = new Map()));
   for (const part of chunks(items, ROWS_PER_UPDATE)) {
-    const key = `${dialect}:${part.length}`;
-    let text = updateTexts.get(key);
+    let text = texts.get(part.length);
     if (!text) {
       // One text per batch size seen; bounded, as sizes vary with load.
-      if (updateTexts.size >= 64) updateTexts.clear();
-      updateTexts.set(key, (text = resultUpdateText(tx, part.length)));
+      if (texts.size >= 64) texts.clear();
+      texts.set(part.length, (text = resultUpdateText(tx, part.length)));
     }
     const params: unknown[] = [];
     for (const { runId, completion: c } of part) {
@@ -349,7 +354,7 @@ export async function completeBatch(
       jobs.set(row.job_id, j);
       return 'stored';
     });
-    await writeResults(tx, capabilities.name, toWrite, storedAt);
+    await writeResults(tx, capabilities, toWrite, storedAt);
     const lostEmpty = toWrite.filter((i) => i.completion.state === 'lost' && i.completion.stdout === '' && i.completion.stderr === '');
     if (lostEmpty.length > 0) await keepStreamedOutput(tx, lostEmpty.map((i) => i.runId));
     const effects: JobEffect[] = [];
