@@ -11,7 +11,7 @@ import { TransitionSink, type Transition } from './transitions.js';
 const START_DELAY_MS = 50;
 
 /** By default a run whose agent vanished counts as lost this long after its timeout (beyond the agent's own kill grace). */
-export const LOST_GRACE_S = 60;
+const LOST_GRACE_S = 60;
 
 /** What an agent reports at the end of a run (the protocol's run.result, minus framing). */
 export interface AgentResult {
@@ -29,7 +29,7 @@ export interface AgentResult {
 }
 
 /** Turns an agent's outcome into a run state and a human reason. Expected failures are data. */
-export function completionState(result: AgentResult): { state: RunState; reason: string | null } {
+function completionState(result: AgentResult): { state: RunState; reason: string | null } {
   switch (result.outcome) {
     case 'exited':
       return result.exit_code === 0 ? { state: 'succeeded', reason: null } : { state: 'failed', reason: `exited with code ${result.exit_code}` };

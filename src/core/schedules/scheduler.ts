@@ -4,13 +4,11 @@ import { isMusterError } from '../errors.js';
 import { nextCronFire } from './cron.js';
 import type { ScheduledLauncher, ScheduledScript, ScheduleStore } from './store.js';
 
-export { checkCron, checkTimezone, nextCronFire } from './cron.js';
-
 /** How many due fires one tick handles; the next tick takes the rest. */
 const BATCH = 100;
 
 /** A fire claimed this long ago and not finished is taken over: its claimer died mid-launch. */
-export const PENDING_LEASE_MS = 60_000;
+const PENDING_LEASE_MS = 60_000;
 
 /** Who launched a scheduled job: the script and the slot, so a takeover can tell whether the job exists. */
 function fireLabel(scriptId: string, slot: string): string {

@@ -50,7 +50,7 @@ function checkIdList(value: unknown, field: string): string[] {
 }
 
 /** Shapes only: selector grammar and whether ids exist are checked when the script is launched. */
-export function checkTargets(value: unknown): ScriptTargets {
+function checkTargets(value: unknown): ScriptTargets {
   if (value === undefined || value === null) return { systemIds: [], groupIds: [], selector: null };
   if (typeof value !== 'object' || Array.isArray(value)) throw invalid('default_targets', 'must be an object with system_ids, group_ids and selector');
   const t = value as Record<string, unknown>;
