@@ -99,9 +99,8 @@ function branch(j: JsonReads, body: string, ev: string, res: string, ri: string,
 }
 
 function derived(j: JsonReads): Raw {
-  const body = j.body;
-  const nested = branch(j, body, j.nested.ev, j.nested.res, j.nested.ri, j.nested.ei, j.nested.from);
-  const flat = branch(j, body, j.flat.ev, j.flat.ev, '0', j.flat.ei, j.flat.from);
+  const nested = branch(j, j.body, j.nested.ev, j.nested.res, j.nested.ri, j.nested.ei, j.nested.from);
+  const flat = branch(j, j.body, j.flat.ev, j.flat.ev, '0', j.flat.ei, j.flat.from);
   // Only constant SQL here: nothing of a query or a report is spliced into it.
   return sql.raw(`(${nested} union all ${flat}) e left join ingest_nodes n on n.organization_id = e.organization_id and n.certname = e.certname`);
 }
