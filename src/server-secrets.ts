@@ -5,6 +5,7 @@ import type { ServerConfig } from './config/server.js';
 import { MusterError } from './core/errors.js';
 import { ensurePrivateDir, looseEntries, PRIVATE_FILE_MODE } from './lib/private-files.js';
 import { newSecretKey, parseSecretKey, secretKeyId, secretKeyring, type SecretKeyring } from './lib/secret-box.js';
+import { openDatabase } from './server-database.js';
 import { migrate, sealTriggerSecrets, type Database } from './store/index.js';
 
 /** Where the server keeps its secret key when none is configured, and the previous ones during a rotation. */
@@ -127,7 +128,6 @@ export async function rotateSecretKeyFile(config: ServerConfig, logger: Logger):
   writeNewPrivateFile(join(dataDir, PREVIOUS_KEYS_FILE), `${old!.toString('base64')}\n`, 'a');
   writeNewPrivateFile(`${keyFile}.new`, `${fresh}\n`, 'w');
   renameSync(`${keyFile}.new`, keyFile);
-  const { openDatabase } = await import('./server.js');
   const database = await openDatabase(config, logger);
   try {
     await migrate(database.db);

@@ -12,11 +12,12 @@ import { Scheduler } from './core/schedules/scheduler.js';
 import { parseListen, type ServerConfig } from './config/server.js';
 import { AgentHub, type AgentHubOptions } from './hub/agent-hub.js';
 import { hubMetrics } from './hub/metrics.js';
-import { createStores, discardFiles, migrate, type Database } from './store/index.js';
+import { createStores, discardFiles, migrate } from './store/index.js';
 import { DEFAULT_WORKER_OPTIONS, IngestWorkers } from './core/ingest/index.js';
 import { readFileSync } from 'node:fs';
 import { MusterError } from './core/errors.js';
 import { VERSION } from './version.js';
+import { openDatabase } from './server-database.js';
 import { openSecretKeyring, prepareDataDir } from './server-secrets.js';
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
@@ -27,16 +28,6 @@ export interface RunningServer {
   /** How each route of each face authenticates (src/faces/face.ts). */
   routeAuth(): RouteAuth[];
   stop(): Promise<void>;
-}
-
-/** Loads only the driver the config selects, so the agent and CLI never load one. */
-export async function openDatabase(config: ServerConfig, logger: Logger): Promise<Database> {
-  if (config.database_url) {
-    const { openPostgres } = await import('./store/postgres.js');
-    return openPostgres(config.database_url, { poolSize: config.pg_pool_size, statementTimeoutMs: config.pg_statement_timeout_ms });
-  }
-  const { openSqlite } = await import('./store/sqlite.js');
-  return openSqlite(join(resolve(config.data_dir), 'muster.db'), { onCheckpointError: (err) => logger.warn({ err }, 'a database checkpoint failed; will retry') });
 }
 
 /** Writes a secret the operator needs, readable by the owner only. */

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = join(import.meta.dirname, '..', 'src');
@@ -23,6 +23,57 @@ function violations(folder: string, forbidden: RegExp[]): string[] {
       .filter((spec) => forbidden.some((re) => re.test(spec)))
       .map((spec) => `${relative(SRC, file)} → ${spec}`),
   );
+}
+
+/** The file a relative specifier names: `./x.js` is `x.ts`, a folder is its `index.ts`; undefined for packages. */
+function resolveImport(from: string, spec: string): string | undefined {
+  if (!spec.startsWith('.')) return undefined;
+  const target = resolve(dirname(from), spec);
+  return [target.replace(/\.js$/, '.ts'), join(target, 'index.ts')].find(existsSync);
+}
+
+/** One cycle of the import graph per strongly connected component (Tarjan), each as the path that closes it. */
+function importCycles(all: string[]): string[][] {
+  const graph = new Map(all.map((f) => [f, [...new Set(imports(f).flatMap((s) => resolveImport(f, s) ?? []))]]));
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const cycles: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) visit(w);
+      if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, low.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const component = new Set(stack.splice(stack.indexOf(v)));
+    if (component.size > 1 || graph.get(v)!.includes(v)) cycles.push(cycleThrough(v, component, graph));
+  };
+  for (const f of all) if (!index.has(f)) visit(f);
+  return cycles;
+}
+
+/** The shortest path from `start` back to itself inside its component (breadth first). */
+function cycleThrough(start: string, component: Set<string>, graph: Map<string, string[]>): string[] {
+  const previous = new Map<string, string>();
+  const queue = [start];
+  while (queue.length > 0) {
+    const v = queue.shift()!;
+    for (const w of graph.get(v)!.filter((t) => component.has(t))) {
+      if (w === start) {
+        const path = [v];
+        while (path[0] !== start) path.unshift(previous.get(path[0]!)!);
+        return [...path, start];
+      }
+      if (!previous.has(w)) {
+        previous.set(w, v);
+        queue.push(w);
+      }
+    }
+  }
+  return [start];
 }
 
 const DRIVERS = [/^pg$/, /^better-sqlite3$/, /^kysely$/];
@@ -70,6 +121,11 @@ describe('architecture: dependencies point inward', () => {
   it("the hub and auth depend on core's ports, not on the store", () => {
     expect(violations('hub', [/\/store\//, ...DRIVERS])).toEqual([]);
     expect(violations('auth', [/\/store\//, ...DRIVERS])).toEqual([]);
+  });
+
+  it('no import cycles in src, type-only imports included', () => {
+    const cycles = importCycles(files(SRC)).map((cycle) => cycle.map((f) => relative(SRC, f)).join(' → '));
+    expect(cycles).toEqual([]);
   });
 
   it('only src/config reads process.env', () => {

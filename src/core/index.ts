@@ -41,7 +41,13 @@ export interface CoreDeps {
   ingestWaker?: WakeBus | undefined;
 }
 
-/** The domain services, wired. Faces, hub and CLI use these and nothing below them. */
+/**
+ * The core of one server process, wired by its composition root: a service
+ * per concept, the run lifecycle the hub drives, the job event stream, and
+ * the sinks that tell the rest of the process what changed (transitions,
+ * stream wake-ups). Faces and the hub reach storage only through it; the CLI
+ * and the agent never load it (they speak HTTP and the agent protocol).
+ */
 export interface Core {
   organizations: OrganizationService;
   keys: KeyService;

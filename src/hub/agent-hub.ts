@@ -27,7 +27,7 @@ export interface AgentHubOptions {
 }
 
 /** A fresh replica id: a process that restarts is a new holder, and the old one's leases expire or were released. */
-export function newReplicaId(): string {
+function newReplicaId(): string {
   return randomBytes(8).toString('hex');
 }
 

@@ -22,7 +22,7 @@ export interface RunChannelOptions {
   maxQueued?: number;
 }
 
-export const WAKE_RUNS = 'runs';
+const WAKE_RUNS = 'runs';
 const WAKE_CANCEL = 'cancel';
 /** NOTIFY payloads are limited to 8000 bytes: cancellations travel in batches. */
 const CANCEL_BATCH = 100;

@@ -5,7 +5,8 @@ import type { Schema } from './schema.js';
 
 /**
  * What differs between the databases, as flags. Code that must behave
- * differently asks a flag; nothing else checks which database it is.
+ * differently asks a flag, or picks from a table with `forDialect`; nothing
+ * else checks which database it is.
  */
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -32,6 +33,16 @@ export const POSTGRES_CAPABILITIES: DialectCapabilities = Object.freeze({
   supportsListenNotify: true,
   supportsReplicas: true,
 });
+
+/**
+ * The entry of `choices` for this database, for SQL that has no common form
+ * in the two (their JSON functions, say). `choices` names every dialect, so
+ * a new one fails to compile until each table has its entry; a feature one
+ * database lacks is a flag above instead.
+ */
+export function forDialect<T>(capabilities: DialectCapabilities, choices: Readonly<Record<DialectName, T>>): T {
+  return choices[capabilities.name];
+}
 
 /** The store's implementation of core's wake-up port, which it closes with the database. */
 export interface WakeChannel extends WakeBus {

@@ -36,7 +36,7 @@ export function createStores(database: Database, options: { secrets?: SecretKeyr
     users: systemUserStore(db),
     replay: replayStore(db),
     ingestQueue: ingestQueueStore(db, capabilities, deferredSync),
-    ingestData: ingestDataStore(db, capabilities.name),
+    ingestData: ingestDataStore(db, capabilities),
     triggers: triggerStore(db, options.secrets ?? ephemeralKeyring()),
     commandResults: commandResultStore(db),
   };

@@ -44,7 +44,7 @@ export function reusingStatements(sqlite: BetterSqlite3.Database, size = STATEME
  * on libuv's thread pool. Syncs are shared: a caller arriving while one runs
  * waits for the next, which starts when it ends and covers all of them.
  */
-export function deferredSync(db: Kysely<Schema>, walPath: string, committed: () => void = () => {}): DeferredSync & { flush(): Promise<void>; close(): Promise<void> } {
+function deferredSync(db: Kysely<Schema>, walPath: string, committed: () => void = () => {}): DeferredSync & { flush(): Promise<void>; close(): Promise<void> } {
   const wal = syncedFile(walPath);
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;

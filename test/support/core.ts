@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createCore, type Actor, type Core } from '../../src/core/index.js';
 import type { Clock } from '../../src/core/clock.js';
-import type { RunRef } from '../../src/core/jobs/index.js';
+import type { Delivery, RunRef } from '../../src/core/jobs/index.js';
 import { createStores, type Database } from '../../src/store/index.js';
 import { openMigrated, type TestDatabase } from './databases.js';
 
@@ -50,6 +50,16 @@ export async function coreFixture(name: 'sqlite' | 'postgres'): Promise<CoreFixt
       await test.drop();
     },
   };
+}
+
+/**
+ * What an agent connecting now is handed, asked as the hub's run channel asks:
+ * the runs marked delivered that it says it does not have (when it says what
+ * it has), then its pending runs, claimed now.
+ */
+export async function deliver(core: Core, systemId: string, agentActive?: string[]): Promise<Delivery[]> {
+  const resend = agentActive ? await core.runs.undelivered(systemId, agentActive) : [];
+  return [...resend, ...((await core.runs.deliverableBatch([systemId])).get(systemId) ?? [])];
 }
 
 /** An RSA public key as an agent would present it. */

@@ -10,7 +10,7 @@ export interface ResultListOptions {
 }
 
 /** Bounds of a result listing: a page holds 1 to 1000 results. */
-export const MAX_RESULT_PAGE = 1000;
+const MAX_RESULT_PAGE = 1000;
 const MAX_SORT_KEYS = 8;
 
 /** Checks paging and sort keys (only own, known field names), naming the limit a value breaks. */

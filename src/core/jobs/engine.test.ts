@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentPublicKey, coreFixture, FACTS, type CoreFixture } from '../../../test/support/core.js';
+import { agentPublicKey, coreFixture, deliver, FACTS, type CoreFixture } from '../../../test/support/core.js';
 import { DATABASES } from '../../../test/support/databases.js';
 import { newId } from '../ids.js';
 import type { AgentResult } from './run-lifecycle.js';
@@ -63,15 +63,15 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
   it.skipIf(skip)('max_concurrency hands out at most N slots, freeing one per result', async () => {
     const { job } = await f.core.jobs.launch(f.admin, { content: 'true', targets: { selector: 'tag:web' }, max_concurrency: 2 });
     const web = ['web-1', 'web-2', 'canary-web'].map((h) => ids[h]!);
-    const first = (await Promise.all(web.map((s) => f.core.runs.deliverable(s)))).flat().filter((d) => d.jobId === job.id);
+    const first = (await Promise.all(web.map((s) => deliver(f.core, s)))).flat().filter((d) => d.jobId === job.id);
     expect(first).toHaveLength(2);
-    expect((await Promise.all(web.map((s) => f.core.runs.deliverable(s)))).flat().filter((d) => d.jobId === job.id)).toHaveLength(0);
+    expect((await Promise.all(web.map((s) => deliver(f.core, s)))).flat().filter((d) => d.jobId === job.id)).toHaveLength(0);
     const done = first[0]!;
     const systemOf = (await f.core.jobs.runs(f.admin, job.id)).find((r) => r.id === done.runId)!.systemId;
     f.notified.length = 0;
     await f.core.runs.complete(systemOf, exited(done.runId, 0));
     expect(f.notified.flat().length).toBeGreaterThan(0);
-    const third = (await Promise.all(web.map((s) => f.core.runs.deliverable(s)))).flat().filter((d) => d.jobId === job.id);
+    const third = (await Promise.all(web.map((s) => deliver(f.core, s)))).flat().filter((d) => d.jobId === job.id);
     expect(third).toHaveLength(1);
   });
 
@@ -85,7 +85,7 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('max_errors stops delivery and cancels the rest with the reason', async () => {
     const { job } = await f.core.jobs.launch(f.admin, { content: 'false', targets: { all: true }, max_concurrency: 1, max_errors: 0 });
-    const claimed = (await Promise.all(Object.values(ids).map((s) => f.core.runs.deliverable(s)))).flat().filter((d) => d.jobId === job.id);
+    const claimed = (await Promise.all(Object.values(ids).map((s) => deliver(f.core, s)))).flat().filter((d) => d.jobId === job.id);
     expect(claimed).toHaveLength(1);
     const systemOf = (await f.core.jobs.runs(f.admin, job.id)).find((r) => r.id === claimed[0]!.runId)!.systemId;
     await f.core.runs.complete(systemOf, exited(claimed[0]!.runId, 1));
@@ -99,7 +99,7 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
   it.skipIf(skip)('offline systems end undeliverable after their TTL; vanished agents end lost', async () => {
     const sweeper = new JobSweeper(createStores(f.database).jobs, { runsCreated: () => undefined, cancelRuns: () => undefined }, f.clock);
     const { job, runs } = await f.core.jobs.launch(f.admin, { content: 'sleep 5', targets: { system_ids: [ids['web-1']!, ids['web-2']!] }, ttl_s: 30, timeout_s: 5 });
-    const delivered = await f.core.runs.deliverable(ids['web-1']!);
+    const delivered = await deliver(f.core, ids['web-1']!);
     expect(delivered.map((d) => d.runId)).toContain(runs.find((r) => r.systemId === ids['web-1'])!.id);
     f.clock.advance(31_000);
     await sweeper.sweepOnce();
@@ -120,7 +120,7 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
     const sweeper = new JobSweeper(createStores(f.database).jobs, { runsCreated: () => undefined, cancelRuns: () => undefined }, f.clock);
     const { runs } = await f.core.jobs.launch(f.admin, { content: 'echo start; sleep 60', targets: { system_ids: [ids['web-2']!, ids['db-1']!] }, timeout_s: 5 });
     const [web, db] = [ids['web-2']!, ids['db-1']!].map((s) => runs.find((r) => r.systemId === s)!.id) as [string, string];
-    for (const system of [ids['web-2']!, ids['db-1']!]) await f.core.runs.deliverable(system);
+    for (const system of [ids['web-2']!, ids['db-1']!]) await deliver(f.core, system);
     for (const [system, run] of [[ids['web-2']!, web], [ids['db-1']!, db]] as const) {
       await f.core.runs.output(system, run, 0, 'stdout', 'sta');
       await f.core.runs.output(system, run, 1, 'stderr', 'warn\n');
@@ -140,7 +140,7 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('cancel ends waiting runs at once and asks agents to stop running ones', async () => {
     const { job, runs } = await f.core.jobs.launch(f.admin, { content: 'sleep 60', targets: { system_ids: [ids['web-1']!, ids['db-1']!] } });
-    await f.core.runs.deliverable(ids['web-1']!);
+    await deliver(f.core, ids['web-1']!);
     f.cancelled.length = 0;
     await f.core.jobs.cancel(f.admin, { jobId: job.id });
     const running = runs.find((r) => r.systemId === ids['web-1'])!;
@@ -151,7 +151,7 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
     expect(await f.core.runs.pendingCancels(ids['web-1']!, [])).toEqual([]);
     view = await f.core.jobs.get(f.admin, job.id);
     expect(view).toMatchObject({ done: true, status: 'cancelled', counts: { cancelled: 2 } });
-    expect((await f.core.runs.deliverable(ids['web-1']!)).filter((d) => d.jobId === job.id)).toEqual([]);
+    expect((await deliver(f.core, ids['web-1']!)).filter((d) => d.jobId === job.id)).toEqual([]);
     const { apiKey } = await f.core.organizations.create(f.admin, { name: 'Other', slug: `other-${name}` });
     const other = await f.core.keys.authenticate(apiKey);
     await expect(f.core.jobs.cancel(other, { jobId: job.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -160,7 +160,7 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
   it.skipIf(skip)('retry relaunches only the systems that did not succeed', async () => {
     const { job, runs } = await f.core.jobs.launch(f.admin, { content: 'test -f /ok', targets: { system_ids: [ids['web-1']!, ids['web-2']!] } });
     for (const r of runs) {
-      await f.core.runs.deliverable(r.systemId);
+      await deliver(f.core, r.systemId);
       await f.core.runs.complete(r.systemId, exited(r.id, r.systemId === ids['web-1'] ? 0 : 1));
     }
     const retried = await f.core.jobs.retry(f.admin, job.id);

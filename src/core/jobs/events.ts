@@ -3,7 +3,7 @@ import { MusterError, notFound } from '../errors.js';
 import { isId } from '../ids.js';
 import type { StreamWakeup } from './stream-wakeup.js';
 import type { EventCursor, EventScope, JobStore } from './store.js';
-import { TERMINAL_STATES } from './store.js';
+import { TERMINAL_STATES } from './run-states.js';
 import type { Transition, TransitionSink } from './transitions.js';
 
 /** One server-sent event: its resumable id, its type, its JSON data. */

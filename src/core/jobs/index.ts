@@ -4,14 +4,17 @@ import type { Clock } from '../clock.js';
 import { invalid, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import type { SystemStore } from '../systems/index.js';
-import type { JobRecord, JobSource, JobStore, RunOutput, RunRecord, RunRef, RunState } from './store.js';
-import { RETRYABLE_STATES, RUN_STATES, TERMINAL_STATES } from './store.js';
+import type { RunNotifier } from './notifier.js';
+import { RETRYABLE_STATES, RUN_STATES, TERMINAL_STATES, type RunState } from './run-states.js';
+import type { JobRecord, JobSource, JobStore, RunOutput, RunRecord } from './store.js';
 import { jobStatus, type JobStatus } from './status.js';
 import { resolveTargets } from './targets.js';
 import { TransitionSink } from './transitions.js';
 import { checkContent, checkEnv, checkRate, checkRunAs, checkRunEnv, checkShell, checkTimeout, checkTtl } from './validate.js';
 
+export * from './run-states.js';
 export * from './store.js';
+export type { RunNotifier } from './notifier.js';
 export { capTail } from './output.js';
 export { RunLifecycle } from './run-lifecycle.js';
 export { JobSweeper } from './sweeper.js';
@@ -21,14 +24,6 @@ export { jobStatus, type JobStatus } from './status.js';
 export { resolveTargets, type Targets } from './targets.js';
 export { checkContent, checkEnv, checkRunAs, checkShell, checkTimeout, checkTtl } from './validate.js';
 export * from './transitions.js';
-
-/** Tells the delivery layer what changed. Hints only: receivers re-read the database. */
-export interface RunNotifier {
-  /** These systems may have runs to deliver. */
-  runsCreated(systemIds: string[]): void;
-  /** These in-flight runs must be stopped by their agents. */
-  cancelRuns(runs: RunRef[]): void;
-}
 
 export interface JobLimits {
   scriptBytes: number;

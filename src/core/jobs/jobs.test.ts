@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentPublicKey, coreFixture, FACTS, type CoreFixture } from '../../../test/support/core.js';
+import { agentPublicKey, coreFixture, deliver, FACTS, type CoreFixture } from '../../../test/support/core.js';
 import { DATABASES } from '../../../test/support/databases.js';
 import type { AgentResult } from './run-lifecycle.js';
 
@@ -33,7 +33,7 @@ describe.each(DATABASES)('jobs and runs on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('claims a pending run exactly once, then records start and result idempotently', async () => {
     const { job } = await f.core.jobs.launch(f.admin, { content: 'echo once', targets: { system_ids: [a] } });
-    const [first, second] = await Promise.all([f.core.runs.deliverable(a), f.core.runs.deliverable(a)]);
+    const [first, second] = await Promise.all([deliver(f.core, a), deliver(f.core, a)]);
     const mine = [...first!, ...second!].filter((d) => d.jobId === job.id);
     expect(mine).toHaveLength(1);
     const runId = mine[0]!.runId;
@@ -57,11 +57,11 @@ describe.each(DATABASES)('jobs and runs on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('redelivers runs the agent never received', async () => {
     const { runs } = await f.core.jobs.launch(f.admin, { content: 'true', targets: { system_ids: [b] } });
-    const claimed = await f.core.runs.deliverable(b);
+    const claimed = await deliver(f.core, b);
     expect(claimed.map((d) => d.runId)).toContain(runs[0]!.id);
-    const again = await f.core.runs.deliverable(b, []);
+    const again = await deliver(f.core, b, []);
     expect(again.map((d) => d.runId)).toContain(runs[0]!.id);
-    const known = await f.core.runs.deliverable(b, [runs[0]!.id]);
+    const known = await deliver(f.core, b, [runs[0]!.id]);
     expect(known.map((d) => d.runId)).not.toContain(runs[0]!.id);
   });
 

@@ -2,16 +2,16 @@ import type { Clock } from '../clock.js';
 import type { StreamWakeup } from './stream-wakeup.js';
 import { BatchWriter } from './batch-writer.js';
 import { capTail } from './output.js';
-import type { RunNotifier } from './index.js';
-import type { Delivery, JobStore, ResultToStore, RunCompletion, RunStart, RunState, StoreOutcome } from './store.js';
-import { TERMINAL_STATES } from './store.js';
+import type { RunNotifier } from './notifier.js';
+import { TERMINAL_STATES, type RunState } from './run-states.js';
+import type { Delivery, JobStore, ResultToStore, RunCompletion, RunStart, StoreOutcome } from './store.js';
 import { TransitionSink, type Transition } from './transitions.js';
 
 /** Starts are written at most this late (a run that ends sooner never has its start written). */
 const START_DELAY_MS = 50;
 
 /** By default a run whose agent vanished counts as lost this long after its timeout (beyond the agent's own kill grace). */
-export const LOST_GRACE_S = 60;
+const LOST_GRACE_S = 60;
 
 /** What an agent reports at the end of a run (the protocol's run.result, minus framing). */
 export interface AgentResult {
@@ -29,7 +29,7 @@ export interface AgentResult {
 }
 
 /** Turns an agent's outcome into a run state and a human reason. Expected failures are data. */
-export function completionState(result: AgentResult): { state: RunState; reason: string | null } {
+function completionState(result: AgentResult): { state: RunState; reason: string | null } {
   switch (result.outcome) {
     case 'exited':
       return result.exit_code === 0 ? { state: 'succeeded', reason: null } : { state: 'failed', reason: `exited with code ${result.exit_code}` };
@@ -86,13 +86,6 @@ export class RunLifecycle {
       this.chunkBytes.delete(t.runId);
       this.starts.delete(t.runId);
     }
-  }
-
-  /** Pending runs for this system, now marked delivered, plus runs it should have but does not. */
-  async deliverable(systemId: string, agentActive?: string[]): Promise<Delivery[]> {
-    const lost = agentActive ? await this.jobs.undelivered(systemId, agentActive) : [];
-    const fresh = await this.deliverableBatch([systemId]);
-    return [...lost, ...(fresh.get(systemId) ?? [])];
   }
 
   /** Runs marked delivered to this system that its agent, just reconnected, says it does not have: to send again. */

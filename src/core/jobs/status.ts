@@ -1,4 +1,4 @@
-import type { RunState } from './store.js';
+import type { RunState } from './run-states.js';
 
 export type JobStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
 

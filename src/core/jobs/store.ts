@@ -1,12 +1,5 @@
+import type { RunState } from './run-states.js';
 import type { Transition } from './transitions.js';
-
-export const RUN_STATES = ['pending', 'delivered', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'undeliverable', 'lost'] as const;
-export type RunState = (typeof RUN_STATES)[number];
-export const TERMINAL_STATES: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'undeliverable', 'lost'];
-/** States that count against `max_errors`: the script ran (or was running) and did not succeed. */
-export const ERROR_STATES: readonly RunState[] = ['failed', 'timed_out', 'lost'];
-/** States a retry relaunches. */
-export const RETRYABLE_STATES: readonly RunState[] = ['failed', 'timed_out', 'lost', 'undeliverable'];
 
 export type JobSource = 'api' | 'cli' | 'trigger' | 'schedule' | 'enroll';
 
@@ -139,15 +132,11 @@ export interface JobStore {
   /** The own variables of a job's runs, keyed by system id; runs without any are left out. */
   runEnvs(jobId: string): Promise<Record<string, Record<string, string>>>;
   /**
-   * Claims this system's deliverable pending runs: each takes a concurrency slot
+   * Claims the deliverable pending runs of many systems in one transaction (a
+   * fan-out claims once, not once per system): each takes a concurrency slot
    * of its job (atomically, so no replica can exceed `max_concurrency`) and is
-   * marked delivered, once.
-   */
-  claimPending(systemId: string, at: string, lostGraceS: number): Promise<Delivery[]>;
-  /**
-   * claimPending for many systems in one transaction (a fan-out claims once, not
-   * once per system): deliveries keyed by system id, and each claimed run's
-   * pending → delivered transition.
+   * marked delivered, once. Deliveries keyed by system id, and each claimed
+   * run's pending → delivered transition.
    */
   claimPendingBatch(systemIds: string[], at: string, lostGraceS: number): Promise<{ deliveries: Map<string, Delivery[]>; transitions: Transition[] }>;
   /** Runs marked delivered to this system that the agent says it does not have (lost in transit). */
@@ -156,20 +145,16 @@ export interface JobStore {
   cancelRequested(systemId: string): Promise<string[]>;
   /** Of these systems, the ones with pending runs. */
   systemsWithPending(systemIds: string[]): Promise<string[]>;
-  markStarted(systemId: string, runId: string, at: string): Promise<void>;
-  /** markStarted for many runs in one transaction (group commit); returns the delivered → running transitions it made. */
+  /** Marks many runs running in one transaction (group commit), each only from `delivered` and only for its own system; returns the transitions it made. */
   markStartedBatch(items: RunStart[]): Promise<Transition[]>;
   appendChunk(systemId: string, runId: string, seq: number, stream: string, data: string, at: string): Promise<void>;
   /**
-   * Stores the final state unless the run already ended (a late result replaces
-   * `lost`). Frees the job's slot, counts errors, stops the job past max_errors.
-   */
-  completeRun(systemId: string, runId: string, completion: RunCompletion, storedAt: string): Promise<{ outcome: 'stored' | 'duplicate' | 'unknown'; effect?: JobEffect }>;
-  /**
-   * completeRun for many results in one transaction (group commit): one outcome
-   * per item, in order, one effect per job touched, and every transition the
-   * batch made (runs ended, waiting runs cancelled past max_errors, jobs
-   * stopped or finished). All or nothing.
+   * Stores many results in one transaction (group commit), each unless its run
+   * already ended (a late result replaces `lost`); frees the jobs' slots,
+   * counts errors, stops a job past max_errors. One outcome per item, in
+   * order, one effect per job touched, and every transition the batch made
+   * (runs ended, waiting runs cancelled past max_errors, jobs stopped or
+   * finished). All or nothing.
    */
   completeRuns(items: ResultToStore[], storedAt: string): Promise<{ outcomes: StoreOutcome[]; effects: JobEffect[]; transitions: Transition[] }>;
   /** Output chunks and ended runs after a cursor, in the order a stream replays them. */

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { JobStore } from './store.js';
-import type { RunNotifier } from './index.js';
+import type { RunNotifier } from './notifier.js';
 import { TransitionSink } from './transitions.js';
 
 /**

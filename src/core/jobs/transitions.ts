@@ -1,4 +1,4 @@
-import type { RunState } from './store.js';
+import type { RunState } from './run-states.js';
 
 /** Why a run or a job changed state: a closed set, so subscribers can switch over it exhaustively. */
 export const TRANSITION_REASONS = [

@@ -1,2 +1,3 @@
-export { Scheduler, PENDING_LEASE_MS, type SchedulerEvents } from './scheduler.js';
+export { Scheduler, type SchedulerEvents } from './scheduler.js';
+export type { ScheduledLauncher, ScheduledScript, ScheduleStore } from './store.js';
 export { checkCron, checkTimezone, nextCronFire } from './cron.js';

@@ -1,16 +1,14 @@
 import type { Actor } from '../access/index.js';
 import type { Clock } from '../clock.js';
 import { isMusterError } from '../errors.js';
-import type { ScriptRecord, ScriptService, ScriptStore } from '../scripts/index.js';
 import { nextCronFire } from './cron.js';
-
-export { checkCron, checkTimezone, nextCronFire } from './cron.js';
+import type { ScheduledLauncher, ScheduledScript, ScheduleStore } from './store.js';
 
 /** How many due fires one tick handles; the next tick takes the rest. */
 const BATCH = 100;
 
 /** A fire claimed this long ago and not finished is taken over: its claimer died mid-launch. */
-export const PENDING_LEASE_MS = 60_000;
+const PENDING_LEASE_MS = 60_000;
 
 /** Who launched a scheduled job: the script and the slot, so a takeover can tell whether the job exists. */
 function fireLabel(scriptId: string, slot: string): string {
@@ -19,7 +17,7 @@ function fireLabel(scriptId: string, slot: string): string {
 
 /** What the scheduler reports: every fire it launched, and failures it survived. */
 export interface SchedulerEvents {
-  fired?(script: ScriptRecord, jobId: string, slot: string): void;
+  fired?(script: ScheduledScript, jobId: string, slot: string): void;
   error?(err: unknown, context: Record<string, unknown>): void;
 }
 
@@ -39,8 +37,8 @@ export class Scheduler {
   private stopped = true;
 
   constructor(
-    private readonly store: ScriptStore,
-    private readonly scripts: ScriptService,
+    private readonly store: ScheduleStore,
+    private readonly scripts: ScheduledLauncher,
     private readonly clock: Clock,
     private readonly intervalMs = 1000,
     private readonly events: SchedulerEvents = {},
@@ -86,7 +84,7 @@ export class Scheduler {
   }
 
   /** Launches one claimed fire; a fire that cannot launch (no targets, say) is finished, not retried. */
-  private async fire(script: ScriptRecord, slot: string): Promise<boolean> {
+  private async fire(script: ScheduledScript, slot: string): Promise<boolean> {
     try {
       const actor: Actor = { organizationId: script.organizationId, role: 'operator', label: fireLabel(script.id, slot) };
       const { job } = await this.scripts.launch(actor, script.id, { source: 'schedule' });

@@ -50,7 +50,7 @@ function checkIdList(value: unknown, field: string): string[] {
 }
 
 /** Shapes only: selector grammar and whether ids exist are checked when the script is launched. */
-export function checkTargets(value: unknown): ScriptTargets {
+function checkTargets(value: unknown): ScriptTargets {
   if (value === undefined || value === null) return { systemIds: [], groupIds: [], selector: null };
   if (typeof value !== 'object' || Array.isArray(value)) throw invalid('default_targets', 'must be an object with system_ids, group_ids and selector');
   const t = value as Record<string, unknown>;
@@ -93,8 +93,8 @@ export class ScriptService {
     private readonly audit: AuditSink,
     private readonly clock: Clock,
     private readonly limits: JobLimits,
-    /** What `launch` writes jobs through; a service built without it can keep scripts but not launch them. */
-    private readonly jobs?: JobService,
+    /** What `launch` writes jobs through. */
+    private readonly jobs: JobService,
   ) {}
 
   /** Saves a new script; CONFLICT when the organization already has one of that name. */
@@ -146,7 +146,6 @@ export class ScriptService {
    * run variables of its own on top of `env`.
    */
   async launch(actor: Actor, ref: string, launch: ScriptLaunch): Promise<{ job: JobView; runs: RunRecord[] }> {
-    if (!this.jobs) throw new Error('ScriptService was built without a JobService, so it cannot launch');
     const { source, retryOf, runEnv, targets, ...overrides } = launch;
     if (overrides.content !== undefined) throw invalid('content', 'give either content or script, not both');
     const script = await this.get(actor, ref);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentPublicKey, coreFixture, FACTS, type CoreFixture } from '../../../test/support/core.js';
+import { agentPublicKey, coreFixture, deliver, FACTS, type CoreFixture } from '../../../test/support/core.js';
 import { DATABASES } from '../../../test/support/databases.js';
 import type { AgentResult } from '../jobs/run-lifecycle.js';
 
@@ -17,7 +17,7 @@ describe.each(DATABASES)('scripts.launch on $name', ({ name, skip }) => {
   /** What each system's agent would be handed now: its deliveries, by job. */
   const delivered = async (jobId: string) => {
     const out = new Map<string, Record<string, string>>();
-    for (const system of [a, b]) for (const d of await f.core.runs.deliverable(system)) if (d.jobId === jobId) out.set(system, d.env);
+    for (const system of [a, b]) for (const d of await deliver(f.core, system)) if (d.jobId === jobId) out.set(system, d.env);
     return out;
   };
 

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../test/support/core.js';
 import { DATABASES, openMigrated, type TestDatabase } from '../../../test/support/databases.js';
-import type { Database } from '../../store/index.js';
-import { auditSink } from '../../store/repos/audit.js';
-import { organizationStore } from '../../store/repos/organizations.js';
-import { scriptStore } from '../../store/repos/scripts.js';
+import { createStores, type Database } from '../../store/index.js';
 import type { Actor } from '../access/index.js';
 import { newId } from '../ids.js';
+import { JobService } from '../jobs/index.js';
 import { ScriptService } from './index.js';
 
 interface Fixture {
@@ -22,8 +20,11 @@ interface Fixture {
 async function scriptFixture(name: 'sqlite' | 'postgres'): Promise<Fixture> {
   const { database, test } = await openMigrated(name);
   const clock = new FakeClock();
-  const scripts = new ScriptService(scriptStore(database.db), auditSink(database.db), clock, { scriptBytes: 1024, outputBytes: 1024 });
-  const organizations = organizationStore(database.db);
+  const stores = createStores(database);
+  const limits = { scriptBytes: 1024, outputBytes: 1024 };
+  const jobs = new JobService(stores.jobs, stores.systems, stores.audit, { runsCreated: () => {}, cancelRuns: () => {} }, clock, limits);
+  const scripts = new ScriptService(stores.scripts, stores.audit, clock, limits, jobs);
+  const organizations = stores.organizations;
   return {
     scripts, clock, database, test,
     async organization(role) {

@@ -1,3 +1,5 @@
+import type { ScheduleStore } from '../schedules/index.js';
+
 /** Where a saved script runs when a launch names no targets of its own. */
 export interface ScriptTargets {
   systemIds: string[];
@@ -44,8 +46,8 @@ export interface ScriptRecord {
   attributes: Record<string, string>;
 }
 
-/** Storage of saved scripts. Names are unique per organization. */
-export interface ScriptStore {
+/** Storage of saved scripts, and of their fires for the scheduler. Names are unique per organization. */
+export interface ScriptStore extends ScheduleStore {
   /** False when the organization already has a script of that name. */
   insertScript(script: ScriptRecord): Promise<boolean>;
   listScripts(organizationId: string): Promise<ScriptRecord[]>;
@@ -62,19 +64,8 @@ export interface ScriptStore {
   listRunOnEnroll(organizationId: string): Promise<ScriptRecord[]>;
   /** Scripts of every organization whose next fire time is at or before `now`, soonest first. */
   dueScripts(now: string, limit: number): Promise<ScriptRecord[]>;
-  /**
-   * Compare-and-set of `next_fire_at`: true for the one caller that moved it from `expected`, which
-   * also marks `expected` as the fire being launched (pending) since `now`.
-   */
-  claimFire(id: string, expected: string, next: string | null, now: string): Promise<boolean>;
-  /** Clears the pending mark of a fire whose job is written (or that cannot launch). */
-  finishFire(id: string, slot: string): Promise<void>;
   /** Fires claimed before `before` and never finished: their claimer died or hangs. */
   stalePendingFires(before: string, limit: number): Promise<Array<{ script: ScriptRecord; slot: string; since: string }>>;
-  /** Takes over a stale pending fire (compare-and-set on its `since`); true for the one caller that did. */
-  reclaimFire(id: string, slot: string, since: string, now: string): Promise<boolean>;
-  /** True when a job launched by `label` from this script exists (the fire was launched after all). */
-  jobExists(scriptId: string, label: string): Promise<boolean>;
   /** False when no script with that id is in the organization. */
   deleteScript(organizationId: string, id: string): Promise<boolean>;
 }

@@ -1,13 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { IngestDataStore } from '../../core/ingest/index.js';
-import type { DialectName } from '../dialect.js';
+import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { fromJson } from '../repos/json.js';
 import { runIngestQuery } from './pdb-query.js';
 import { toNode } from './pdb-sources.js';
 
 /** Reads of ingested data, always within one organization. */
-export function ingestDataStore(db: Kysely<Schema>, dialect: DialectName): IngestDataStore {
+export function ingestDataStore(db: Kysely<Schema>, capabilities: DialectCapabilities): IngestDataStore {
   return {
     async nodes(org, certname) {
       let q = db.selectFrom('ingest_nodes').selectAll().where('organization_id', '=', org);
@@ -52,6 +52,6 @@ export function ingestDataStore(db: Kysely<Schema>, dialect: DialectName): Inges
       return rows.map((r) => ({ certname: r.certname, hash: r.hash, receivedAt: r.received_at, body: fromJson<Record<string, unknown>>(r.body, {}) }));
     },
 
-    query: (org, query) => runIngestQuery(db, dialect, org, query),
+    query: (org, query) => runIngestQuery(db, capabilities, org, query),
   };
 }

@@ -13,7 +13,7 @@ function resourceHash(certname: string, r: CatalogResource): string {
 }
 
 /** One row per resource of a catalog, in catalog order. */
-export function resourceRowsOf(org: string, certname: string, environment: string | null, resources: CatalogResource[]): IngestResourceTable[] {
+function resourceRowsOf(org: string, certname: string, environment: string | null, resources: CatalogResource[]): IngestResourceTable[] {
   return resources.map((r, ordinal) => ({
     organization_id: org, certname, ordinal, resource: resourceHash(certname, r), type: r.type, title: r.title,
     tags: r.tagsText, exported: r.exported ? 1 : 0, file: r.file, line: r.line, parameters: r.parametersText, environment,

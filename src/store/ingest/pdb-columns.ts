@@ -48,7 +48,7 @@ export interface Source<E extends QueryEntity> {
 export const ref = (r: string) => sql.ref(r) as Raw;
 export const col = (type: FieldType, r: string, storage?: Col['storage']): Col => ({ type, sql: ref(r), ...(storage ? { storage } : {}) });
 /** Active nodes only: deactivated ones leave every query that does not ask about node_state. */
-export const active = (alias: string) => sql`${ref(`${alias}.deactivated`)} is null`;
+const active = (alias: string) => sql`${ref(`${alias}.deactivated`)} is null`;
 
 /** The scope's node filter: active nodes only, unless the query chose a node_state. */
 export const nodeScope = (alias: string, q: IngestQuery): Raw[] => (q.includeDeactivated ? [] : [active(alias)]);

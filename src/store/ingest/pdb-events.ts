@@ -25,6 +25,10 @@ interface JsonReads {
   /** The FROM of format 6+ (resources R, their events E) and of format 5 (events E, which are their own resources). */
   nested: { from: string; res: string; ev: string; ri: string; ei: string };
   flat: { from: string; ev: string; ei: string };
+  /** The report body as this database reads JSON from it. */
+  body: string;
+  /** How a JSON column compares with a query's value, where text comparison would not do. */
+  equalsJson?: (column: string, value: unknown) => Raw;
 }
 
 const SQLITE: JsonReads = {
@@ -45,6 +49,7 @@ const SQLITE: JsonReads = {
     from: `ingest_reports r, json_each(r.body, '$.resource_events') ev where json_type(r.body, '$.resource_events') = 'array' and ev.type = 'object'`,
     ev: 'ev.value', ei: 'ev.key',
   },
+  body: 'r.body',
 };
 
 const arrayOf = (d: string, k: string) => `case when jsonb_typeof(${d} -> '${k}') = 'array' then ${d} -> '${k}' else '[]'::jsonb end`;
@@ -70,7 +75,12 @@ const POSTGRES: JsonReads = {
       where jsonb_typeof(ev.value) = 'object'`,
     ev: 'ev.value', ei: 'ev.i',
   },
+  body: 'cast(r.body as jsonb)',
+  // PostgreSQL writes jsonb as text its own way ({"a": 1}); compare as jsonb there.
+  equalsJson: (column, v) => sql`cast(${ref(column)} as jsonb) = cast(${JSON.stringify(v)} as jsonb)`,
 };
+
+const READS: Readonly<Record<DialectName, JsonReads>> = { sqlite: SQLITE, postgres: POSTGRES };
 
 /** One branch of the derived table: the columns of each event, from event `ev` and resource `res`. */
 function branch(j: JsonReads, body: string, ev: string, res: string, ri: string, ei: string, from: string): string {
@@ -88,11 +98,9 @@ function branch(j: JsonReads, body: string, ev: string, res: string, ri: string,
   return `select ${cols.join(', ')} from ${from}`;
 }
 
-function derived(dialect: DialectName): Raw {
-  const j = dialect === 'sqlite' ? SQLITE : POSTGRES;
-  const body = dialect === 'sqlite' ? 'r.body' : 'cast(r.body as jsonb)';
-  const nested = branch(j, body, j.nested.ev, j.nested.res, j.nested.ri, j.nested.ei, j.nested.from);
-  const flat = branch(j, body, j.flat.ev, j.flat.ev, '0', j.flat.ei, j.flat.from);
+function derived(j: JsonReads): Raw {
+  const nested = branch(j, j.body, j.nested.ev, j.nested.res, j.nested.ri, j.nested.ei, j.nested.from);
+  const flat = branch(j, j.body, j.flat.ev, j.flat.ev, '0', j.flat.ei, j.flat.from);
   // Only constant SQL here: nothing of a query or a report is spliced into it.
   return sql.raw(`(${nested} union all ${flat}) e left join ingest_nodes n on n.organization_id = e.organization_id and n.certname = e.certname`);
 }
@@ -101,11 +109,9 @@ const json = (text: unknown): unknown => (text === null || text === undefined ? 
 
 /** The events source for one database. */
 export function eventsSource(dialect: DialectName): Source<'events'> {
-  const jsonCol = (name: string): Col => ({
-    ...col('json', `e.${name}`),
-    // PostgreSQL writes jsonb as text its own way ({"a": 1}); compare as jsonb there.
-    ...(dialect === 'postgres' ? { equalsJson: (v: unknown) => sql`cast(${ref(`e.${name}`)} as jsonb) = cast(${JSON.stringify(v)} as jsonb)` } : {}),
-  });
+  const j = READS[dialect];
+  const { equalsJson } = j;
+  const jsonCol = (name: string): Col => ({ ...col('json', `e.${name}`), ...(equalsJson ? { equalsJson: (v: unknown) => equalsJson(`e.${name}`, v) } : {}) });
   const fields: Record<string, Col> = {
     certname: col('text', 'e.certname'), report: col('text', 'e.report'), status: col('text', 'e.status'), timestamp: col('timestamp', 'e.timestamp'),
     run_start_time: col('timestamp', 'e.run_start_time'), run_end_time: col('timestamp', 'e.run_end_time'), report_receive_time: col('timestamp', 'e.report_receive_time'),
@@ -116,7 +122,7 @@ export function eventsSource(dialect: DialectName): Source<'events'> {
     environment: col('text', 'e.environment'), configuration_version: col('text', 'e.configuration_version'), node_state: nodeState('n'),
   };
   return {
-    from: derived(dialect),
+    from: derived(j),
     scope: (org, q) => [sql`e.organization_id = ${org}`, ...nodeScope('n', q)],
     facts: ref('n.facts'),
     field: (name) => fields[name],

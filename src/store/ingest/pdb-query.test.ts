@@ -31,7 +31,7 @@ describe.each(DATABASES)('PuppetDB queries compiled to SQL on $name', ({ name: d
   const apply = async (command: Parameters<typeof toEffect>[0], version: number, payload: Record<string, unknown>) =>
     applyEffects(f.database.db, [{ org, e: toEffect(command, version, payload, at(59)) }]);
   const run = async (entity: QueryEntity, query: unknown, more: Partial<QueryInput> = {}, on: Kysely<Schema> = f.database.db): Promise<IngestQueryResult> =>
-    runIngestQuery(on, db, org, parseIngestQuery(entity, { query, limit: undefined, offset: 0, orderBy: [], ...more }));
+    runIngestQuery(on, f.database.capabilities, org, parseIngestQuery(entity, { query, limit: undefined, offset: 0, orderBy: [], ...more }));
   const rows = async (entity: QueryEntity, query: unknown, more: Partial<QueryInput> = {}) => {
     const r = await run(entity, query, more);
     if (r.kind !== 'rows') throw new Error('expected rows');

@@ -2,13 +2,13 @@ import { sql, type Kysely } from 'kysely';
 import { MusterError } from '../../core/errors.js';
 import type { IngestQuery, IngestQueryResult, QueryEntity, QueryExpr } from '../../core/ingest/index.js';
 import type { Schema } from '../schema.js';
-import type { DialectName } from '../dialect.js';
+import { forDialect, type DialectCapabilities, type DialectName } from '../dialect.js';
 import type { QueryDialect } from './pdb-columns.js';
 import { QUERY_DIALECTS } from './pdb-dialect.js';
 import { sourcesFor, type Col, type Raw, type Row, type Source } from './pdb-sources.js';
 
 const TRUE = sql`1 = 1`;
-const SOURCES = { sqlite: sourcesFor('sqlite'), postgres: sourcesFor('postgres') };
+const SOURCES: Readonly<Record<DialectName, ReturnType<typeof sourcesFor>>> = { sqlite: sourcesFor('sqlite'), postgres: sourcesFor('postgres') };
 const FALSE = sql`1 = 0`;
 type Cmp = '=' | '<' | '>' | '<=' | '>=';
 
@@ -166,7 +166,7 @@ function equalitiesAsIn(items: QueryExpr[]): QueryExpr[] {
  * each comparison is made a plain true or false; elsewhere NULL already acts
  * as false, and comparisons stay bare so that indexes serve them.
  */
-export function compileExpr<E extends QueryEntity>(source: Source<E>, e: QueryExpr, d: QueryDialect, negated = false): Raw {
+function compileExpr<E extends QueryEntity>(source: Source<E>, e: QueryExpr, d: QueryDialect, negated = false): Raw {
   const definite = (cmp: Raw) => (!negated || cmp === TRUE || cmp === FALSE ? cmp : sql`coalesce(${cmp}, ${FALSE})`);
   switch (e.op) {
     case 'and':
@@ -258,9 +258,9 @@ function badRegex(err: unknown): boolean {
  * walked out of the stored documents, resources as derived rows), counts as
  * SQL aggregation. Only the page asked for is read.
  */
-export async function runIngestQuery(db: Kysely<Schema>, dialect: DialectName, org: string, q: IngestQuery): Promise<IngestQueryResult> {
-  const source = SOURCES[dialect][q.entity] as Source<QueryEntity>;
-  const d = QUERY_DIALECTS[dialect];
+export async function runIngestQuery(db: Kysely<Schema>, capabilities: DialectCapabilities, org: string, q: IngestQuery): Promise<IngestQueryResult> {
+  const source = forDialect(capabilities, SOURCES)[q.entity] as Source<QueryEntity>;
+  const d = forDialect(capabilities, QUERY_DIALECTS);
   try {
     if (q.extract?.count) return { kind: 'counts', rows: await counts(db, source, d, org, q) };
     const { rows } = await sql<Row>`select ${source.select} from ${source.from} where ${where(source, d, org, q)} order by ${orderBy(source, q)} ${paging(q)}`.execute(db);

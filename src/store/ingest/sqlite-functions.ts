@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { compileSafeRegex } from '../../lib/safe-regex.js';
 
 /** The text of the value at a dotted path of a JSON document, as PostgreSQL's muster_fact gives it. */
-export function factText(doc: string | null, path: string): string | null {
+function factText(doc: string | null, path: string): string | null {
   if (doc === null) return null;
   let value: unknown;
   try {

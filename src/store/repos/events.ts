@@ -1,8 +1,6 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
-import { TERMINAL_STATES, type EndedEvent, type JobStore, type OutputEvent, type RunState } from '../../core/jobs/index.js';
+import { NON_TERMINAL_STATES, TERMINAL_STATES, type EndedEvent, type JobStore, type OutputEvent, type RunState } from '../../core/jobs/index.js';
 import type { Schema } from '../schema.js';
-
-const NON_TERMINAL: RunState[] = ['pending', 'delivered', 'running'];
 
 /** Event replay for live streams: output chunks and ended runs after a cursor, oldest first. */
 export function eventReader(db: Kysely<Schema>): Pick<JobStore, 'readEvents'> {
@@ -18,7 +16,7 @@ export function eventReader(db: Kysely<Schema>): Pick<JobStore, 'readEvents'> {
 
       // Whether runs are still open is read first: a run that ends after this read is then still in
       // the rows below or in the next read, so `done` never overtakes the last run's events.
-      let open = db.selectFrom('runs').select('runs.id').where('runs.job_id', '=', jobId).where('runs.state', 'in', NON_TERMINAL);
+      let open = db.selectFrom('runs').select('runs.id').where('runs.job_id', '=', jobId).where('runs.state', 'in', NON_TERMINAL_STATES);
       if (runId) open = open.where('runs.id', '=', runId);
       const stillOpen = await open.limit(1).executeTakeFirst();
 

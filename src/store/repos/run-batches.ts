@@ -1,6 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import {
-  ERROR_STATES, jobStatus, resultReason, TERMINAL_STATES, type Delivery, type JobEffect, type JobTransition, type ResultToStore, type RunStart, type RunState,
+  ERROR_STATES, IN_FLIGHT_STATES, jobStatus, NON_TERMINAL_STATES, resultReason, TERMINAL_STATES, type Delivery, type JobEffect, type JobTransition, type ResultToStore, type RunStart, type RunState,
   type RunTransition, type StoreOutcome, type Transition, type TransitionReason,
 } from '../../core/jobs/index.js';
 import { chunks } from '../chunks.js';
@@ -20,8 +20,6 @@ import { keepStreamedOutput } from './run-output.js';
  */
 type Db = Kysely<Schema> | Transaction<Schema>;
 
-const IN_FLIGHT: readonly string[] = ['delivered', 'running'];
-const NON_TERMINAL: RunState[] = ['pending', 'delivered', 'running'];
 /** How many waiting systems one freed slot wakes at most (each wake re-reads the database). */
 const WAKE_BATCH = 100;
 /** 11 parameters per result row: 500 rows stay far inside both limits. */
@@ -83,7 +81,7 @@ export async function finishJobs(tx: Db, capabilities: DialectCapabilities, jobI
       .set({ finished_at: at })
       .where('id', '=', jobId)
       .where('finished_at', 'is', null)
-      .where((eb) => eb.not(eb.exists(eb.selectFrom('runs').select('runs.id').where('runs.job_id', '=', jobId).where('runs.state', 'in', NON_TERMINAL))))
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('runs').select('runs.id').where('runs.job_id', '=', jobId).where('runs.state', 'in', NON_TERMINAL_STATES))))
       .returning(['organization_id', 'stopped_reason', 'total'])
       .executeTakeFirst();
     if (!row) continue;
@@ -278,18 +276,23 @@ function resultUpdateText(db: Db, rows: number): string {
     from v where runs.id = v.id`.compile(db).sql;
 }
 
-/** Statement texts by dialect and row count: building 5,500 parameters through the query builder each time cost ~9 ms per 1,000 results. */
-const updateTexts = new Map<string, string>();
+/**
+ * Statement texts by row count, one cache per dialect (its capabilities, so
+ * placeholders never mix): building 5,500 parameters through the query
+ * builder each time cost ~9 ms per 1,000 results.
+ */
+const updateTexts = new WeakMap<DialectCapabilities, Map<number, string>>();
 
 /** One UPDATE … FROM (VALUES …) per 500 results: both SQLite (≥ 3.33) and PostgreSQL accept it. */
-async function writeResults(tx: Db, dialect: string, items: ResultToStore[], storedAt: string): Promise<void> {
+async function writeResults(tx: Db, capabilities: DialectCapabilities, items: ResultToStore[], storedAt: string): Promise<void> {
+  let texts = updateTexts.get(capabilities);
+  if (!texts) updateTexts.set(capabilities, (texts = new Map()));
   for (const part of chunks(items, ROWS_PER_UPDATE)) {
-    const key = `${dialect}:${part.length}`;
-    let text = updateTexts.get(key);
+    let text = texts.get(part.length);
     if (!text) {
       // One text per batch size seen; bounded, as sizes vary with load.
-      if (updateTexts.size >= 64) updateTexts.clear();
-      updateTexts.set(key, (text = resultUpdateText(tx, part.length)));
+      if (texts.size >= 64) texts.clear();
+      texts.set(part.length, (text = resultUpdateText(tx, part.length)));
     }
     const params: unknown[] = [];
     for (const { runId, completion: c } of part) {
@@ -346,12 +349,12 @@ export async function completeBatch(
       const to = item.completion.state;
       transitions.push(...runTransitions([row], row.state as RunState, to, resultReason(to), storedAt));
       const j = jobs.get(row.job_id) ?? { freed: 0, errors: 0, row };
-      if (IN_FLIGHT.includes(row.state) && row.max_concurrency !== null) j.freed++;
+      if ((IN_FLIGHT_STATES as readonly string[]).includes(row.state) && row.max_concurrency !== null) j.freed++;
       j.errors += (isError(item.completion.state) ? 1 : 0) - (isError(row.state) ? 1 : 0);
       jobs.set(row.job_id, j);
       return 'stored';
     });
-    await writeResults(tx, capabilities.name, toWrite, storedAt);
+    await writeResults(tx, capabilities, toWrite, storedAt);
     const lostEmpty = toWrite.filter((i) => i.completion.state === 'lost' && i.completion.stdout === '' && i.completion.stderr === '');
     if (lostEmpty.length > 0) await keepStreamedOutput(tx, lostEmpty.map((i) => i.runId));
     const effects: JobEffect[] = [];

@@ -1,5 +1,5 @@
 import { type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
-import type { JobEffect, JobStore, RunState, RunTransition, Transition } from '../../core/jobs/index.js';
+import { IN_FLIGHT_STATES, NON_TERMINAL_STATES, type JobEffect, type JobStore, type RunState, type RunTransition, type Transition } from '../../core/jobs/index.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { chunks } from '../chunks.js';
@@ -10,12 +10,9 @@ type Db = Kysely<Schema> | Transaction<Schema>;
 type RunUpdate = UpdateQueryBuilder<Schema, 'runs', 'runs', UpdateResult>;
 type Engine = Pick<
   JobStore,
-  | 'claimPending' | 'claimPendingBatch' | 'undelivered' | 'cancelRequested' | 'systemsWithPending' | 'markStarted' | 'markStartedBatch' | 'appendChunk'
-  | 'completeRun' | 'completeRuns' | 'sweep' | 'cancel' | 'cancelAbsent'
+  | 'claimPendingBatch' | 'undelivered' | 'cancelRequested' | 'systemsWithPending' | 'markStartedBatch' | 'appendChunk'
+  | 'completeRuns' | 'sweep' | 'cancel' | 'cancelAbsent'
 >;
-
-const IN_FLIGHT: RunState[] = ['delivered', 'running'];
-const NON_TERMINAL: RunState[] = ['pending', 'delivered', 'running'];
 
 /** Moves a job's counters; `in_flight` is only kept for jobs with a concurrency limit. */
 async function adjustJob(tx: Db, jobId: string, inFlight: number, errors: number): Promise<void> {
@@ -38,7 +35,7 @@ async function endInFlight(
   at: string,
 ): Promise<RunTransition[]> {
   const out: RunTransition[] = [];
-  for (const from of IN_FLIGHT) {
+  for (const from of IN_FLIGHT_STATES) {
     const rows = await where(tx.updateTable('runs').set(set).where('state', '=', from)).returning(TRANSITION_COLUMNS).execute();
     out.push(...runTransitions(rows, from, set.state, reason, at));
   }
@@ -50,10 +47,6 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
   return {
     claimPendingBatch: (systemIds, at, lostGraceS) => claimBatch(db, capabilities, systemIds, at, lostGraceS),
 
-    async claimPending(systemId, at, lostGraceS) {
-      return (await claimBatch(db, capabilities, [systemId], at, lostGraceS)).deliveries.get(systemId) ?? [];
-    },
-
     async undelivered(systemId, agentActive) {
       let q = db.selectFrom('runs').select(['id', 'job_id']).where('system_id', '=', systemId).where('state', '=', 'delivered').where('cancel_requested', '=', 0);
       if (agentActive.length > 0) q = q.where('id', 'not in', agentActive);
@@ -61,7 +54,7 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
     },
 
     async cancelRequested(systemId) {
-      const rows = await db.selectFrom('runs').select('id').where('system_id', '=', systemId).where('cancel_requested', '=', 1).where('state', 'in', IN_FLIGHT).execute();
+      const rows = await db.selectFrom('runs').select('id').where('system_id', '=', systemId).where('cancel_requested', '=', 1).where('state', 'in', IN_FLIGHT_STATES).execute();
       return rows.map((r) => r.id);
     },
 
@@ -77,22 +70,13 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
 
     markStartedBatch: (items) => startBatch(db, items),
 
-    async markStarted(systemId, runId, at) {
-      await db.updateTable('runs').set({ state: 'running', started_at: at }).where('id', '=', runId).where('system_id', '=', systemId).where('state', '=', 'delivered').execute();
-    },
-
     async appendChunk(systemId, runId, seq, stream, data, at) {
       const owner = await db.selectFrom('runs').select(['state', 'job_id']).where('id', '=', runId).where('system_id', '=', systemId).executeTakeFirst();
-      if (!owner || !NON_TERMINAL.includes(owner.state as RunState)) return;
+      if (!owner || !NON_TERMINAL_STATES.includes(owner.state as RunState)) return;
       await db.insertInto('run_chunks').values({ run_id: runId, job_id: owner.job_id, seq, stream, data, created_at: at }).onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing()).execute();
     },
 
     completeRuns: (items, storedAt) => completeBatch(db, capabilities, items, storedAt),
-
-    async completeRun(systemId, runId, completion, storedAt) {
-      const { outcomes, effects } = await completeBatch(db, capabilities, [{ systemId, runId, completion }], storedAt);
-      return outcomes[0] === 'stored' ? { outcome: 'stored', effect: effects[0] ?? { jobId: '', waitingSystems: [] } } : { outcome: outcomes[0]! };
-    },
 
     async sweep(now) {
       return db.transaction().execute(async (tx) => {
@@ -153,7 +137,7 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
           .set({ cancel_requested: 1, reason })
           .where(byTarget[0], '=', byTarget[1])
           .where('organization_id', '=', organizationId)
-          .where('state', 'in', IN_FLIGHT)
+          .where('state', 'in', IN_FLIGHT_STATES)
           .returning(['id', 'system_id'])
           .execute();
         const transitions: Transition[] = [];
