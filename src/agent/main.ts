@@ -6,6 +6,7 @@ import { decodeServerMessage, type ServerMessage } from '../protocol/messages.js
 import { collectFacts } from './facts.js';
 import { leftoverNote, OrphanReaper } from './orphans.js';
 import { RunManager } from './run-manager.js';
+import { SessionManager } from './session-manager.js';
 import { ServerLink } from './server-link.js';
 import { Spool } from './spool.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -30,6 +31,7 @@ export class Agent {
   private readonly logger: Logger;
   private readonly link: ServerLink;
   private readonly runs: RunManager;
+  private readonly sessions: SessionManager;
   private readonly spool: Spool;
   private readonly reaper: OrphanReaper;
   private readonly killGraceMs: number;
@@ -59,6 +61,8 @@ export class Agent {
       logger: this.logger,
       onOpen: () => this.hello(),
       onMessage: (raw) => this.receive(raw),
+      // A session lives on the connection it was opened on: no shell is left for a viewer who can no longer reach it.
+      onClose: () => this.sessions.closeAll('the agent lost its connection to the server'),
       onDeleted: () => this.markDeleted(),
       ...(deps.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: deps.idleTimeoutMs }),
     });
@@ -73,6 +77,7 @@ export class Agent {
       send: (m) => this.link.send(m),
       logger: this.logger,
     });
+    this.sessions = new SessionManager({ env: inheritedEnvironment(), send: (m) => this.link.send(m), logger: this.logger, killGraceMs: this.killGraceMs });
   }
 
   /**
@@ -97,6 +102,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.factsTimer);
     this.reaper.stop();
+    this.sessions.closeAll('the agent is stopping');
     await this.runs.stopAll();
     await this.link.stop();
     this.logger.info('agent stopped');
@@ -129,6 +135,16 @@ export class Agent {
         return this.runs.acknowledge(message.run_id);
       case 'run.cancel':
         return this.runs.cancel(message.run_id);
+      case 'session.open':
+        return this.sessions.open(message);
+      case 'session.input':
+        return this.sessions.input(message.session_id, message.data);
+      case 'session.resize':
+        return this.sessions.resize(message.session_id, message.cols, message.rows);
+      case 'session.credit':
+        return this.sessions.credit(message.session_id, message.bytes);
+      case 'session.close':
+        return this.sessions.close(message.session_id, message.reason);
       case 'ping':
         this.link.send({ type: 'pong', id: message.id });
         return;
