@@ -132,6 +132,28 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     expect((await api('GET', `/v1/sessions/${opened.body.id}`)).body).toMatchObject({ state: 'ended', end_reason: 'idle_timeout' });
   });
 
+  it.skipIf(skip)("an organization that records input gets the keystrokes in the recording, and its custom fields on the session", async () => {
+    expect((await api('PUT', '/v1/session-settings', { record_input: true, custom_fields: ['ticket'] }, keys.operator)).status).toBe(403);
+    const put = await api('PUT', '/v1/session-settings', { record_input: true, custom_fields: ['ticket'] });
+    expect(put.body).toEqual({ record_input: true, custom_fields: ['ticket'] });
+    try {
+      const tooBig = await api('POST', '/v1/sessions', { criteria: { tag: 'web' }, custom: { ticket: 'x'.repeat(1025) } });
+      expect(tooBig.body.error.message).toMatch(/custom\.ticket: must be at most 1024 characters/);
+      const opened = await api('POST', '/v1/sessions', { criteria: { tag: 'web' }, custom: { ticket: 'INC-1' } });
+      expect(opened.body).toMatchObject({ record_input: true, custom: { ticket: 'INC-1' } });
+      const t = terminal(opened.body.id);
+      await t.opened;
+      t.type('echo typed-$((1+1))\n');
+      await t.sees(/^typed-2\r?$/m);
+      t.type('exit\n');
+      expect(await t.exit()).toMatchObject({ exit_code: 0 });
+      const events = (await api('GET', `/v1/sessions/${opened.body.id}/recording`)).text.trim().split('\n').slice(1).map((l) => JSON.parse(l));
+      expect(events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).toBe('echo typed-$((1+1))\nexit\n');
+    } finally {
+      await api('PUT', '/v1/session-settings', { record_input: false, custom_fields: [] });
+    }
+  });
+
   it.skipIf(skip)('an agent that disconnects ends its sessions, saying so', async () => {
     const opened = await api('POST', '/v1/sessions', { criteria: { tag: 'db' }, system_id: db2.systemId });
     const t = terminal(opened.body.id);
