@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DATABASES, type TestDatabase } from './support/databases.js';
-import { startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
+import { BIN, muster, startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
 import { call } from './support/server.js';
-import { TerminalClient } from './support/terminal.js';
+import { PtyProcess, TerminalClient } from './support/terminal.js';
 
 describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) => {
   let db: TestDatabase;
@@ -152,6 +152,41 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     } finally {
       await api('PUT', '/v1/session-settings', { record_input: false, custom_fields: [] });
     }
+  });
+
+  it.skipIf(skip)('muster jump shows a chooser when several match, then is the shell, and exits with its status', async () => {
+    const cli = await PtyProcess.spawn(process.execPath, [BIN, 'jump', '--tag', 'db', '--server', server.url, '--api-key', keys.operator], { cols: 90, rows: 20 });
+    await cli.sees(/2 systems match:/);
+    await cli.sees(/#\s+NAME\s+HOSTNAME\s+TAGS\s+COMMENTS\s+PRIVATE IP\s+PUBLIC IP\s+ONLINE/);
+    await cli.sees(/open which one\? \[1-2, empty to cancel\]/);
+    cli.type('9\r');
+    await cli.sees(/not a choice: 9/);
+    cli.type('1\r');
+    await cli.sees(/muster: session (\w+) on system/);
+    cli.type('stty size; echo $((6*7))\r');
+    await cli.sees(/^20 90\r?$/m);
+    await cli.sees(/^42\r?$/m);
+    cli.resize(120, 33);
+    cli.type('stty size\r');
+    await cli.sees(/^33 120\r?$/m);
+    cli.type('exit 3\r');
+    expect(await cli.exited).toBe(3);
+    expect(cli.output).toMatch(/ended: the shell exited with status 3/);
+    const id = /muster: session (\w+) on system/.exec(cli.output)![1]!;
+    const listed = await muster(['sessions', 'list', '--json', '--server', server.url, '--api-key', keys.viewer]);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ id, state: 'ended', end_reason: 'exited', exit_code: 3 }));
+    const shown = await muster(['sessions', 'show', id, '--server', server.url, '--api-key', keys.viewer]);
+    expect(shown.stdout).toMatch(/end:\s+exited: the shell exited with status 3/);
+    const played = await muster(['sessions', 'play', id, '--speed', '100', '--server', server.url, '--api-key', keys.viewer]);
+    expect(played.code).toBe(0);
+    expect(played.stdout).toMatch(/^42\r?$/m);
+  });
+
+  it.skipIf(skip)('muster jump with criteria nothing matches says so and exits 1', async () => {
+    const r = await muster(['jump', '--hostname', 'no-such-host', '--server', server.url, '--api-key', keys.operator]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: no system matches the criteria/);
   });
 
   it.skipIf(skip)('an agent that disconnects ends its sessions, saying so', async () => {

@@ -1,6 +1,20 @@
 import { EventEmitter, once } from 'node:events';
 import WebSocket from 'ws';
 
+/** Resolves once `output()` matches `re`, re-checking on each `data` event of `source`. */
+async function shows(source: EventEmitter, output: () => string, re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  for (;;) {
+    const m = output().match(re);
+    if (m) return m;
+    try {
+      await once(source, 'data', { signal: deadline });
+    } catch {
+      throw new Error(`the terminal never showed ${re}; it shows:\n${output()}`);
+    }
+  }
+}
+
 export interface ExitEvent {
   type: 'exit';
   reason: string;
@@ -54,17 +68,8 @@ export class TerminalClient extends EventEmitter {
   }
 
   /** Resolves once the terminal's output matches `re` (output is awaited, never polled). */
-  async sees(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    const deadline = AbortSignal.timeout(timeoutMs);
-    for (;;) {
-      const m = this.output.match(re);
-      if (m) return m;
-      try {
-        await once(this, 'data', { signal: deadline });
-      } catch {
-        throw new Error(`the terminal never showed ${re}; it shows:\n${this.output}`);
-      }
-    }
+  sees(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    return shows(this, () => this.output, re, timeoutMs);
   }
 
   /** The session's exit event, once it comes. */
@@ -79,5 +84,34 @@ export class TerminalClient extends EventEmitter {
         throw new Error(`no exit event; events: ${JSON.stringify(this.events)}; output:\n${this.output}`);
       }
     }
+  }
+}
+
+/** A process on a pseudo-terminal (node-pty), as a user at a terminal would drive it. */
+export class PtyProcess extends EventEmitter {
+  output = '';
+  readonly exited: Promise<number>;
+
+  private constructor(private readonly pty: import('node-pty').IPty) {
+    super();
+    pty.onData((d) => ((this.output += d), this.emit('data')));
+    this.exited = new Promise((resolve) => pty.onExit(({ exitCode }) => (this.emit('data'), resolve(exitCode))));
+  }
+
+  static async spawn(file: string, args: string[], size: { cols: number; rows: number }): Promise<PtyProcess> {
+    const { spawn } = await import('node-pty');
+    return new PtyProcess(spawn(file, args, { name: 'xterm-256color', ...size, env: process.env as Record<string, string> }));
+  }
+
+  type(text: string): void {
+    this.pty.write(text);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.pty.resize(cols, rows);
+  }
+
+  sees(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    return shows(this, () => this.output, re, timeoutMs);
   }
 }

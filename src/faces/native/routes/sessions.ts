@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
+import Type from 'typebox';
 import type { WebSocket } from 'ws';
 import { AmbiguousSession, IdParams, OpenSessionBody, Session, SessionList, SessionListQuery, SessionSettings, type AttachControl, type SessionCandidate } from '../../../api/native/index.js';
 import { isMusterError } from '../../../core/errors.js';
@@ -10,6 +11,12 @@ import { classify, STATUS } from '../../http-errors.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
 import { answers } from '../schemas.js';
+
+/** An asciicast v2 file: a header line, then one `[seconds, "o"|"i"|"r", text]` line per event. */
+const Recording = {
+  description: 'asciicast v2 (asciinema play can replay it)',
+  content: { 'application/x-asciicast': { schema: Type.String() } },
+};
 
 export function sessionView(s: SessionRecord): Session {
   return {
@@ -54,7 +61,7 @@ export function sessionRoutes(app: FastifyInstance, { core }: NativeDeps): void 
 
   api.post('/sessions/:id/end', { schema: { tags, summary: "End a session (operator: one's own; admin: anyone's)", params: IdParams, response: answers({ 200: Session }) } }, async (req) => sessionView(await core.sessions.end(actorOf(req), req.params.id)));
 
-  api.get('/sessions/:id/recording', { schema: { tags, summary: "The session's recording (asciicast v2)", params: IdParams } }, async (req, reply) => {
+  api.get('/sessions/:id/recording', { schema: { tags, summary: "The session's recording (asciicast v2)", params: IdParams, response: answers({ 200: Recording }) } }, async (req, reply) => {
     const cast = await core.sessions.recording(actorOf(req), req.params.id);
     return reply.header('content-type', 'application/x-asciicast').header('content-disposition', `attachment; filename="session-${req.params.id}.cast"`).send(cast);
   });
