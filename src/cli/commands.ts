@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerGroups } from './groups.js';
 import { registerJobs } from './jobs.js';
 import { registerJump } from './jump.js';
+import { registerConsoleScript } from './console-script.js';
 import { registerKeys } from './keys.js';
 import { registerLogin } from './login.js';
 import { registerPdb } from './pdb.js';
@@ -33,6 +34,7 @@ export function registerCliCommands(program: Command): void {
   registerKeys(program);
   registerPdb(program);
   registerJump(program);
+  registerConsoleScript(program);
   registerSessions(program);
   registerStart(program);
 }

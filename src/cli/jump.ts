@@ -44,12 +44,13 @@ export async function jump(command: Command, body: OpenSessionBody): Promise<voi
   const client = new ApiClient(config.server, config.api_key);
   const size = process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : {};
   let res = await client.raw('POST', '/v1/sessions', { ...body, ...size });
-  if (res.status === 409) {
-    const { error } = (await res.json()) as AmbiguousSession;
-    const chosen = await choose(error.candidates);
+  let text = await res.text();
+  const candidates = res.status === 409 ? (JSON.parse(text) as AmbiguousSession).error.candidates : undefined;
+  if (candidates) {
+    const chosen = await choose(candidates);
     res = await client.raw('POST', '/v1/sessions', { ...body, ...size, system_id: chosen.id });
+    text = await res.text();
   }
-  const text = await res.text();
   if (res.status !== 201) throw new CliError(errorMessage(res.status, text));
   const session = JSON.parse(text) as Session;
   err(`muster: session ${session.id} on system ${session.system_id}${session.run_as ? ` as ${session.run_as}` : ''}; exit the shell to end it`);

@@ -17,7 +17,8 @@ export type SessionCriteria = Static<typeof SessionCriteria>;
 
 export const OpenSessionBody = Type.Object(
   {
-    system_id: Type.Optional(Type.String({ maxLength: 64, description: 'the system; with criteria, the one chosen among their candidates' })),
+    ticket: Type.Optional(Type.String({ maxLength: 128, description: "a console script's single-use ticket: it carries the criteria, custom fields and user" })),
+    system_id: Type.Optional(Type.String({ maxLength: 64, description: 'the system; with criteria (or a ticket), the one chosen among their candidates' })),
     selector: Type.Optional(Type.String({ maxLength: 4096 })),
     criteria: Type.Optional(SessionCriteria),
     run_as: Type.Optional(Nullable(Type.String({ maxLength: 64 }), { description: 'the system user the shell runs as' })),
@@ -76,9 +77,13 @@ export const SessionCandidate = Type.Object({
 });
 export type SessionCandidate = Static<typeof SessionCandidate>;
 
-/** 409: the request matched several systems; choose one and open again with its `system_id` (and the same criteria). */
+/**
+ * 409: the request matched several systems (`candidates`: choose one and open
+ * again with its `system_id` and the same criteria or ticket), or its ticket
+ * was already used (no candidates).
+ */
 export const AmbiguousSession = Type.Object({
-  error: Type.Object({ code: Type.Literal('CONFLICT'), message: Type.String(), request_id: Type.String(), candidates: Type.Array(SessionCandidate) }),
+  error: Type.Object({ code: Type.String(), message: Type.String(), request_id: Type.String(), candidates: Type.Optional(Type.Array(SessionCandidate)) }),
 });
 export type AmbiguousSession = Static<typeof AmbiguousSession>;
 

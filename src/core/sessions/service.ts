@@ -7,6 +7,7 @@ import type { SystemRecord, SystemService } from '../systems/index.js';
 import { criteriaSelector, matchesCriteria, validCriteria, validCustom } from './criteria.js';
 import type { Attachment, SessionLink, SessionViewer } from './link.js';
 import { asciicastHeader, Recording } from './recording.js';
+import { SessionTickets, type TicketRequest } from './tickets.js';
 import type { EndReason, SessionCriteria, SessionEnd, SessionRecord, SessionSettings, SessionState, SessionStore } from './store.js';
 
 /** Server-wide bounds; a session may ask for less. */
@@ -20,6 +21,8 @@ const DEFAULT_SETTINGS: SessionSettings = { recordInput: false, customFields: []
 
 /** What opening a session takes: one way of naming the system (criteria and an id together: the id was chosen among the criteria's candidates). */
 export interface OpenSession {
+  /** A console script's ticket: it carries the criteria, custom fields and user (the request may add only a chosen system_id and the size). */
+  ticket?: string | undefined;
   system_id?: string | undefined;
   selector?: string | undefined;
   criteria?: unknown;
@@ -32,6 +35,12 @@ export interface OpenSession {
 }
 
 export type OpenResult = { outcome: 'opened'; session: SessionRecord } | { outcome: 'ambiguous'; candidates: SystemRecord[] };
+
+function validUser(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  if (!/^[a-z_][a-z0-9_.-]{0,63}$/i.test(value)) throw invalid('run_as', 'must be a user name');
+  return value;
+}
 
 function bounded(value: number | undefined, max: number, field: string): number {
   if (value === undefined) return max;
@@ -47,6 +56,8 @@ function bounded(value: number | undefined, max: number, field: string): number 
  * who, the criteria and the custom fields.
  */
 export class SessionService {
+  private readonly tickets: SessionTickets;
+
   constructor(
     private readonly store: SessionStore,
     private readonly systems: SystemService,
@@ -54,16 +65,29 @@ export class SessionService {
     private readonly clock: Clock,
     private readonly link: () => SessionLink,
     private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
-  ) {}
+  ) {
+    this.tickets = new SessionTickets(store, clock);
+  }
+
+  /** Checks a request for a console script and issues its single-use ticket (operator: it opens a shell). */
+  async issueTicket(actor: Actor, input: { criteria: unknown; custom?: unknown; run_as?: string | null }): Promise<{ ticket: string; expiresAt: string; request: TicketRequest }> {
+    requireRole(actor, 'operator');
+    const settings = (await this.store.getSettings(actor.organizationId)) ?? DEFAULT_SETTINGS;
+    const request: TicketRequest = { criteria: validCriteria(input.criteria), custom: validCustom(input.custom, settings.customFields), runAs: validUser(input.run_as) };
+    return { ...(await this.tickets.issue(actor, request)), request };
+  }
 
   /** Finds the one system the request names and starts a shell there; several candidates are an answer, not an error. */
-  async open(actor: Actor, input: OpenSession): Promise<OpenResult> {
+  async open(actor: Actor, request: OpenSession): Promise<OpenResult> {
     requireRole(actor, 'operator');
+    const ticket = request.ticket === undefined ? undefined : await this.tickets.check(actor, request.ticket);
+    if (ticket && (request.criteria !== undefined || request.selector !== undefined || request.custom !== undefined || request.run_as !== undefined)) throw invalid('ticket', 'carries the criteria, custom fields and user: send only system_id (a choice) besides it');
+    const input: OpenSession = ticket ? { ...request, criteria: ticket.criteria, custom: ticket.custom, run_as: ticket.runAs } : request;
     const settings = (await this.store.getSettings(actor.organizationId)) ?? DEFAULT_SETTINGS;
     const custom = validCustom(input.custom, settings.customFields);
     const idleTimeoutS = bounded(input.idle_timeout_s, this.limits.idleTimeoutS, 'idle_timeout_s');
     const maxDurationS = bounded(input.max_duration_s, this.limits.maxDurationS, 'max_duration_s');
-    if (input.run_as !== undefined && input.run_as !== null && !/^[a-z_][a-z0-9_.-]{0,63}$/i.test(input.run_as)) throw invalid('run_as', 'must be a user name');
+    validUser(input.run_as);
     const criteria = input.criteria === undefined ? null : validCriteria(input.criteria);
     const selector = input.selector ?? (criteria ? criteriaSelector(criteria) : null);
     const found = await this.find(actor, input.system_id, selector, criteria);
@@ -71,6 +95,7 @@ export class SessionService {
     const system = found.candidates[0]!;
     const link = this.link();
     if (!link.connected(system.id)) throw new MusterError('UNAVAILABLE', `system ${system.id} (${system.hostname}) is not connected to this server: its agent must be online to open a shell`);
+    if (ticket) await this.tickets.use(ticket);
     const now = this.clock.now().toISOString();
     const session: SessionRecord = {
       id: newId(), organizationId: actor.organizationId, systemId: system.id, openedBy: actor.label, runAs: input.run_as ?? null,

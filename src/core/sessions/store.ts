@@ -63,7 +63,20 @@ export interface SessionSettings {
   customFields: string[];
 }
 
-/** Storage of sessions, their recordings and settings. */
+/** A console script's ticket, as stored (the secret itself never is). */
+export interface SessionTicket {
+  digest: string;
+  organizationId: string;
+  /** The actor (API key) that generated it, the only one that may redeem it. */
+  issuedTo: string;
+  criteria: SessionCriteria;
+  custom: Record<string, string>;
+  runAs: string | null;
+  expiresAt: string;
+  usedAt: string | null;
+}
+
+/** Storage of sessions, their recordings, tickets and settings. */
 export interface SessionStore {
   insertSession(session: SessionRecord): Promise<void>;
   getSession(organizationId: string, id: string): Promise<SessionRecord | undefined>;
@@ -79,6 +92,10 @@ export interface SessionStore {
   appendRecording(sessionId: string, seq: number, lines: string): Promise<void>;
   /** The recording's event lines, in order. */
   readRecording(sessionId: string): Promise<string>;
+  insertTicket(ticket: SessionTicket): Promise<void>;
+  getTicket(digest: string): Promise<SessionTicket | undefined>;
+  /** Marks an unused ticket used; false when it already was. */
+  useTicket(digest: string, at: string): Promise<boolean>;
   getSettings(organizationId: string): Promise<SessionSettings | undefined>;
   putSettings(organizationId: string, settings: SessionSettings): Promise<void>;
 }

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Interactive sessions, their recordings and each organization's session
- * settings. A recording is asciicast v2 event lines stored in parts (one
+ * Interactive sessions, their recordings, console-script tickets and each
+ * organization's session settings. A recording is asciicast v2 event lines stored in parts (one
  * row per flush, in `seq` order), so every replica can serve it and a
  * session's bytes never wait for a large write. Append-only: never edit
  * after release.
@@ -44,6 +44,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('seq', 'integer', (c) => c.notNull())
     .addColumn('lines', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('session_recordings_pk', ['session_id', 'seq'])
+    .execute();
+
+  // A console script's single-use ticket: only its digest is kept; bound to the key that generated it.
+  await db.schema
+    .createTable('session_tickets')
+    .addColumn('digest', 'text', (c) => c.primaryKey())
+    .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id'))
+    .addColumn('issued_to', 'text', (c) => c.notNull())
+    .addColumn('criteria', 'text', (c) => c.notNull())
+    .addColumn('custom', 'text', (c) => c.notNull())
+    .addColumn('run_as', 'text')
+    .addColumn('expires_at', 'text', (c) => c.notNull())
+    .addColumn('used_at', 'text')
     .execute();
 
   await db.schema

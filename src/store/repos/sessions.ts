@@ -36,6 +36,17 @@ export interface SessionRecordingTable {
   lines: string;
 }
 
+export interface SessionTicketTable {
+  digest: string;
+  organization_id: string;
+  issued_to: string;
+  criteria: string;
+  custom: string;
+  run_as: string | null;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface SessionSettingsTable {
   organization_id: string;
   record_input: number;
@@ -46,6 +57,7 @@ export interface SessionSchema {
   sessions: SessionTable;
   session_recordings: SessionRecordingTable;
   session_settings: SessionSettingsTable;
+  session_tickets: SessionTicketTable;
 }
 
 function toRecord(r: Selectable<SessionTable>): SessionRecord {
@@ -113,6 +125,20 @@ export function sessionStore(database: Kysely<Schema>): SessionStore {
     async readRecording(sessionId) {
       const rows = await db.selectFrom('session_recordings').select('lines').where('session_id', '=', sessionId).orderBy('seq').execute();
       return rows.map((r) => r.lines).join('');
+    },
+    async insertTicket(t) {
+      await db
+        .insertInto('session_tickets')
+        .values({ digest: t.digest, organization_id: t.organizationId, issued_to: t.issuedTo, criteria: JSON.stringify(t.criteria), custom: JSON.stringify(t.custom), run_as: t.runAs, expires_at: t.expiresAt, used_at: t.usedAt })
+        .execute();
+    },
+    async getTicket(digest) {
+      const r = await db.selectFrom('session_tickets').selectAll().where('digest', '=', digest).executeTakeFirst();
+      return r && { digest: r.digest, organizationId: r.organization_id, issuedTo: r.issued_to, criteria: JSON.parse(r.criteria), custom: JSON.parse(r.custom), runAs: r.run_as, expiresAt: r.expires_at, usedAt: r.used_at };
+    },
+    async useTicket(digest, at) {
+      const r = await db.updateTable('session_tickets').set({ used_at: at }).where('digest', '=', digest).where('used_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
     },
     async getSettings(organizationId) {
       const row = await db.selectFrom('session_settings').selectAll().where('organization_id', '=', organizationId).executeTakeFirst();
