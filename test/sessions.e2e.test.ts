@@ -124,6 +124,31 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     await t.closed;
   });
 
+  it.skipIf(skip)('a session reaches its maximum duration, however busy', async () => {
+    const opened = await api('POST', '/v1/sessions', { criteria: { tag: 'web' }, max_duration_s: 1 });
+    const t = terminal(opened.body.id);
+    await t.opened;
+    t.type('while :; do echo busy; sleep 0.1; done\n');
+    await t.sees(/^busy\r?$/m);
+    expect(await t.exit()).toMatchObject({ reason: 'max_duration', message: 'the session reached its maximum duration of 1 s' });
+  });
+
+  it.skipIf(skip)('the shell runs as the chosen system user', async () => {
+    const opened = await api('POST', '/v1/sessions', { criteria: { tag: 'web' }, run_as: 'nobody' });
+    expect(opened.status, opened.text).toBe(201);
+    expect(opened.body.run_as).toBe('nobody');
+    const t = terminal(opened.body.id);
+    await t.opened;
+    t.type('echo "I am $(id -un)"\n');
+    await t.sees(/^I am nobody\r?$/m);
+    t.type('exit\n');
+    await t.exit();
+    const missing = await api('POST', '/v1/sessions', { criteria: { tag: 'web' }, run_as: 'no_such_user_here' });
+    expect(missing.status).toBe(503);
+    expect(missing.body.error.message).toMatch(/there is no user no_such_user_here on this machine/);
+    expect((await api('GET', '/v1/sessions?state=ended&limit=1')).body.items[0]).toMatchObject({ end_reason: 'failed_to_start' });
+  });
+
   it.skipIf(skip)('an idle session ends itself', async () => {
     const opened = await api('POST', '/v1/sessions', { criteria: { tag: 'web' }, idle_timeout_s: 1 });
     const t = terminal(opened.body.id);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Logger } from 'pino';
 import { SESSION_CHUNK_BYTES, type AgentMessage, type SessionOpen, type Unversioned } from '../protocol/messages.js';
@@ -100,7 +101,9 @@ export class SessionManager {
     let shell: SessionShell;
     try {
       const env = { ...this.o.env, ...(as?.env ?? {}), TERM: 'xterm-256color', MUSTER_SESSION_ID: m.session_id };
-      shell = startShell(pty, { cols: m.cols, rows: m.rows, env, as, cwd: as?.env.HOME ?? this.o.env.HOME ?? tmpdir() });
+      // A user's home may not exist (nobody's is /nonexistent): the shell starts in / then.
+      const home = as?.env.HOME ?? this.o.env.HOME ?? tmpdir();
+      shell = startShell(pty, { cols: m.cols, rows: m.rows, env, as, cwd: existsSync(home) ? home : '/' });
     } catch (err) {
       return this.failed(m.session_id, `the shell could not start: ${(err as Error).message}`);
     }
