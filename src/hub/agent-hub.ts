@@ -59,7 +59,7 @@ export class AgentHub {
     });
     this.runs = new RunChannel({ core, connections: this.connections, replicaId: this.replicaId, logger, metrics, wake, pollIntervalMs: options.pollIntervalMs ?? 5_000 });
     this.connections.register(this.runs);
-    this.sessions = new SessionChannel({ sessions: core.sessions, connections: this.connections, logger });
+    this.sessions = new SessionChannel({ sessions: core.sessions, connections: this.connections, replicaId: this.replicaId, logger });
     this.connections.register(this.sessions);
   }
 

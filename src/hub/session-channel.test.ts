@@ -21,9 +21,11 @@ function setup() {
   const channel = new SessionChannel({
     sessions: {
       ended: async (_id, end) => (ended.push(end), undefined),
+      sweepDetached: async () => 0,
       recorder: () => ({ output: (d: Buffer) => recorded.push(d.toString()), input: () => undefined, resize: () => undefined, flush: async () => undefined }) as never,
     },
     connections: { get: () => conn, ready: (ids: string[]) => ids } as unknown as ConnectionRegistry,
+    replicaId: 'r1',
     logger: pino({ level: 'silent' }),
     windowBytes: 4096,
   });

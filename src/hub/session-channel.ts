@@ -5,8 +5,12 @@ import type { Channel, FamilyMessage, HubConnection } from './channel.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 
 export interface SessionChannelOptions {
-  sessions: Pick<SessionService, 'ended' | 'recorder'>;
+  sessions: Pick<SessionService, 'ended' | 'recorder' | 'sweepDetached'>;
   connections: ConnectionRegistry;
+  /** This replica: recorded on the sessions it opens. */
+  replicaId: string;
+  /** How often sessions whose replica went away are looked for (default 30 s). */
+  sweepIntervalMs?: number;
   logger: Logger;
   /** Output bytes in flight per session before the agent waits for credit. */
   windowBytes?: number;
@@ -48,9 +52,22 @@ export class SessionChannel implements Channel, SessionLink {
   readonly maxQueued = SESSION_QUEUE;
   private readonly live = new Map<string, Live>();
   private readonly window: number;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SessionChannelOptions) {
     this.window = opts.windowBytes ?? SESSION_WINDOW_BYTES;
+  }
+
+  get replicaId(): string {
+    return this.opts.replicaId;
+  }
+
+  /** Starts the sweep for sessions another replica left behind when it died (every replica runs it; ending is idempotent). */
+  start(): void {
+    this.sweeper = setInterval(() => {
+      this.opts.sessions.sweepDetached(new Set(this.live.keys())).catch((err: unknown) => this.opts.logger.warn({ err }, 'sweeping detached sessions failed; will retry'));
+    }, this.opts.sweepIntervalMs ?? 30_000);
+    this.sweeper.unref();
   }
 
   connected(systemId: string): boolean {
@@ -158,6 +175,7 @@ export class SessionChannel implements Channel, SessionLink {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.sweeper);
     const end: SessionEnd = { reason: 'server_stopped', message: 'the server is shutting down', endedBy: null, exitCode: null, signal: null };
     await Promise.all([...this.live.values()].map((live) => (live.conn.send({ type: 'session.close', session_id: live.session.id, reason: end.message }), this.finish(live, live.end ?? end))));
   }

@@ -29,6 +29,8 @@ export type ShellStart = { ok: true; pty: boolean; notice: string | null } | { o
  * lives where its agent's connection does.
  */
 export interface SessionLink {
+  /** The replica this link is on (recorded on each session opened through it). */
+  readonly replicaId: string;
   /** Whether the system's agent is connected here and ready. */
   connected(systemId: string): boolean;
   open(session: SessionRecord): Promise<ShellStart>;
@@ -40,6 +42,7 @@ export interface SessionLink {
 
 /** A link with no agents (a core without a hub: tools, tests). */
 export const NO_SESSION_LINK: SessionLink = {
+  replicaId: 'none',
   connected: () => false,
   open: async () => ({ ok: false, error: 'no agents are connected here' }),
   attach: () => undefined,

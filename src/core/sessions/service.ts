@@ -98,7 +98,7 @@ export class SessionService {
     if (ticket) await this.tickets.use(ticket);
     const now = this.clock.now().toISOString();
     const session: SessionRecord = {
-      id: newId(), organizationId: actor.organizationId, systemId: system.id, openedBy: actor.label, runAs: input.run_as ?? null,
+      id: newId(), organizationId: actor.organizationId, systemId: system.id, openedBy: actor.label, replicaId: link.replicaId, runAs: input.run_as ?? null,
       criteria, selector: input.selector ?? null, custom, state: 'opening', endReason: null, endMessage: null, endedBy: null, exitCode: null, signal: null,
       pty: null, notice: null, recordInput: settings.recordInput, idleTimeoutS, maxDurationS, cols: input.cols ?? 80, rows: input.rows ?? 24,
       createdAt: now, startedAt: null, endedAt: null,
@@ -185,6 +185,26 @@ export class SessionService {
   /** A recorder for a live session's output (and input, when the organization records it). */
   recorder(session: SessionRecord, onError: (err: unknown) => void): Recording {
     return new Recording(this.store, session.id, Date.now(), session.recordInput, onError);
+  }
+
+  /**
+   * Ends the sessions whose agent connection is gone without a replica saying
+   * so (the replica holding it died): a session lives on the connection it
+   * was opened on, so once the system's presence lease is held by another
+   * replica, or by none, its shell is gone too. `liveHere` are the sessions
+   * live on the calling replica, which are never touched.
+   */
+  async sweepDetached(liveHere: ReadonlySet<string>): Promise<number> {
+    const open = (await this.store.listUnfinished(1000)).filter((s) => !liveHere.has(s.id));
+    if (open.length === 0) return 0;
+    const holders = await this.systems.holders([...new Set(open.map((s) => s.systemId))]);
+    let ended = 0;
+    for (const s of open) {
+      if (holders.get(s.systemId) === s.replicaId) continue;
+      const end: SessionEnd = { reason: 'agent_disconnected', message: `the agent of system ${s.systemId} is no longer connected to the server the session was opened on`, endedBy: null, exitCode: null, signal: null };
+      if (await this.ended(s.id, end)) ended++;
+    }
+    return ended;
   }
 
   /** Ends what a previous single-node server left open (its shells went with its connections). */

@@ -10,6 +10,7 @@ import { TICKET_TTL_MS } from './tickets.js';
 
 /** The agents' side, at the process boundary: every system is connected and every shell starts. */
 class FakeLink implements SessionLink {
+  readonly replicaId = 'replica-a';
   readonly closed: Array<[string, SessionEnd]> = [];
   connected = () => true;
   open = async () => ({ ok: true as const, pty: true, notice: null });
@@ -76,6 +77,23 @@ describe.each(DATABASES)('sessions in core on $name', ({ name, skip }) => {
     expect(choose).toMatchObject({ criteria: { tag: 'server' }, custom: { ticket: 'INC-7' }, system_id: ids['web-2'] });
     expect(choose.candidates.sort()).toEqual([ids['web-1'], ids['web-2']].sort());
     expect(details('session.end_by_admin')).toMatchObject({ reason: 'ended_by_admin', opened_by: operator.label, custom: { ticket: 'INC-7' } });
+  });
+
+  it.skipIf(skip)("a session whose agent's connection moved to another replica, or to none, is swept as ended", async () => {
+    await f.core.systems.agentConnected(ids['web-2']!, { ...FACTS, hostname: 'web-2' }, null, { replicaId: 'replica-a', leaseMs: 60_000 });
+    const orphan = await sessions.open(operator, { system_id: ids['web-1'] });
+    const held = await sessions.open(operator, { system_id: ids['web-2'] });
+    const live = await sessions.open(operator, { system_id: ids['web-1'] });
+    if (orphan.outcome !== 'opened' || held.outcome !== 'opened' || live.outcome !== 'opened') throw new Error('expected sessions');
+    expect(orphan.session.replicaId).toBe('replica-a');
+    // web-1 has no lease (no replica holds its agent); web-2's is replica-a's; `live` is live on the caller.
+    expect(await sessions.sweepDetached(new Set([live.session.id]))).toBe(1);
+    expect(await sessions.get(operator, orphan.session.id)).toMatchObject({ state: 'ended', endReason: 'agent_disconnected' });
+    expect((await sessions.get(operator, held.session.id)).state).toBe('active');
+    await f.core.systems.agentConnected(ids['web-2']!, { ...FACTS, hostname: 'web-2' }, null, { replicaId: 'replica-b', leaseMs: 60_000 });
+    expect(await sessions.sweepDetached(new Set([live.session.id]))).toBe(1);
+    expect((await sessions.get(operator, held.session.id)).endMessage).toMatch(/no longer connected to the server the session was opened on/);
+    expect((await sessions.get(operator, live.session.id)).state).toBe('active');
   });
 
   it.skipIf(skip)('a ticket expires after five minutes', async () => {

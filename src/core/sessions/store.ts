@@ -21,6 +21,8 @@ export interface SessionRecord {
   systemId: string;
   /** The actor that opened it (`api_key:<id>`). */
   openedBy: string;
+  /** The server replica that holds its agent's connection (the session lives on that connection). */
+  replicaId: string | null;
   /** The system user the shell runs as; null: the agent's own. */
   runAs: string | null;
   criteria: SessionCriteria | null;
@@ -86,6 +88,8 @@ export interface SessionStore {
   markActive(id: string, pty: boolean, notice: string | null, at: string): Promise<boolean>;
   /** Ends a session that has not ended; the ended record, or undefined when it already had. */
   endSession(id: string, end: SessionEnd, at: string): Promise<SessionRecord | undefined>;
+  /** Sessions not yet ended, in every organization, oldest first (for the sweep of sessions whose connection is gone). */
+  listUnfinished(limit: number): Promise<SessionRecord[]>;
   /** Ends every session not yet ended (a single node starting: no shell survived its predecessor). */
   endUnfinished(end: SessionEnd, at: string): Promise<number>;
   /** Appends recording lines (asciicast v2 event lines, newline-terminated) as part `seq`. */

@@ -14,6 +14,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id'))
     .addColumn('system_id', 'text', (c) => c.notNull())
     .addColumn('opened_by', 'text', (c) => c.notNull())
+    .addColumn('replica_id', 'text')
     .addColumn('run_as', 'text')
     .addColumn('criteria', 'text')
     .addColumn('selector', 'text')

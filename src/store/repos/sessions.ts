@@ -8,6 +8,7 @@ export interface SessionTable {
   organization_id: string;
   system_id: string;
   opened_by: string;
+  replica_id: string | null;
   run_as: string | null;
   criteria: string | null;
   selector: string | null;
@@ -62,7 +63,7 @@ export interface SessionSchema {
 
 function toRecord(r: Selectable<SessionTable>): SessionRecord {
   return {
-    id: r.id, organizationId: r.organization_id, systemId: r.system_id, openedBy: r.opened_by, runAs: r.run_as,
+    id: r.id, organizationId: r.organization_id, systemId: r.system_id, openedBy: r.opened_by, replicaId: r.replica_id, runAs: r.run_as,
     criteria: r.criteria === null ? null : JSON.parse(r.criteria), selector: r.selector, custom: JSON.parse(r.custom),
     state: r.state as SessionState, endReason: r.end_reason as EndReason | null, endMessage: r.end_message, endedBy: r.ended_by,
     exitCode: r.exit_code === null ? null : Number(r.exit_code), signal: r.signal, pty: r.pty === null ? null : Boolean(r.pty), notice: r.notice,
@@ -80,7 +81,7 @@ export function sessionStore(database: Kysely<Schema>): SessionStore {
       await db
         .insertInto('sessions')
         .values({
-          id: s.id, organization_id: s.organizationId, system_id: s.systemId, opened_by: s.openedBy, run_as: s.runAs,
+          id: s.id, organization_id: s.organizationId, system_id: s.systemId, opened_by: s.openedBy, replica_id: s.replicaId, run_as: s.runAs,
           criteria: s.criteria === null ? null : JSON.stringify(s.criteria), selector: s.selector, custom: JSON.stringify(s.custom),
           state: s.state, end_reason: s.endReason, end_message: s.endMessage, ended_by: s.endedBy, exit_code: s.exitCode, signal: s.signal,
           pty: s.pty === null ? null : Number(s.pty), notice: s.notice, record_input: Number(s.recordInput), idle_timeout_s: s.idleTimeoutS,
@@ -110,6 +111,9 @@ export function sessionStore(database: Kysely<Schema>): SessionStore {
         .returningAll()
         .executeTakeFirst();
       return row && toRecord(row);
+    },
+    async listUnfinished(limit) {
+      return (await db.selectFrom('sessions').selectAll().where('state', '<>', 'ended').orderBy('created_at').limit(limit).execute()).map(toRecord);
     },
     async endUnfinished(end, at) {
       const r = await db
