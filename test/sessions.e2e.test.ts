@@ -220,6 +220,9 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     await t.opened;
     t.type('echo $$\n');
     const shellPid = Number((await t.sees(/^(\d+)\r?$/m))[1]);
+    // A job that ignores the hang-up its terminal gets when the agent dies.
+    t.type('nohup sleep 600 >/dev/null 2>&1 & echo JOB=$!\n');
+    const job = Number((await t.sees(/JOB=(\d+)/))[1]);
     await db2.proc.stop('SIGKILL');
     expect(await t.exit()).toMatchObject({ reason: 'agent_disconnected', message: `the agent of system ${db2.systemId} disconnected` });
     expect((await api('GET', `/v1/sessions/${opened.body.id}`)).body).toMatchObject({ state: 'ended', end_reason: 'agent_disconnected' });
@@ -232,5 +235,17 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
         return true;
       }
     }, 'the shell to exit');
+    // The next agent process hangs up on what the dead one's sessions left.
+    db2.restart();
+    await db2.proc.waitForOutput(/hung up on session shells left by the previous agent process/);
+    const gone = () => {
+      try {
+        process.kill(job, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    await waitFor(async () => gone(), 'the nohup job to be killed');
   });
 });

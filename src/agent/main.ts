@@ -6,7 +6,9 @@ import { decodeServerMessage, type ServerMessage } from '../protocol/messages.js
 import { collectFacts } from './facts.js';
 import { leftoverNote, OrphanReaper } from './orphans.js';
 import { RunManager } from './run-manager.js';
+import { SessionLedger } from './session-ledger.js';
 import { SessionManager } from './session-manager.js';
+import { hangUp } from './session-shell.js';
 import { ServerLink } from './server-link.js';
 import { Spool } from './spool.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -32,6 +34,7 @@ export class Agent {
   private readonly link: ServerLink;
   private readonly runs: RunManager;
   private readonly sessions: SessionManager;
+  private readonly ledger: SessionLedger;
   private readonly spool: Spool;
   private readonly reaper: OrphanReaper;
   private readonly killGraceMs: number;
@@ -77,7 +80,8 @@ export class Agent {
       send: (m) => this.link.send(m),
       logger: this.logger,
     });
-    this.sessions = new SessionManager({ env: inheritedEnvironment(), send: (m) => this.link.send(m), logger: this.logger, killGraceMs: this.killGraceMs });
+    this.ledger = new SessionLedger(join(config.state_dir, 'sessions'));
+    this.sessions = new SessionManager({ env: inheritedEnvironment(), send: (m) => this.link.send(m), logger: this.logger, killGraceMs: this.killGraceMs, ledger: this.ledger });
   }
 
   /**
@@ -89,6 +93,9 @@ export class Agent {
   start(): void {
     const lost = this.spool.open((_runId, record) => leftoverNote(this.reaper.terminate(record), record, this.killGraceMs));
     if (lost.length > 0) this.logger.warn({ runs: lost.map((r) => r.run_id) }, 'runs interrupted by the previous agent process are reported lost');
+    // Shells of sessions the previous process never ended: their sessions ended with its connection.
+    const shells = this.ledger.reapLeftovers((pid) => hangUp(pid, this.killGraceMs));
+    if (shells > 0) this.logger.warn({ shells }, 'hung up on session shells left by the previous agent process');
     // Work dirs left by a process that died mid-run; their runs are the lost ones.
     rmSync(this.workRoot, { recursive: true, force: true });
     this.logger.info({ system_id: this.systemId }, 'agent starting');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import type { Logger } from 'pino';
 import { SESSION_CHUNK_BYTES, type AgentMessage, type SessionOpen, type Unversioned } from '../protocol/messages.js';
 import { resolveRunAs } from './executor.js';
+import type { SessionLedger } from './session-ledger.js';
 import { loadPty, startShell, type PtyLoader, type SessionShell } from './session-shell.js';
 
 export interface SessionManagerOptions {
@@ -13,6 +14,8 @@ export interface SessionManagerOptions {
   logger: Logger;
   /** Between SIGHUP and SIGKILL when a session ends. */
   killGraceMs: number;
+  /** Where live shells are written down, for the next agent process should this one die; none in tests. */
+  ledger?: SessionLedger;
   /** How node-pty is loaded (tests force the pipe fallback with a loader that fails). */
   ptyLoader?: PtyLoader;
 }
@@ -108,15 +111,26 @@ export class SessionManager {
       return this.failed(m.session_id, `the shell could not start: ${(err as Error).message}`);
     }
     live.shell = shell;
+    this.note(log, () => this.o.ledger?.record(m.session_id, shell.pid));
     shell.onData((data) => this.output(m.session_id, live, data));
     shell.onExit((exitCode, signal) => {
       this.sessions.delete(m.session_id);
+      this.note(log, () => this.o.ledger?.forget(m.session_id));
       log.info({ exit_code: exitCode, signal }, 'session shell exited');
       this.o.send({ type: 'session.exit', session_id: m.session_id, exit_code: exitCode, signal, error: null });
     });
     if (shell.notice) log.warn({ notice: shell.notice }, 'session without a terminal');
     this.o.send({ type: 'session.opened', session_id: m.session_id, pty: shell.pty, notice: shell.notice });
     for (const fn of live.early.splice(0)) fn(shell);
+  }
+
+  /** A ledger write that fails costs only the clean-up after a crash: logged, never fatal. */
+  private note(log: Logger, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      log.warn({ err }, "cannot write down the session's shell; a crash now would leave it running");
+    }
   }
 
   private output(sessionId: string, live: Live, data: Buffer): void {

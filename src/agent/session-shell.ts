@@ -85,7 +85,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
  * shell puts each job in a group of its own; `trap '' HUP` or `nohup` would
  * otherwise leave them running after the session ended).
  */
-function hangUp(pid: number, graceMs: number): void {
+export function hangUp(pid: number, graceMs: number): void {
   const members = sessionMembers(pid);
   signal(-pid, 'SIGHUP');
   for (const member of members) signal(member, 'SIGHUP');
