@@ -184,7 +184,8 @@ export class SessionService {
 
   /** A recorder for a live session's output (and input, when the organization records it). */
   recorder(session: SessionRecord, onError: (err: unknown) => void): Recording {
-    return new Recording(this.store, session.id, Date.now(), session.recordInput, onError);
+    const now = () => this.clock.now().getTime();
+    return new Recording(this.store, session.id, now(), session.recordInput, onError, now);
   }
 
   /**
