@@ -92,6 +92,17 @@ describe.each(DATABASES)('BeyondTrust console scripts end to end on $name', ({ n
     expect(unconfigured.status).toBe(400);
     expect(unconfigured.body.error.message).toMatch(/custom\.custom_field1: is not a custom field/);
     await api('PUT', '/v1/session-settings', { record_input: false, custom_fields: ['custom_field1', 'custom_field2'] });
+    // Through the CLI, choosing the maintenance system.
+    const script = await generate(query);
+    expect(script.text).toMatch(/&session\.custom\.custom_field1=Custom%20Value&session\.custom\.custom_field2=123&jump\.method=shell&muster\.ticket=/);
+    const cli = await consoleScript(file('pinned.brcs', script.text));
+    await cli.sees(/open which one\?/);
+    cli.type(`${cli.output.split('\n').filter((l) => /^[12]  /.test(l)).findIndex((l) => l.includes('MAINTENANCE')) + 1}\r`);
+    const id = (await cli.sees(new RegExp(`muster: session (\\w+) on system ${maint.systemId}`)))[1];
+    cli.type('exit\r');
+    expect(await cli.exited).toBe(0);
+    expect((await api('GET', `/v1/sessions/${id}`)).body).toMatchObject({ custom: { custom_field1: 'Custom Value', custom_field2: '123' }, criteria: { private_ip: privatePrefix } });
+    // Through the API: the ticket survives the 409 and is used by the choice.
     const r = await generate(query);
     const ticket = decodeURIComponent(/muster\.ticket=([^&\n]+)/.exec(r.text)![1]!);
     const amb = await api('POST', '/v1/sessions', { ticket }, keys.operator);
