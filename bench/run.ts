@@ -8,6 +8,7 @@ type Bench = (args: string[]) => Promise<void>;
 const BENCHES: Record<string, { file: string; load: () => Promise<Bench> }> = {
   burst: { file: 'bench/burst.ts', load: async () => (await import('./burst.js')).runBurstBench },
   fanout: { file: 'bench/fanout.ts', load: async () => (await import('./fanout.js')).runFanoutBench },
+  'session-echo': { file: 'bench/session-echo.ts', load: async () => (await import('./session-echo.js')).runSessionEchoBench },
   // bench/ingest.ts is written separately; until it lands, say so instead of crashing.
   ingest: { file: 'bench/ingest.ts', load: async () => ((await import(['.', 'ingest.js'].join('/'))) as { runIngestBench: Bench }).runIngestBench },
 };

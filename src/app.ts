@@ -9,6 +9,7 @@ import { systemSignatureResolver, type SignatureVerifierDeps } from './auth/syst
 import type { Core } from './core/index.js';
 import { MusterError } from './core/errors.js';
 import { agentFace } from './faces/agent/index.js';
+import { beyondtrustFace } from './faces/beyondtrust/index.js';
 import { mountFaces } from './faces/face.js';
 import { sendError } from './faces/http-errors.js';
 import { parseJsonBodies } from './faces/json-body.js';
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     nativeFace({ core: deps.core }),
     jumpcloudFace({ core: deps.core, routes: JUMPCLOUD_ROUTES, systemSignature: systemSignatureResolver(deps.signatures) }),
     puppetdbFace({ core: deps.core, ...pdb }),
+    beyondtrustFace({ core: deps.core }),
     { name: 'agent', prefix: '/agent/v1', register: (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }) },
   ]);
   return app;

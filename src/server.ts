@@ -68,6 +68,7 @@ export async function startServer(
     lostGraceS: config.lost_grace_s,
     onBackgroundError: (err, context) => logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
     ingestWaker: database.wake,
+    sessionLink: () => hub?.sessions,
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -95,6 +96,8 @@ export async function startServer(
   // A single node knows nobody is connected yet; replicas keep each other's leases.
   if (!database.capabilities.supportsReplicas) await stores.systems.clearConnections();
   if (!database.capabilities.supportsReplicas) await stores.ingestQueue.releaseLeases();
+  // Nor is any shell: a single node's sessions lived on its own connections.
+  if (!database.capabilities.supportsReplicas) await core.sessions.endUnfinished();
 
   const app = await buildApp({
     core,

@@ -28,7 +28,7 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
   afterAll(async () => s?.stop());
 
   it.skipIf(skip)('every route of every face declares its resolvers and its role', () => {
-    expect(new Set(routes.map((r) => r.face))).toEqual(new Set(['native', 'jumpcloud', 'puppetdb', 'agent']));
+    expect(new Set(routes.map((r) => r.face))).toEqual(new Set(['native', 'jumpcloud', 'puppetdb', 'agent', 'beyondtrust']));
     expect(routes.length).toBeGreaterThan(100);
     const undeclared = routes.filter((r) => r.resolvers.length === 0 || !(r.role in RANK));
     expect(undeclared).toEqual([]);
@@ -37,6 +37,7 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
     expect(accepted('native')).toEqual(['api_key']);
     expect(accepted('jumpcloud')).toEqual(['api_key,system_signature']);
     expect(accepted('puppetdb')).toEqual(['api_key']);
+    expect(accepted('beyondtrust')).toEqual(['api_key']);
     // Changes need at least operator; keys and organizations need admin; PuppetDB queries are reads by any method.
     for (const r of routes.filter((r) => r.method !== 'GET' && !(r.face === 'puppetdb' && r.url.includes('/query/')))) expect(RANK[r.role], `${r.method} ${r.url}`).toBeGreaterThanOrEqual(RANK.operator);
     for (const r of routes.filter((r) => /\/v1\/(api-keys|enrollment-keys|organizations)/.test(r.url))) expect(r.role, `${r.method} ${r.url}`).toBe('admin');
@@ -54,7 +55,7 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
       if (below === undefined || below === 'operator') continue;
       const short = await call(s.url, keys[below], r.method, path, undefined, { 'content-type': 'application/json' });
       expect(short.status, `${r.method} ${path} as ${below}: ${short.text}`).toBe(403);
-      const shape = r.face === 'native' ? short.body?.error?.code : r.face === 'jumpcloud' ? short.body?.error : short.body?.error && 'pdb';
+      const shape = r.face === 'native' || r.face === 'beyondtrust' ? short.body?.error?.code : r.face === 'jumpcloud' ? short.body?.error : short.body?.error && 'pdb';
       expect(shape, `${r.method} ${path}: ${short.text}`).toBe(r.face === 'puppetdb' ? 'pdb' : 'FORBIDDEN');
       forbidden += 1;
     }

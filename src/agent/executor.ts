@@ -67,14 +67,14 @@ export function failedResult(runId: string, outcome: Outcome, error: string, sta
   };
 }
 
-interface Identity {
+export interface Identity {
   uid: number;
   gid: number;
   env: Record<string, string>;
 }
 
 /** Resolves `run_as` to the ids to spawn with; a string is why it cannot be done. */
-function resolveRunAs(name: string | null): Identity | undefined | string {
+export function resolveRunAs(name: string | null): Identity | undefined | string {
   if (name === null || name === userInfo().username) return undefined;
   if (process.getuid?.() !== 0) return `the agent is not running as root, so it cannot run as ${name}`;
   try {

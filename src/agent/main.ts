@@ -6,6 +6,9 @@ import { decodeServerMessage, type ServerMessage } from '../protocol/messages.js
 import { collectFacts } from './facts.js';
 import { leftoverNote, OrphanReaper } from './orphans.js';
 import { RunManager } from './run-manager.js';
+import { SessionLedger } from './session-ledger.js';
+import { SessionManager } from './session-manager.js';
+import { hangUp } from './session-shell.js';
 import { ServerLink } from './server-link.js';
 import { Spool } from './spool.js';
 import { writeFileAtomic } from './atomic-file.js';
@@ -30,6 +33,8 @@ export class Agent {
   private readonly logger: Logger;
   private readonly link: ServerLink;
   private readonly runs: RunManager;
+  private readonly sessions: SessionManager;
+  private readonly ledger: SessionLedger;
   private readonly spool: Spool;
   private readonly reaper: OrphanReaper;
   private readonly killGraceMs: number;
@@ -59,6 +64,8 @@ export class Agent {
       logger: this.logger,
       onOpen: () => this.hello(),
       onMessage: (raw) => this.receive(raw),
+      // A session lives on the connection it was opened on: no shell is left for a viewer who can no longer reach it.
+      onClose: () => this.sessions.closeAll('the agent lost its connection to the server'),
       onDeleted: () => this.markDeleted(),
       ...(deps.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: deps.idleTimeoutMs }),
     });
@@ -73,6 +80,8 @@ export class Agent {
       send: (m) => this.link.send(m),
       logger: this.logger,
     });
+    this.ledger = new SessionLedger(join(config.state_dir, 'sessions'));
+    this.sessions = new SessionManager({ env: inheritedEnvironment(), send: (m) => this.link.send(m), logger: this.logger, killGraceMs: this.killGraceMs, ledger: this.ledger });
   }
 
   /**
@@ -84,6 +93,9 @@ export class Agent {
   start(): void {
     const lost = this.spool.open((_runId, record) => leftoverNote(this.reaper.terminate(record), record, this.killGraceMs));
     if (lost.length > 0) this.logger.warn({ runs: lost.map((r) => r.run_id) }, 'runs interrupted by the previous agent process are reported lost');
+    // Shells of sessions the previous process never ended: their sessions ended with its connection.
+    const shells = this.ledger.reapLeftovers((pid) => hangUp(pid, this.killGraceMs));
+    if (shells > 0) this.logger.warn({ shells }, 'hung up on session shells left by the previous agent process');
     // Work dirs left by a process that died mid-run; their runs are the lost ones.
     rmSync(this.workRoot, { recursive: true, force: true });
     this.logger.info({ system_id: this.systemId }, 'agent starting');
@@ -97,6 +109,7 @@ export class Agent {
   async stop(): Promise<void> {
     clearInterval(this.factsTimer);
     this.reaper.stop();
+    this.sessions.closeAll('the agent is stopping');
     await this.runs.stopAll();
     await this.link.stop();
     this.logger.info('agent stopped');
@@ -129,6 +142,16 @@ export class Agent {
         return this.runs.acknowledge(message.run_id);
       case 'run.cancel':
         return this.runs.cancel(message.run_id);
+      case 'session.open':
+        return this.sessions.open(message);
+      case 'session.input':
+        return this.sessions.input(message.session_id, message.data);
+      case 'session.resize':
+        return this.sessions.resize(message.session_id, message.cols, message.rows);
+      case 'session.credit':
+        return this.sessions.credit(message.session_id, message.bytes);
+      case 'session.close':
+        return this.sessions.close(message.session_id, message.reason);
       case 'ping':
         this.link.send({ type: 'pong', id: message.id });
         return;

@@ -16,6 +16,7 @@ export interface ProcessRecord {
 interface ProcStat {
   state: string;
   pgrp: number;
+  session: number;
   start: string;
 }
 
@@ -25,7 +26,7 @@ function procStat(pid: number | string): ProcStat | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count fields after its closing one.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0]!, pgrp: Number(f[2]), start: f[19]! };
+    return { state: f[0]!, pgrp: Number(f[2]), session: Number(f[3]), start: f[19]! };
   } catch {
     return undefined;
   }
@@ -42,6 +43,20 @@ export function processStart(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The live processes of the terminal session `sid` (an interactive shell's
+ * jobs each get a process group of their own, but all stay in its session);
+ * empty without /proc, where only the shell's group can be reached.
+ */
+export function sessionMembers(sid: number): number[] {
+  if (!HAS_PROC) return [];
+  return readdirSync('/proc').flatMap((name) => {
+    if (!/^\d+$/.test(name)) return [];
+    const stat = procStat(name);
+    return stat !== undefined && stat.session === sid && stat.state !== 'Z' ? [Number(name)] : [];
+  });
 }
 
 /** A zombie has ended; only its parent's wait is missing (and an orphan's new parent may never wait). */

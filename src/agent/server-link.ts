@@ -14,6 +14,8 @@ export interface ServerLinkOptions {
   /** Called on every (re)connect, before any message is received. */
   onOpen: () => void;
   onMessage: (raw: string) => void;
+  /** Called when an open connection closes (whatever follows: a reconnect, or the stop). */
+  onClose?: () => void;
   /** The server closed the connection because this system was deleted: the link stops reconnecting. */
   onDeleted?: () => void;
   /** Silence after which the connection is presumed dead (the server pings every 15 s). */
@@ -120,6 +122,7 @@ export class ServerLink {
     socket.on('close', (code) => {
       clearTimeout(this.idleTimer);
       if (this.socket === socket) this.socket = undefined;
+      if (openedAt) this.o.onClose?.();
       if (this.stopped) return;
       if (code === SYSTEM_DELETED) {
         logger.error({ code }, 'this system was deleted on the server; not reconnecting (enroll again to come back)');

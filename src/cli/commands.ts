@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { registerGroups } from './groups.js';
 import { registerJobs } from './jobs.js';
+import { registerJump } from './jump.js';
+import { registerConsoleScript } from './console-script.js';
 import { registerKeys } from './keys.js';
 import { registerLogin } from './login.js';
 import { registerPdb } from './pdb.js';
 import { registerRun } from './run.js';
 import { registerCommands } from './saved-commands.js';
 import { registerScripts } from './scripts.js';
+import { registerSessions } from './sessions.js';
 import { registerStart } from './start.js';
 import { registerSystems } from './systems.js';
 import { registerTrigger } from './trigger.js';
@@ -30,5 +33,8 @@ export function registerCliCommands(program: Command): void {
   registerJobs(program);
   registerKeys(program);
   registerPdb(program);
+  registerJump(program);
+  registerConsoleScript(program);
+  registerSessions(program);
   registerStart(program);
 }

@@ -8,6 +8,7 @@ import { StreamWakeup, JobEvents, JobService, RunLifecycle, TransitionSink, type
 import { KeyService, type KeyStore } from './keys/index.js';
 import { OrganizationService, type OrganizationStore } from './organizations/index.js';
 import { ScriptService, type ScriptStore } from './scripts/index.js';
+import { NO_SESSION_LINK, SessionService, type SessionLimits, type SessionLink, type SessionStore } from './sessions/index.js';
 import { SystemService, type SystemStore } from './systems/index.js';
 import { SystemUserService, type SystemUserStore } from './users/index.js';
 
@@ -26,6 +27,7 @@ export interface CoreStores {
   users: SystemUserStore;
   ingestQueue: IngestQueueStore;
   ingestData: IngestDataStore;
+  sessions: SessionStore;
 }
 
 export interface CoreDeps {
@@ -39,6 +41,9 @@ export interface CoreDeps {
   onBackgroundError?: ErrorSink;
   /** Wakes ingest workers on other replicas (PostgreSQL LISTEN/NOTIFY). */
   ingestWaker?: WakeBus | undefined;
+  /** The agents' shells (the hub), asked when a session opens; none by default. */
+  sessionLink?: () => SessionLink | undefined;
+  sessionLimits?: SessionLimits;
 }
 
 /**
@@ -66,6 +71,8 @@ export interface Core {
   transitions: TransitionSink;
   /** PuppetDB-style commands, facts, catalogs and reports. */
   ingest: IngestService;
+  /** Interactive shells on systems. */
+  sessions: SessionService;
 }
 
 /** Builds the core from its dependencies. */
@@ -101,6 +108,7 @@ export function createCore(deps: CoreDeps): Core {
     triggers: new TriggerService(stores.triggers, stores.scripts, scripts, stores.replay, stores.audit, clock),
     runs: new RunLifecycle(stores.jobs, clock, deps.limits.outputBytes, deps.notifier, deps.lostGraceS, streamWakeup, transitions),
     ingest,
+    sessions: new SessionService(stores.sessions, systems, stores.audit, clock, () => deps.sessionLink?.() ?? NO_SESSION_LINK, deps.sessionLimits),
   };
 }
 

@@ -8,6 +8,7 @@ import { ConnectionRegistry } from './connection-registry.js';
 import type { AgentSocket } from './connection.js';
 import type { HubMetrics } from './metrics.js';
 import { RunChannel } from './run-channel.js';
+import { SessionChannel } from './session-channel.js';
 
 export interface AgentHubOptions {
   core: Core;
@@ -40,6 +41,8 @@ export class AgentHub {
   readonly replicaId: string;
   private readonly connections: ConnectionRegistry;
   private readonly runs: RunChannel;
+  /** The live sessions of the agents connected here (core reaches them as its SessionLink). */
+  readonly sessions: SessionChannel;
 
   constructor(options: AgentHubOptions) {
     const { core, logger, metrics, wake } = options;
@@ -56,6 +59,8 @@ export class AgentHub {
     });
     this.runs = new RunChannel({ core, connections: this.connections, replicaId: this.replicaId, logger, metrics, wake, pollIntervalMs: options.pollIntervalMs ?? 5_000 });
     this.connections.register(this.runs);
+    this.sessions = new SessionChannel({ sessions: core.sessions, connections: this.connections, replicaId: this.replicaId, logger });
+    this.connections.register(this.sessions);
   }
 
   start(): void {

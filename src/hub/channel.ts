@@ -46,6 +46,8 @@ export interface Channel {
   handle(conn: HubConnection, message: FamilyMessage): Promise<void>;
   /** The agent's hello is stored (this replica holds its presence): queued in this family's order. */
   helloed?(conn: HubConnection, hello: Hello): Promise<void>;
+  /** The connection closed (called for every connection, replaced ones too). */
+  disconnected?(conn: HubConnection): void;
   start?(): void;
   stop?(): Promise<void>;
 }

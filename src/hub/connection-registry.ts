@@ -117,6 +117,7 @@ export class ConnectionRegistry {
     socket.on('close', () => {
       conn.closed = true;
       clearTimeout(helloTimer);
+      for (const channel of this.channels.values()) channel.disconnected?.(conn);
       if (this.connections.get(systemId) !== conn) return;
       this.connections.delete(systemId);
       this.opts.metrics.connected.set(this.connections.size);

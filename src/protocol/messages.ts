@@ -95,6 +95,68 @@ export const Pong = Type.Object({ v: V, type: Type.Literal('pong'), id: Type.Int
 /** Fresh facts, sent periodically on an open connection (additive in protocol 1: a server without it answers `error`). */
 export const FactsReport = Type.Object({ v: V, type: Type.Literal('facts'), facts: AgentFacts });
 
+// ── sessions (interactive shells), both ways ─────────────────────────────────
+//
+// Terminal bytes travel base64-encoded (a PTY's output is bytes, not always
+// whole UTF-8 characters). Output is credit-based: the agent may have at most
+// `window` bytes of a session's output sent and not yet credited back; the
+// server credits bytes once its viewer's socket has taken them. A slow viewer
+// therefore stops the credits, the agent stops reading the PTY, and the shell
+// blocks on its own writes: nobody buffers without bound.
+
+/** Output bytes per `session.output` message at most. */
+export const SESSION_CHUNK_BYTES = 16 * 1024;
+/** The default output window: bytes in flight per session before the agent waits for credit. */
+export const SESSION_WINDOW_BYTES = 256 * 1024;
+const SessionId = Type.String({ pattern: '^\\w{1,64}$' });
+const Cols = Type.Integer({ minimum: 1, maximum: 1000 });
+const Rows = Type.Integer({ minimum: 1, maximum: 1000 });
+const Bytes = Type.String({ maxLength: 4 * Math.ceil(SESSION_CHUNK_BYTES / 3) });
+
+/** agent → server: the shell of a session started (`pty` false: a pipe-based shell, `notice` says why). */
+export const SessionOpened = Type.Object({
+  v: V,
+  type: Type.Literal('session.opened'),
+  session_id: SessionId,
+  pty: Type.Boolean(),
+  notice: Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]),
+});
+/** agent → server: terminal output, in order per session (`seq` counts from 0), base64. */
+export const SessionOutput = Type.Object({
+  v: V,
+  type: Type.Literal('session.output'),
+  session_id: SessionId,
+  seq: Type.Integer({ minimum: 0 }),
+  data: Bytes,
+});
+/** agent → server: the shell is gone (or never started: `error` says why). Sent once, after the last output. */
+export const SessionExit = Type.Object({
+  v: V,
+  type: Type.Literal('session.exit'),
+  session_id: SessionId,
+  exit_code: Type.Union([Type.Integer(), Type.Null()]),
+  signal: Type.Union([Type.String({ maxLength: 16 }), Type.Null()]),
+  error: Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]),
+});
+/** server → agent: start a shell for this session, as `run_as` (null: the agent's own user). */
+export const SessionOpen = Type.Object({
+  v: V,
+  type: Type.Literal('session.open'),
+  session_id: SessionId,
+  run_as: Type.Union([Type.String({ maxLength: 64 }), Type.Null()]),
+  cols: Cols,
+  rows: Rows,
+  /** Output bytes the agent may send before its first credit. */
+  window: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024 }),
+});
+/** server → agent: keystrokes (base64). */
+export const SessionInput = Type.Object({ v: V, type: Type.Literal('session.input'), session_id: SessionId, data: Bytes });
+export const SessionResize = Type.Object({ v: V, type: Type.Literal('session.resize'), session_id: SessionId, cols: Cols, rows: Rows });
+/** server → agent: this many more output bytes have reached the viewer. */
+export const SessionCredit = Type.Object({ v: V, type: Type.Literal('session.credit'), session_id: SessionId, bytes: Type.Integer({ minimum: 1 }) });
+/** server → agent: end the session: its shell's whole process group is killed. */
+export const SessionClose = Type.Object({ v: V, type: Type.Literal('session.close'), session_id: SessionId, reason: Type.String({ maxLength: 1024 }) });
+
 // ── server → agent ────────────────────────────────────────────────────────────
 
 /** Run this script now (at most once per run id, however often it is delivered). */
@@ -136,9 +198,17 @@ export type RunAck = Static<typeof RunAck>;
 export type RunCancel = Static<typeof RunCancel>;
 export type Ping = Static<typeof Ping>;
 export type ProtocolError = Static<typeof ProtocolError>;
+export type SessionOpened = Static<typeof SessionOpened>;
+export type SessionOutput = Static<typeof SessionOutput>;
+export type SessionExit = Static<typeof SessionExit>;
+export type SessionOpen = Static<typeof SessionOpen>;
+export type SessionInput = Static<typeof SessionInput>;
+export type SessionResize = Static<typeof SessionResize>;
+export type SessionCredit = Static<typeof SessionCredit>;
+export type SessionClose = Static<typeof SessionClose>;
 
-export type AgentMessage = Hello | RunStarted | RunOutput | RunResult | Pong | FactsReport;
-export type ServerMessage = RunDeliver | RunAck | RunCancel | Ping | ProtocolError;
+export type AgentMessage = Hello | RunStarted | RunOutput | RunResult | Pong | FactsReport | SessionOpened | SessionOutput | SessionExit;
+export type ServerMessage = RunDeliver | RunAck | RunCancel | Ping | ProtocolError | SessionOpen | SessionInput | SessionResize | SessionCredit | SessionClose;
 
 type Validator = ReturnType<typeof Compile<TSchema>>;
 
@@ -151,8 +221,8 @@ function table(schemas: TSchema[]): Map<string, Validator> {
   return out;
 }
 
-const AGENT_MESSAGES = table([Hello, RunStarted, RunOutput, RunResult, Pong, FactsReport]);
-const SERVER_MESSAGES = table([RunDeliver, RunAck, RunCancel, Ping, ProtocolError]);
+const AGENT_MESSAGES = table([Hello, RunStarted, RunOutput, RunResult, Pong, FactsReport, SessionOpened, SessionOutput, SessionExit]);
+const SERVER_MESSAGES = table([RunDeliver, RunAck, RunCancel, Ping, ProtocolError, SessionOpen, SessionInput, SessionResize, SessionCredit, SessionClose]);
 
 export type Decoded<T> = { ok: true; message: T } | { ok: false; error: string };
 

@@ -12,6 +12,7 @@ import { scriptStore } from './repos/scripts.js';
 import { systemStore } from './repos/systems.js';
 import { systemUserStore } from './repos/users.js';
 import { replayStore } from './repos/replay.js';
+import { sessionStore } from './repos/sessions.js';
 import { ingestDataStore, ingestQueueStore } from './ingest/index.js';
 
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
@@ -39,5 +40,6 @@ export function createStores(database: Database, options: { secrets?: SecretKeyr
     ingestData: ingestDataStore(db, capabilities),
     triggers: triggerStore(db, options.secrets ?? ephemeralKeyring()),
     commandResults: commandResultStore(db),
+    sessions: sessionStore(db),
   };
 }

@@ -14,3 +14,4 @@ export * from './keys.js';
 export * from './organizations.js';
 export * from './scripts.js';
 export * from './triggers.js';
+export * from './sessions.js';

@@ -12,6 +12,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { keyRoutes } from './routes/keys.js';
 import { organizationRoutes } from './routes/organizations.js';
 import { scriptRoutes } from './routes/scripts.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/systems.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { userRoutes } from './routes/users.js';
@@ -43,4 +44,5 @@ async function registerNative(app: FastifyInstance, deps: NativeDeps): Promise<v
   jobRoutes(app, deps);
   eventRoutes(app, deps);
   ingestRoutes(app, deps);
+  sessionRoutes(app, deps);
 }
