@@ -13,7 +13,7 @@ import * as m0014 from './0014-script-attributes.js';
 import * as m0015 from './0015-sealed-secrets.js';
 import * as m0016 from './0016-presence-leases.js';
 import * as m0017 from './0017-run-env.js';
-import * as m0019 from './0019-sessions.js';
+import * as m0018 from './0018-sessions.js';
 
 /**
  * Numbered, append-only migrations; one set for SQLite and PostgreSQL. A new
@@ -34,7 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0015-sealed-secrets': m0015,
   '0016-presence-leases': m0016,
   '0017-run-env': m0017,
-  '0019-sessions': m0019,
+  '0018-sessions': m0018,
 };
 
 export const migrationProvider: MigrationProvider = {

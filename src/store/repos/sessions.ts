@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../schema.js';
 import type { EndReason, SessionRecord, SessionState, SessionStore } from '../../core/sessions/index.js';
 
-/** The tables of migration 0019. */
+/** The tables of migration 0018. */
 export interface SessionTable {
   id: string;
   organization_id: string;
