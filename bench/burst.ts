@@ -56,10 +56,19 @@ async function burst(s: BenchServer, calls: number): Promise<BurstResult> {
   const enrolled = await fetch(`${s.url}/agent/v1/enroll`, {
     method: 'POST',
     headers: { authorization: `Bearer ${s.enrollmentKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ public_key: publicKey, facts: { hostname: 'burst-1', os: 'linux', os_release: 'bench', arch: 'x64', ip_addresses: ['10.0.0.1'], agent_version: '0.0.0' } }),
+    body: JSON.stringify({
+      public_key: publicKey,
+      facts: { hostname: 'burst-1', os: 'linux', os_release: 'bench', arch: 'x64', ip_addresses: ['10.0.0.1'], agent_version: '0.0.0' },
+    }),
   });
   const systemId = ((await enrolled.json()) as { system_id: string }).system_id;
-  await api(s, s.adminKey, 'POST', '/v1/commands', { name: 'on-burst', content: 'true', launch_type: 'trigger', trigger: 'burst', default_targets: { system_ids: [systemId] } });
+  await api(s, s.adminKey, 'POST', '/v1/commands', {
+    name: 'on-burst',
+    content: 'true',
+    launch_type: 'trigger',
+    trigger: 'burst',
+    default_targets: { system_ids: [systemId] },
+  });
 
   // One socket per call, as many independent clients would open; the viewer has its own.
   const burstAgent = new Agent({ keepAlive: true, maxSockets: calls });
@@ -72,7 +81,9 @@ async function burst(s: BenchServer, calls: number): Promise<BurstResult> {
   const started = performance.now();
   const all = Promise.all(
     Array.from({ length: calls }, async (_, i) => {
-      const status = await send(s.url, burstAgent, 'POST', '/v1/triggers/burst/fire', operator, JSON.stringify({ N: String(i) })).catch((err: Error) => err.message);
+      const status = await send(s.url, burstAgent, 'POST', '/v1/triggers/burst/fire', operator, JSON.stringify({ N: String(i) })).catch(
+        (err: Error) => err.message,
+      );
       statuses[status] = (statuses[status] ?? 0) + 1;
     }),
   ).then(() => (done = true));
@@ -94,10 +105,20 @@ async function burst(s: BenchServer, calls: number): Promise<BurstResult> {
 function send(base: string, agent: Agent, method: string, path: string, key: string, body?: string): Promise<number | string> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method, agent, headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method,
+        agent,
+        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

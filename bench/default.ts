@@ -25,7 +25,20 @@ async function bench(name: 'sqlite' | 'postgres'): Promise<void> {
       const m = JSON.parse(raw.toString()) as { type: string; run_id: string };
       if (m.type !== 'run.deliver') return;
       const now = new Date().toISOString();
-      a.send({ type: 'run.result', run_id: m.run_id, outcome: 'exited', exit_code: 0, signal: null, started_at: now, finished_at: now, stdout: 'ok\n', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null });
+      a.send({
+        type: 'run.result',
+        run_id: m.run_id,
+        outcome: 'exited',
+        exit_code: 0,
+        signal: null,
+        started_at: now,
+        finished_at: now,
+        stdout: 'ok\n',
+        stderr: '',
+        stdout_truncated: false,
+        stderr_truncated: false,
+        error: null,
+      });
     });
   }
   const all = agents.map((a) => a.systemId);
@@ -57,10 +70,14 @@ async function bench(name: 'sqlite' | 'postgres'): Promise<void> {
   fan.sort((a, b) => a - b);
 
   const line = (what: string, xs: number[]) =>
-    process.stdout.write(`${name.padEnd(8)} ${what.padEnd(42)} p50 ${percentile(xs, 50).toFixed(1)} ms  p95 ${percentile(xs, 95).toFixed(1)} ms  (n=${xs.length})\n`);
+    process.stdout.write(
+      `${name.padEnd(8)} ${what.padEnd(42)} p50 ${percentile(xs, 50).toFixed(1)} ms  p95 ${percentile(xs, 95).toFixed(1)} ms  (n=${xs.length})\n`,
+    );
   line('1 system: launch → result stored', single);
   line(`${AGENTS} systems: launch → all results stored`, fan);
-  process.stdout.write(`${name.padEnd(8)} ${`${AGENTS}-system fan-out throughput`.padEnd(42)} ${((AGENTS * 1000) / percentile(fan, 50)).toFixed(0)} runs/s at p50\n`);
+  process.stdout.write(
+    `${name.padEnd(8)} ${`${AGENTS}-system fan-out throughput`.padEnd(42)} ${((AGENTS * 1000) / percentile(fan, 50)).toFixed(0)} runs/s at p50\n`,
+  );
 
   for (const a of agents) await a.close();
   await s.stop();

@@ -79,12 +79,17 @@ async function realAgents(server: BenchServer, n: number, rounds: number): Promi
   const agents: RealAgent[] = [];
   const { hellos } = await hubCounters(server.url);
   const connected = await connectedSystems(server);
-  for (let i = 0; i < n; i += 5) agents.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, () => startRealAgent(server.url, server.enrollmentKey)))));
+  for (let i = 0; i < n; i += 5)
+    agents.push(...(await Promise.all(Array.from({ length: Math.min(5, n - i) }, () => startRealAgent(server.url, server.enrollmentKey)))));
   try {
     await untilHellos(server, hellos + n, connected + n, 60_000);
     const out: FanoutFigures[] = [];
     for (let r = 0; r < rounds; r++) {
-      const f = await measureFanout(server, agents.map((a) => a.systemId), `${n} real agents, \`true\``);
+      const f = await measureFanout(
+        server,
+        agents.map((a) => a.systemId),
+        `${n} real agents, \`true\``,
+      );
       progress(`${server.database}: ${n} real agents: all stored ${f.allStoredMs.toFixed(0)} ms, run p50 ${f.runP50Ms} ms p99 ${f.runP99Ms} ms`);
       out.push(f);
     }
@@ -99,11 +104,21 @@ async function idle(server: BenchServer, pool: SimPool, target: number): Promise
   const sim = await pool.connect(target, 200);
   const connectSeconds = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 3000));
-  const counted = await hubCounters(server.url, 5000).then((c) => c.connected, () => null);
+  const counted = await hubCounters(server.url, 5000).then(
+    (c) => c.connected,
+    () => null,
+  );
   const p = procCounters(server.pid);
   return {
-    database: server.database, target, held: sim.open, serverCounted: counted, serverFds: openFds(server.pid), refused: sim.connectFailed,
-    connectSeconds, serverRssMiB: p.rssBytes / 2 ** 20, serverFdLimit: p.fdLimit,
+    database: server.database,
+    target,
+    held: sim.open,
+    serverCounted: counted,
+    serverFds: openFds(server.pid),
+    refused: sim.connectFailed,
+    connectSeconds,
+    serverRssMiB: p.rssBytes / 2 ** 20,
+    serverFdLimit: p.fdLimit,
   };
 }
 
@@ -126,8 +141,15 @@ async function benchDatabase(database: 'sqlite' | 'postgres', o: Options): Promi
       await untilHellos(server, n, n);
       progress(`${database}: ${n} simulated agents connected in ${((performance.now() - c0) / 1000).toFixed(1)} s`);
       for (let r = 0; r < o.rounds; r++) {
-        const f = await measureFanout(server, systems.slice(0, n).map((s) => s.id), `${n} simulated agents`, async () => (await pool!.stats()).cpuMs);
-        progress(`${database}: fan-out ${n}: all stored ${f.allStoredMs.toFixed(0)} ms (launch response ${f.launchResponseMs.toFixed(0)} ms), run p50 ${f.runP50Ms} ms p99 ${f.runP99Ms} ms, server cpu ${f.serverCpuMs} ms${f.dbCpuMs === null ? '' : ` (+ postgres ${f.dbCpuMs} ms)`}, sim cpu ${f.simCpuMs.toFixed(0)} ms`);
+        const f = await measureFanout(
+          server,
+          systems.slice(0, n).map((s) => s.id),
+          `${n} simulated agents`,
+          async () => (await pool!.stats()).cpuMs,
+        );
+        progress(
+          `${database}: fan-out ${n}: all stored ${f.allStoredMs.toFixed(0)} ms (launch response ${f.launchResponseMs.toFixed(0)} ms), run p50 ${f.runP50Ms} ms p99 ${f.runP99Ms} ms, server cpu ${f.serverCpuMs} ms${f.dbCpuMs === null ? '' : ` (+ postgres ${f.dbCpuMs} ms)`}, sim cpu ${f.simCpuMs.toFixed(0)} ms`,
+        );
         fanout.push(f);
       }
     }
@@ -138,7 +160,9 @@ async function benchDatabase(database: 'sqlite' | 'postgres', o: Options): Promi
     for (const target of o.idle) {
       progress(`${database}: connecting up to ${target} idle agents`);
       const f = await idle(server, pool, target);
-      progress(`${database}: ${f.held} held (server counts ${f.serverCounted ?? 'unreachable'}, ${f.serverFds} fds; ${f.refused} refused), server RSS ${f.serverRssMiB.toFixed(0)} MiB`);
+      progress(
+        `${database}: ${f.held} held (server counts ${f.serverCounted ?? 'unreachable'}, ${f.serverFds} fds; ${f.refused} refused), server RSS ${f.serverRssMiB.toFixed(0)} MiB`,
+      );
       idleFigures.push(f);
     }
   } finally {
@@ -153,13 +177,17 @@ function table(fanout: FanoutFigures[], idleFigures: IdleFigures[]): string {
   const lines = [
     '| database | what | n | launch response | launch → all stored (polled) | last ended − created | run p50 | run p99 | server CPU | server peak RSS | sim agents CPU |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...fanout.map((f) =>
-      `| ${f.database} | ${f.what} | ${f.n} | ${f.launchResponseMs.toFixed(0)} ms | ${f.allStoredMs.toFixed(0)} ms | ${f.serverSpanMs} ms | ${f.runP50Ms} ms | ${f.runP99Ms} ms | ${(f.serverCpuMs / 1000).toFixed(2)} s${f.dbCpuMs === null ? '' : ` (+ ${(f.dbCpuMs / 1000).toFixed(2)} s postgres)`} | ${f.serverPeakRssMiB.toFixed(0)} MiB | ${f.simCpuMs ? `${(f.simCpuMs / 1000).toFixed(2)} s` : '–'} |`),
+    ...fanout.map(
+      (f) =>
+        `| ${f.database} | ${f.what} | ${f.n} | ${f.launchResponseMs.toFixed(0)} ms | ${f.allStoredMs.toFixed(0)} ms | ${f.serverSpanMs} ms | ${f.runP50Ms} ms | ${f.runP99Ms} ms | ${(f.serverCpuMs / 1000).toFixed(2)} s${f.dbCpuMs === null ? '' : ` (+ ${(f.dbCpuMs / 1000).toFixed(2)} s postgres)`} | ${f.serverPeakRssMiB.toFixed(0)} MiB | ${f.simCpuMs ? `${(f.simCpuMs / 1000).toFixed(2)} s` : '–'} |`,
+    ),
     '',
     '| database | idle agents asked | held (agents’ side) | server counts | server fds | refused | time to connect | server RSS | server fd limit |',
     '|---|---|---|---|---|---|---|---|---|',
-    ...idleFigures.map((i) =>
-      `| ${i.database} | ${i.target} | ${i.held} | ${i.serverCounted ?? 'unreachable (no free fd)'} | ${i.serverFds} | ${i.refused} | ${i.connectSeconds.toFixed(1)} s | ${i.serverRssMiB.toFixed(0)} MiB | ${i.serverFdLimit} |`),
+    ...idleFigures.map(
+      (i) =>
+        `| ${i.database} | ${i.target} | ${i.held} | ${i.serverCounted ?? 'unreachable (no free fd)'} | ${i.serverFds} | ${i.refused} | ${i.connectSeconds.toFixed(1)} s | ${i.serverRssMiB.toFixed(0)} MiB | ${i.serverFdLimit} |`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -168,7 +196,14 @@ function table(fanout: FanoutFigures[], idleFigures: IdleFigures[]): string {
 export async function runFanoutBench(args: string[]): Promise<void> {
   const o = parseArgs(args);
   quiet = false;
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu', node: process.version, load: loadavg().map((l) => l.toFixed(2)).join(' ') };
+  const machine = {
+    cpus: cpus().length,
+    model: cpus()[0]?.model ?? 'cpu',
+    node: process.version,
+    load: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+  };
   progress(`machine: ${machine.cpus} × ${machine.model}, node ${machine.node}, load ${machine.load}`);
   const fanout: FanoutFigures[] = [];
   const idleFigures: IdleFigures[] = [];
@@ -179,7 +214,15 @@ export async function runFanoutBench(args: string[]): Promise<void> {
     idleFigures.push(...r.idle);
   }
   if (!o.pg) progress('postgres: skipped (pass --pg URL or set MUSTER_BENCH_PG_URL)');
-  const end = { ...machine, loadAfter: loadavg().map((l) => l.toFixed(2)).join(' ') };
+  const end = {
+    ...machine,
+    loadAfter: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
+  };
   if (o.json) process.stdout.write(`${JSON.stringify({ machine: end, fanout, idle: idleFigures }, null, 2)}\n`);
-  else process.stdout.write(`\nmachine: ${end.cpus} × ${end.model}, node ${end.node}, load before ${end.load}, after ${end.loadAfter}\n\n${table(fanout, idleFigures)}`);
+  else
+    process.stdout.write(
+      `\nmachine: ${end.cpus} × ${end.model}, node ${end.node}, load before ${end.load}, after ${end.loadAfter}\n\n${table(fanout, idleFigures)}`,
+    );
 }

@@ -91,10 +91,13 @@ interface Workload {
 /** One POST on a keep-alive connection (node:http costs the client about half of what fetch does, so the figures measure the server). */
 function post(agent: Agent, url: URL, path: string, key: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -108,7 +111,13 @@ async function run(s: Server, w: Workload, concurrency: number): Promise<{ accep
   const client = async () => {
     while (next < w.count) {
       const payload = w.payload(next++);
-      const status = await post(agent, url, `/pdb/cmd/v1?command=${w.command}&version=${w.version}&certname=${payload.certname as string}`, s.key, JSON.stringify(payload));
+      const status = await post(
+        agent,
+        url,
+        `/pdb/cmd/v1?command=${w.command}&version=${w.version}&certname=${payload.certname as string}`,
+        s.key,
+        JSON.stringify(payload),
+      );
       if (status !== 200) throw new Error(`${w.name}: HTTP ${status}`);
     }
   };
@@ -122,12 +131,24 @@ async function run(s: Server, w: Workload, concurrency: number): Promise<{ accep
 
 function workloads(o: Options): Workload[] {
   const cert = (i: number) => `node-${String(i).padStart(5, '0')}.example.com`;
-  const facts = (round: number) => (i: number) => ({ certname: cert(i), environment: 'production', producer_timestamp: new Date(Date.UTC(2026, 10, 23, 10, round)).toISOString(), producer: 'puppet.example.com', values: benchFacts(cert(i), round) });
+  const facts = (round: number) => (i: number) => ({
+    certname: cert(i),
+    environment: 'production',
+    producer_timestamp: new Date(Date.UTC(2026, 10, 23, 10, round)).toISOString(),
+    producer: 'puppet.example.com',
+    values: benchFacts(cert(i), round),
+  });
   return [
     { name: `replace facts, ${o.nodes} new nodes`, command: 'replace_facts', version: 5, count: o.nodes, payload: facts(1) },
     { name: `replace facts, updates of ${o.nodes} nodes`, command: 'replace_facts', version: 5, count: o.nodes, payload: facts(2) },
     { name: `store report, 20 resources, ${o.nodes} nodes`, command: 'store_report', version: 8, count: o.nodes, payload: (i) => benchReport(cert(i), 1, 20) },
-    { name: `replace catalog, 50 resources, ${o.catalogNodes} nodes`, command: 'replace_catalog', version: 9, count: o.catalogNodes, payload: (i) => benchCatalog(cert(i), 1, 50) },
+    {
+      name: `replace catalog, 50 resources, ${o.catalogNodes} nodes`,
+      command: 'replace_catalog',
+      version: 9,
+      count: o.catalogNodes,
+      payload: (i) => benchCatalog(cert(i), 1, 50),
+    },
   ];
 }
 

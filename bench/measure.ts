@@ -65,7 +65,12 @@ async function readDb<T>(server: BenchServer, text: string, params: unknown[]): 
     await c.connect();
     try {
       let n = 0;
-      return (await c.query(text.replaceAll('?', () => `$${++n}`), params)).rows as T[];
+      return (
+        await c.query(
+          text.replaceAll('?', () => `$${++n}`),
+          params,
+        )
+      ).rows as T[];
     } finally {
       await c.end();
     }
@@ -95,7 +100,12 @@ async function runLatencies(server: BenchServer, jobId: string): Promise<number[
 }
 
 /** Launches `true` on `systemIds` and waits until every result is stored. */
-export async function measureFanout(server: BenchServer, systemIds: string[], what: string, simCpuMs: () => Promise<number> = async () => 0): Promise<FanoutFigures> {
+export async function measureFanout(
+  server: BenchServer,
+  systemIds: string[],
+  what: string,
+  simCpuMs: () => Promise<number> = async () => 0,
+): Promise<FanoutFigures> {
   const simBefore = await simCpuMs();
   const dbBefore = await pgBackendCpu(server);
   const peakReset = resetPeak(server.pid);

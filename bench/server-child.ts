@@ -120,14 +120,29 @@ export async function startBenchServer(database: 'sqlite' | 'postgres', pgBase?:
   const adminKey = `mk_bench_${randomBytes(16).toString('hex')}`;
   const enrollmentKey = `mek_bench_${randomBytes(16).toString('hex')}`;
   const args = [BIN, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(scratch ? ['--database-url', scratch.url] : [])];
-  const env = { ...process.env, MUSTER_BOOTSTRAP_API_KEY: adminKey, MUSTER_BOOTSTRAP_ENROLLMENT_KEY: enrollmentKey, MUSTER_LOG_LEVEL: logLevel, MUSTER_PG_POOL_SIZE: '10' };
-  const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...serverNodeFlags(), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = {
+    ...process.env,
+    MUSTER_BOOTSTRAP_API_KEY: adminKey,
+    MUSTER_BOOTSTRAP_ENROLLMENT_KEY: enrollmentKey,
+    MUSTER_LOG_LEVEL: logLevel,
+    MUSTER_PG_POOL_SIZE: '10',
+  };
+  const child = spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, ...serverNodeFlags(), ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;
   await untilHealthy(url, child, () => stderr);
   return {
-    url, pid: child.pid!, adminKey, enrollmentKey, database, dataDir, pgUrl: scratch?.url,
+    url,
+    pid: child.pid!,
+    adminKey,
+    enrollmentKey,
+    database,
+    dataDir,
+    pgUrl: scratch?.url,
     stderr: () => stderr,
     stop: async () => {
       if (child.exitCode === null) {

@@ -19,7 +19,9 @@ class Viewer {
   readonly ws: WebSocket;
 
   constructor(server: BenchServer, sessionId: string) {
-    this.ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/sessions/${sessionId}/attach`, { headers: { authorization: `Bearer ${server.adminKey}` } });
+    this.ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/sessions/${sessionId}/attach`, {
+      headers: { authorization: `Bearer ${server.adminKey}` },
+    });
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return;
       this.text += data.toString();
@@ -99,7 +101,9 @@ export async function runSessionEchoBench(args: string[]): Promise<void> {
     await echoLatencies(viewer, 200); // warm-up
     const sorted = await echoLatencies(viewer, keystrokes);
     const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
-    process.stdout.write(`${JSON.stringify({ bench: 'session-echo', database: server.database, keystrokes, p50_ms: +percentile(sorted, 50).toFixed(3), p99_ms: +percentile(sorted, 99).toFixed(3), max_ms: +sorted.at(-1)!.toFixed(3), mean_ms: +mean.toFixed(3) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'session-echo', database: server.database, keystrokes, p50_ms: +percentile(sorted, 50).toFixed(3), p99_ms: +percentile(sorted, 99).toFixed(3), max_ms: +sorted.at(-1)!.toFixed(3), mean_ms: +mean.toFixed(3) })}\n`,
+    );
     viewer.ws.close();
     if (concurrent > 0) await concurrentEcho(server, agent.systemId, concurrent);
   } finally {
@@ -124,6 +128,8 @@ async function concurrentEcho(server: BenchServer, systemId: string, n: number):
     }),
   );
   latencies.sort((a, b) => a - b);
-  process.stdout.write(`${JSON.stringify({ bench: 'session-echo-concurrent', database: server.database, sessions: n, echoes: latencies.length, p50_ms: +percentile(latencies, 50).toFixed(3), p99_ms: +percentile(latencies, 99).toFixed(3), max_ms: +latencies.at(-1)!.toFixed(3) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'session-echo-concurrent', database: server.database, sessions: n, echoes: latencies.length, p50_ms: +percentile(latencies, 50).toFixed(3), p99_ms: +percentile(latencies, 99).toFixed(3), max_ms: +latencies.at(-1)!.toFixed(3) })}\n`,
+  );
   for (const v of viewers) v.ws.close();
 }

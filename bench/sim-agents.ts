@@ -64,7 +64,11 @@ function signedHeaders(i: number): Record<string, string> {
   const headers = ['request-line', 'date', 'x-muster-nonce'];
   const data = signingString(headers, { method: 'GET', path: '/agent/v1/connect', headers: { date, 'x-muster-nonce': nonce } });
   const signature = sign(null, Buffer.from(data), key).toString('base64');
-  return { date, 'x-muster-nonce': nonce, authorization: `Signature keyId="system/${sys.id}",headers="${headers.join(' ')}",algorithm="ed25519",signature="${signature}"` };
+  return {
+    date,
+    'x-muster-nonce': nonce,
+    authorization: `Signature keyId="system/${sys.id}",headers="${headers.join(' ')}",algorithm="ed25519",signature="${signature}"`,
+  };
 }
 
 function onMessage(socket: WebSocket, raw: WebSocket.RawData): void {
@@ -79,7 +83,20 @@ function onMessage(socket: WebSocket, raw: WebSocket.RawData): void {
     const now = new Date().toISOString();
     // As the real agent: run.started, then (no output from `true`) run.result.
     send(socket, { type: 'run.started', run_id: m.run_id, started_at: now });
-    send(socket, { type: 'run.result', run_id: m.run_id, outcome: 'exited', exit_code: 0, signal: null, started_at: now, finished_at: now, stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null });
+    send(socket, {
+      type: 'run.result',
+      run_id: m.run_id,
+      outcome: 'exited',
+      exit_code: 0,
+      signal: null,
+      started_at: now,
+      finished_at: now,
+      stdout: '',
+      stderr: '',
+      stdout_truncated: false,
+      stderr_truncated: false,
+      error: null,
+    });
     stats.results++;
   } else if (m.type === 'run.ack') stats.acked++;
   else if (m.type === 'ping') send(socket, { type: 'pong', id: m.id });
@@ -89,7 +106,12 @@ function onMessage(socket: WebSocket, raw: WebSocket.RawData): void {
 function connectOne(i: number): Promise<void> {
   const localAddress = `127.0.0.${firstAddress + Math.floor(i / perAddress)}`;
   // A server out of file descriptors leaves the connection in its backlog, never answering the upgrade.
-  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/agent/v1/connect`, { headers: signedHeaders(i), localAddress, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
+  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/agent/v1/connect`, {
+    headers: signedHeaders(i),
+    localAddress,
+    perMessageDeflate: false,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+  });
   return new Promise((resolve) => {
     socket.once('open', () => {
       sockets[i] = socket;

@@ -16,7 +16,13 @@ export const PER_PROCESS = 15_000;
 export const PER_ADDRESS = 10_000;
 
 /** Enrolls `count` systems over HTTP, `concurrency` requests at a time; reports progress. */
-export async function enrollSystems(url: string, enrollmentKey: string, count: number, concurrency: number, progress: (done: number) => void): Promise<SimSystem[]> {
+export async function enrollSystems(
+  url: string,
+  enrollmentKey: string,
+  count: number,
+  concurrency: number,
+  progress: (done: number) => void,
+): Promise<SimSystem[]> {
   const out: SimSystem[] = new Array(count);
   let next = 0;
   let done = 0;

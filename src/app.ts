@@ -44,7 +44,9 @@ export interface AppDeps {
 /** Builds the HTTP app, apart from the server that runs it (tests use `inject()`). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...(deps.tls.ca ? { ca: deps.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) } } : {}),
+    ...(deps.tls
+      ? { https: { cert: deps.tls.cert, key: deps.tls.key, ...(deps.tls.ca ? { ca: deps.tls.ca, requestCert: true, rejectUnauthorized: false } : {}) } }
+      : {}),
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimit,
     trustProxy: deps.trustProxy,
@@ -71,7 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'muster',
         version: deps.version,
-        description: 'The native API. Authenticate with `Authorization: Bearer <API key>` or `x-api-key`. Errors are `{"error": {"code", "message", "request_id"}}` with codes NOT_FOUND (404), INVALID_ARGUMENT (400), CONFLICT (409), FORBIDDEN (403), UNAUTHENTICATED (401), PAYLOAD_TOO_LARGE (413), RATE_LIMITED (429), UNAVAILABLE (503), INTERNAL (500).',
+        description:
+          'The native API. Authenticate with `Authorization: Bearer <API key>` or `x-api-key`. Errors are `{"error": {"code", "message", "request_id"}}` with codes NOT_FOUND (404), INVALID_ARGUMENT (400), CONFLICT (409), FORBIDDEN (403), UNAUTHENTICATED (401), PAYLOAD_TOO_LARGE (413), RATE_LIMITED (429), UNAVAILABLE (503), INTERNAL (500).',
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
@@ -119,8 +122,18 @@ function bearerCheck(token: string | undefined): (authorization: string | undefi
 }
 
 function instrument(app: FastifyInstance, registry: Registry): void {
-  const requests = new Counter({ name: 'muster_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  const duration = new Histogram({ name: 'muster_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'], registers: [registry] });
+  const requests = new Counter({
+    name: 'muster_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'muster_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route'],
+    registers: [registry],
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;

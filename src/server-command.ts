@@ -14,7 +14,7 @@ export function registerServerCommand(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (postgres://…) instead of SQLite')
     .option('--config <file>', 'JSON config file')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
-    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (needed by Puppet\'s PuppetDB terminus)')
+    .option('--tls-cert <file>', "PEM certificate: serve HTTPS (needed by Puppet's PuppetDB terminus)")
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
     .option('--rotate-secret-key', "re-seal every trigger secret with a new key in the data dir's secret-key file, then exit (server stopped)")
     .action(async (opts: Record<string, string | undefined>) => {

@@ -10,5 +10,7 @@ export async function openDatabase(config: ServerConfig, logger: Logger): Promis
     return openPostgres(config.database_url, { poolSize: config.pg_pool_size, statementTimeoutMs: config.pg_statement_timeout_ms });
   }
   const { openSqlite } = await import('./store/sqlite.js');
-  return openSqlite(join(resolve(config.data_dir), 'muster.db'), { onCheckpointError: (err) => logger.warn({ err }, 'a database checkpoint failed; will retry') });
+  return openSqlite(join(resolve(config.data_dir), 'muster.db'), {
+    onCheckpointError: (err) => logger.warn({ err }, 'a database checkpoint failed; will retry'),
+  });
 }

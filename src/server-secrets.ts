@@ -43,7 +43,10 @@ function writeNewPrivateFile(path: string, text: string, flags = 'wx'): void {
 }
 
 function readKeyFile(path: string): Buffer[] {
-  const lines = readFileSync(path, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.map((line, i) => {
     try {
       return parseSecretKey(line);
@@ -61,7 +64,11 @@ function configuredKeys(config: ServerConfig): { current?: Buffer; previous: Buf
       throw new MusterError('INVALID_ARGUMENT', `${field}: ${(err as Error).message}`, { field });
     }
   };
-  const previous = (config.secret_key_previous ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((s) => parse(s, 'secret_key_previous'));
+  const previous = (config.secret_key_previous ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => parse(s, 'secret_key_previous'));
   return { ...(config.secret_key ? { current: parse(config.secret_key, 'secret_key') } : {}), previous };
 }
 
@@ -100,11 +107,15 @@ export async function openSecretKeyring(config: ServerConfig, dataDir: string, d
   const { keyring, fromFile } = loadSecretKeyring(config, dataDir);
   const report = await sealTriggerSecrets(database.db, keyring, new Date().toISOString());
   if (report.sealed > 0 || report.resealed > 0 || report.previousKeyId) {
-    logger.info({ key_id: report.keyId, sealed: report.sealed, resealed: report.resealed, previous_key_id: report.previousKeyId }, 'trigger secrets are sealed with the current secret key');
+    logger.info(
+      { key_id: report.keyId, sealed: report.sealed, resealed: report.resealed, previous_key_id: report.previousKeyId },
+      'trigger secrets are sealed with the current secret key',
+    );
   }
   const previousFile = join(dataDir, PREVIOUS_KEYS_FILE);
   if (fromFile && existsSync(previousFile)) rmSync(previousFile);
-  if (keyring.ids.length > 1 && !fromFile) logger.info({ key_id: keyring.currentId }, 'every trigger secret is sealed with the current key: secret_key_previous may be removed');
+  if (keyring.ids.length > 1 && !fromFile)
+    logger.info({ key_id: keyring.currentId }, 'every trigger secret is sealed with the current key: secret_key_previous may be removed');
   return keyring;
 }
 
@@ -117,11 +128,16 @@ export async function openSecretKeyring(config: ServerConfig, dataDir: string, d
  */
 export async function rotateSecretKeyFile(config: ServerConfig, logger: Logger): Promise<{ from: string; to: string; resealed: number }> {
   if (config.secret_key) {
-    throw new MusterError('INVALID_ARGUMENT', 'secret_key: the key comes from the configuration (MUSTER_SECRET_KEY): rotate it there, giving the old one as MUSTER_SECRET_KEY_PREVIOUS until every server has restarted (see README, "Secrets at rest")', { field: 'secret_key' });
+    throw new MusterError(
+      'INVALID_ARGUMENT',
+      'secret_key: the key comes from the configuration (MUSTER_SECRET_KEY): rotate it there, giving the old one as MUSTER_SECRET_KEY_PREVIOUS until every server has restarted (see README, "Secrets at rest")',
+      { field: 'secret_key' },
+    );
   }
   const dataDir = prepareDataDir(config, logger);
   const keyFile = join(dataDir, KEY_FILE);
-  if (!existsSync(keyFile)) throw new MusterError('INVALID_ARGUMENT', `secret_key: there is no ${keyFile} yet: start the server once, which creates it`, { field: 'secret_key' });
+  if (!existsSync(keyFile))
+    throw new MusterError('INVALID_ARGUMENT', `secret_key: there is no ${keyFile} yet: start the server once, which creates it`, { field: 'secret_key' });
   const [old] = readKeyFile(keyFile);
   const fresh = newSecretKey();
   // The old key is durable among the previous ones before the new one replaces it.

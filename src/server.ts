@@ -66,18 +66,31 @@ export async function startServer(
     notifier: { runsCreated: (ids) => hub?.runsCreated(ids), cancelRuns: (runs) => hub?.cancelRuns(runs) },
     limits: { scriptBytes: config.script_max_bytes, outputBytes: config.output_max_bytes },
     lostGraceS: config.lost_grace_s,
-    onBackgroundError: (err, context) => logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
+    onBackgroundError: (err, context) =>
+      logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
     ingestWaker: database.wake,
     sessionLink: () => hub?.sessions,
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const transitions = new Counter({ name: 'muster_transitions_total', help: 'Run and job transitions committed on this replica', labelNames: ['kind', 'to', 'reason'], registers: [registry] });
+  const transitions = new Counter({
+    name: 'muster_transitions_total',
+    help: 'Run and job transitions committed on this replica',
+    labelNames: ['kind', 'to', 'reason'],
+    registers: [registry],
+  });
   core.transitions.subscribe((batch) => {
     for (const t of batch) transitions.inc({ kind: t.kind, to: t.to, reason: t.reason });
   });
   // Tests pin the replica id and shorten the sweep and leases; a server names itself at random.
-  hub = new AgentHub({ core, logger: logger.child({ component: 'hub' }), metrics: hubMetrics(registry), wake: database.wake, ...(config.replica_id ? { replicaId: config.replica_id } : {}), ...options.hub });
+  hub = new AgentHub({
+    core,
+    logger: logger.child({ component: 'hub' }),
+    metrics: hubMetrics(registry),
+    wake: database.wake,
+    ...(config.replica_id ? { replicaId: config.replica_id } : {}),
+    ...options.hub,
+  });
   // A deleted system's agent is disconnected here, and on the other replicas through the wake channel.
   core.systems.onRemoved((id) => {
     hub?.disconnect(id);
@@ -86,8 +99,12 @@ export async function startServer(
   database.wake?.subscribe((topic, payload) => {
     if (topic === SYSTEM_REMOVED) hub?.disconnect(payload);
   });
-  const sweeper = new JobSweeper(stores.jobs, { runsCreated: (ids) => hub.runsCreated(ids), cancelRuns: (runs) => hub.cancelRuns(runs) }, systemClock, config.sweep_interval_ms, (err) =>
-    logger.warn({ err }, 'sweeping runs failed; will retry'),
+  const sweeper = new JobSweeper(
+    stores.jobs,
+    { runsCreated: (ids) => hub.runsCreated(ids), cancelRuns: (runs) => hub.cancelRuns(runs) },
+    systemClock,
+    config.sweep_interval_ms,
+    (err) => logger.warn({ err }, 'sweeping runs failed; will retry'),
     core.transitions,
   );
 
@@ -136,7 +153,16 @@ export async function startServer(
     stores.ingestQueue,
     core.ingest,
     systemClock,
-    { ...DEFAULT_WORKER_OPTIONS, count: config.ingest_workers, batch: config.ingest_batch, batchBytes: config.ingest_batch_bytes, pollMs: config.ingest_poll_ms, maxAttempts: config.ingest_max_attempts, leaseMs: config.ingest_lease_ms, keepDoneMs: config.ingest_keep_done_s * 1000 },
+    {
+      ...DEFAULT_WORKER_OPTIONS,
+      count: config.ingest_workers,
+      batch: config.ingest_batch,
+      batchBytes: config.ingest_batch_bytes,
+      pollMs: config.ingest_poll_ms,
+      maxAttempts: config.ingest_max_attempts,
+      leaseMs: config.ingest_lease_ms,
+      keepDoneMs: config.ingest_keep_done_s * 1000,
+    },
     discardFiles(join(resolve(config.data_dir), 'mq')),
     (err) => logger.warn({ err }, 'ingest processing failed; will retry'),
   );

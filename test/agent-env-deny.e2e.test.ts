@@ -37,8 +37,25 @@ describe.each(DATABASES)('the agent refuses a run whose environment would change
       const runId = newId();
       await createStores(database).jobs.insertJob(
         {
-          id: jobId, organizationId, source: 'api', shell, content, env, timeoutS: 30, ttlS: 600, runAs: null, selector: null, maxConcurrency: null, maxErrors: null,
-          total: 1, stoppedReason: null, retryOf: null, scriptId: null, createdBy: 'an older server', createdAt: now.toISOString(), finishedAt: null,
+          id: jobId,
+          organizationId,
+          source: 'api',
+          shell,
+          content,
+          env,
+          timeoutS: 30,
+          ttlS: 600,
+          runAs: null,
+          selector: null,
+          maxConcurrency: null,
+          maxErrors: null,
+          total: 1,
+          stoppedReason: null,
+          retryOf: null,
+          scriptId: null,
+          createdBy: 'an older server',
+          createdAt: now.toISOString(),
+          finishedAt: null,
         },
         [{ id: runId, systemId: agent.systemId, deliverDeadline: new Date(now.getTime() + 600_000).toISOString() }],
       );
@@ -54,7 +71,10 @@ describe.each(DATABASES)('the agent refuses a run whose environment would change
     db = await createTestDatabase(name);
     server = await startServerProcess(db);
     agent = await startAgentProcess(server);
-    await waitFor(async () => (await api('GET', '/v1/systems')).body.items.some((s: { id: string; connected: boolean }) => s.id === agent.systemId && s.connected), 'the agent to connect');
+    await waitFor(
+      async () => (await api('GET', '/v1/systems')).body.items.some((s: { id: string; connected: boolean }) => s.id === agent.systemId && s.connected),
+      'the agent to connect',
+    );
   });
 
   afterAll(async () => {
@@ -64,24 +84,31 @@ describe.each(DATABASES)('the agent refuses a run whose environment would change
     if (markers) rmSync(markers, { recursive: true, force: true });
   });
 
-  it.skipIf(skip || ATTACKS.length === 0).each(ATTACKS)('$shell: the script never starts, and the run fails naming the variable and why', async ({ shell, env }) => {
-    const hijacked = join(markers, `${shell}-hijacked`);
-    const ran = join(markers, `${shell}-ran`);
-    const content = shell === 'python3' ? `open(${JSON.stringify(ran)}, 'w').close()` : `touch ${ran}`;
-    const attack = env(hijacked);
-    const variable = Object.keys(attack)[0]!;
-    const { jobId, runId } = await storeJobDirectly(shell, content, { GREETING: 'hello', ...attack });
-    // The poll (every 5 s) finds the job no launch announced.
-    await waitFor(async () => (await api('GET', `/v1/jobs/${jobId}`)).body.done, 'the run to end', 20_000);
-    const run = (await api('GET', `/v1/runs/${runId}`)).body;
-    expect(run.state).toBe('failed');
-    expect(run.started_at).toBeNull();
-    expect(run.reason).toMatch(new RegExp(`^the agent refused to run this script: its environment sets ${variable}: ${variable} changes how the script runs, so a caller may not set it: `));
-    expect(existsSync(ran)).toBe(false);
-    expect(existsSync(hijacked)).toBe(false);
-  });
+  it.skipIf(skip || ATTACKS.length === 0).each(ATTACKS)(
+    '$shell: the script never starts, and the run fails naming the variable and why',
+    async ({ shell, env }) => {
+      const hijacked = join(markers, `${shell}-hijacked`);
+      const ran = join(markers, `${shell}-ran`);
+      const content = shell === 'python3' ? `open(${JSON.stringify(ran)}, 'w').close()` : `touch ${ran}`;
+      const attack = env(hijacked);
+      const variable = Object.keys(attack)[0]!;
+      const { jobId, runId } = await storeJobDirectly(shell, content, { GREETING: 'hello', ...attack });
+      // The poll (every 5 s) finds the job no launch announced.
+      await waitFor(async () => (await api('GET', `/v1/jobs/${jobId}`)).body.done, 'the run to end', 20_000);
+      const run = (await api('GET', `/v1/runs/${runId}`)).body;
+      expect(run.state).toBe('failed');
+      expect(run.started_at).toBeNull();
+      expect(run.reason).toMatch(
+        new RegExp(
+          `^the agent refused to run this script: its environment sets ${variable}: ${variable} changes how the script runs, so a caller may not set it: `,
+        ),
+      );
+      expect(existsSync(ran)).toBe(false);
+      expect(existsSync(hijacked)).toBe(false);
+    },
+  );
 
-  it.skipIf(skip)('the same script with data variables only runs, and the agent\'s PATH and HOME are the script\'s', async () => {
+  it.skipIf(skip)("the same script with data variables only runs, and the agent's PATH and HOME are the script's", async () => {
     const { jobId, runId } = await storeJobDirectly('sh', 'echo "$GREETING $PATH $HOME"', { GREETING: 'hello' });
     await waitFor(async () => (await api('GET', `/v1/jobs/${jobId}`)).body.done, 'the run to end', 20_000);
     const run = (await api('GET', `/v1/runs/${runId}`)).body;

@@ -10,16 +10,19 @@ import { readSse } from './support/sse.js';
 
 /** Live processes whose environment carries `marker` (a script and its children). */
 function withMarker(marker: string): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker) ? [Number(pid)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker) ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
-const STOPPED = /^the agent restarted while this run was in progress; its script was still running, so the agent stopped it \(process group \d+: SIGTERM, then SIGKILL after 5 s\)$/;
+const STOPPED =
+  /^the agent restarted while this run was in progress; its script was still running, so the agent stopped it \(process group \d+: SIGTERM, then SIGKILL after 5 s\)$/;
 
 describe.each(DATABASES)('an agent killed mid-run, on $name', ({ name, skip }) => {
   let db: TestDatabase;
@@ -34,7 +37,11 @@ describe.each(DATABASES)('an agent killed mid-run, on $name', ({ name, skip }) =
   }
 
   /** Launches `content` on the agent; resolves with the run once its live output holds `text`. */
-  async function launchUntilOutput(content: string, text: string, extra: Record<string, unknown> = {}): Promise<{ jobId: string; runId: string; marker: string }> {
+  async function launchUntilOutput(
+    content: string,
+    text: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ jobId: string; runId: string; marker: string }> {
     const marker = `MUSTER_E2E_${randomUUID().replaceAll('-', '')}`;
     const { status, body } = await api('POST', '/v1/jobs', { content, targets: { system_ids: [agent.systemId] }, env: { MARK: marker }, ...extra });
     expect(status).toBe(201);
@@ -70,7 +77,9 @@ describe.each(DATABASES)('an agent killed mid-run, on $name', ({ name, skip }) =
 
   it.skipIf(skip)('on restart the agent stops the script it left running; the run ends lost, once, with what it printed and why', async () => {
     const once = join(tmpdir(), `muster-once-${randomUUID()}`);
-    const { jobId, runId, marker } = await launchUntilOutput(`echo ran >> ${once}; echo start; echo warn >&2; sleep 60 & sleep 60; echo never`, 'start', { timeout_s: 300 });
+    const { jobId, runId, marker } = await launchUntilOutput(`echo ran >> ${once}; echo start; echo warn >&2; sleep 60 & sleep 60; echo never`, 'start', {
+      timeout_s: 300,
+    });
     await killAgent();
     // Without the agent nothing stops the script: it is an orphan now.
     expect(withMarker(marker).length).toBeGreaterThanOrEqual(2);
@@ -85,7 +94,7 @@ describe.each(DATABASES)('an agent killed mid-run, on $name', ({ name, skip }) =
     await waitFor(() => connected(true), 'the agent to be back');
   });
 
-  it.skipIf(skip)('a run the server already ended lost keeps its streamed output, and the agent\'s later report is accepted', async () => {
+  it.skipIf(skip)("a run the server already ended lost keeps its streamed output, and the agent's later report is accepted", async () => {
     const { jobId, runId, marker } = await launchUntilOutput('echo start; sleep 60', 'start', { timeout_s: 2 });
     await killAgent();
     await ended(jobId);
@@ -95,7 +104,7 @@ describe.each(DATABASES)('an agent killed mid-run, on $name', ({ name, skip }) =
     expect(withMarker(marker).length).toBeGreaterThanOrEqual(1);
 
     agent.restart();
-    await waitFor(async () => STOPPED.test((await api('GET', `/v1/runs/${runId}`)).body.reason), 'the agent\'s report to replace the reason');
+    await waitFor(async () => STOPPED.test((await api('GET', `/v1/runs/${runId}`)).body.reason), "the agent's report to replace the reason");
     expect(withMarker(marker)).toEqual([]);
     const reported = (await api('GET', `/v1/runs/${runId}`)).body;
     expect(reported).toMatchObject({ state: 'lost', stdout: 'start\n' });
@@ -106,7 +115,9 @@ describe.each(DATABASES)('an agent killed mid-run, on $name', ({ name, skip }) =
 
   it.skipIf(skip)('output printed while the server was away and never sent arrives when the agent comes back', async () => {
     const go = join(tmpdir(), `muster-go-${randomUUID()}`);
-    const { jobId, runId } = await launchUntilOutput(`echo start; while [ ! -e ${go} ]; do sleep 0.1; done; echo while-away; sleep 60`, 'start', { timeout_s: 300 });
+    const { jobId, runId } = await launchUntilOutput(`echo start; while [ ! -e ${go} ]; do sleep 0.1; done; echo while-away; sleep 60`, 'start', {
+      timeout_s: 300,
+    });
     await server.proc.stop();
     writeFileSync(go, '');
     // Only the agent's spool knows what was printed after the server went away.

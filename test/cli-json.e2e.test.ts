@@ -89,30 +89,53 @@ const INVOCATIONS: Record<string, Invocation[]> = {
   'users list': [{ args: () => [], shows: (v) => expect(v.map((u: { username: string }) => u.username)).toEqual(['json-user']) }],
   run: [
     { args: () => ['--all', '--', 'echo hello'], shows: (v) => expect(v).toMatchObject([{ state: 'succeeded', exit_code: 0, stdout: 'hello\n' }]) },
-    { args: () => ['--all', '--detach', '--', 'true'], shows: (v, f) => expect(v).toMatchObject({ job: { id: expect.any(String), total: 1 }, runs: [{ system_id: f.systemId }] }) },
+    {
+      args: () => ['--all', '--detach', '--', 'true'],
+      shows: (v, f) => expect(v).toMatchObject({ job: { id: expect.any(String), total: 1 }, runs: [{ system_id: f.systemId }] }),
+    },
   ],
-  'scripts add': [{ args: (f) => ['--name', 'json-added', '--file', f.scriptFile], shows: (v) => expect(v).toMatchObject({ name: 'json-added', content: 'echo saved\n' }) }],
+  'scripts add': [
+    { args: (f) => ['--name', 'json-added', '--file', f.scriptFile], shows: (v) => expect(v).toMatchObject({ name: 'json-added', content: 'echo saved\n' }) },
+  ],
   'scripts list': [{ args: () => [], shows: (v) => expect(names(v)).toContain('json-script') }],
   'scripts show': [{ args: () => ['json-script'], shows: (v) => expect(v).toMatchObject({ name: 'json-script', content: 'echo script' }) }],
   'commands list': [{ args: () => [], shows: (v) => expect(names(v)).toContain('json-command') }],
-  'commands results': [{ args: () => ['json-command'], shows: (v, f) => expect(v[0]).toMatchObject({ system_id: f.systemId, state: 'succeeded', stdout: 'command\n' }) }],
+  'commands results': [
+    { args: () => ['json-command'], shows: (v, f) => expect(v[0]).toMatchObject({ system_id: f.systemId, state: 'succeeded', stdout: 'command\n' }) },
+  ],
   'commands run': [
     { args: () => ['json-command'], shows: (v) => expect(v).toMatchObject([{ state: 'succeeded', stdout: 'command\n' }]) },
     { args: () => ['json-command', '--detach'], shows: (v) => expect(v).toMatchObject({ job: { id: expect.any(String) }, runs: [expect.any(Object)] }) },
   ],
-  trigger: [{ args: () => ['json-trigger'], shows: (v) => expect(v).toMatchObject({ triggered: [expect.any(String)], jobs: [expect.any(Object)], replayed: false }) }],
+  trigger: [
+    { args: () => ['json-trigger'], shows: (v) => expect(v).toMatchObject({ triggered: [expect.any(String)], jobs: [expect.any(Object)], replayed: false }) },
+  ],
   'triggers list': [{ args: () => [], shows: (v) => expect(names(v)).toContain('json-trigger') }],
-  'triggers create': [{ args: () => ['json-created', '--secret'], shows: (v) => expect(v).toMatchObject({ trigger: { name: 'json-created', has_secret: true }, secret: expect.stringMatching(/^mts_/) }) }],
+  'triggers create': [
+    {
+      args: () => ['json-created', '--secret'],
+      shows: (v) => expect(v).toMatchObject({ trigger: { name: 'json-created', has_secret: true }, secret: expect.stringMatching(/^mts_/) }),
+    },
+  ],
   'jobs list': [{ args: () => [], shows: (v, f) => expect(v.map((j: { id: string }) => j.id)).toContain(f.failedJobId) }],
-  'jobs show': [{ args: (f) => [f.failedJobId], shows: (v, f) => expect(v).toMatchObject({ job: { id: f.failedJobId }, runs: [{ state: 'failed', exit_code: 3 }] }) }],
+  'jobs show': [
+    { args: (f) => [f.failedJobId], shows: (v, f) => expect(v).toMatchObject({ job: { id: f.failedJobId }, runs: [{ state: 'failed', exit_code: 3 }] }) },
+  ],
   'jobs retry': [
     { args: (f) => [f.failedJobId], shows: (v) => expect(v).toMatchObject([{ state: 'succeeded' }]) },
     { args: (f) => [f.failedJobId, '--detach'], shows: (v, f) => expect(v).toMatchObject({ job: { retry_of: f.failedJobId }, runs: [expect.any(Object)] }) },
   ],
   'keys list': [{ args: () => [], shows: (v) => expect(v.length).toBeGreaterThan(0) }],
-  'keys create': [{ args: () => ['--name', 'json-key', '--role', 'viewer'], shows: (v) => expect(v).toMatchObject({ key: { name: 'json-key', role: 'viewer' }, secret: expect.any(String) }) }],
+  'keys create': [
+    {
+      args: () => ['--name', 'json-key', '--role', 'viewer'],
+      shows: (v) => expect(v).toMatchObject({ key: { name: 'json-key', role: 'viewer' }, secret: expect.any(String) }),
+    },
+  ],
   'enrollment-keys list': [{ args: () => [], shows: (v) => expect(v.length).toBeGreaterThan(0) }],
-  'enrollment-keys create': [{ args: () => ['--name', 'json-enroll'], shows: (v) => expect(v).toMatchObject({ key: { name: 'json-enroll' }, secret: expect.any(String) }) }],
+  'enrollment-keys create': [
+    { args: () => ['--name', 'json-enroll'], shows: (v) => expect(v).toMatchObject({ key: { name: 'json-enroll' }, secret: expect.any(String) }) },
+  ],
   'pdb discarded': [{ args: () => [], shows: (v) => expect(v).toEqual([]) }],
 };
 
@@ -150,10 +173,17 @@ describe('muster … --json', () => {
     await admin('POST', '/v1/users', { username: 'json-user' });
     await admin('POST', '/v1/scripts', { name: 'json-script', content: 'echo script' });
     await admin('POST', '/v1/triggers', { name: 'json-trigger' });
-    await admin('POST', '/v1/commands', { name: 'json-command', content: 'echo command', launch_type: 'trigger', trigger: 'json-trigger', default_targets: { system_ids: [systemId] } });
+    await admin('POST', '/v1/commands', {
+      name: 'json-command',
+      content: 'echo command',
+      launch_type: 'trigger',
+      trigger: 'json-trigger',
+      default_targets: { system_ids: [systemId] },
+    });
     await ended((await admin('POST', '/v1/commands/json-command/run', {})).body.job.id);
     const marker = join(stateDir, 'retry-marker');
-    const failed = (await admin('POST', '/v1/jobs', { content: `test -e ${marker} || { touch ${marker}; exit 3; }`, targets: { all: true } })).body.job.id as string;
+    const failed = (await admin('POST', '/v1/jobs', { content: `test -e ${marker} || { touch ${marker}; exit 3; }`, targets: { all: true } })).body.job
+      .id as string;
     await ended(failed);
     const scriptFile = join(stateDir, 'saved.sh');
     writeFileSync(scriptFile, 'echo saved\n');
@@ -173,9 +203,24 @@ describe('muster … --json', () => {
 
   it('has arguments for exactly the commands whose --help offers --json, and every listing offers it', () => {
     const offering = pages.filter((p) => p.offersJson).map((p) => p.path.join(' '));
-    expect.soft(offering.filter((c) => !(c in INVOCATIONS)), 'commands offering --json with no entry in INVOCATIONS').toEqual([]);
-    expect.soft(Object.keys(INVOCATIONS).filter((c) => !offering.includes(c)), 'INVOCATIONS entries for commands without --json').toEqual([]);
-    expect.soft(pages.filter((p) => isListing(p) && !p.offersJson).map((p) => p.path.join(' ')), 'listings without --json').toEqual([]);
+    expect
+      .soft(
+        offering.filter((c) => !(c in INVOCATIONS)),
+        'commands offering --json with no entry in INVOCATIONS',
+      )
+      .toEqual([]);
+    expect
+      .soft(
+        Object.keys(INVOCATIONS).filter((c) => !offering.includes(c)),
+        'INVOCATIONS entries for commands without --json',
+      )
+      .toEqual([]);
+    expect
+      .soft(
+        pages.filter((p) => isListing(p) && !p.offersJson).map((p) => p.path.join(' ')),
+        'listings without --json',
+      )
+      .toEqual([]);
     // The walk reached the sub-commands, not just the top level.
     expect(offering).toEqual(expect.arrayContaining(['jobs retry', 'enrollment-keys create', 'commands results']));
   });

@@ -23,7 +23,15 @@ describe.each(DATABASES)('scheduled commands end to end on $name', ({ name, skip
 
   async function start(port: number): Promise<void> {
     const config = loadServerConfig(
-      { listen: `127.0.0.1:${port}`, data_dir: db.dataDir, database_url: db.url, log_level: 'silent', bootstrap_api_key: adminKey, bootstrap_enrollment_key: enrollmentKey, schedule_interval_ms: 50 },
+      {
+        listen: `127.0.0.1:${port}`,
+        data_dir: db.dataDir,
+        database_url: db.url,
+        log_level: 'silent',
+        bootstrap_api_key: adminKey,
+        bootstrap_enrollment_key: enrollmentKey,
+        schedule_interval_ms: 50,
+      },
       {},
     );
     server = await startServer(config, undefined, { scheduleClock: clock });
@@ -31,7 +39,9 @@ describe.each(DATABASES)('scheduled commands end to end on $name', ({ name, skip
   }
 
   async function scheduledJobs(commandId: string): Promise<any[]> {
-    return (await api('GET', '/v1/jobs?limit=500')).body.items.filter((j: { source: string; script_id: string }) => j.source === 'schedule' && j.script_id === commandId);
+    return (await api('GET', '/v1/jobs?limit=500')).body.items.filter(
+      (j: { source: string; script_id: string }) => j.source === 'schedule' && j.script_id === commandId,
+    );
   }
 
   const jobCount = (commandId: string, n: number) => waitFor(async () => (await scheduledJobs(commandId)).length >= n, `${n} scheduled jobs`);
@@ -50,9 +60,20 @@ describe.each(DATABASES)('scheduled commands end to end on $name', ({ name, skip
   });
 
   it.skipIf(skip)('fires on the clock, survives a restart without doubling, and runs missed slots once at start-up', async () => {
-    const created = await call(url, undefined, 'POST', '/api/commands', {
-      name: 'backup', command: 'echo backup', commandType: 'linux', launchType: 'repeated', schedule: '0 */5 * * * *',
-    }, { 'x-api-key': adminKey });
+    const created = await call(
+      url,
+      undefined,
+      'POST',
+      '/api/commands',
+      {
+        name: 'backup',
+        command: 'echo backup',
+        commandType: 'linux',
+        launchType: 'repeated',
+        schedule: '0 */5 * * * *',
+      },
+      { 'x-api-key': adminKey },
+    );
     expect(created.status).toBe(200);
     const id = created.body._id;
     await call(url, undefined, 'POST', `/api/v2/commands/${id}/associations`, { op: 'add', type: 'system', id: agent.systemId }, { 'x-api-key': adminKey });

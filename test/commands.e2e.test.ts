@@ -19,16 +19,21 @@ describe.each(DATABASES)('commands end to end on $name', ({ name, skip }) => {
     call(server.url, undefined, method, `/api${path}`, body, { ...(key ? { 'x-api-key': key } : {}), ...headers });
 
   async function finished(jobId: string): Promise<any> {
-    return waitFor(async () => {
-      const { body } = await api('GET', `/v1/jobs/${jobId}`);
-      return body.done ? body : undefined;
-    }, `job ${jobId} to finish`, 30_000);
+    return waitFor(
+      async () => {
+        const { body } = await api('GET', `/v1/jobs/${jobId}`);
+        return body.done ? body : undefined;
+      },
+      `job ${jobId} to finish`,
+      30_000,
+    );
   }
 
   async function command(body: Record<string, unknown>, systemIds: string[]): Promise<string> {
     const created = await jc(server.adminKey, 'POST', '/commands', { commandType: 'linux', user: '000000000000000000000000', ...body });
     expect(created.status).toBe(200);
-    for (const id of systemIds) expect((await jc(server.adminKey, 'POST', `/v2/commands/${created.body._id}/associations`, { op: 'add', type: 'system', id })).status).toBe(204);
+    for (const id of systemIds)
+      expect((await jc(server.adminKey, 'POST', `/v2/commands/${created.body._id}/associations`, { op: 'add', type: 'system', id })).status).toBe(204);
     return created.body._id;
   }
 
@@ -52,10 +57,20 @@ describe.each(DATABASES)('commands end to end on $name', ({ name, skip }) => {
   });
 
   it.skipIf(skip)("runs the reference's curl call: top-level keys reach the script's environment, objects as [object Object]", async () => {
-    const id = await command({ name: 'block-ip', command: 'echo "srcip=$srcip"; echo "test=$test"', launchType: 'trigger', trigger: 'myTriggerName' }, [agents[0]!.systemId]);
+    const id = await command({ name: 'block-ip', command: 'echo "srcip=$srcip"; echo "test=$test"', launchType: 'trigger', trigger: 'myTriggerName' }, [
+      agents[0]!.systemId,
+    ]);
     const { stdout } = await run('curl', [
-      '--silent', '-X', 'POST', '-H', `x-api-key: ${server.adminKey}`, '-H', 'Content-Type: application/json',
-      '-d', '{ "srcip":"192.168.2.32", "test":{ "bob":"1", "jane":"3"} }', `${server.url}/api/command/trigger/myTriggerName`,
+      '--silent',
+      '-X',
+      'POST',
+      '-H',
+      `x-api-key: ${server.adminKey}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      '{ "srcip":"192.168.2.32", "test":{ "bob":"1", "jane":"3"} }',
+      `${server.url}/api/command/trigger/myTriggerName`,
     ]);
     const answer = JSON.parse(stdout);
     expect(answer.triggered).toEqual([id]);
@@ -67,8 +82,12 @@ describe.each(DATABASES)('commands end to end on $name', ({ name, skip }) => {
     expect(listed).not.toHaveProperty('response');
     const result = await jc(viewerKey, 'GET', `/commandresults/${listed.id}`);
     expect(result.body).toMatchObject({
-      command: 'echo "srcip=$srcip"; echo "test=$test"', name: 'block-ip', systemId: agents[0]!.systemId, system: expect.any(String),
-      requestTime: expect.any(String), responseTime: expect.any(String),
+      command: 'echo "srcip=$srcip"; echo "test=$test"',
+      name: 'block-ip',
+      systemId: agents[0]!.systemId,
+      system: expect.any(String),
+      requestTime: expect.any(String),
+      responseTime: expect.any(String),
       response: { id: listed.id, data: { output: 'srcip=192.168.2.32\ntest=[object Object]\n', exitCode: 0 }, error: '' },
     });
     expect(result.body).toMatchObject({ exitCode: 0, files: [] });
@@ -134,11 +153,22 @@ describe.each(DATABASES)('commands end to end on $name', ({ name, skip }) => {
   });
 
   it.skipIf(skip)('runs a run-on-enroll command on a newly enrolled agent its targets cover', async () => {
-    const created = await api('POST', '/v1/commands', { name: 'provision', content: 'echo "provisioned $MUSTER_SYSTEM_ID"', run_on_enroll: true, default_targets: { selector: 'tag:fresh' } });
+    const created = await api('POST', '/v1/commands', {
+      name: 'provision',
+      content: 'echo "provisioned $MUSTER_SYSTEM_ID"',
+      run_on_enroll: true,
+      default_targets: { selector: 'tag:fresh' },
+    });
     expect(created.status).toBe(201);
     const fresh = await startAgentProcess(server, ['fresh']);
     agents.push(fresh);
-    const job = await waitFor(async () => (await api('GET', '/v1/jobs?limit=50')).body.items.find((j: { source: string; script_id: string }) => j.source === 'enroll' && j.script_id === created.body.id), 'the enroll job');
+    const job = await waitFor(
+      async () =>
+        (await api('GET', '/v1/jobs?limit=50')).body.items.find(
+          (j: { source: string; script_id: string }) => j.source === 'enroll' && j.script_id === created.body.id,
+        ),
+      'the enroll job',
+    );
     const done = await finished(job.id);
     expect(done).toMatchObject({ status: 'succeeded', total: 1 });
     const [r] = (await api('GET', `/v1/jobs/${job.id}/runs`)).body.items;
@@ -160,7 +190,10 @@ describe.each(DATABASES)('commands end to end on $name', ({ name, skip }) => {
     expect(ran.stdout).toMatch(/hello from /);
     expect(ran.stdout).toMatch(/1 succeeded/);
     expect((await muster(['scripts', 'edit', 'hello', '--timeout', '5'], env)).code).toBe(0);
-    expect(JSON.parse((await muster(['scripts', 'show', 'hello', '--json'], env)).stdout)).toMatchObject({ timeout_s: 5, content: 'echo "hello from $(hostname)"\n' });
+    expect(JSON.parse((await muster(['scripts', 'show', 'hello', '--json'], env)).stdout)).toMatchObject({
+      timeout_s: 5,
+      content: 'echo "hello from $(hostname)"\n',
+    });
     expect((await muster(['scripts', 'rm', 'hello'], env)).code).toBe(0);
     const fired = await muster(['trigger', 'diskFull', '--data', '{"DISK":"/srv"}', '--json'], env);
     expect(fired.code, fired.stderr).toBe(0);

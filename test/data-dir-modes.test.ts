@@ -20,7 +20,16 @@ describe('the data dir and its files are readable by their owner only', () => {
 
   async function boot(dataDir: string, logger = pino({ level: 'silent' })): Promise<RunningServer> {
     const admin = `mk_test_${randomBytes(16).toString('hex')}`;
-    const config = loadServerConfig({ listen: '127.0.0.1:0', data_dir: dataDir, log_level: 'silent', bootstrap_api_key: admin, bootstrap_enrollment_key: `mek_test_${randomBytes(16).toString('hex')}` }, {});
+    const config = loadServerConfig(
+      {
+        listen: '127.0.0.1:0',
+        data_dir: dataDir,
+        log_level: 'silent',
+        bootstrap_api_key: admin,
+        bootstrap_enrollment_key: `mek_test_${randomBytes(16).toString('hex')}`,
+      },
+      {},
+    );
     const server = await startServer(config, logger);
     cleanup.push(() => server.stop());
     // A write, so that the write-ahead log and its index exist.
@@ -41,16 +50,32 @@ describe('the data dir and its files are readable by their owner only', () => {
       await boot(dataDir);
       await discardFiles(join(dataDir, 'mq')).write(
         {
-          id: 'c1', organizationId: 'o', command: 'replace facts', version: 5, certname: 'web-1', producerTimestamp: null, payload: '{"values":{}}',
-          receivedAt: new Date().toISOString(), state: 'discarded', attempts: 3, availableAt: new Date().toISOString(), leaseUntil: null, error: 'boom', diagnostics: null, processedAt: null,
+          id: 'c1',
+          organizationId: 'o',
+          command: 'replace facts',
+          version: 5,
+          certname: 'web-1',
+          producerTimestamp: null,
+          payload: '{"values":{}}',
+          receivedAt: new Date().toISOString(),
+          state: 'discarded',
+          attempts: 3,
+          availableAt: new Date().toISOString(),
+          leaseUntil: null,
+          error: 'boom',
+          diagnostics: null,
+          processedAt: null,
         },
-        'boom', 'diagnostics', new Date().toISOString(),
+        'boom',
+        'diagnostics',
+        new Date().toISOString(),
       );
     } finally {
       process.umask(umask);
     }
     expect(mode(dataDir)).toBe('0700');
-    for (const file of ['muster.db', 'muster.db-wal', 'muster.db-shm', 'secret-key', 'admin-api-key', 'enrollment-key']) expect([file, mode(join(dataDir, file))]).toEqual([file, '0600']);
+    for (const file of ['muster.db', 'muster.db-wal', 'muster.db-shm', 'secret-key', 'admin-api-key', 'enrollment-key'])
+      expect([file, mode(join(dataDir, file))]).toEqual([file, '0600']);
     // Everything else in it too: the dead letter's folders and files included.
     expect(looseEntries(dataDir)).toEqual([]);
   });
@@ -66,7 +91,10 @@ describe('the data dir and its files are readable by their owner only', () => {
     expect(warning).toMatchObject({
       data_dir: dataDir,
       loose_count: 2,
-      loose: [{ path: dataDir, mode: '0755', kind: 'dir' }, { path: join(dataDir, 'notes.txt'), mode: '0644', kind: 'file' }],
+      loose: [
+        { path: dataDir, mode: '0755', kind: 'dir' },
+        { path: join(dataDir, 'notes.txt'), mode: '0644', kind: 'file' },
+      ],
       msg: expect.stringMatching(/others than its owner can read/),
     });
     // The server changes nothing it did not create; the files it creates are private all the same.

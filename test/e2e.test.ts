@@ -33,10 +33,14 @@ describe.each(DATABASES)('end to end on $name: real server, two real agents, rea
   }
 
   async function finished(jobId: string): Promise<any> {
-    return waitFor(async () => {
-      const { body } = await api('GET', `/v1/jobs/${jobId}`);
-      return body.done ? body : undefined;
-    }, `job ${jobId} to finish`, 30_000);
+    return waitFor(
+      async () => {
+        const { body } = await api('GET', `/v1/jobs/${jobId}`);
+        return body.done ? body : undefined;
+      },
+      `job ${jobId} to finish`,
+      30_000,
+    );
   }
 
   beforeAll(async () => {
@@ -54,7 +58,10 @@ describe.each(DATABASES)('end to end on $name: real server, two real agents, rea
   });
 
   it.skipIf(skip)('returns stdout, stderr and the exit code of each system separately', async () => {
-    const { status, body } = await api('POST', '/v1/jobs', { content: 'echo out; echo err >&2; exit 3', targets: { system_ids: agents.map((a) => a.systemId) } });
+    const { status, body } = await api('POST', '/v1/jobs', {
+      content: 'echo out; echo err >&2; exit 3',
+      targets: { system_ids: agents.map((a) => a.systemId) },
+    });
     expect(status).toBe(201);
     const job = await finished(body.job.id);
     expect(job).toMatchObject({ status: 'failed', counts: { failed: 2 } });
@@ -67,7 +74,11 @@ describe.each(DATABASES)('end to end on $name: real server, two real agents, rea
 
   it.skipIf(skip)('passes the job environment to the script without splicing it into the text', async () => {
     const tricky = '$(touch /tmp/pwned); `id`; "quoted"';
-    const { body } = await api('POST', '/v1/jobs', { content: 'printf "%s|%s" "$GREETING" "$MUSTER_RUN_ID"', targets: { system_ids: [agents[0]!.systemId] }, env: { GREETING: tricky } });
+    const { body } = await api('POST', '/v1/jobs', {
+      content: 'printf "%s|%s" "$GREETING" "$MUSTER_RUN_ID"',
+      targets: { system_ids: [agents[0]!.systemId] },
+      env: { GREETING: tricky },
+    });
     await finished(body.job.id);
     const out = await call(server.url, server.adminKey, 'GET', `/v1/runs/${body.runs[0].id}/output?stream=stdout`);
     expect(out.text).toBe(`${tricky}|${body.runs[0].id}`);
@@ -99,7 +110,11 @@ describe.each(DATABASES)('end to end on $name: real server, two real agents, rea
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('nope');
     const list = await muster(['systems', '--json'], env);
-    expect(JSON.parse(list.stdout).map((s: { id: string }) => s.id).sort()).toEqual(agents.map((a) => a.systemId).sort());
+    expect(
+      JSON.parse(list.stdout)
+        .map((s: { id: string }) => s.id)
+        .sort(),
+    ).toEqual(agents.map((a) => a.systemId).sort());
     const denied = await muster(['systems'], { ...env, MUSTER_API_KEY: 'mk_wrong' });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/API key/i);
@@ -113,13 +128,17 @@ describe.each(DATABASES)('end to end on $name: real server, two real agents, rea
     expect(stopped.code).toBe(0);
     // The run ends while no server is listening; the agent must keep its result on disk.
     const spooled = `${agents[0]!.stateDir}/spool/${runId}.json`;
-    await waitFor(async () => {
-      try {
-        return JSON.parse(readFileSync(spooled, 'utf8')).state === 'finished';
-      } catch {
-        return false;
-      }
-    }, 'the agent to spool the finished result', 15_000);
+    await waitFor(
+      async () => {
+        try {
+          return JSON.parse(readFileSync(spooled, 'utf8')).state === 'finished';
+        } catch {
+          return false;
+        }
+      },
+      'the agent to spool the finished result',
+      15_000,
+    );
     await server.restart();
     await waitFor(async () => (await api('GET', `/v1/runs/${runId}`)).body.state === 'succeeded', 'the spooled result to arrive', 40_000);
     expect((await api('GET', `/v1/runs/${runId}`)).body.stdout).toBe('survived\n');

@@ -21,7 +21,19 @@ async function emptyJson(base: string, method: string, path: string, headers: Re
 
 /** JumpCloud's documented curl call: `curl -X METHOD URL -H 'Accept: …' -H 'Content-Type: application/json' -H 'x-api-key: …'`. */
 async function documentedCurl(method: string, url: string, apiKey: string | undefined): Promise<{ status: number; body: any }> {
-  const args = ['-s', '-w', '\n%{http_code}', '-X', method, url, '-H', 'Accept: application/json', '-H', 'Content-Type: application/json', ...(apiKey ? ['-H', `x-api-key: ${apiKey}`] : [])];
+  const args = [
+    '-s',
+    '-w',
+    '\n%{http_code}',
+    '-X',
+    method,
+    url,
+    '-H',
+    'Accept: application/json',
+    '-H',
+    'Content-Type: application/json',
+    ...(apiKey ? ['-H', `x-api-key: ${apiKey}`] : []),
+  ];
   const { stdout } = await promisify(execFile)('curl', args);
   const lines = stdout.split('\n');
   const status = Number(lines.pop());
@@ -63,7 +75,12 @@ describe.each(DATABASES)('an empty body with a JSON content type on $name', ({ n
 
   it.skipIf(skip)('a viewer is told 403 before anything about its body: empty, malformed or invalid, on both faces', async () => {
     const viewer = { authorization: `Bearer ${viewerKey}` };
-    for (const [path, body] of [['/v1/groups', ''], ['/v1/jobs', '{"script":'], ['/v1/api-keys', '{"name": 5}'], ['/v1/organizations', '']] as const) {
+    for (const [path, body] of [
+      ['/v1/groups', ''],
+      ['/v1/jobs', '{"script":'],
+      ['/v1/api-keys', '{"name": 5}'],
+      ['/v1/organizations', ''],
+    ] as const) {
       const res = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...viewer }, body });
       const answer = (await res.json()) as { error: { code: string; message: string } };
       expect(res.status, `${path}: ${JSON.stringify(answer)}`).toBe(403);
@@ -82,7 +99,9 @@ describe.each(DATABASES)('an empty body with a JSON content type on $name', ({ n
 
   it.skipIf(skip)("JumpCloud's documented curl DELETEs: 401 without a key, then the deletion", async () => {
     const system = await enrollSystem(s.url, s.enrollmentKey, 'curl-delete-1');
-    const command = (await call(s.url, s.adminKey, 'POST', '/api/commands', { name: 'to-delete', command: 'true', commandType: 'linux' }, { 'x-api-key': s.adminKey })).body;
+    const command = (
+      await call(s.url, s.adminKey, 'POST', '/api/commands', { name: 'to-delete', command: 'true', commandType: 'linux' }, { 'x-api-key': s.adminKey })
+    ).body;
     expect(command._id).toBeTruthy();
 
     const anonymous = await documentedCurl('DELETE', `${s.url}/api/systems/${system.systemId}`, undefined);
@@ -113,7 +132,8 @@ describe.each(DATABASES)('an empty body with a JSON content type on $name', ({ n
     const me: SignedSystem = await enrollSystem(s.url, s.enrollmentKey, 'ps-self-1');
     const path = `/api/systems/${me.systemId}`;
     const date = httpDate(new Date());
-    const sign = (method: string) => signRequest({ keyId: `system/${me.systemId}`, privateKeyPem: me.privateKeyPem, request: { method, path, headers: { date } } });
+    const sign = (method: string) =>
+      signRequest({ keyId: `system/${me.systemId}`, privateKeyPem: me.privateKeyPem, request: { method, path, headers: { date } } });
     const unsigned = await emptyJson(s.url, 'DELETE', path, { date, authorization: sign('GET') });
     expect(unsigned.status).toBe(401);
     expect(unsigned.body.message).toMatch(/does not verify/);

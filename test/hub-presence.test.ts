@@ -16,8 +16,22 @@ interface Replica {
 }
 
 /** A server in this process over `db`, with the hub's replica id, sweep and leases as given. */
-async function replica(db: TestDatabase, keys: { admin: string; enroll: string }, hub: { replicaId: string; pollIntervalMs?: number; leaseMs?: number; renewIntervalMs?: number }): Promise<Replica> {
-  const config = loadServerConfig({ listen: '127.0.0.1:0', data_dir: db.dataDir, database_url: db.url, log_level: 'silent', bootstrap_api_key: keys.admin, bootstrap_enrollment_key: keys.enroll }, {});
+async function replica(
+  db: TestDatabase,
+  keys: { admin: string; enroll: string },
+  hub: { replicaId: string; pollIntervalMs?: number; leaseMs?: number; renewIntervalMs?: number },
+): Promise<Replica> {
+  const config = loadServerConfig(
+    {
+      listen: '127.0.0.1:0',
+      data_dir: db.dataDir,
+      database_url: db.url,
+      log_level: 'silent',
+      bootstrap_api_key: keys.admin,
+      bootstrap_enrollment_key: keys.enroll,
+    },
+    {},
+  );
   const server = await startServer(config, undefined, { hub });
   return { url: server.url, server };
 }
@@ -58,7 +72,11 @@ describe.each(DATABASES)('presence of agents on $name', ({ name, skip }) => {
     }
     const database = db.open();
     try {
-      const row = await database.db.selectFrom('systems').select(['replica_id', 'lease_expires_at', 'connected']).where('id', '=', agent.systemId).executeTakeFirstOrThrow();
+      const row = await database.db
+        .selectFrom('systems')
+        .select(['replica_id', 'lease_expires_at', 'connected'])
+        .where('id', '=', agent.systemId)
+        .executeTakeFirstOrThrow();
       expect(row).toEqual({ replica_id: null, lease_expires_at: null, connected: 0 });
     } finally {
       await database.close();
@@ -107,7 +125,10 @@ describe.skipIf(!PG_URL)('wake-ups reach only the replica holding the target, on
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     try {
-      await waitFor(async () => (await admin.query("select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen %'")).rowCount === 2, 'both replicas to LISTEN');
+      await waitFor(
+        async () => (await admin.query("select 1 from pg_stat_activity where datname = current_database() and query ilike 'listen %'")).rowCount === 2,
+        'both replicas to LISTEN',
+      );
     } finally {
       await admin.end();
     }
@@ -120,7 +141,7 @@ describe.skipIf(!PG_URL)('wake-ups reach only the replica holding the target, on
     await db?.drop();
   });
 
-  it('a launch on B to a system held by A wakes A\'s delivery; B re-reads nothing and A only that system', async () => {
+  it("a launch on B to a system held by A wakes A's delivery; B re-reads nothing and A only that system", async () => {
     const launched = await call(b.url, keys.admin, 'POST', '/v1/jobs', { content: 'echo hi', targets: { system_ids: [onA.systemId] } });
     expect(launched.status).toBe(201);
     const delivered = await onA.next('run.deliver');
@@ -135,7 +156,7 @@ describe.skipIf(!PG_URL)('wake-ups reach only the replica holding the target, on
     expect(onB.received.filter((m) => m.type === 'run.deliver')).toEqual([]);
   });
 
-  it('and the other way round: a launch on A to B\'s system wakes B only', async () => {
+  it("and the other way round: a launch on A to B's system wakes B only", async () => {
     const launched = await call(a.url, keys.admin, 'POST', '/v1/jobs', { content: 'echo hi', targets: { system_ids: [onB.systemId] } });
     expect(launched.status).toBe(201);
     expect((await onB.next('run.deliver')).job_id).toBe(launched.body.job.id);

@@ -50,7 +50,9 @@ describe.each(DATABASES)('gzipped /pdb answers on $name', ({ name, skip }) => {
     for (const certname of ['gz1.example.com', 'gz2.example.com', 'gz3.example.com']) {
       // Blocking mode: the facts are stored when this answers.
       const res = await fetch(`${s.url}/pdb/cmd/v1?command=replace_facts&version=5&certname=${certname}&secondsToWaitForCompletion=10`, {
-        method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(factsFor(certname)),
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify(factsFor(certname)),
       });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ processed: true });
@@ -95,7 +97,10 @@ describe.each(DATABASES)('gzipped /pdb answers on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('error answers read the same compressed: a long 400 and 404 are gzipped, short ones are not', async () => {
     const field = 'y'.repeat(1200);
-    const bad = await rawGet(s.url, `/pdb/query/v4/facts?query=${encodeURIComponent(JSON.stringify(['=', field, 1]))}`, { ...auth(), 'accept-encoding': 'gzip' });
+    const bad = await rawGet(s.url, `/pdb/query/v4/facts?query=${encodeURIComponent(JSON.stringify(['=', field, 1]))}`, {
+      ...auth(),
+      'accept-encoding': 'gzip',
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers['content-type']).toBe('text/plain;charset=utf-8');
     expect(bad.headers['content-encoding']).toBe('gzip');

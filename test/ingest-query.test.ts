@@ -15,7 +15,9 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
   /** Submits in blocking mode, so the data is there when this resolves. */
   const submit = async (command: string, version: number, payload: Record<string, unknown>) => {
     const res = await fetch(`${s.url}/pdb/cmd/v1?command=${command}&version=${version}&certname=${payload.certname}&secondsToWaitForCompletion=10`, {
-      method: 'POST', headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(payload),
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
     });
     const body = (await res.json()) as Record<string, unknown>;
     expect(res.status).toBe(200);
@@ -45,7 +47,13 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
     expect(nodes.status).toBe(200);
     expect(nodes.body.map((n: any) => n.certname)).toEqual(['wire1.example.com', 'wire4.example.com']);
     const one = await q('nodes/wire1.example.com');
-    expect(one.body).toMatchObject({ certname: 'wire1.example.com', deactivated: null, facts_environment: 'production', latest_report_status: 'changed', report_timestamp: '2026-11-23T10:10:05.000Z' });
+    expect(one.body).toMatchObject({
+      certname: 'wire1.example.com',
+      deactivated: null,
+      facts_environment: 'production',
+      latest_report_status: 'changed',
+      report_timestamp: '2026-11-23T10:10:05.000Z',
+    });
     expect(Date.parse(one.body.facts_timestamp)).toBeGreaterThan(Date.parse('2026-11-23T12:00:00Z') - 365 * 86400e3);
     const missing = await q('nodes/nope.example.com');
     expect(missing.status).toBe(404);
@@ -62,7 +70,12 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
     const filtered = await q('facts', ['and', ['=', 'name', 'uptime_seconds'], ['>', 'value', 1000]]);
     expect(filtered.body).toEqual([{ certname: 'wire1.example.com', name: 'uptime_seconds', value: 12345, environment: 'production' }]);
     const set = await q('factsets/wire1.example.com');
-    expect(set.body).toMatchObject({ certname: 'wire1.example.com', environment: 'production', producer: 'puppet.example.com', producer_timestamp: '2026-11-23T10:00:00.000Z' });
+    expect(set.body).toMatchObject({
+      certname: 'wire1.example.com',
+      environment: 'production',
+      producer: 'puppet.example.com',
+      producer_timestamp: '2026-11-23T10:00:00.000Z',
+    });
     expect(set.body.facts.data).toContainEqual({ name: 'os', value: { family: 'Debian', release: { major: '12', full: '12.7' } } });
     const contents = await q('fact-contents', ['=', 'path', ['os', 'release', 'major']]);
     expect(contents.body).toEqual([{ certname: 'wire1.example.com', environment: 'production', path: ['os', 'release', 'major'], name: 'os', value: '12' }]);
@@ -70,12 +83,29 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
 
   it.skipIf(skip)('answers reports with latest_report?, resources and catalogs', async () => {
     const all = await q('reports', undefined, '?order_by=' + encodeURIComponent(JSON.stringify([{ field: 'end_time', order: 'asc' }])));
-    expect(all.body.map((r: any) => [r.configuration_version, r['latest_report?']])).toEqual([['1700000000', false], ['1700000001', true]]);
+    expect(all.body.map((r: any) => [r.configuration_version, r['latest_report?']])).toEqual([
+      ['1700000000', false],
+      ['1700000001', true],
+    ]);
     const latest = await q('reports', ['=', 'latest_report?', true]);
     expect(latest.body).toHaveLength(1);
-    expect(latest.body[0].resource_events.data[0]).toMatchObject({ resource_type: 'File', resource_title: '/tmp/hello', status: 'success', property: 'ensure' });
+    expect(latest.body[0].resource_events.data[0]).toMatchObject({
+      resource_type: 'File',
+      resource_title: '/tmp/hello',
+      status: 'success',
+      property: 'ensure',
+    });
     const files = await q('resources', ['=', 'type', 'File']);
-    expect(files.body).toEqual([expect.objectContaining({ certname: 'wire1.example.com', type: 'File', title: '/tmp/hello', parameters: { ensure: 'file', content: 'hi\n' }, file: '/etc/puppet/code/site.pp', line: 1 })]);
+    expect(files.body).toEqual([
+      expect.objectContaining({
+        certname: 'wire1.example.com',
+        type: 'File',
+        title: '/tmp/hello',
+        parameters: { ensure: 'file', content: 'hi\n' },
+        file: '/etc/puppet/code/site.pp',
+        line: 1,
+      }),
+    ]);
     const catalog = await q('catalogs/wire1.example.com');
     expect(catalog.body).toMatchObject({ certname: 'wire1.example.com', version: '1700000000', producer: 'puppet.example.com' });
     expect(catalog.body.resources.data).toHaveLength(3);
@@ -88,7 +118,9 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
     expect((await q('nodes', ['null?', 'catalog_timestamp', true])).body.map((n: any) => n.certname)).toEqual(['wire4.example.com']);
     expect((await q('nodes', ['not', ['=', 'certname', 'wire1.example.com']])).body).toHaveLength(1);
     expect((await q('facts', ['extract', [['function', 'count']], ['=', 'name', 'kernel']])).body).toEqual([{ count: 2 }]);
-    expect((await q('facts', ['extract', ['certname', ['function', 'count']], ['or', ['=', 'name', 'kernel'], ['=', 'name', 'os']], ['group_by', 'certname']])).body).toEqual([
+    expect(
+      (await q('facts', ['extract', ['certname', ['function', 'count']], ['or', ['=', 'name', 'kernel'], ['=', 'name', 'os']], ['group_by', 'certname']])).body,
+    ).toEqual([
       { certname: 'wire1.example.com', count: 2 },
       { certname: 'wire4.example.com', count: 1 },
     ]);
@@ -154,7 +186,11 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
       return r.status === 200 ? r.body : undefined;
     }, 'the agent facts to be processed');
     expect(node).toMatchObject({ certname: 'agent-facts.example.com', producer: 'muster-agent' });
-    expect(node.facts.data).toEqual(expect.arrayContaining([{ name: 'os', value: { name: 'Test', release: { full: '1', major: '1' }, architecture: 'x64', distro: { description: 'Test OS 1' } } }]));
+    expect(node.facts.data).toEqual(
+      expect.arrayContaining([
+        { name: 'os', value: { name: 'Test', release: { full: '1', major: '1' }, architecture: 'x64', distro: { description: 'Test OS 1' } } },
+      ]),
+    );
     const selected = await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent('fact:os.name=test and fact:networking.ip=127.0.0.1')}`);
     expect(selected.body.items.map((x: any) => x.id)).toContain(agent.systemId);
     await agent.close();
@@ -166,7 +202,9 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
     await puppet.connect();
     await waitFor(async () => {
       const c = await counts();
-      const open = Object.entries(c).filter(([state]) => state !== 'done' && state !== 'discarded').reduce((n, [, v]) => n + v, 0);
+      const open = Object.entries(c)
+        .filter(([state]) => state !== 'done' && state !== 'discarded')
+        .reduce((n, [, v]) => n + v, 0);
       return (c.done ?? 0) > doneBefore && open === 0;
     }, "the agent's facts command to be processed");
     await puppet.close();
@@ -176,7 +214,8 @@ describe.each(DATABASES)('ingest processing, /pdb/query/v4 and fact: selectors o
 
   it.skipIf(skip)('an explicit certname on a system takes the place of its hostname; only operators set it', async () => {
     const agent = await FakeAgent.enroll(s.url, s.enrollmentKey, 'renamed-host');
-    const select = async (sel: string) => ((await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent(sel)}`)).body.items ?? []).map((x: any) => x.id);
+    const select = async (sel: string) =>
+      ((await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent(sel)}`)).body.items ?? []).map((x: any) => x.id);
     // wire1.example.com has Debian facts (previous test); this system answers to it only once told to.
     expect(await select('fact:os.family=Debian')).not.toContain(agent.systemId);
     const patched = await call(s.url, s.adminKey, 'PATCH', `/v1/systems/${agent.systemId}`, { certname: 'wire1.example.com' });

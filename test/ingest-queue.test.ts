@@ -18,7 +18,17 @@ const deepFacts = (certname: string) =>
 describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
   let f: CoreFixture;
   let workers: IngestWorkers;
-  const options = { count: 1, batch: 10, batchBytes: 1024 * 1024, leaseMs: 60_000, pollMs: 50, maxAttempts: 3, backoffMs: 1000, lingerMs: 0, keepDoneMs: 3_600_000 };
+  const options = {
+    count: 1,
+    batch: 10,
+    batchBytes: 1024 * 1024,
+    leaseMs: 60_000,
+    pollMs: 50,
+    maxAttempts: 3,
+    backoffMs: 1000,
+    lingerMs: 0,
+    keepDoneMs: 3_600_000,
+  };
 
   beforeEach(async () => {
     if (skip) return;
@@ -39,8 +49,21 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
   const queued = (certname: string, payload: string): IngestCommandRecord => {
     const at = f.clock.now().toISOString();
     return {
-      id: uuidV7(f.clock.now().getTime()), organizationId: f.admin.organizationId, command: 'replace facts', version: 5, certname, producerTimestamp: null, payload,
-      receivedAt: at, state: 'queued', attempts: 0, availableAt: at, leaseUntil: null, error: null, diagnostics: null, processedAt: null,
+      id: uuidV7(f.clock.now().getTime()),
+      organizationId: f.admin.organizationId,
+      command: 'replace facts',
+      version: 5,
+      certname,
+      producerTimestamp: null,
+      payload,
+      receivedAt: at,
+      state: 'queued',
+      attempts: 0,
+      availableAt: at,
+      leaseUntil: null,
+      error: null,
+      diagnostics: null,
+      processedAt: null,
     };
   };
   const stateOf = async (id: string) => {
@@ -70,7 +93,9 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     expect([rec.state, rec.attempts, rec.error]).toEqual(['discarded', 3, 'RangeError: Maximum call stack size exceeded']);
     expect(rec.diagnostics).toMatch(/^Attempt 3 @ .*\nfailed 3 attempts; last: RangeError: Maximum call stack size exceeded/);
     expect((await f.core.ingest.listDiscarded(f.admin)).map((d) => d.id)).toEqual([poison.id]);
-    const files = readdirSync(join(f.test.dataDir, 'mq', 'discarded', 'replace-facts')).filter((n) => n.startsWith(poison.id)).sort();
+    const files = readdirSync(join(f.test.dataDir, 'mq', 'discarded', 'replace-facts'))
+      .filter((n) => n.startsWith(poison.id))
+      .sort();
     expect(files.map((n) => n.replace(/^[^_]+/, ''))).toEqual(['_facts_5_deep.json', '_facts_5_deep_err.txt']);
     expect(await workers.runOnce()).toBe(0);
     const [set] = await f.core.ingest.factsets(f.admin, 'deep');
@@ -83,7 +108,9 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     // Each claim is lost, as when the process holding it dies: the lease expires unanswered.
     for (let i = 0; i < options.maxAttempts; i++) {
       const now = f.clock.now();
-      expect((await queue.claim({ limit: 1, now: now.toISOString(), leaseUntil: new Date(now.getTime() + 1000).toISOString() })).map((c) => c.id)).toEqual([stuck.id]);
+      expect((await queue.claim({ limit: 1, now: now.toISOString(), leaseUntil: new Date(now.getTime() + 1000).toISOString() })).map((c) => c.id)).toEqual([
+        stuck.id,
+      ]);
       f.clock.advance(1001);
     }
     const behind = await submitFacts('hang', '2026-01-02T00:00:00Z', { v: 2 });
@@ -162,7 +189,10 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     await submitFacts('y', '2026-01-01T00:00:00Z', { v: 1 });
     while ((await workers.runOnce()) > 0);
     const sets = await f.core.ingest.factsets(f.admin);
-    expect(sets.map((s) => [s.certname, s.values])).toEqual([['x', { v: 3 }], ['y', { v: 1 }]]);
+    expect(sets.map((s) => [s.certname, s.values])).toEqual([
+      ['x', { v: 3 }],
+      ['y', { v: 1 }],
+    ]);
   });
 
   it.skipIf(skip)('sends a wire-format error to the dead letter office at once, with its files; retry and delete', async () => {
@@ -215,12 +245,22 @@ describe.each(DATABASES)('ingest queue on $name', ({ name, skip }) => {
     expect(await f.core.ingest.waitFor(f.admin, id2, 50)).toEqual({ processed: false, timedOut: true });
   });
 
-  it.skipIf(skip)('takes the agent\'s own facts through the same queue (submitFacts)', async () => {
-    const { id } = await f.core.ingest.submitFacts(f.admin.organizationId, 'web-1', { os: { family: 'Debian' }, kernel: 'Linux' }, new Date('2026-11-23T10:00:00Z'));
+  it.skipIf(skip)("takes the agent's own facts through the same queue (submitFacts)", async () => {
+    const { id } = await f.core.ingest.submitFacts(
+      f.admin.organizationId,
+      'web-1',
+      { os: { family: 'Debian' }, kernel: 'Linux' },
+      new Date('2026-11-23T10:00:00Z'),
+    );
     expect((await f.core.ingest.getCommand(f.admin, id)).command).toBe('replace facts');
     await workers.runOnce();
     const [set] = await f.core.ingest.factsets(f.admin, 'web-1');
-    expect(set).toMatchObject({ certname: 'web-1', producer: 'muster-agent', producerTimestamp: '2026-11-23T10:00:00.000Z', values: { os: { family: 'Debian' }, kernel: 'Linux' } });
+    expect(set).toMatchObject({
+      certname: 'web-1',
+      producer: 'muster-agent',
+      producerTimestamp: '2026-11-23T10:00:00.000Z',
+      values: { os: { family: 'Debian' }, kernel: 'Linux' },
+    });
   });
 
   it.skipIf(skip)('deletes processed commands after keepDoneMs, and keeps dead letters', async () => {

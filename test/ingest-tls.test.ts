@@ -14,7 +14,8 @@ function post(url: string, pki: TestPki, opts: { client?: boolean; key?: string 
     const req = request(
       `${url}${PATH}`,
       {
-        method: 'POST', ca: pki.read(pki.caCert),
+        method: 'POST',
+        ca: pki.read(pki.caCert),
         ...(opts.client ? { cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) } : {}),
         headers: { 'content-type': 'application/json', ...(opts.key ? { authorization: `Bearer ${opts.key}` } : {}) },
       },

@@ -27,13 +27,23 @@ describe.each(DATABASES)('inventory admin API on $name', ({ name, skip }) => {
   afterAll(async () => s?.stop());
 
   it.skipIf(skip)('native systems: read, change, validate, refuse', async () => {
-    const changed = await admin('PATCH', `/v1/systems/${web.systemId}`, { display_name: 'Web One', description: 'front', tags: ['web', 'prod'], attributes: { rack: 'r1' } });
+    const changed = await admin('PATCH', `/v1/systems/${web.systemId}`, {
+      display_name: 'Web One',
+      description: 'front',
+      tags: ['web', 'prod'],
+      attributes: { rack: 'r1' },
+    });
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({ display_name: 'Web One', description: 'front', tags: ['web', 'prod'], attributes: { rack: 'r1' }, hostname: 'web-1' });
     expect(changed.body.first_contact).toBeTruthy();
     const selected = await admin('GET', `/v1/systems?select=${encodeURIComponent('tag:prod and name:one and comments:front and ip:127.0.0')}`);
     expect(selected.body.items.map((x: { id: string }) => x.id)).toEqual([web.systemId]);
-    for (const [body, field, message] of [[{ hostname: 'x' }, 'hostname', 'cannot be changed'], [{ id: 'x' }, 'id', 'cannot be changed'], [{ colour: 'red' }, 'colour', 'not a known field'], [{ tags: ['no\ttabs'] }, 'tags[0]', 'printable']] as const) {
+    for (const [body, field, message] of [
+      [{ hostname: 'x' }, 'hostname', 'cannot be changed'],
+      [{ id: 'x' }, 'id', 'cannot be changed'],
+      [{ colour: 'red' }, 'colour', 'not a known field'],
+      [{ tags: ['no\ttabs'] }, 'tags[0]', 'printable'],
+    ] as const) {
       const res = await admin('PATCH', `/v1/systems/${web.systemId}`, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.message).toContain(field);
@@ -93,7 +103,13 @@ describe.each(DATABASES)('inventory admin API on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('enrollment keys carry groups and tags, expire, run out and can be revoked', async () => {
     await admin('POST', '/v1/groups', { name: 'fleet' });
-    const key = await admin('POST', '/v1/enrollment-keys', { name: 'asg', tags: ['asg'], groups: ['fleet'], max_uses: 1, expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+    const key = await admin('POST', '/v1/enrollment-keys', {
+      name: 'asg',
+      tags: ['asg'],
+      groups: ['fleet'],
+      max_uses: 1,
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     expect(key.status).toBe(201);
     expect(key.body.key).toMatchObject({ max_uses: 1, uses: 0 });
     const a = await FakeAgent.enroll(s.url, key.body.secret, 'asg-1');
@@ -121,7 +137,17 @@ describe.each(DATABASES)('inventory admin API on $name', ({ name, skip }) => {
     expect((await jc(s.adminKey, 'GET', '/api/systems?sort=secret')).body.message).toContain('sort');
     expect((await jc(s.adminKey, 'GET', '/api/systems?limit=5000')).status).toBe(400);
     const one = await jc(s.adminKey, 'GET', `/api/systems/${db.systemId}`, undefined, { 'x-org-id': '' });
-    expect(one.body).toMatchObject({ _id: db.systemId, hostname: 'db-1', displayName: 'db-1', os: 'linux', version: 'Test OS 1', arch: 'x64', agentVersion: '0.0.0-test', active: false, tags: [] });
+    expect(one.body).toMatchObject({
+      _id: db.systemId,
+      hostname: 'db-1',
+      displayName: 'db-1',
+      os: 'linux',
+      version: 'Test OS 1',
+      arch: 'x64',
+      agentVersion: '0.0.0-test',
+      active: false,
+      tags: [],
+    });
     expect(one.body.firstContact).toBeTruthy();
     const put = await jc(s.adminKey, 'PUT', `/api/systems/${db.systemId}`, { displayName: 'database', tags: ['db'] });
     expect(put.body).toMatchObject({ displayName: 'database', tags: ['db'] });
@@ -143,7 +169,9 @@ describe.each(DATABASES)('inventory admin API on $name', ({ name, skip }) => {
     expect((await jc(s.adminKey, 'POST', '/api/v2/systemgroups', { nope: 1 })).status).toBe(400);
     const add = await jc(s.adminKey, 'POST', `/api/v2/systemgroups/${g.body.id}/members`, { op: 'add', type: 'system', id: db.systemId });
     expect(add.status).toBe(204);
-    expect((await jc(s.adminKey, 'GET', `/api/v2/systemgroups/${g.body.id}/members`)).body).toEqual([{ attributes: null, to: { attributes: null, id: db.systemId, type: 'system' } }]);
+    expect((await jc(s.adminKey, 'GET', `/api/v2/systemgroups/${g.body.id}/members`)).body).toEqual([
+      { attributes: null, to: { attributes: null, id: db.systemId, type: 'system' } },
+    ]);
     expect((await jc(s.adminKey, 'GET', `/api/v2/systems/${db.systemId}/memberof`)).body[0]).toMatchObject({ id: g.body.id, type: 'system_group' });
     expect((await jc(s.adminKey, 'GET', '/api/v2/systemgroups?filter=name:eq:jc-group')).body).toHaveLength(1);
     expect((await jc(s.adminKey, 'POST', `/api/v2/systemgroups/${g.body.id}/members`, { op: 'move', type: 'system', id: db.systemId })).status).toBe(400);
@@ -163,12 +191,32 @@ describe.each(DATABASES)('inventory admin API on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('facts an agent reports on its open connection show on the system', async () => {
     await web.connect();
-    web.send({ type: 'facts', facts: { hostname: 'web-1', os: 'linux', os_release: 'Test OS 2', arch: 'arm64', kernel: '6.1', cpus: 4, memory_bytes: 8e9, uptime_s: 60, ip_addresses: ['10.4.4.4'], agent_version: '0.0.1-test' } });
+    web.send({
+      type: 'facts',
+      facts: {
+        hostname: 'web-1',
+        os: 'linux',
+        os_release: 'Test OS 2',
+        arch: 'arm64',
+        kernel: '6.1',
+        cpus: 4,
+        memory_bytes: 8e9,
+        uptime_s: 60,
+        ip_addresses: ['10.4.4.4'],
+        agent_version: '0.0.1-test',
+      },
+    });
     const seen = await waitFor(async () => {
       const { body } = await admin('GET', `/v1/systems/${web.systemId}`);
       return body.os_release === 'Test OS 2' ? body : undefined;
     }, 'the facts to be stored');
-    expect(seen).toMatchObject({ arch: 'arm64', kernel: '6.1', ip_addresses: ['10.4.4.4'], agent_version: '0.0.1-test', facts: { cpus: 4, memory_bytes: 8e9, uptime_s: 60 } });
+    expect(seen).toMatchObject({
+      arch: 'arm64',
+      kernel: '6.1',
+      ip_addresses: ['10.4.4.4'],
+      agent_version: '0.0.1-test',
+      facts: { cpus: 4, memory_bytes: 8e9, uptime_s: 60 },
+    });
     await web.close();
   });
 

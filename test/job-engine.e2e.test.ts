@@ -9,13 +9,15 @@ import { call } from './support/server.js';
 
 /** Processes whose environment carries `marker`. */
 function withMarker(marker: string): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker) ? [Number(pid)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1').includes(marker) ? [Number(pid)] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 interface Interval {
@@ -25,7 +27,15 @@ interface Interval {
 
 /** The most runs whose [started, finished] intervals overlap at one instant. */
 function maxOverlap(runs: Interval[]): number {
-  const events = runs.flatMap((r) => [[r.start, 1], [r.end, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = runs
+    .flatMap(
+      (r) =>
+        [
+          [r.start, 1],
+          [r.end, -1],
+        ] as const,
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let now = 0;
   let most = 0;
   for (const [, d] of events) most = Math.max(most, (now += d));
@@ -45,10 +55,14 @@ describe.each(DATABASES)('job engine end to end on $name', ({ name, skip }) => {
   }
 
   async function finished(jobId: string, timeoutMs = 30_000): Promise<any> {
-    return waitFor(async () => {
-      const { body } = await api('GET', `/v1/jobs/${jobId}`);
-      return body.done ? body : undefined;
-    }, `job ${jobId} to finish`, timeoutMs);
+    return waitFor(
+      async () => {
+        const { body } = await api('GET', `/v1/jobs/${jobId}`);
+        return body.done ? body : undefined;
+      },
+      `job ${jobId} to finish`,
+      timeoutMs,
+    );
   }
 
   async function runsOf(jobId: string): Promise<any[]> {
@@ -124,7 +138,11 @@ describe.each(DATABASES)('job engine end to end on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('a server restart mid-run loses no result and runs nothing twice', async () => {
     const file = join(tmpdir(), `muster-once-${randomUUID()}`);
-    const { body } = await api('POST', '/v1/jobs', { content: 'echo ran >> "$ONCE_FILE"; sleep 1; echo done', targets: { all: true }, env: { ONCE_FILE: file } });
+    const { body } = await api('POST', '/v1/jobs', {
+      content: 'echo ran >> "$ONCE_FILE"; sleep 1; echo done',
+      targets: { all: true },
+      env: { ONCE_FILE: file },
+    });
     await waitFor(async () => existsSync(file), 'the runs to start');
     await server.proc.stop();
     await server.restart();
@@ -156,11 +174,20 @@ describe.each(DATABASES)('job engine end to end on $name', ({ name, skip }) => {
     const retry = await api('POST', `/v1/jobs/${body.job.id}/retry`);
     expect(retry.status).toBe(201);
     expect(retry.body.job.retry_of).toBe(body.job.id);
-    expect(retry.body.runs.map((r: { system_id: string }) => r.system_id).sort()).toEqual(ids().filter((id) => id !== good).sort());
+    expect(retry.body.runs.map((r: { system_id: string }) => r.system_id).sort()).toEqual(
+      ids()
+        .filter((id) => id !== good)
+        .sort(),
+    );
   });
 
   it.skipIf(skip)('a job launched from a saved script runs its content as it was at launch, on its default targets', async () => {
-    const created = await api('POST', '/v1/scripts', { name: `greet-${randomUUID().slice(0, 8)}`, content: 'echo "v1 $GREETING"', timeout_s: 30, default_targets: { selector: 'tag:web' } });
+    const created = await api('POST', '/v1/scripts', {
+      name: `greet-${randomUUID().slice(0, 8)}`,
+      content: 'echo "v1 $GREETING"',
+      timeout_s: 30,
+      default_targets: { selector: 'tag:web' },
+    });
     expect(created.status).toBe(201);
     const launched = await api('POST', '/v1/jobs', { script: created.body.name, env: { GREETING: 'hello' } });
     expect(launched.status).toBe(201);
@@ -181,9 +208,16 @@ describe.each(DATABASES)('job engine end to end on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('the CLI streams prefixed lines, previews selections, lists, shows, cancels and reads logs', async () => {
     const env = { MUSTER_SERVER: server.url, MUSTER_API_KEY: server.adminKey };
-    const web = agents.slice(0, 2).map((a) => a.systemId).sort();
+    const web = agents
+      .slice(0, 2)
+      .map((a) => a.systemId)
+      .sort();
     const preview = await muster(['systems', '--select', 'tag:web', '--json'], env);
-    expect(JSON.parse(preview.stdout).map((s: { id: string }) => s.id).sort()).toEqual(web);
+    expect(
+      JSON.parse(preview.stdout)
+        .map((s: { id: string }) => s.id)
+        .sort(),
+    ).toEqual(web);
     const run = await muster(['run', '--select', 'tag:web', '--max-concurrency', '1', '--', 'echo "id=$MUSTER_SYSTEM_ID"; echo warn >&2'], env);
     expect(run.code, run.stderr).toBe(0);
     for (const id of web) expect(run.stdout).toMatch(new RegExp(`^\\S+\\s+\\| id=${id}$`, 'm'));
@@ -210,13 +244,15 @@ describe.each(DATABASES)('job engine end to end on $name', ({ name, skip }) => {
     expect(badSelector.stderr).toMatch(/selector: .*position/);
   });
 
-  it.skipIf(skip)('refuses bad engine input and other organizations\' systems in a selector', async () => {
+  it.skipIf(skip)("refuses bad engine input and other organizations' systems in a selector", async () => {
     const bad = await api('POST', '/v1/jobs', { content: 'true', targets: { selector: 'tag:web and (' } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/selector: .*ended at position 14/);
     expect((await api('POST', '/v1/jobs', { content: 'true', targets: { all: true }, max_concurrency: 0 })).status).toBe(400);
     expect((await api('POST', '/v1/jobs', { content: 'true', targets: { all: true }, max_concurrency: '101%' })).status).toBe(400);
-    expect((await api('POST', '/v1/jobs', { content: 'true', targets: { selector: 'hostname:no-such-host' } })).body.error.message).toMatch(/matches no systems/);
+    expect((await api('POST', '/v1/jobs', { content: 'true', targets: { selector: 'hostname:no-such-host' } })).body.error.message).toMatch(
+      /matches no systems/,
+    );
     const other = await api('POST', '/v1/organizations', { name: 'Other', slug: `other-${name}` });
     const foreign = await call(server.url, other.body.api_key, 'POST', '/v1/jobs', { content: 'true', targets: { selector: `id:${agents[0]!.systemId}` } });
     expect(foreign.status).toBe(400);

@@ -32,8 +32,16 @@ describe.each(DATABASES)('JumpCloud inventory as documented, on $name', ({ name,
     const enrolled = await call(s.url, s.enrollmentKey, 'POST', '/agent/v1/enroll', {
       public_key: publicKey.export({ type: 'spki', format: 'pem' }),
       facts: {
-        hostname: 'nic-1', os: 'linux', os_release: 'Test OS 1', arch: 'x64', agent_version: '0.0.0-test', ip_addresses: ['10.1.1.5', 'fe80::5'],
-        interfaces: [{ name: 'eth0', address: '10.1.1.5' }, { name: 'eth1', address: 'fe80::5' }],
+        hostname: 'nic-1',
+        os: 'linux',
+        os_release: 'Test OS 1',
+        arch: 'x64',
+        agent_version: '0.0.0-test',
+        ip_addresses: ['10.1.1.5', 'fe80::5'],
+        interfaces: [
+          { name: 'eth0', address: '10.1.1.5' },
+          { name: 'eth1', address: 'fe80::5' },
+        ],
       },
     });
     expect(enrolled.status).toBe(201);
@@ -49,16 +57,36 @@ describe.each(DATABASES)('JumpCloud inventory as documented, on $name', ({ name,
       { address: 'fe80::5', family: 'IPv6', internal: false, name: 'eth1' },
     ]);
     // An agent that does not report interfaces: the name is empty, never guessed.
-    expect((await admin('GET', `/systems/${plain.systemId}`)).body.networkInterfaces).toEqual([{ address: '10.9.8.7', family: 'IPv4', internal: false, name: '' }]);
+    expect((await admin('GET', `/systems/${plain.systemId}`)).body.networkInterfaces).toEqual([
+      { address: '10.9.8.7', family: 'IPv4', internal: false, name: '' },
+    ]);
     expect((await admin('GET', `/systems?filter=id:$eq:${nic}`)).body).toMatchObject({ totalCount: 1, results: [{ id: nic }] });
   });
 
   it.skipIf(skip)("returns everything but the excluded fields for JumpCloud's ?fields=-a -b", async () => {
     const full = (await admin('GET', `/systems/${nic}`)).body;
-    const excluded = await curl(['-G', ...jumpcloudHeaders(s.adminKey, false), '--data-urlencode', 'fields=-networkInterfaces -attributes', `${s.url}/api/systems/${nic}`]);
+    const excluded = await curl([
+      '-G',
+      ...jumpcloudHeaders(s.adminKey, false),
+      '--data-urlencode',
+      'fields=-networkInterfaces -attributes',
+      `${s.url}/api/systems/${nic}`,
+    ]);
     expect(excluded.status).toBe(200);
-    expect(Object.keys(excluded.body).sort()).toEqual(Object.keys(full).filter((k) => k !== 'networkInterfaces' && k !== 'attributes').sort());
-    const listed = await curl(['-G', ...jumpcloudHeaders(s.adminKey, false), '--data-urlencode', 'fields=-networkInterfaces -attributes', '--data-urlencode', `filter=_id:$eq:${nic}`, `${s.url}/api/systems`]);
+    expect(Object.keys(excluded.body).sort()).toEqual(
+      Object.keys(full)
+        .filter((k) => k !== 'networkInterfaces' && k !== 'attributes')
+        .sort(),
+    );
+    const listed = await curl([
+      '-G',
+      ...jumpcloudHeaders(s.adminKey, false),
+      '--data-urlencode',
+      'fields=-networkInterfaces -attributes',
+      '--data-urlencode',
+      `filter=_id:$eq:${nic}`,
+      `${s.url}/api/systems`,
+    ]);
     expect(listed.body.results[0]).toEqual(excluded.body);
     const included = await admin('GET', `/systems/${nic}?fields=hostname,os`);
     expect(Object.keys(included.body).sort()).toEqual(['_id', 'hostname', 'os']);
@@ -85,7 +113,10 @@ describe.each(DATABASES)('JumpCloud inventory as documented, on $name', ({ name,
     const tagged = await signedCall(s.url, plain, 'PUT', `/api/systems/${plain.systemId}`, { tags: ['stopped servers'] });
     expect(tagged.status).toBe(200);
     expect(tagged.body.tags).toEqual(['stopped servers']);
-    expect((await admin('PUT', `/systems/${nic}`, { tags: ['running servers', 'Ünïcode ✓ 服务器'] })).body.tags).toEqual(['running servers', 'Ünïcode ✓ 服务器']);
+    expect((await admin('PUT', `/systems/${nic}`, { tags: ['running servers', 'Ünïcode ✓ 服务器'] })).body.tags).toEqual([
+      'running servers',
+      'Ünïcode ✓ 服务器',
+    ]);
     const select = async (selector: string) =>
       (await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent(selector)}`)).body.items.map((x: { id: string }) => x.id);
     expect(await select('tag:"stopped servers"')).toEqual([plain.systemId]);
@@ -94,33 +125,66 @@ describe.each(DATABASES)('JumpCloud inventory as documented, on $name', ({ name,
     const unquoted = await call(s.url, s.adminKey, 'GET', `/v1/systems?select=${encodeURIComponent('tag:stopped servers')}`);
     expect(unquoted.status).toBe(400);
     expect(unquoted.body.error.message).toContain('servers');
-    expect((await admin('GET', `/systems?filter=${encodeURIComponent('tags:$eq:stopped servers')}`)).body.results.map((x: { _id: string }) => x._id)).toEqual([plain.systemId]);
+    expect((await admin('GET', `/systems?filter=${encodeURIComponent('tags:$eq:stopped servers')}`)).body.results.map((x: { _id: string }) => x._id)).toEqual([
+      plain.systemId,
+    ]);
     const job = await call(s.url, s.adminKey, 'POST', '/v1/jobs', { content: 'true', targets: { selector: 'tag:"stopped servers"' } });
     expect(job.body.runs.map((r: { system_id: string }) => r.system_id)).toEqual([plain.systemId]);
     expect((await admin('PUT', `/systems/${nic}`, { tags: ['x'.repeat(128), '✓'.repeat(128)] })).status).toBe(200);
-    for (const bad of [['x'.repeat(129)], ['line\nbreak'], ['   '], ['bell\u0007']]) expect400(await admin('PUT', `/systems/${nic}`, { tags: bad }), 'tags[0]', 'printable');
+    for (const bad of [['x'.repeat(129)], ['line\nbreak'], ['   '], ['bell\u0007']])
+      expect400(await admin('PUT', `/systems/${nic}`, { tags: bad }), 'tags[0]', 'printable');
   });
 
   it.skipIf(skip)('serves the v1 system users endpoints over the same users', async () => {
     // JumpCloud's documented create call.
     const created = await curl([
-      '-X', 'POST', `${s.url}/api/systemusers`, '-H', 'Accept: application/json', '-H', 'Content-Type: application/json', '-H', `x-api-key: ${s.adminKey}`,
-      '-d', '{  "username":"jdoe",  "email":"jdoe@example.com",  "firstname":"John",  "lastname":"Doe" }',
+      '-X',
+      'POST',
+      `${s.url}/api/systemusers`,
+      '-H',
+      'Accept: application/json',
+      '-H',
+      'Content-Type: application/json',
+      '-H',
+      `x-api-key: ${s.adminKey}`,
+      '-d',
+      '{  "username":"jdoe",  "email":"jdoe@example.com",  "firstname":"John",  "lastname":"Doe" }',
     ]);
     expect(created.status).toBe(200);
-    expect(created.body).toEqual({ _id: expect.stringMatching(/^[a-f0-9]{24}$/), username: 'jdoe', email: 'jdoe@example.com', firstname: 'John', lastname: 'Doe', organization: expect.any(String), created: expect.any(String) });
+    expect(created.body).toEqual({
+      _id: expect.stringMatching(/^[a-f0-9]{24}$/),
+      username: 'jdoe',
+      email: 'jdoe@example.com',
+      firstname: 'John',
+      lastname: 'Doe',
+      organization: expect.any(String),
+      created: expect.any(String),
+    });
     const id = created.body._id;
     expect((await call(s.url, s.adminKey, 'GET', `/v1/users/${id}`)).body).toMatchObject({ username: 'jdoe', first_name: 'John', last_name: 'Doe' });
     expect((await jc(viewerKey, 'GET', `/systemusers/${id}`)).body).toEqual(created.body);
     // The defaults a client sends for what muster does not manage are accepted.
-    const defaults = await admin('POST', '/systemusers', { username: 'asmith', email: '', sudo: false, passwordless_sudo: false, allow_public_key: true, tags: [], attributes: [], displayname: '' });
+    const defaults = await admin('POST', '/systemusers', {
+      username: 'asmith',
+      email: '',
+      sudo: false,
+      passwordless_sudo: false,
+      allow_public_key: true,
+      tags: [],
+      attributes: [],
+      displayname: '',
+    });
     expect(defaults.status).toBe(200);
     const put = await admin('PUT', `/systemusers/${id}`, { email: 'john@example.com', firstname: 'Johnny' });
     expect(put.body).toMatchObject({ _id: id, username: 'jdoe', email: 'john@example.com', firstname: 'Johnny', lastname: 'Doe' });
     const list = await jc(viewerKey, 'GET', '/systemusers?limit=1&skip=0&sort=-username');
     expect(list.body).toMatchObject({ totalCount: 2, results: [{ username: 'jdoe' }] });
-    expect((await jc(viewerKey, 'GET', '/systemusers?limit=1&skip=1&sort=-username')).body.results.map((u: { username: string }) => u.username)).toEqual(['asmith']);
-    expect((await jc(viewerKey, 'GET', '/systemusers?filter=email:$regex:EXAMPLE')).body.results.map((u: { username: string }) => u.username)).toEqual(['jdoe']);
+    expect((await jc(viewerKey, 'GET', '/systemusers?limit=1&skip=1&sort=-username')).body.results.map((u: { username: string }) => u.username)).toEqual([
+      'asmith',
+    ]);
+    expect((await jc(viewerKey, 'GET', '/systemusers?filter=email:$regex:EXAMPLE')).body.results.map((u: { username: string }) => u.username)).toEqual([
+      'jdoe',
+    ]);
     expect(Object.keys((await jc(viewerKey, 'GET', '/systemusers?fields=username')).body.results[0]).sort()).toEqual(['_id', 'username']);
     // The same users bind to systems through v2.
     expect((await admin('POST', `/v2/systems/${nic}/associations`, { op: 'add', type: 'user', id })).status).toBe(204);

@@ -50,7 +50,9 @@ describe('metrics and API docs without credentials', () => {
 
   it('documents what every native route answers: a success schema (or 204) and the error body', async () => {
     const doc = await call(open.url, undefined, 'GET', '/docs/json');
-    const operations = Object.entries(doc.body.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>)
+    const operations = Object.entries(
+      doc.body.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: unknown }> }> }>>,
+    )
       .filter(([path]) => path.startsWith('/v1/'))
       .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ route: `${method.toUpperCase()} ${path}`, responses: op.responses })));
     expect(operations.length).toBeGreaterThan(60);
@@ -66,7 +68,10 @@ describe('metrics and API docs without credentials', () => {
     expect(Object.keys(error.properties.error.properties)).toEqual(['code', 'message', 'request_id']);
   });
 
-  it.each([['by default', () => open], ['with metrics_token', () => guarded]])('serves the OpenAPI document and its UI without a key %s', async (_what, server) => {
+  it.each([
+    ['by default', () => open],
+    ['with metrics_token', () => guarded],
+  ])('serves the OpenAPI document and its UI without a key %s', async (_what, server) => {
     const base = server().url;
     const doc = await call(base, undefined, 'GET', '/docs/json');
     expect(doc.status).toBe(200);

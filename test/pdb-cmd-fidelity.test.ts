@@ -45,7 +45,9 @@ describe.each(DATABASES)('PuppetDB command fidelity on $name', ({ name, skip }) 
   /** A request as PuppetDB's documented curl calls make it: `-H 'Content-Type:application/json' -H 'Accept:application/json'`. */
   const send = async (method: string, query: string, body: string | Buffer, headers: Record<string, string> = {}, key: string | null = s.adminKey) => {
     const res = await fetch(`${s.url}/pdb/cmd/v1${query}`, {
-      method, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', accept: 'application/json', ...headers }, body,
+      method,
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), 'content-type': 'application/json', accept: 'application/json', ...headers },
+      body,
     });
     const text = await res.text();
     let json: any;
@@ -56,7 +58,8 @@ describe.each(DATABASES)('PuppetDB command fidelity on $name', ({ name, skip }) 
     }
     return { status: res.status, text, json, type: res.headers.get('content-type') };
   };
-  const total = async () => Object.values((await call(s.url, s.adminKey, 'GET', '/v1/ingest/counts')).body as Record<string, number>).reduce((a, b) => a + b, 0);
+  const total = async () =>
+    Object.values((await call(s.url, s.adminKey, 'GET', '/v1/ingest/counts')).body as Record<string, number>).reduce((a, b) => a + b, 0);
   const command = async (uuid: string) => (await call(s.url, s.adminKey, 'GET', `/v1/ingest/commands/${uuid}`)).body;
 
   describe('PUT works as POST does', () => {
@@ -114,14 +117,34 @@ describe.each(DATABASES)('PuppetDB command fidelity on $name', ({ name, skip }) 
       ['version as an array', { command: 'replace facts', version: [5], payload }, 'Version must be a valid integer.'],
       ['command as a number', { command: 5, version: 5, payload }, `Command 5 for certname nil is invalid. ${OLD} ${LIST}`],
       ['command null', { command: null, version: 5, payload }, `Command nil for certname nil is invalid. ${OLD} ${LIST}`],
-      ['payload null', { command: 'replace facts', version: 5, payload: null }, `Command "replace facts" for certname nil is invalid. ${OLD} The payload value must be a JSON map.`],
-      ['payload as an array', { command: 'replace facts', version: 5, payload: [payload] }, `Command "replace facts" for certname nil is invalid. ${OLD} The payload value must be a JSON map.`],
-      ['certname as a number', { command: 'replace facts', version: 5, certname: 5, payload }, `Command "replace facts" for certname nil is invalid. ${OLD} The certname value must be a string.`],
-      ['checksum as a number', { command: 'replace facts', version: 5, checksum: 5, payload }, `Command "replace facts" for certname nil is invalid. ${OLD} The checksum value must be a string.`],
-      ['a body that is an array', [{ command: 'replace facts', version: 5, payload }], `Command nil for certname nil is invalid. ${OLD} The request body must be a JSON map with required keys: command, version, payload.`],
+      [
+        'payload null',
+        { command: 'replace facts', version: 5, payload: null },
+        `Command "replace facts" for certname nil is invalid. ${OLD} The payload value must be a JSON map.`,
+      ],
+      [
+        'payload as an array',
+        { command: 'replace facts', version: 5, payload: [payload] },
+        `Command "replace facts" for certname nil is invalid. ${OLD} The payload value must be a JSON map.`,
+      ],
+      [
+        'certname as a number',
+        { command: 'replace facts', version: 5, certname: 5, payload },
+        `Command "replace facts" for certname nil is invalid. ${OLD} The certname value must be a string.`,
+      ],
+      [
+        'checksum as a number',
+        { command: 'replace facts', version: 5, checksum: 5, payload },
+        `Command "replace facts" for certname nil is invalid. ${OLD} The checksum value must be a string.`,
+      ],
+      [
+        'a body that is an array',
+        [{ command: 'replace facts', version: 5, payload }],
+        `Command nil for certname nil is invalid. ${OLD} The request body must be a JSON map with required keys: command, version, payload.`,
+      ],
     ];
 
-    it.skipIf(skip).each(cases)('refuses %s with 400 in PuppetDB\'s format, for POST and PUT', async (_what, body, message) => {
+    it.skipIf(skip).each(cases)("refuses %s with 400 in PuppetDB's format, for POST and PUT", async (_what, body, message) => {
       const before = await total();
       for (const method of ['POST', 'PUT']) {
         const r = await send(method, '', JSON.stringify(body));
@@ -163,8 +186,15 @@ describe.each(DATABASES)('PuppetDB command fidelity on $name', ({ name, skip }) 
       expect(r.json).toEqual({ uuid: expect.any(String), processed: true, timed_out: false });
       const old = await send('POST', '?secondsToWaitForCompletion=10', `{"command":"replace facts","version":5,"payload":${atLimit}}`);
       expect(old.json).toEqual({ uuid: expect.any(String), processed: true, timed_out: false });
-      expect((await send('POST', '?command=replace_facts&version=5&certname=limit.example.com', nestedFacts('limit.example.com', MAX_PAYLOAD_DEPTH))).status).toBe(400);
-      const factsets = await call(s.url, s.adminKey, 'GET', `/pdb/query/v4/factsets?query=${encodeURIComponent(JSON.stringify(['=', 'certname', 'limit.example.com']))}`);
+      expect(
+        (await send('POST', '?command=replace_facts&version=5&certname=limit.example.com', nestedFacts('limit.example.com', MAX_PAYLOAD_DEPTH))).status,
+      ).toBe(400);
+      const factsets = await call(
+        s.url,
+        s.adminKey,
+        'GET',
+        `/pdb/query/v4/factsets?query=${encodeURIComponent(JSON.stringify(['=', 'certname', 'limit.example.com']))}`,
+      );
       expect(factsets.status).toBe(200);
       let value = factsets.body[0].facts.data.find((f: { name: string }) => f.name === 'deep').value;
       let levels = 1;
@@ -195,15 +225,19 @@ describe.each(DATABASES)('PuppetDB command fidelity on $name', ({ name, skip }) 
       }
     });
 
-    it.skipIf(skip)('is a clear 400 in PuppetDB\'s format in both forms, and queues nothing', async () => {
+    it.skipIf(skip)("is a clear 400 in PuppetDB's format in both forms, and queues nothing", async () => {
       const before = await total();
       for (const method of ['POST', 'PUT']) {
         const query = await send(method, Q, '');
         expect([query.status, query.type]).toEqual([400, 'application/json;charset=utf-8']);
-        expect(query.json).toEqual({ error: `Command "replace facts" for certname "${CERTNAME}" is invalid. The request body is empty: it must be the command's JSON payload.` });
+        expect(query.json).toEqual({
+          error: `Command "replace facts" for certname "${CERTNAME}" is invalid. The request body is empty: it must be the command's JSON payload.`,
+        });
         const old = await send(method, '', '');
         expect([old.status, old.type]).toEqual([400, 'application/json;charset=utf-8']);
-        expect(old.json).toEqual({ error: `Command nil for certname nil is invalid. ${OLD} The request body must be a JSON map with required keys: command, version, payload.` });
+        expect(old.json).toEqual({
+          error: `Command nil for certname nil is invalid. ${OLD} The request body must be a JSON map with required keys: command, version, payload.`,
+        });
         const gz = await send(method, Q, gzipSync(''), { 'content-encoding': 'gzip' });
         expect(gz.json).toEqual(query.json);
       }

@@ -10,19 +10,44 @@ const fixture = (name: string) => JSON.parse(readFileSync(join(PAYLOADS, name), 
 
 /** Facts as Puppet's terminus sends them: `trusted` is one of the facts. */
 const facts = (certname: string, values: Record<string, unknown>, ts = '2026-11-23T10:00:00.000Z') => ({
-  certname, environment: 'production', producer_timestamp: ts, producer: 'puppet.example.com',
-  values: { ...values, trusted: { authenticated: 'remote', certname, domain: 'example.com', extensions: { pp_role: certname.split('.')[0] }, hostname: certname.split('.')[0] } },
+  certname,
+  environment: 'production',
+  producer_timestamp: ts,
+  producer: 'puppet.example.com',
+  values: {
+    ...values,
+    trusted: { authenticated: 'remote', certname, domain: 'example.com', extensions: { pp_role: certname.split('.')[0] }, hostname: certname.split('.')[0] },
+  },
 });
 
 /** A format 5 report: events listed flat, each with its resource. */
 const reportV5 = {
-  certname: 'db1.example.com', puppet_version: '4.10.0', report_format: 5, configuration_version: '42', start_time: '2026-11-23T09:00:00.000Z',
-  end_time: '2026-11-23T09:00:05.000Z', producer_timestamp: '2026-11-23T09:00:06.000Z', noop: false, transaction_uuid: '11111111-2222-4333-8444-555555555555',
-  metrics: [], logs: [], environment: 'production', status: 'failed',
+  certname: 'db1.example.com',
+  puppet_version: '4.10.0',
+  report_format: 5,
+  configuration_version: '42',
+  start_time: '2026-11-23T09:00:00.000Z',
+  end_time: '2026-11-23T09:00:05.000Z',
+  producer_timestamp: '2026-11-23T09:00:06.000Z',
+  noop: false,
+  transaction_uuid: '11111111-2222-4333-8444-555555555555',
+  metrics: [],
+  logs: [],
+  environment: 'production',
+  status: 'failed',
   resource_events: [
     {
-      status: 'failure', timestamp: '2026-11-23T09:00:02.000Z', resource_type: 'Service', resource_title: 'postgresql', property: 'ensure', new_value: 'running',
-      old_value: 'stopped', message: 'could not start', file: '/etc/puppet/code/db.pp', line: 7, containment_path: ['Stage[main]', 'Db::Server', 'Service[postgresql]'],
+      status: 'failure',
+      timestamp: '2026-11-23T09:00:02.000Z',
+      resource_type: 'Service',
+      resource_title: 'postgresql',
+      property: 'ensure',
+      new_value: 'running',
+      old_value: 'stopped',
+      message: 'could not start',
+      file: '/etc/puppet/code/db.pp',
+      line: 7,
+      containment_path: ['Stage[main]', 'Db::Server', 'Service[postgresql]'],
     },
   ],
 };
@@ -31,12 +56,19 @@ describe.each(DATABASES)('PuppetDB query fidelity on $name', ({ name, skip }) =>
   let s: TestServer;
   const submit = async (command: string, version: number, payload: Record<string, unknown>) => {
     const res = await fetch(`${s.url}/pdb/cmd/v1?command=${command}&version=${version}&certname=${payload.certname}&secondsToWaitForCompletion=10`, {
-      method: 'POST', headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(payload),
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
     });
     expect(res.status).toBe(200);
   };
   const get = (path: string, query?: unknown) =>
-    call(s.url, s.adminKey, 'GET', `/pdb/query/v4${path}${query === undefined ? '' : `?query=${encodeURIComponent(typeof query === 'string' ? query : JSON.stringify(query))}`}`);
+    call(
+      s.url,
+      s.adminKey,
+      'GET',
+      `/pdb/query/v4${path}${query === undefined ? '' : `?query=${encodeURIComponent(typeof query === 'string' ? query : JSON.stringify(query))}`}`,
+    );
   const post = (path: string, body: unknown) => call(s.url, s.adminKey, 'POST', `/pdb/query/v4${path}`, body);
   const certnames = async (path: string, query?: unknown) => {
     const r = await get(path, query);
@@ -47,7 +79,17 @@ describe.each(DATABASES)('PuppetDB query fidelity on $name', ({ name, skip }) =>
   beforeAll(async () => {
     if (skip) return;
     s = await startTestServer(name);
-    await submit('replace_facts', 5, facts('web1.example.com', { kernel: 'Linux', os: { family: 'Debian' }, uptime_days: 40, is_virtual: true, processors: { models: ['Intel Xeon', 'Intel Xeon'] } }));
+    await submit(
+      'replace_facts',
+      5,
+      facts('web1.example.com', {
+        kernel: 'Linux',
+        os: { family: 'Debian' },
+        uptime_days: 40,
+        is_virtual: true,
+        processors: { models: ['Intel Xeon', 'Intel Xeon'] },
+      }),
+    );
     await submit('replace_facts', 5, facts('web2.example.com', { kernel: 'Linux', os: { family: 'RedHat' }, uptime_days: 3, is_virtual: false }));
     await submit('replace_facts', 5, facts('db1.example.com', { kernel: 'windows', os: { family: 'windows' }, uptime_days: 12 }));
     await submit('replace_facts', 5, facts('old.example.com', { kernel: 'Linux', os: { family: 'Debian' }, uptime_days: 900 }));
@@ -96,7 +138,12 @@ describe.each(DATABASES)('PuppetDB query fidelity on $name', ({ name, skip }) =>
     expect(one.status).toBe(200);
     expect(one.body).toHaveLength(1);
     expect(Object.keys(one.body[0]).sort()).toEqual(['certname', 'environment', 'facts', 'timestamp', 'trusted']);
-    expect(one.body[0]).toMatchObject({ certname: 'web1.example.com', environment: 'production', facts: { kernel: 'Linux', os: { family: 'Debian' } }, trusted: { certname: 'web1.example.com', extensions: { pp_role: 'web1' } } });
+    expect(one.body[0]).toMatchObject({
+      certname: 'web1.example.com',
+      environment: 'production',
+      facts: { kernel: 'Linux', os: { family: 'Debian' } },
+      trusted: { certname: 'web1.example.com', extensions: { pp_role: 'web1' } },
+    });
     expect(Date.parse(one.body[0].timestamp)).not.toBeNaN();
     expect(await certnames('/inventory', ['=', 'facts.os.family', 'Debian'])).toEqual(['web1.example.com']);
     expect(await certnames('/inventory', ['>', 'facts.uptime_days', 10])).toEqual(['db1.example.com', 'web1.example.com']);
@@ -112,20 +159,52 @@ describe.each(DATABASES)('PuppetDB query fidelity on $name', ({ name, skip }) =>
     expect(all.body).toHaveLength(2);
     const web = all.body.find((e: any) => e.certname === 'web1.example.com');
     expect(web).toMatchObject({
-      status: 'success', timestamp: '2026-11-23T10:10:01.000Z', resource_type: 'File', resource_title: '/tmp/hello', property: 'ensure', new_value: 'file', old_value: 'absent',
-      message: "defined content as '{sha256}abc'", file: '/etc/puppet/code/site.pp', line: 1, containment_path: ['Stage[main]', 'Main', 'File[/tmp/hello]'], containing_class: 'Main',
-      run_start_time: '2026-11-23T10:10:00.000Z', run_end_time: '2026-11-23T10:10:05.000Z', environment: 'production', configuration_version: '1700000001',
+      status: 'success',
+      timestamp: '2026-11-23T10:10:01.000Z',
+      resource_type: 'File',
+      resource_title: '/tmp/hello',
+      property: 'ensure',
+      new_value: 'file',
+      old_value: 'absent',
+      message: "defined content as '{sha256}abc'",
+      file: '/etc/puppet/code/site.pp',
+      line: 1,
+      containment_path: ['Stage[main]', 'Main', 'File[/tmp/hello]'],
+      containing_class: 'Main',
+      run_start_time: '2026-11-23T10:10:00.000Z',
+      run_end_time: '2026-11-23T10:10:05.000Z',
+      environment: 'production',
+      configuration_version: '1700000001',
     });
     expect(web.report).toMatch(/^[0-9a-f]{40}$/);
     const db = all.body.find((e: any) => e.certname === 'db1.example.com');
-    expect(db).toMatchObject({ status: 'failure', resource_type: 'Service', resource_title: 'postgresql', line: 7, containing_class: 'Db::Server', new_value: 'running' });
+    expect(db).toMatchObject({
+      status: 'failure',
+      resource_type: 'Service',
+      resource_title: 'postgresql',
+      line: 7,
+      containing_class: 'Db::Server',
+      new_value: 'running',
+    });
     expect(await certnames('/events', ['=', 'report', web.report])).toEqual(['web1.example.com']);
-    expect(await certnames('/events', ['and', ['=', 'status', 'failure'], ['~', 'certname', 'db.*'], ['=', 'resource_type', 'Service']])).toEqual(['db1.example.com']);
-    expect(await certnames('/events', ['and', ['<', 'timestamp', '2026-11-23T10:00:00.000Z'], ['>', 'timestamp', '2026-11-23T08:00:00+00:00']])).toEqual(['db1.example.com']);
+    expect(await certnames('/events', ['and', ['=', 'status', 'failure'], ['~', 'certname', 'db.*'], ['=', 'resource_type', 'Service']])).toEqual([
+      'db1.example.com',
+    ]);
+    expect(await certnames('/events', ['and', ['<', 'timestamp', '2026-11-23T10:00:00.000Z'], ['>', 'timestamp', '2026-11-23T08:00:00+00:00']])).toEqual([
+      'db1.example.com',
+    ]);
     expect(await certnames('/events', ['and', ['=', 'latest_report?', true], ['~', 'file', 'site.pp']])).toEqual(['web1.example.com']);
     expect(await certnames('/events', ['=', 'new_value', 'running'])).toEqual(['db1.example.com']);
-    const counted = await get('/events', ['extract', [['function', 'count'], 'status', 'certname'], ['=', ['node', 'active'], true], ['group_by', 'status', 'certname']]);
-    expect(counted.body).toEqual([{ status: 'failure', certname: 'db1.example.com', count: 1 }, { status: 'success', certname: 'web1.example.com', count: 1 }]);
+    const counted = await get('/events', [
+      'extract',
+      [['function', 'count'], 'status', 'certname'],
+      ['=', ['node', 'active'], true],
+      ['group_by', 'status', 'certname'],
+    ]);
+    expect(counted.body).toEqual([
+      { status: 'failure', certname: 'db1.example.com', count: 1 },
+      { status: 'success', certname: 'web1.example.com', count: 1 },
+    ]);
   });
 
   it.skipIf(skip)('answers the root endpoint with "from" and with PQL, by GET and POST', async () => {
@@ -134,11 +213,21 @@ describe.each(DATABASES)('PuppetDB query fidelity on $name', ({ name, skip }) =>
     expect(ast.body).toEqual([expect.objectContaining({ certname: 'web2.example.com', deactivated: null, facts_environment: 'production' })]);
     const pql = await get('', 'nodes[certname] { certname = "web2.example.com" }');
     expect(pql.body).toEqual([{ certname: 'web2.example.com' }]);
-    expect((await post('', { query: "nodes[certname] { certname ~ '^web' order by certname desc limit 1 }" })).body).toEqual([{ certname: 'web2.example.com' }]);
-    expect((await get('', 'facts[certname, value] { name = "kernel" and !(value = "Linux") }')).body).toEqual([{ certname: 'db1.example.com', value: 'windows' }]);
+    expect((await post('', { query: "nodes[certname] { certname ~ '^web' order by certname desc limit 1 }" })).body).toEqual([
+      { certname: 'web2.example.com' },
+    ]);
+    expect((await get('', 'facts[certname, value] { name = "kernel" and !(value = "Linux") }')).body).toEqual([
+      { certname: 'db1.example.com', value: 'windows' },
+    ]);
     expect((await get('', 'nodes[count()] { facts_environment = "production" }')).body).toEqual([{ count: 3 }]);
-    expect((await get('', 'facts[value, count()] { name = "kernel" group by value }')).body).toEqual([{ value: 'Linux', count: 2 }, { value: 'windows', count: 1 }]);
-    expect((await get('', 'inventory[certname] { facts.os.family = "RedHat" or trusted.extensions.pp_role in ["db1"] }')).body).toEqual([{ certname: 'db1.example.com' }, { certname: 'web2.example.com' }]);
+    expect((await get('', 'facts[value, count()] { name = "kernel" group by value }')).body).toEqual([
+      { value: 'Linux', count: 2 },
+      { value: 'windows', count: 1 },
+    ]);
+    expect((await get('', 'inventory[certname] { facts.os.family = "RedHat" or trusted.extensions.pp_role in ["db1"] }')).body).toEqual([
+      { certname: 'db1.example.com' },
+      { certname: 'web2.example.com' },
+    ]);
     expect((await get('', "nodes[certname] { node_state = 'inactive' }")).body).toEqual([{ certname: 'old.example.com' }]);
     expect((await get('', ['from', 'events', ['=', 'status', 'failure']])).body.map((e: any) => e.certname)).toEqual(['db1.example.com']);
     expect((await get('', ['from', 'fact_contents', ['=', 'path', ['os', 'family']], ['order_by', [['certname', 'desc']]], ['limit', 1]])).body).toEqual([
@@ -157,11 +246,16 @@ describe.each(DATABASES)('PuppetDB query fidelity on $name', ({ name, skip }) =>
     const short = ['web1.example.com', 'web2.example.com', ...Array.from({ length: 998 }, (_, i) => `n${i}`)];
     expect(await certnames('/nodes', ['in', 'certname', ['array', short]])).toEqual(['web1.example.com', 'web2.example.com']);
     const many = Array.from({ length: 1000 }, (_, i) => `web${i}.example.com`);
-    expect((await post('/nodes', { query: ['in', 'certname', ['array', many]] })).body.map((n: any) => n.certname)).toEqual(['web1.example.com', 'web2.example.com']);
+    expect((await post('/nodes', { query: ['in', 'certname', ['array', many]] })).body.map((n: any) => n.certname)).toEqual([
+      'web1.example.com',
+      'web2.example.com',
+    ]);
     const ors = await post('/nodes', { query: ['or', ...many.map((c) => ['=', 'certname', c])] });
     expect(ors.status, ors.text).toBe(200);
     expect(ors.body.map((n: any) => n.certname)).toEqual(['web1.example.com', 'web2.example.com']);
-    const values = await post('/facts', { query: ['and', ['=', 'name', 'uptime_days'], ['in', 'value', ['array', Array.from({ length: 1000 }, (_, i) => i)]]] });
+    const values = await post('/facts', {
+      query: ['and', ['=', 'name', 'uptime_days'], ['in', 'value', ['array', Array.from({ length: 1000 }, (_, i) => i)]]],
+    });
     expect(values.body.map((f: any) => f.certname)).toEqual(['db1.example.com', 'web1.example.com', 'web2.example.com']);
     const facts = await post('/nodes', { query: ['or', ...Array.from({ length: 1000 }, (_, i) => ['=', ['fact', 'uptime_days'], i])] });
     expect(facts.body.map((n: any) => n.certname)).toEqual(['db1.example.com', 'web1.example.com', 'web2.example.com']);
@@ -179,10 +273,16 @@ describe.each(DATABASES)('PuppetDB query fidelity on $name', ({ name, skip }) =>
   });
 
   it.skipIf(skip)('treats an empty body with a JSON content type as no body', async () => {
-    const r = await fetch(`${s.url}/pdb/query/v4/nodes`, { method: 'POST', headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' } });
+    const r = await fetch(`${s.url}/pdb/query/v4/nodes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+    });
     expect(r.status).toBe(200);
     expect(((await r.json()) as Array<{ certname: string }>).map((n) => n.certname)).toEqual(['db1.example.com', 'web1.example.com', 'web2.example.com']);
-    const root = await fetch(`${s.url}/pdb/query/v4`, { method: 'POST', headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' } });
+    const root = await fetch(`${s.url}/pdb/query/v4`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.adminKey}`, 'content-type': 'application/json' },
+    });
     expect(root.status).toBe(400);
     expect(await root.text()).toMatch(/query/);
   });

@@ -8,7 +8,10 @@ const MAX = 6;
 const WINDOW_S = 60;
 
 /** `n` requests one after the other; the statuses and the last answer. */
-async function repeat(n: number, send: () => Promise<{ status: number; body: any; headers?: Headers }>): Promise<{ statuses: number[]; last: { status: number; body: any; headers?: Headers } }> {
+async function repeat(
+  n: number,
+  send: () => Promise<{ status: number; body: any; headers?: Headers }>,
+): Promise<{ statuses: number[]; last: { status: number; body: any; headers?: Headers } }> {
   const statuses: number[] = [];
   let last: { status: number; body: any; headers?: Headers } | undefined;
   for (let i = 0; i < n; i++) {
@@ -30,7 +33,10 @@ describe('rate limit settings', () => {
     const defaults = loadServerConfig({}, {});
     expect(defaults.rate_limit_max).toBe(500);
     expect(defaults.rate_limit_window_s).toBe(10);
-    expect(loadServerConfig({}, { MUSTER_RATE_LIMIT_MAX: '0', MUSTER_RATE_LIMIT_WINDOW_S: '60' })).toMatchObject({ rate_limit_max: 0, rate_limit_window_s: 60 });
+    expect(loadServerConfig({}, { MUSTER_RATE_LIMIT_MAX: '0', MUSTER_RATE_LIMIT_WINDOW_S: '60' })).toMatchObject({
+      rate_limit_max: 0,
+      rate_limit_window_s: 60,
+    });
     expect(() => loadServerConfig({ rate_limit_max: -1 }, {})).toThrow(/rate_limit_max/);
     expect(() => loadServerConfig({}, { MUSTER_RATE_LIMIT_WINDOW_S: '0' })).toThrow(/rate_limit_window_s/);
   });
@@ -96,10 +102,19 @@ describe.each(DATABASES)('per-caller rate limits on $name', ({ name, skip }) => 
     });
 
     it.skipIf(skip)('health, readiness, metrics and PuppetDB command submission are not limited', async () => {
-      const facts = (i: number) => JSON.stringify({ certname: 'limits.example.com', environment: 'production', producer_timestamp: new Date(Date.now() + i).toISOString(), producer: 'puppet', values: { i } });
+      const facts = (i: number) =>
+        JSON.stringify({
+          certname: 'limits.example.com',
+          environment: 'production',
+          producer_timestamp: new Date(Date.now() + i).toISOString(),
+          producer: 'puppet',
+          values: { i },
+        });
       const submit = (i: number) => () =>
         fetch(`${low.url}/pdb/cmd/v1?command=replace_facts&version=5&certname=limits.example.com`, {
-          method: 'POST', headers: { authorization: `Bearer ${keys[4]}`, 'content-type': 'application/json' }, body: facts(i),
+          method: 'POST',
+          headers: { authorization: `Bearer ${keys[4]}`, 'content-type': 'application/json' },
+          body: facts(i),
         }).then(async (r) => ({ status: r.status, body: await r.json() }));
       const statuses = [];
       for (let i = 0; i < MAX + 2; i++) statuses.push((await submit(i)()).status);

@@ -30,10 +30,25 @@ describe.each(DATABASES)('a backtracking regular expression from a viewer on $na
     if (skip) return;
     db = await createTestDatabase(name);
     server = await startServerProcess(db);
-    for (const [hostname, kernelrelease] of [['web-1', NEAR_MISS], ['web-2', 'aaaaX']] as const) {
+    for (const [hostname, kernelrelease] of [
+      ['web-1', NEAR_MISS],
+      ['web-2', 'aaaaX'],
+    ] as const) {
       await FakeAgent.enroll(server.url, server.enrollmentKey, hostname);
-      const facts = { certname: hostname, environment: 'production', producer_timestamp: new Date().toISOString(), producer: 'puppet', values: { kernelrelease } };
-      const res = await call(server.url, server.adminKey, 'POST', `/pdb/cmd/v1?command=replace_facts&version=5&certname=${hostname}&secondsToWaitForCompletion=10`, facts);
+      const facts = {
+        certname: hostname,
+        environment: 'production',
+        producer_timestamp: new Date().toISOString(),
+        producer: 'puppet',
+        values: { kernelrelease },
+      };
+      const res = await call(
+        server.url,
+        server.adminKey,
+        'POST',
+        `/pdb/cmd/v1?command=replace_facts&version=5&certname=${hostname}&secondsToWaitForCompletion=10`,
+        facts,
+      );
       expect(res.status).toBe(200);
     }
     viewer = (await call(server.url, server.adminKey, 'POST', '/v1/api-keys', { name: 'viewer', role: 'viewer' })).body.secret;
@@ -52,7 +67,9 @@ describe.each(DATABASES)('a backtracking regular expression from a viewer on $na
   });
 
   it.skipIf(skip)('the same selector through `muster systems --select` answers', async () => {
-    const cli = await withHealthz(() => muster(['systems', '--select', `fact:"kernelrelease~${EVIL}"`, '--json'], { MUSTER_SERVER: server.url, MUSTER_API_KEY: viewer }));
+    const cli = await withHealthz(() =>
+      muster(['systems', '--select', `fact:"kernelrelease~${EVIL}"`, '--json'], { MUSTER_SERVER: server.url, MUSTER_API_KEY: viewer }),
+    );
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout).map((s: { hostname: string }) => s.hostname)).toEqual(['web-2']);
   });

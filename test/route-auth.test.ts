@@ -39,12 +39,13 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
     expect(accepted('puppetdb')).toEqual(['api_key']);
     expect(accepted('beyondtrust')).toEqual(['api_key']);
     // Changes need at least operator; keys and organizations need admin; PuppetDB queries are reads by any method.
-    for (const r of routes.filter((r) => r.method !== 'GET' && !(r.face === 'puppetdb' && r.url.includes('/query/')))) expect(RANK[r.role], `${r.method} ${r.url}`).toBeGreaterThanOrEqual(RANK.operator);
+    for (const r of routes.filter((r) => r.method !== 'GET' && !(r.face === 'puppetdb' && r.url.includes('/query/'))))
+      expect(RANK[r.role], `${r.method} ${r.url}`).toBeGreaterThanOrEqual(RANK.operator);
     for (const r of routes.filter((r) => /\/v1\/(api-keys|enrollment-keys|organizations)/.test(r.url))) expect(r.role, `${r.method} ${r.url}`).toBe('admin');
     expect(routes.filter((r) => r.face === 'puppetdb' && r.method === 'POST' && r.url.includes('/query/')).every((r) => r.role === 'viewer')).toBe(true);
   });
 
-  it.skipIf(skip)('each route answers 401 without credentials and 403 to a key one role short, in its face\'s error shape', async () => {
+  it.skipIf(skip)("each route answers 401 without credentials and 403 to a key one role short, in its face's error shape", async () => {
     const asked = routes.filter((r) => r.resolvers.includes('api_key') && !r.url.endsWith('/connect'));
     let forbidden = 0;
     for (const r of asked) {
@@ -55,7 +56,8 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
       if (below === undefined || below === 'operator') continue;
       const short = await call(s.url, keys[below], r.method, path, undefined, { 'content-type': 'application/json' });
       expect(short.status, `${r.method} ${path} as ${below}: ${short.text}`).toBe(403);
-      const shape = r.face === 'native' || r.face === 'beyondtrust' ? short.body?.error?.code : r.face === 'jumpcloud' ? short.body?.error : short.body?.error && 'pdb';
+      const shape =
+        r.face === 'native' || r.face === 'beyondtrust' ? short.body?.error?.code : r.face === 'jumpcloud' ? short.body?.error : short.body?.error && 'pdb';
       expect(shape, `${r.method} ${path}: ${short.text}`).toBe(r.face === 'puppetdb' ? 'pdb' : 'FORBIDDEN');
       forbidden += 1;
     }

@@ -72,7 +72,10 @@ describe.each(DATABASES)('per-run environment end to end on $name', ({ name, ski
       const denied = await api('POST', '/v1/jobs', body);
       const variable = Object.keys(Object.values(body.run_env)[0]!).at(-1)!;
       expect(denied.status).toBe(400);
-      expect(denied.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`.${variable}: ${variable} changes how the script runs`) });
+      expect(denied.body.error).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining(`.${variable}: ${variable} changes how the script runs`),
+      });
     }
     const outside = await api('POST', '/v1/jobs', { content: 'true', targets: { system_ids: [a] }, run_env: { [b]: { COLOR: 'blue' } } });
     expect(outside.status).toBe(400);

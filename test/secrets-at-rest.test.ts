@@ -30,7 +30,18 @@ describe.each(DATABASES)('trigger secrets at rest on $name', ({ name, skip }) =>
     const boot = async (extra: Record<string, unknown> = {}) => {
       await slot.server?.stop();
       slot.server = undefined;
-      const config = loadServerConfig({ listen: '127.0.0.1:0', data_dir: db.dataDir, database_url: db.url, log_level: 'silent', bootstrap_api_key: ADMIN, bootstrap_enrollment_key: ENROLL, ...extra }, {});
+      const config = loadServerConfig(
+        {
+          listen: '127.0.0.1:0',
+          data_dir: db.dataDir,
+          database_url: db.url,
+          log_level: 'silent',
+          bootstrap_api_key: ADMIN,
+          bootstrap_enrollment_key: ENROLL,
+          ...extra,
+        },
+        {},
+      );
       slot.server = await startServer(config);
       return slot.server.url;
     };
@@ -49,14 +60,27 @@ describe.each(DATABASES)('trigger secrets at rest on $name', ({ name, skip }) =>
   /** A command bound to an enrolled (offline) system, with a trigger that has a secret. */
   async function triggerWithSecret(url: string, trigger: string): Promise<string> {
     const system = await FakeAgent.enroll(url, ENROLL);
-    expect((await call(url, ADMIN, 'POST', '/v1/commands', { name: trigger, content: 'echo hi', launch_type: 'trigger', trigger, default_targets: { system_ids: [system.systemId] } })).status).toBe(201);
+    expect(
+      (
+        await call(url, ADMIN, 'POST', '/v1/commands', {
+          name: trigger,
+          content: 'echo hi',
+          launch_type: 'trigger',
+          trigger,
+          default_targets: { system_ids: [system.systemId] },
+        })
+      ).status,
+    ).toBe(201);
     return (await call(url, ADMIN, 'POST', '/v1/triggers', { name: trigger, secret: true })).body.secret;
   }
 
   const fire = (url: string, trigger: string, secret: string) => {
     const body = JSON.stringify({ alert: randomBytes(4).toString('hex') });
     const t = Math.floor(Date.now() / 1000);
-    return call(url, undefined, 'POST', `/api/command/trigger/${trigger}`, body, { 'content-type': 'application/json', 'x-muster-signature': `t=${t},v1=${signTrigger(secret, t, body)}` });
+    return call(url, undefined, 'POST', `/api/command/trigger/${trigger}`, body, {
+      'content-type': 'application/json',
+      'x-muster-signature': `t=${t},v1=${signTrigger(secret, t, body)}`,
+    });
   };
 
   it.skipIf(skip)('stores a new or rotated secret sealed, never as its text, and a call signed with it still fires', async () => {
@@ -103,7 +127,8 @@ describe.each(DATABASES)('trigger secrets at rest on $name', ({ name, skip }) =>
     await s.stop();
 
     await expect(s.boot({ secret_key: b.toString('hex') })).rejects.toMatchObject({
-      code: 'UNAVAILABLE', message: expect.stringContaining(`sealed with key ${secretKeyId(a)}, and this server has ${secretKeyId(b)}`),
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining(`sealed with key ${secretKeyId(a)}, and this server has ${secretKeyId(b)}`),
     });
     const rotated = await s.boot({ secret_key: b.toString('hex'), secret_key_previous: a.toString('base64') });
     expect((await s.stored())[0]!.secret).toMatch(new RegExp(`^sealed:v1:${secretKeyId(b)}:`));
@@ -128,7 +153,9 @@ describe.each(DATABASES)('trigger secrets at rest on $name', ({ name, skip }) =>
     expect(rotated.code).toBe(0);
     const after = readFileSync(keyFile, 'utf8');
     expect(after).not.toBe(before);
-    expect(rotated.stdout).toBe(`re-sealed 1 trigger secret(s): key ${secretKeyId(Buffer.from(before.trim(), 'base64'))} → ${secretKeyId(Buffer.from(after.trim(), 'base64'))}\n`);
+    expect(rotated.stdout).toBe(
+      `re-sealed 1 trigger secret(s): key ${secretKeyId(Buffer.from(before.trim(), 'base64'))} → ${secretKeyId(Buffer.from(after.trim(), 'base64'))}\n`,
+    );
     expect(existsSync(join(s.db.dataDir, 'secret-key.previous'))).toBe(false);
     expect((await s.stored())[0]!.secret).toMatch(new RegExp(`^sealed:v1:${secretKeyId(Buffer.from(after.trim(), 'base64'))}:`));
     expect((await fire(await s.boot(), 'rotate-me', secret)).status).toBe(200);

@@ -24,7 +24,8 @@ describe.each(DATABASES)('BeyondTrust console scripts end to end on $name', ({ n
     return path;
   };
   /** Runs `muster console-script` on a terminal, as the desktop console would be. */
-  const consoleScript = (path: string, key = keys.operator) => PtyProcess.spawn(process.execPath, [BIN, 'console-script', path, '--server', server.url, '--api-key', key], { cols: 100, rows: 30 });
+  const consoleScript = (path: string, key = keys.operator) =>
+    PtyProcess.spawn(process.execPath, [BIN, 'console-script', path, '--server', server.url, '--api-key', key], { cols: 100, rows: 30 });
   const generate = async (query: string, key = keys.operator) => {
     const r = await call(server.url, key, 'GET', `${GENERATE}&${query}`);
     expect(r.status, r.text).toBe(200);
@@ -37,7 +38,8 @@ describe.each(DATABASES)('BeyondTrust console scripts end to end on $name', ({ n
     server = await startServerProcess(db);
     maint = await startAgentProcess(server, ['server', 'web']);
     other = await startAgentProcess(server, ['db']);
-    for (const role of ['viewer', 'operator', 'operator2'] as const) keys[role] = (await api('POST', '/v1/api-keys', { name: role, role: role === 'viewer' ? 'viewer' : 'operator' })).body.secret;
+    for (const role of ['viewer', 'operator', 'operator2'] as const)
+      keys[role] = (await api('POST', '/v1/api-keys', { name: role, role: role === 'viewer' ? 'viewer' : 'operator' })).body.secret;
     await waitFor(async () => {
       const { body } = await api('GET', '/v1/systems');
       return [maint, other].every((a) => body.items.some((s: { id: string; connected: boolean }) => s.id === a.systemId && s.connected));
@@ -97,11 +99,21 @@ describe.each(DATABASES)('BeyondTrust console scripts end to end on $name', ({ n
     expect(script.text).toMatch(/&session\.custom\.custom_field1=Custom%20Value&session\.custom\.custom_field2=123&jump\.method=shell&muster\.ticket=/);
     const cli = await consoleScript(file('pinned.brcs', script.text));
     await cli.sees(/open which one\?/);
-    cli.type(`${cli.output.split('\n').filter((l) => /^[12]  /.test(l)).findIndex((l) => l.includes('MAINTENANCE')) + 1}\r`);
+    cli.type(
+      `${
+        cli.output
+          .split('\n')
+          .filter((l) => /^[12]  /.test(l))
+          .findIndex((l) => l.includes('MAINTENANCE')) + 1
+      }\r`,
+    );
     const id = (await cli.sees(new RegExp(`muster: session (\\w+) on system ${maint.systemId}`)))[1];
     cli.type('exit\r');
     expect(await cli.exited).toBe(0);
-    expect((await api('GET', `/v1/sessions/${id}`)).body).toMatchObject({ custom: { custom_field1: 'Custom Value', custom_field2: '123' }, criteria: { private_ip: privatePrefix } });
+    expect((await api('GET', `/v1/sessions/${id}`)).body).toMatchObject({
+      custom: { custom_field1: 'Custom Value', custom_field2: '123' },
+      criteria: { private_ip: privatePrefix },
+    });
     // Through the API: the ticket survives the 409 and is used by the choice.
     const r = await generate(query);
     const ticket = decodeURIComponent(/muster\.ticket=([^&\n]+)/.exec(r.text)![1]!);
@@ -110,7 +122,11 @@ describe.each(DATABASES)('BeyondTrust console scripts end to end on $name', ({ n
     expect(amb.body.error.candidates).toHaveLength(2);
     const opened = await api('POST', '/v1/sessions', { ticket, system_id: maint.systemId }, keys.operator);
     expect(opened.status, opened.text).toBe(201);
-    expect(opened.body).toMatchObject({ system_id: maint.systemId, criteria: { private_ip: privatePrefix }, custom: { custom_field1: 'Custom Value', custom_field2: '123' } });
+    expect(opened.body).toMatchObject({
+      system_id: maint.systemId,
+      criteria: { private_ip: privatePrefix },
+      custom: { custom_field1: 'Custom Value', custom_field2: '123' },
+    });
     expect((await api('POST', '/v1/sessions', { ticket, system_id: maint.systemId }, keys.operator)).status).toBe(409);
     await api('POST', `/v1/sessions/${opened.body.id}/end`, undefined, keys.operator);
   });
@@ -130,7 +146,10 @@ describe.each(DATABASES)('BeyondTrust console scripts end to end on $name', ({ n
     const bad: Array<[string, RegExp]> = [
       [`${GENERATE}&client.hostname=${'x'.repeat(256)}`, /client\.hostname: must be at most 255 characters/],
       [`${GENERATE}&client.tag=server&session.custom.c0=${'x'.repeat(1025)}`, /custom\.c0: must be at most 1024 characters/],
-      [`${GENERATE}&client.tag=server&${Array.from({ length: 11 }, (_, i) => `session.custom.c${i}=${'x'.repeat(1000)}`).join('&')}`, /11000 characters; at most 10240 in all/],
+      [
+        `${GENERATE}&client.tag=server&${Array.from({ length: 11 }, (_, i) => `session.custom.c${i}=${'x'.repeat(1000)}`).join('&')}`,
+        /11000 characters; at most 10240 in all/,
+      ],
       [`${GENERATE}&client.tag=server&session.custom.nope=1`, /custom\.nope: is not a custom field of this organization/],
       [GENERATE, /at least one client\.\* criterion or search_string/],
       [`${GENERATE}&client.tag=server&jump.method=teleport`, /jump\.method: unknown method "teleport"/],
@@ -149,13 +168,23 @@ describe.each(DATABASES)('BeyondTrust console scripts end to end on $name', ({ n
     await api('PUT', '/v1/session-settings', { record_input: false, custom_fields: [] });
     expect((await call(server.url, keys.viewer, 'GET', `${GENERATE}&client.tag=server`)).status).toBe(403);
     expect((await call(server.url, undefined, 'GET', `${GENERATE}&client.tag=server`)).status).toBe(401);
-    const posted = await call(server.url, keys.operator, 'POST', '/api/client_script', 'type=rep&operation=generate&action=start_jump_item_session&search_string=maint', { 'content-type': 'application/x-www-form-urlencoded' });
+    const posted = await call(
+      server.url,
+      keys.operator,
+      'POST',
+      '/api/client_script',
+      'type=rep&operation=generate&action=start_jump_item_session&search_string=maint',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+    );
     expect(posted.status).toBe(200);
     expect(posted.text).toMatch(/^BRCS1\.0\naction=start_jump_item_session&search_string=maint&jump\.method=shell&muster\.ticket=/);
   });
 
   it.skipIf(skip)('web_console execute redirects to the console with the same criteria', async () => {
-    const r = await fetch(`${server.url}/api/client_script?type=web_console&operation=execute&action=start_jump_item_session&search_string=ABCDEF02`, { headers: { authorization: `Bearer ${keys.operator}` }, redirect: 'manual' });
+    const r = await fetch(`${server.url}/api/client_script?type=web_console&operation=execute&action=start_jump_item_session&search_string=ABCDEF02`, {
+      headers: { authorization: `Bearer ${keys.operator}` },
+      redirect: 'manual',
+    });
     expect(r.status).toBe(303);
     expect(r.headers.get('location')).toMatch(/^\/console\/sessions\/new\?search_string=ABCDEF02&muster\.ticket=mst_/);
   });

@@ -53,9 +53,15 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     const rec = await api('GET', `/v1/sessions/${opened.body.id}/recording`);
     expect(rec.status).toBe(200);
     expect(rec.headers.get('content-type')).toContain('application/x-asciicast');
-    const [header, ...events] = rec.text.trim().split('\n').map((l) => JSON.parse(l));
+    const [header, ...events] = rec.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(header).toMatchObject({ version: 2, width: 80, height: 24 });
-    const replayed = events.filter((e) => e[1] === 'o').map((e) => e[2]).join('');
+    const replayed = events
+      .filter((e) => e[1] === 'o')
+      .map((e) => e[2])
+      .join('');
     expect(replayed).toBe(t.output);
     expect(replayed).toMatch(/^42\r?$/m);
     expect(events).toContainEqual([expect.any(Number), 'r', '100x30']);
@@ -70,7 +76,12 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     expect(amb.status).toBe(409);
     expect(amb.body.error.code).toBe('CONFLICT');
     expect(amb.body.error.candidates.map((c: { id: string }) => c.id).sort()).toEqual([web.systemId, db2.systemId].sort());
-    expect(amb.body.error.candidates[0]).toMatchObject({ hostname: expect.any(String), tags: expect.arrayContaining(['db']), connected: true, private_ips: expect.any(Array) });
+    expect(amb.body.error.candidates[0]).toMatchObject({
+      hostname: expect.any(String),
+      tags: expect.arrayContaining(['db']),
+      connected: true,
+      private_ips: expect.any(Array),
+    });
     const chosen = await api('POST', '/v1/sessions', { criteria: { tag: 'db' }, system_id: db2.systemId });
     expect(chosen.status, chosen.text).toBe(201);
     expect(chosen.body.system_id).toBe(db2.systemId);
@@ -112,7 +123,7 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     await api('POST', `/v1/sessions/${opened.body.id}/end`, undefined, keys.operator);
   });
 
-  it.skipIf(skip)('an admin ends an operator\'s session; another operator may not', async () => {
+  it.skipIf(skip)("an admin ends an operator's session; another operator may not", async () => {
     const opened = await api('POST', '/v1/sessions', { criteria: { tag: 'web' } }, keys.operator);
     const t = terminal(opened.body.id, keys.operator);
     await t.opened;
@@ -157,7 +168,7 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     expect((await api('GET', `/v1/sessions/${opened.body.id}`)).body).toMatchObject({ state: 'ended', end_reason: 'idle_timeout' });
   });
 
-  it.skipIf(skip)("an organization that records input gets the keystrokes in the recording, and its custom fields on the session", async () => {
+  it.skipIf(skip)('an organization that records input gets the keystrokes in the recording, and its custom fields on the session', async () => {
     expect((await api('PUT', '/v1/session-settings', { record_input: true, custom_fields: ['ticket'] }, keys.operator)).status).toBe(403);
     const put = await api('PUT', '/v1/session-settings', { record_input: true, custom_fields: ['ticket'] });
     expect(put.body).toEqual({ record_input: true, custom_fields: ['ticket'] });
@@ -172,15 +183,27 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
       await t.sees(/^typed-2\r?$/m);
       t.type('exit\n');
       expect(await t.exit()).toMatchObject({ exit_code: 0 });
-      const events = (await api('GET', `/v1/sessions/${opened.body.id}/recording`)).text.trim().split('\n').slice(1).map((l) => JSON.parse(l));
-      expect(events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).toBe('echo typed-$((1+1))\nexit\n');
+      const events = (await api('GET', `/v1/sessions/${opened.body.id}/recording`)).text
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => JSON.parse(l));
+      expect(
+        events
+          .filter((e) => e[1] === 'i')
+          .map((e) => e[2])
+          .join(''),
+      ).toBe('echo typed-$((1+1))\nexit\n');
     } finally {
       await api('PUT', '/v1/session-settings', { record_input: false, custom_fields: [] });
     }
   });
 
   it.skipIf(skip)('muster jump shows a chooser when several match, then is the shell, and exits with its status', async () => {
-    const cli = await PtyProcess.spawn(process.execPath, [BIN, 'jump', '--tag', 'db', '--server', server.url, '--api-key', keys.operator], { cols: 90, rows: 20 });
+    const cli = await PtyProcess.spawn(process.execPath, [BIN, 'jump', '--tag', 'db', '--server', server.url, '--api-key', keys.operator], {
+      cols: 90,
+      rows: 20,
+    });
     await cli.sees(/2 systems match:/);
     await cli.sees(/#\s+NAME\s+HOSTNAME\s+TAGS\s+COMMENTS\s+PRIVATE IP\s+PUBLIC IP\s+ONLINE/);
     await cli.sees(/open which one\? \[1-2, empty to cancel\]/);

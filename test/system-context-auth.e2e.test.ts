@@ -38,7 +38,14 @@ describe.each(DATABASES)('System Context authentication and scope on $name', ({ 
     expect(got.authorization).toMatch(/^Signature keyId="system\/\w+",headers="request-line date",algorithm="rsa-sha256",signature="/);
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({ _id: me.systemId, hostname: 'self-1', displayName: 'self-1' });
-    const put = await signedCall(s.url, me, 'PUT', own(), { displayName: 'renamed', description: 'asg member', tags: ['asg'], attributes: { role: 'web' } }, reference);
+    const put = await signedCall(
+      s.url,
+      me,
+      'PUT',
+      own(),
+      { displayName: 'renamed', description: 'asg member', tags: ['asg'], attributes: { role: 'web' } },
+      reference,
+    );
     expect(put.status).toBe(200);
     expect(put.body).toMatchObject({ displayName: 'renamed', description: 'asg member', tags: ['asg'], attributes: { role: 'web' } });
   });
@@ -46,7 +53,11 @@ describe.each(DATABASES)('System Context authentication and scope on $name', ({ 
   it.skipIf(skip)('refuses every malformed or wrong signature with 401 naming the check', async () => {
     const other2 = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     const cases: Array<[string, Promise<{ status: number; body: any }>, RegExp]> = [
-      ['no signature param', signedCall(s.url, me, 'GET', own(), undefined, { authorization: () => `Signature keyId="system/${me.systemId}"` }), /no signature/],
+      [
+        'no signature param',
+        signedCall(s.url, me, 'GET', own(), undefined, { authorization: () => `Signature keyId="system/${me.systemId}"` }),
+        /no signature/,
+      ],
       ['no keyId', signedCall(s.url, me, 'GET', own(), undefined, { authorization: (a) => a.replace(/keyId="[^"]*",/, '') }), /no keyId/],
       ['garbage', signedCall(s.url, me, 'GET', own(), undefined, { authorization: () => 'Signature ???' }), /no keyId/],
       ['bad keyId form', signedCall(s.url, me, 'GET', own(), undefined, { keyId: `user/${me.systemId}` }), /keyId must be/],
@@ -58,11 +69,30 @@ describe.each(DATABASES)('System Context authentication and scope on $name', ({ 
       ['missing Date', signedCall(s.url, me, 'GET', own(), undefined, { sendDate: null }), /Date header/],
       ['stale Date', signedCall(s.url, me, 'GET', own(), undefined, { date: new Date(Date.now() - 6 * 60_000) }), /away from the server clock/],
       ['future Date', signedCall(s.url, me, 'GET', own(), undefined, { date: new Date(Date.now() + 6 * 60_000) }), /away from the server clock/],
-      ['unsupported algorithm', signedCall(s.url, me, 'GET', own(), undefined, { authorization: (a) => a.replace('rsa-sha256', 'hmac-sha1') }), /unsupported signature algorithm hmac-sha1/],
-      ['algorithm not matching the key', signedCall(s.url, me, 'GET', own(), undefined, { authorization: (a) => a.replace('rsa-sha256', 'ed25519') }), /does not verify/],
+      [
+        'unsupported algorithm',
+        signedCall(s.url, me, 'GET', own(), undefined, { authorization: (a) => a.replace('rsa-sha256', 'hmac-sha1') }),
+        /unsupported signature algorithm hmac-sha1/,
+      ],
+      [
+        'algorithm not matching the key',
+        signedCall(s.url, me, 'GET', own(), undefined, { authorization: (a) => a.replace('rsa-sha256', 'ed25519') }),
+        /does not verify/,
+      ],
       ['date not signed', signedCall(s.url, me, 'GET', own(), undefined, { headers: ['request-line'] }), /date header must be signed/],
       ['request line not signed', signedCall(s.url, me, 'GET', own(), undefined, { headers: ['date'] }), /request line/],
-      ['body not matching the digest', signedCall(s.url, me, 'PUT', own(), { displayName: 'a' }, { headers: ['(request-target)', 'date', 'digest'], sendBody: JSON.stringify({ displayName: 'b' }) }), /Digest/],
+      [
+        'body not matching the digest',
+        signedCall(
+          s.url,
+          me,
+          'PUT',
+          own(),
+          { displayName: 'a' },
+          { headers: ['(request-target)', 'date', 'digest'], sendBody: JSON.stringify({ displayName: 'b' }) },
+        ),
+        /Digest/,
+      ],
     ];
     for (const [what, pending, check] of cases) {
       const res = await pending;

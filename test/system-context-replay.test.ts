@@ -46,7 +46,9 @@ describe.each(DATABASES)('System Context replays with the reference script on $n
   /** Runs the reference script at the pinned second and parses curl -i's answer. */
   async function reference(second: string, method: string, path: string, body?: string): Promise<{ status: number; body: any }> {
     const script = referenceScript(stateDir, s.url, method, path, body);
-    const { stdout } = await promisify(execFile)('bash', ['-c', script], { env: { ...process.env, LC_ALL: 'C', PATH: `${binDir}:${process.env.PATH}`, PINNED_DATE: second } });
+    const { stdout } = await promisify(execFile)('bash', ['-c', script], {
+      env: { ...process.env, LC_ALL: 'C', PATH: `${binDir}:${process.env.PATH}`, PINNED_DATE: second },
+    });
     const [head = '', ...rest] = stdout.split(/\r?\n\r?\n/);
     const text = rest.join('\n\n');
     return { status: Number(/^HTTP\/[\d.]+ (\d{3})/.exec(head)?.[1]), body: text ? JSON.parse(text) : undefined };

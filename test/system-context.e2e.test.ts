@@ -8,7 +8,13 @@ import { muster, Proc, startAgentProcess, startServerProcess, waitFor, type Agen
 import { call } from './support/server.js';
 
 /** Runs the reference script (bash, openssl, curl) and parses curl -i's answer. */
-async function runReference(agent: AgentProcess, server: ServerProcess, method: string, path: string, body?: string): Promise<{ status: number; body: any; raw: string }> {
+async function runReference(
+  agent: AgentProcess,
+  server: ServerProcess,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: any; raw: string }> {
   const script = referenceScript(agent.stateDir, server.url, method, path, body);
   const proc = new Proc(spawn('bash', ['-c', script], { env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] }));
   const { code } = await proc.exited;
@@ -88,7 +94,11 @@ describe.each(DATABASES)('System Context end to end on $name: the reference bash
     expect(JSON.parse(self.stdout)._id).toBe(other.systemId);
     const set = await muster(['agent', 'self', 'set', '--display-name', 'db-primary', '--tag', 'a', '--tag', 'b', '--attribute', 'rack=r7'], env);
     expect(set.code, set.stderr).toBe(0);
-    expect((await api('GET', `/v1/systems/${other.systemId}`)).body).toMatchObject({ display_name: 'db-primary', tags: ['a', 'b'], attributes: { rack: 'r7' } });
+    expect((await api('GET', `/v1/systems/${other.systemId}`)).body).toMatchObject({
+      display_name: 'db-primary',
+      tags: ['a', 'b'],
+      attributes: { rack: 'r7' },
+    });
     expect((await muster(['agent', 'join-group', 'web-fleet'], env)).code).toBe(0);
     expect((await api('GET', `/v1/groups/${groupId}/members`)).body.items).toContain(other.systemId);
     expect((await muster(['agent', 'leave-group', groupId], env)).code).toBe(0);
@@ -115,7 +125,12 @@ describe.each(DATABASES)('System Context end to end on $name: the reference bash
   it.skipIf(skip)('contrib/system-context/system-context.sh fetches and changes the own record', async () => {
     const script = join(import.meta.dirname, '..', 'contrib', 'system-context', 'system-context.sh');
     const run = async (...args: string[]) => {
-      const proc = new Proc(spawn('bash', [script, ...args], { env: { ...process.env, MUSTER_STATE_DIR: other.stateDir, MUSTER_SERVER: server.url }, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const proc = new Proc(
+        spawn('bash', [script, ...args], {
+          env: { ...process.env, MUSTER_STATE_DIR: other.stateDir, MUSTER_SERVER: server.url },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
       expect((await proc.exited).code, proc.stderr).toBe(0);
       return JSON.parse(proc.stdout);
     };

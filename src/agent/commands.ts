@@ -55,7 +55,13 @@ export function registerAgentCommands(program: Command): void {
     .action(async (opts: EnrollFlags) => {
       const c = config({ state_dir: opts.stateDir, config: opts.config });
       try {
-        const identity = await enrollAgent({ server: opts.server, enrollmentKey: opts.enrollmentKey, stateDir: c.state_dir, tags: opts.tag, force: Boolean(opts.force) });
+        const identity = await enrollAgent({
+          server: opts.server,
+          enrollmentKey: opts.enrollmentKey,
+          stateDir: c.state_dir,
+          tags: opts.tag,
+          force: Boolean(opts.force),
+        });
         process.stdout.write(`enrolled as system ${identity.systemKey}; start the agent with: muster agent run --state-dir ${c.state_dir}\n`);
       } catch (err) {
         fail(1, (err as Error).message);

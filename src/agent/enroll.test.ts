@@ -77,7 +77,9 @@ if [[ $conf =~ $regex ]] ; then echo "\${BASH_REMATCH[1]}"; fi`;
   });
 
   it('reports the server’s refusal and writes nothing', async () => {
-    const server = await fakeServer((_req, res) => json(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'the enrollment key is not valid', request_id: 'req1' } }));
+    const server = await fakeServer((_req, res) =>
+      json(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'the enrollment key is not valid', request_id: 'req1' } }),
+    );
     const dir = stateDir();
     await expect(enrollAgent({ server: server.url, enrollmentKey: 'mek_bogus', stateDir: dir, tags: [], force: false })).rejects.toThrow(
       'the server refused the enrollment: the enrollment key is not valid',
@@ -89,7 +91,9 @@ if [[ $conf =~ $regex ]] ; then echo "\${BASH_REMATCH[1]}"; fi`;
     const server = await fakeServer(accept);
     servers.splice(0).forEach((s) => s.close());
     const dir = stateDir();
-    await expect(enrollAgent({ server: server.url, enrollmentKey: 'k', stateDir: dir, tags: [], force: false })).rejects.toThrow(/cannot reach the muster server/);
+    await expect(enrollAgent({ server: server.url, enrollmentKey: 'k', stateDir: dir, tags: [], force: false })).rejects.toThrow(
+      /cannot reach the muster server/,
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -107,6 +111,8 @@ if [[ $conf =~ $regex ]] ; then echo "\${BASH_REMATCH[1]}"; fi`;
   });
 
   it('rejects a server that is not an http(s) URL', async () => {
-    await expect(enrollAgent({ server: 'muster.example.com', enrollmentKey: 'k', stateDir: stateDir(), tags: [], force: false })).rejects.toThrow(/--server must be/);
+    await expect(enrollAgent({ server: 'muster.example.com', enrollmentKey: 'k', stateDir: stateDir(), tags: [], force: false })).rejects.toThrow(
+      /--server must be/,
+    );
   });
 });

@@ -9,7 +9,18 @@ import { execute, type ExecOptions } from './executor.js';
 const isRoot = process.getuid?.() === 0;
 
 function deliver(content: string, over: Partial<RunDeliver> = {}): RunDeliver {
-  return { v: 1, type: 'run.deliver', run_id: `r${Math.random().toString(36).slice(2)}`, job_id: 'j1', shell: 'sh', content, env: {}, timeout_s: 30, run_as: null, ...over };
+  return {
+    v: 1,
+    type: 'run.deliver',
+    run_id: `r${Math.random().toString(36).slice(2)}`,
+    job_id: 'j1',
+    shell: 'sh',
+    content,
+    env: {},
+    timeout_s: 30,
+    run_as: null,
+    ...over,
+  };
 }
 
 interface TestOptions extends ExecOptions {

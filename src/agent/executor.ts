@@ -62,8 +62,17 @@ export function findOnPath(command: string, path: string | undefined): string | 
 /** A result for a run that ended without (or before) running its script. */
 export function failedResult(runId: string, outcome: Outcome, error: string, startedAt: string | null = null): ExecResult {
   return {
-    run_id: runId, outcome, exit_code: null, signal: null, started_at: startedAt, finished_at: new Date().toISOString(),
-    stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error,
+    run_id: runId,
+    outcome,
+    exit_code: null,
+    signal: null,
+    started_at: startedAt,
+    finished_at: new Date().toISOString(),
+    stdout: '',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    error,
   };
 }
 
@@ -78,11 +87,22 @@ export function resolveRunAs(name: string | null): Identity | undefined | string
   if (name === null || name === userInfo().username) return undefined;
   if (process.getuid?.() !== 0) return `the agent is not running as root, so it cannot run as ${name}`;
   try {
-    const uid = Number(execFileSync('id', ['-u', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+    const uid = Number(
+      execFileSync('id', ['-u', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
+    const gid = Number(
+      execFileSync('id', ['-g', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
     let home = `/home/${name}`;
     try {
-      home = execFileSync('getent', ['passwd', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().split(':')[5] || home;
+      home =
+        execFileSync('getent', ['passwd', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .split(':')[5] || home;
     } catch {
       // no getent (e.g. macOS): keep the conventional home
     }
@@ -187,8 +207,16 @@ interface Exit {
 function exitResult(runId: string, startedAt: string, exit: Exit, stdout: TailBuffer, stderr: TailBuffer): ExecResult {
   const outcome: Outcome = exit.stopped ? exit.stopped.outcome : exit.signal ? 'signaled' : 'exited';
   return {
-    run_id: runId, outcome, exit_code: exit.code, signal: exit.signal, started_at: startedAt, finished_at: new Date().toISOString(),
-    stdout: stdout.text(), stderr: stderr.text(), stdout_truncated: stdout.truncated, stderr_truncated: stderr.truncated,
+    run_id: runId,
+    outcome,
+    exit_code: exit.code,
+    signal: exit.signal,
+    started_at: startedAt,
+    finished_at: new Date().toISOString(),
+    stdout: stdout.text(),
+    stderr: stderr.text(),
+    stdout_truncated: stdout.truncated,
+    stderr_truncated: stderr.truncated,
     error: exit.stopped?.reason ?? (exit.signal ? `killed by ${exit.signal}` : null),
   };
 }

@@ -31,7 +31,10 @@ async function setup() {
   const config = loadAgentConfig({ state_dir: stateDir, kill_grace_s: 1 }, {});
   const logs: string[] = [];
   const start = (idleTimeoutMs?: number): Agent => {
-    const agent = new Agent(config, { logger: pino({ level: 'info' }, { write: (line: string) => logs.push(line) }), ...(idleTimeoutMs ? { idleTimeoutMs } : {}) });
+    const agent = new Agent(config, {
+      logger: pino({ level: 'info' }, { write: (line: string) => logs.push(line) }),
+      ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
+    });
     agent.start();
     cleanup.push(() => agent.stop());
     return agent;
@@ -51,10 +54,22 @@ describe('Agent against a fake server', () => {
     conn.send(deliverMessage('run1', 'echo hello; echo oops >&2; echo "$MUSTER_SYSTEM_ID"; exit 2', { shell: 'bash' }));
     const started = await conn.next('run.started', 'run1');
     const result = await conn.next('run.result', 'run1');
-    expect(result).toMatchObject({ outcome: 'exited', exit_code: 2, stdout: `hello\n${SYSTEM}\n`, stderr: 'oops\n', started_at: started.started_at, error: null });
+    expect(result).toMatchObject({
+      outcome: 'exited',
+      exit_code: 2,
+      stdout: `hello\n${SYSTEM}\n`,
+      stderr: 'oops\n',
+      started_at: started.started_at,
+      error: null,
+    });
     const chunks = conn.all('run.output', 'run1');
     expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
-    expect(chunks.filter((c) => c.stream === 'stderr').map((c) => c.data).join('')).toBe('oops\n');
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stderr')
+        .map((c) => c.data)
+        .join(''),
+    ).toBe('oops\n');
     expect(existsSync(spoolFile('run1'))).toBe(true);
     expect(existsSync(join(stateDir, 'work', 'run1'))).toBe(false);
 

@@ -81,7 +81,13 @@ export class Agent {
       logger: this.logger,
     });
     this.ledger = new SessionLedger(join(config.state_dir, 'sessions'));
-    this.sessions = new SessionManager({ env: inheritedEnvironment(), send: (m) => this.link.send(m), logger: this.logger, killGraceMs: this.killGraceMs, ledger: this.ledger });
+    this.sessions = new SessionManager({
+      env: inheritedEnvironment(),
+      send: (m) => this.link.send(m),
+      logger: this.logger,
+      killGraceMs: this.killGraceMs,
+      ledger: this.ledger,
+    });
   }
 
   /**

@@ -42,7 +42,9 @@ describe('orphaned process groups', () => {
   });
 
   it('says in words what it did', () => {
-    expect(leftoverNote('running', { pid: 42, start: '1' }, 5000)).toBe('its script was still running, so the agent stopped it (process group 42: SIGTERM, then SIGKILL after 5 s)');
+    expect(leftoverNote('running', { pid: 42, start: '1' }, 5000)).toBe(
+      'its script was still running, so the agent stopped it (process group 42: SIGTERM, then SIGKILL after 5 s)',
+    );
     expect(leftoverNote('gone', { pid: 42, start: '1' }, 5000)).toMatch(/already ended/);
   });
 });

@@ -38,7 +38,9 @@ const HAS_PROC = procStat('self') !== undefined;
 export function processStart(pid: number): string | undefined {
   if (HAS_PROC) return procStat(pid)?.start;
   try {
-    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
     return out || undefined;
   } catch {
     return undefined;

@@ -66,8 +66,18 @@ describe('RunManager', () => {
     const result = await log.next('run.result', 'out1');
     const chunks = log.all('run.output', 'out1');
     expect(chunks.map((c) => c.seq)).toEqual(chunks.map((_, i) => i));
-    expect(chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join('')).toBe('aéb\n');
-    expect(chunks.filter((c) => c.stream === 'stderr').map((c) => c.data).join('')).toBe('e\n');
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => c.data)
+        .join(''),
+    ).toBe('aéb\n');
+    expect(
+      chunks
+        .filter((c) => c.stream === 'stderr')
+        .map((c) => c.data)
+        .join(''),
+    ).toBe('e\n');
     expect(result.stdout).toBe('aéb\n');
   });
 
@@ -76,7 +86,11 @@ describe('RunManager', () => {
     manager.deliver(deliverMessage('env1', 'echo "$MUSTER_SYSTEM_ID $MUSTER_JOB_ID $MUSTER_SERVER $MINE"', { env: { MINE: 'x' } }));
     expect((await log.next('run.result', 'env1')).stdout).toBe('sys1 job1 http://127.0.0.1:1 x\n');
     manager.deliver(deliverMessage('env2', 'echo "$MUSTER_SYSTEM_ID"', { env: { MUSTER_SYSTEM_ID: 'forged' } }));
-    expect(await log.next('run.result', 'env2')).toMatchObject({ outcome: 'failed_to_start', stdout: '', error: expect.stringMatching(/sets MUSTER_SYSTEM_ID: MUSTER_\* variables are reserved/) });
+    expect(await log.next('run.result', 'env2')).toMatchObject({
+      outcome: 'failed_to_start',
+      stdout: '',
+      error: expect.stringMatching(/sets MUSTER_SYSTEM_ID: MUSTER_\* variables are reserved/),
+    });
   });
 
   it('refuses a run whose environment changes how scripts run: nothing starts, and the result names the variable', async () => {
@@ -85,7 +99,9 @@ describe('RunManager', () => {
     manager.deliver(deliverMessage('deny1', `touch ${join(dir, 'ran')}`, { shell: 'bash', env: { GREETING: 'hi', BASH_ENV: `$(touch ${marker})` } }));
     const result = await log.next('run.result', 'deny1');
     expect(result).toMatchObject({ outcome: 'failed_to_start', started_at: null });
-    expect(result.error).toMatch(/^the agent refused to run this script: its environment sets BASH_ENV: BASH_ENV changes how the script runs, so a caller may not set it: bash sources/);
+    expect(result.error).toMatch(
+      /^the agent refused to run this script: its environment sets BASH_ENV: BASH_ENV changes how the script runs, so a caller may not set it: bash sources/,
+    );
     expect(log.all('run.started', 'deny1')).toEqual([]);
     expect(existsSync(join(dir, 'ran'))).toBe(false);
     expect(existsSync(marker)).toBe(false);

@@ -162,7 +162,7 @@ export class RunManager {
     try {
       this.o.spool.markProcess(runId, { pid, start: processStart(pid) ?? null });
     } catch (err) {
-      this.o.logger.warn({ run_id: runId, err }, 'cannot record the script\'s process in the spool; a crash now would leave it running');
+      this.o.logger.warn({ run_id: runId, err }, "cannot record the script's process in the spool; a crash now would leave it running");
     }
   }
 

@@ -49,15 +49,18 @@ export function setBody(opts: SetFlags): Record<string, unknown> {
  * cloud-init on boot and a shutdown unit (contrib/systemd).
  */
 export function registerSelfCommands(agent: Command, stateDir: (flags: StateFlags) => string): void {
-  const withState = (c: Command) => c.option('--state-dir <dir>', 'where agent.conf and client.key are kept').option('--config <file>', 'JSON config file (also MUSTER_AGENT_CONFIG)');
-  const run = (fn: (client: SelfClient, ...rest: never[]) => Promise<void>) => async (...args: unknown[]) => {
-    const flags = args.find((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && !('commands' in (a as object))) as StateFlags;
-    try {
-      await fn(new SelfClient(stateDir(flags ?? {})), ...(args as never[]));
-    } catch (err) {
-      fail((err as Error).message);
-    }
-  };
+  const withState = (c: Command) =>
+    c.option('--state-dir <dir>', 'where agent.conf and client.key are kept').option('--config <file>', 'JSON config file (also MUSTER_AGENT_CONFIG)');
+  const run =
+    (fn: (client: SelfClient, ...rest: never[]) => Promise<void>) =>
+    async (...args: unknown[]) => {
+      const flags = args.find((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && !('commands' in (a as object))) as StateFlags;
+      try {
+        await fn(new SelfClient(stateDir(flags ?? {})), ...(args as never[]));
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    };
 
   const self = withState(agent.command('self').description("print this system's own record (JSON)")).action(
     run(async (client) => {
@@ -76,7 +79,10 @@ export function registerSelfCommands(agent: Command, stateDir: (flags: StateFlag
         process.stdout.write(`${JSON.stringify(await client.update(body), null, 2)}\n`);
       }),
     );
-  for (const [name, op, verb] of [['join-group', 'add', 'joined'], ['leave-group', 'remove', 'left']] as const) {
+  for (const [name, op, verb] of [
+    ['join-group', 'add', 'joined'],
+    ['leave-group', 'remove', 'left'],
+  ] as const) {
     withState(agent.command(`${name} <group>`).description(`${op === 'add' ? 'join' : 'leave'} a group, by name or id`)).action(
       run(async (client, group: string) => {
         await client.membership(group, op);

@@ -27,7 +27,11 @@ describe('agent state for the System Context script', () => {
   });
 
   it('turns `self set` flags into a JumpCloud PUT body', () => {
-    expect(setBody({ displayName: 'web-7', tag: ['a', 'b'], attribute: ['rack=r7', 'x=1=2'] })).toEqual({ displayName: 'web-7', tags: ['a', 'b'], attributes: { rack: 'r7', x: '1=2' } });
+    expect(setBody({ displayName: 'web-7', tag: ['a', 'b'], attribute: ['rack=r7', 'x=1=2'] })).toEqual({
+      displayName: 'web-7',
+      tags: ['a', 'b'],
+      attributes: { rack: 'r7', x: '1=2' },
+    });
     expect(setBody({ tag: [], attribute: [] })).toEqual({});
   });
 });

@@ -75,7 +75,9 @@ export class SelfClient {
     try {
       res = await fetch(url, { method, headers: sent, ...(body === undefined ? {} : { body: payload }), signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
-      throw new Error(`cannot reach the muster server at ${this.identity.server}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+      throw new Error(
+        `cannot reach the muster server at ${this.identity.server}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
+      );
     }
     const text = await res.text();
     if (!res.ok) {

@@ -53,7 +53,13 @@ describe('agent sessions', () => {
 
   it('falls back to a pipe-based shell, saying so, when node-pty cannot load', async () => {
     const link = new Recorder();
-    const sessions = new SessionManager({ env, send: link.send, logger, killGraceMs: 1000, ptyLoader: async () => Promise.reject(new Error('no native build')) });
+    const sessions = new SessionManager({
+      env,
+      send: link.send,
+      logger,
+      killGraceMs: 1000,
+      ptyLoader: async () => Promise.reject(new Error('no native build')),
+    });
     sessions.open({ type: 'session.open', session_id: 's2', run_as: null, cols: 80, rows: 24, window: 1 << 20 });
     const opened = await link.next('session.opened');
     expect(opened.pty).toBe(false);
@@ -74,7 +80,8 @@ describe('agent sessions', () => {
     await link.outputMatches(/muster/);
     // Let the PTY run: with no credit, what was sent stays near the window, not the 2 MB.
     await new Promise((r) => setTimeout(r, 300));
-    const sent = () => link.messages.filter((m) => m.type === 'session.output').reduce((n, m) => n + Buffer.from((m as { data: string }).data, 'base64').length, 0);
+    const sent = () =>
+      link.messages.filter((m) => m.type === 'session.output').reduce((n, m) => n + Buffer.from((m as { data: string }).data, 'base64').length, 0);
     expect(sent()).toBeLessThan(4096 + 64 * 1024);
     const credit = setInterval(() => sessions.credit('s3', 1 << 20), 5);
     await link.outputMatches(/DONE/);

@@ -33,7 +33,11 @@ export interface ShellOptions {
 
 /** The subset of node-pty the agent uses. */
 interface PtyModule {
-  spawn(file: string, args: string[], options: Record<string, unknown>): {
+  spawn(
+    file: string,
+    args: string[],
+    options: Record<string, unknown>,
+  ): {
     pid: number;
     write(data: string | Buffer): void;
     resize(cols: number, rows: number): void;
@@ -57,7 +61,8 @@ export function loadPty(loader?: PtyLoader): Promise<PtyModule | string> {
   const attempt = (load: PtyLoader) =>
     load().then(
       (m) => m,
-      (err: unknown) => `node-pty cannot be loaded here (${(err as Error).message.split('\n')[0]}); this is a pipe-based shell: no terminal, no resize, no job control`,
+      (err: unknown) =>
+        `node-pty cannot be loaded here (${(err as Error).message.split('\n')[0]}); this is a pipe-based shell: no terminal, no resize, no job control`,
     );
   if (loader) return attempt(loader);
   loaded ??= attempt(async () => (await import('node-pty')) as unknown as PtyModule);

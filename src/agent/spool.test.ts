@@ -9,7 +9,19 @@ import { leftoverNote, OrphanReaper, processStart } from './orphans.js';
 import { Spool, TOMBSTONE_MS } from './spool.js';
 
 function result(runId: string, finishedAt = '2026-11-23T12:00:01.000Z'): ExecResult {
-  return { run_id: runId, outcome: 'exited', exit_code: 0, signal: null, started_at: '2026-11-23T12:00:00.000Z', finished_at: finishedAt, stdout: 'ok\n', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null };
+  return {
+    run_id: runId,
+    outcome: 'exited',
+    exit_code: 0,
+    signal: null,
+    started_at: '2026-11-23T12:00:00.000Z',
+    finished_at: finishedAt,
+    stdout: 'ok\n',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    error: null,
+  };
 }
 
 function spoolDir(): string {
@@ -24,7 +36,12 @@ describe('Spool', () => {
     expect(spool.status('r1')).toBe('unknown');
     spool.markStarted('r1', 'j1', '2026-11-23T12:00:00.000Z');
     expect(spool.status('r1')).toBe('started');
-    expect(JSON.parse(readFileSync(join(dir, 'r1.json'), 'utf8'))).toEqual({ state: 'started', run_id: 'r1', job_id: 'j1', started_at: '2026-11-23T12:00:00.000Z' });
+    expect(JSON.parse(readFileSync(join(dir, 'r1.json'), 'utf8'))).toEqual({
+      state: 'started',
+      run_id: 'r1',
+      job_id: 'j1',
+      started_at: '2026-11-23T12:00:00.000Z',
+    });
     expect(statSync(join(dir, 'r1.json')).mode & 0o777).toBe(0o600);
     spool.finish(result('r1'));
     expect(spool.status('r1')).toBe('finished');
@@ -47,7 +64,11 @@ describe('Spool', () => {
     const after = new Spool(dir, () => Date.parse('2026-11-23T12:10:00.000Z'));
     const lost = after.open();
     expect(lost.map((r) => r.run_id)).toEqual(['cut1']);
-    expect(after.result('cut1')).toMatchObject({ outcome: 'lost', started_at: '2026-11-23T12:00:00.000Z', error: 'the agent restarted while this run was in progress' });
+    expect(after.result('cut1')).toMatchObject({
+      outcome: 'lost',
+      started_at: '2026-11-23T12:00:00.000Z',
+      error: 'the agent restarted while this run was in progress',
+    });
     expect(after.pendingResults().map((r) => r.run_id)).toEqual(['done1', 'cut1']);
     expect(after.status('half')).toBe('unknown');
     expect(readdirSync(dir).sort()).toEqual(['cut1.json', 'done1.json']);
@@ -69,7 +90,10 @@ describe('Spool', () => {
     const after = new Spool(dir);
     const [lost] = after.open((_id, record) => leftoverNote(reaper.terminate(record), record, 1000));
     expect(lost).toMatchObject({
-      run_id: 'cut2', outcome: 'lost', stdout: 'start\n', stderr: 'warn\n',
+      run_id: 'cut2',
+      outcome: 'lost',
+      stdout: 'start\n',
+      stderr: 'warn\n',
       error: `the agent restarted while this run was in progress; its script was still running, so the agent stopped it (process group ${script.pid}: SIGTERM, then SIGKILL after 1 s)`,
     });
     expect((await once(script, 'exit'))[1]).toBe('SIGTERM');

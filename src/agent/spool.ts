@@ -127,8 +127,14 @@ export class Spool {
     const output = readSpooledOutput(this.dir, entry.run_id, this.outputCap);
     const note = entry.pid !== undefined ? stopLeftover?.(entry.run_id, { pid: entry.pid, start: entry.process_start ?? null }) : undefined;
     const result: ExecResult = {
-      run_id: entry.run_id, outcome: 'lost', exit_code: null, signal: null, started_at: entry.started_at, finished_at: new Date(this.now()).toISOString(),
-      ...output, error: note ? `${LOST_ERROR}; ${note}` : LOST_ERROR,
+      run_id: entry.run_id,
+      outcome: 'lost',
+      exit_code: null,
+      signal: null,
+      started_at: entry.started_at,
+      finished_at: new Date(this.now()).toISOString(),
+      ...output,
+      error: note ? `${LOST_ERROR}; ${note}` : LOST_ERROR,
     };
     this.finish(result);
     return result;

@@ -34,11 +34,14 @@ describe('HTTP Signatures', () => {
     expect(verifySignature(p, signingString(p.headers, request), 'not a key')).toBe(false);
   });
 
-  it('accepts a signature made by openssl with the reference script\'s commands', () => {
+  it("accepts a signature made by openssl with the reference script's commands", () => {
     const dir = mkdtempSync(join(tmpdir(), 'muster-sig-'));
     writeFileSync(join(dir, 'client.key'), rsaPrivate, { mode: 0o600 });
     const signstr = `GET /api/systems/abc HTTP/1.1\\ndate: ${date}`;
-    const signature = execFileSync('bash', ['-c', `printf "${signstr}" | openssl dgst -sha256 -sign ${dir}/client.key | openssl enc -e -a | tr -d '\\n'`]).toString();
+    const signature = execFileSync('bash', [
+      '-c',
+      `printf "${signstr}" | openssl dgst -sha256 -sign ${dir}/client.key | openssl enc -e -a | tr -d '\\n'`,
+    ]).toString();
     const header = `Signature keyId="system/abc",headers="request-line date",algorithm="rsa-sha256",signature="${signature}"`;
     const p = parsed(header);
     expect(verifySignature(p, signingString(p.headers, request), rsaPublic)).toBe(true);

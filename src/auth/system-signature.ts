@@ -56,8 +56,16 @@ function deny(reason: string): MusterError {
  * With `deferBody` (the body is not read yet) the digest and replay checks are
  * left to the returned `checkBody`.
  */
-export async function verifySystemRequest(request: SignedHttpRequest, deps: SignatureVerifierDeps, options: { alwaysOnce?: boolean; deferBody: true }): Promise<DeferredSystemIdentity>;
-export async function verifySystemRequest(request: SignedHttpRequest, deps: SignatureVerifierDeps, options?: { alwaysOnce?: boolean; deferBody?: false }): Promise<SystemIdentity>;
+export async function verifySystemRequest(
+  request: SignedHttpRequest,
+  deps: SignatureVerifierDeps,
+  options: { alwaysOnce?: boolean; deferBody: true },
+): Promise<DeferredSystemIdentity>;
+export async function verifySystemRequest(
+  request: SignedHttpRequest,
+  deps: SignatureVerifierDeps,
+  options?: { alwaysOnce?: boolean; deferBody?: false },
+): Promise<SystemIdentity>;
 export async function verifySystemRequest(
   request: SignedHttpRequest,
   deps: SignatureVerifierDeps,

@@ -17,7 +17,10 @@ async function fake(routes: ConstructorParameters<typeof FakeApi>[0]): Promise<F
 }
 
 async function failure(p: Promise<unknown>): Promise<CliError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(CliError);
   return e as CliError;
 }
@@ -52,7 +55,7 @@ describe('ApiClient against a fake server', () => {
     expect(await client.request('DELETE', '/v1/api-keys/k1')).toBeUndefined();
   });
 
-  it("turns an error body into its message, and a 500 into the message with the request id", async () => {
+  it('turns an error body into its message, and a 500 into the message with the request id', async () => {
     const server = await fake({
       'POST /v1/jobs': () => apiError(400, 'INVALID_ARGUMENT', 'content: must be a string'),
       'GET /v1/jobs/x': () => apiError(404, 'NOT_FOUND', 'job x not found'),
@@ -90,10 +93,18 @@ describe('ApiClient against a fake server', () => {
   it('follows next_cursor through every page', async () => {
     const server = await fake({
       'GET /v1/systems': (req) =>
-        req.path.includes('cursor=c2') ? { json: { items: [3], next_cursor: null } } : req.path.includes('cursor=c1') ? { json: { items: [2], next_cursor: 'c2' } } : { json: { items: [1], next_cursor: 'c1' } },
+        req.path.includes('cursor=c2')
+          ? { json: { items: [3], next_cursor: null } }
+          : req.path.includes('cursor=c1')
+            ? { json: { items: [2], next_cursor: 'c2' } }
+            : { json: { items: [1], next_cursor: 'c1' } },
     });
     expect(await new ApiClient(server.url, 'mk_test').list('/v1/systems?select=tag%3Aweb')).toEqual([1, 2, 3]);
-    expect(server.seen.map((s) => s.path)).toEqual(['/v1/systems?select=tag%3Aweb', '/v1/systems?select=tag%3Aweb&cursor=c1', '/v1/systems?select=tag%3Aweb&cursor=c2']);
+    expect(server.seen.map((s) => s.path)).toEqual([
+      '/v1/systems?select=tag%3Aweb',
+      '/v1/systems?select=tag%3Aweb&cursor=c1',
+      '/v1/systems?select=tag%3Aweb&cursor=c2',
+    ]);
   });
 });
 
@@ -102,6 +113,8 @@ describe('errorMessage', () => {
     expect(errorMessage(401, '')).toMatch(/refused the API key.*muster login/);
     expect(errorMessage(503, '')).toBe('the server answered 503');
     expect(errorMessage(400, JSON.stringify({ error: { message: 'x: bad', request_id: 'r' } }))).toBe('x: bad');
-    expect(errorMessage(500, JSON.stringify({ error: { message: 'internal error (request id r9)', request_id: 'r9' } }))).toBe('internal error (request id r9)');
+    expect(errorMessage(500, JSON.stringify({ error: { message: 'internal error (request id r9)', request_id: 'r9' } }))).toBe(
+      'internal error (request id r9)',
+    );
   });
 });

@@ -7,10 +7,43 @@ import { useCliHarness } from './testing/harness.js';
 
 const h = useCliHarness();
 
-const job = { id: 'j1', status: 'running', done: false, total: 2, counts: { pending: 2 }, source: 'cli', created_at: '2026-11-23T12:00:00Z', finished_at: null };
+const job = {
+  id: 'j1',
+  status: 'running',
+  done: false,
+  total: 2,
+  counts: { pending: 2 },
+  source: 'cli',
+  created_at: '2026-11-23T12:00:00Z',
+  finished_at: null,
+};
 const runs = [
-  { id: 'r1', job_id: 'j1', system_id: 's1', hostname: 'web-1', state: 'pending', exit_code: null, signal: null, reason: null, stdout_truncated: false, stderr_truncated: false, finished_at: null },
-  { id: 'r2', job_id: 'j1', system_id: 's2', hostname: 'db-1', state: 'pending', exit_code: null, signal: null, reason: null, stdout_truncated: false, stderr_truncated: false, finished_at: null },
+  {
+    id: 'r1',
+    job_id: 'j1',
+    system_id: 's1',
+    hostname: 'web-1',
+    state: 'pending',
+    exit_code: null,
+    signal: null,
+    reason: null,
+    stdout_truncated: false,
+    stderr_truncated: false,
+    finished_at: null,
+  },
+  {
+    id: 'r2',
+    job_id: 'j1',
+    system_id: 's2',
+    hostname: 'db-1',
+    state: 'pending',
+    exit_code: null,
+    signal: null,
+    reason: null,
+    stdout_truncated: false,
+    stderr_truncated: false,
+    finished_at: null,
+  },
 ];
 const finalJob = { ...job, status: 'failed', done: true, counts: { succeeded: 1, failed: 1 } };
 const finalRuns = [
@@ -59,7 +92,14 @@ describe('muster run', () => {
         return undefined;
       },
       'GET /v1/jobs/j1': () => ({ json: finalJob }),
-      'GET /v1/jobs/j1/runs': () => ({ json: { items: [{ ...runs[0], state: 'succeeded' }, { ...runs[1], state: 'failed' }] } }),
+      'GET /v1/jobs/j1/runs': () => ({
+        json: {
+          items: [
+            { ...runs[0], state: 'succeeded' },
+            { ...runs[1], state: 'failed' },
+          ],
+        },
+      }),
       'GET /v1/runs/r2': () => ({ json: finalRuns[1] }),
     });
     expect(await h.muster('run', ...withKey(url), '--all', '--', 'true')).toBe(1);
@@ -93,7 +133,10 @@ describe('muster run', () => {
       'GET /v1/runs/r2': () => ({ json: { ...finalRuns[1], state: 'succeeded', exit_code: 0 } }),
     });
     expect(await h.muster('run', ...withKey(url), '--all', '--json', '--', 'true')).toBe(0);
-    expect(JSON.parse(h.stdout).map((r: { id: string; stdout: string }) => [r.id, r.stdout])).toEqual([['r1', 'a b\n'], ['r2', 'partial']]);
+    expect(JSON.parse(h.stdout).map((r: { id: string; stdout: string }) => [r.id, r.stdout])).toEqual([
+      ['r1', 'a b\n'],
+      ['r2', 'partial'],
+    ]);
   });
 
   it('prints only the job id with --detach', async () => {
@@ -129,7 +172,19 @@ describe('muster run', () => {
 });
 
 describe('muster systems', () => {
-  const systems = [{ id: 's1', hostname: 'web-1', display_name: 'web-1', os: 'Linux', os_release: 'Debian 12', arch: 'x64', tags: ['web', 'prod'], connected: true, last_contact: new Date().toISOString() }];
+  const systems = [
+    {
+      id: 's1',
+      hostname: 'web-1',
+      display_name: 'web-1',
+      os: 'Linux',
+      os_release: 'Debian 12',
+      arch: 'x64',
+      tags: ['web', 'prod'],
+      connected: true,
+      last_contact: new Date().toISOString(),
+    },
+  ];
 
   it('prints a table, or the raw items with --json', async () => {
     const url = await h.serve({ 'GET /v1/systems': () => ({ json: { items: systems, next_cursor: null } }) });
@@ -142,7 +197,9 @@ describe('muster systems', () => {
   });
 
   it('uses MUSTER_SERVER and MUSTER_API_KEY, and says what to do without a key (exit 2)', async () => {
-    const url = await h.serve({ 'GET /v1/systems': (req) => (req.headers.authorization === 'Bearer mk_env' ? { json: { items: [] } } : apiError(401, 'UNAUTHENTICATED', 'no')) });
+    const url = await h.serve({
+      'GET /v1/systems': (req) => (req.headers.authorization === 'Bearer mk_env' ? { json: { items: [] } } : apiError(401, 'UNAUTHENTICATED', 'no')),
+    });
     vi.stubEnv('MUSTER_SERVER', url);
     expect(await h.muster('systems')).toBe(2);
     expect(h.stderr).toBe('error: no API key: run `muster login` or set MUSTER_API_KEY\n');
@@ -187,8 +244,16 @@ describe('muster keys and enrollment-keys', () => {
 
   it('creates an enrollment key with groups, an expiry and a use limit, and shows them in the table', async () => {
     const key = {
-      id: 'e2', name: 'asg', tags: [], group_ids: ['g1'], expires_at: '2000-01-01T00:00:00.000Z', max_uses: 5, uses: 2,
-      prefix: 'ek_cd', created_at: '2026-11-23T12:00:00Z', revoked_at: null,
+      id: 'e2',
+      name: 'asg',
+      tags: [],
+      group_ids: ['g1'],
+      expires_at: '2000-01-01T00:00:00.000Z',
+      max_uses: 5,
+      uses: 2,
+      prefix: 'ek_cd',
+      created_at: '2026-11-23T12:00:00Z',
+      revoked_at: null,
     };
     const url = await h.serve({
       'POST /v1/enrollment-keys': () => ({ status: 201, json: { key, secret: 'ek_secret' } }),

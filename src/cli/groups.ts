@@ -7,7 +7,10 @@ const enc = encodeURIComponent;
 
 /** The groups table: ID, NAME, DESCRIPTION, CREATED. */
 export function groupsTable(items: readonly Group[], now = Date.now()): string {
-  return table(['ID', 'NAME', 'DESCRIPTION', 'CREATED'], items.map((g) => [g.id, g.name, g.description, ago(g.created_at, now)]));
+  return table(
+    ['ID', 'NAME', 'DESCRIPTION', 'CREATED'],
+    items.map((g) => [g.id, g.name, g.description, ago(g.created_at, now)]),
+  );
 }
 
 /** `muster groups list|create|delete|members|add|remove`: named sets of systems (by id or name). */
@@ -27,7 +30,10 @@ export function registerGroups(program: Command): void {
     .option('--description <text>', 'what the group is for')
     .action(
       action(async (name: string, opts: { description?: string }, command: Command) => {
-        const g = await clientFor(command).request<Group>('POST', '/v1/groups', { name, ...(opts.description === undefined ? {} : { description: opts.description }) });
+        const g = await clientFor(command).request<Group>('POST', '/v1/groups', {
+          name,
+          ...(opts.description === undefined ? {} : { description: opts.description }),
+        });
         out(`created group ${g.name} (${g.id})`);
       }),
     );

@@ -23,10 +23,17 @@ export function jobsTable(items: readonly Job[], now = Date.now()): string {
 
 /** One job in words, then its runs as a table. */
 export function jobDetail(job: Job, runs: readonly Run[]): string {
-  const counts = Object.entries(job.counts).filter(([, n]) => (n ?? 0) > 0).map(([s, n]) => `${n} ${s.replaceAll('_', ' ')}`);
+  const counts = Object.entries(job.counts)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([s, n]) => `${n} ${s.replaceAll('_', ' ')}`);
   const lines = [`job ${job.id}: ${job.status}, ${job.total} systems${counts.length ? ` (${counts.join(', ')})` : ''}`];
   if (job.stopped_reason) lines.push(`stopped: ${job.stopped_reason}`);
-  lines.push(table(['RUN', 'HOSTNAME', 'SYSTEM', 'STATE', 'RESULT'], runs.map((r) => [r.id, r.hostname, r.system_id, r.state, r.finished_at ? verdict(r) : ''])));
+  lines.push(
+    table(
+      ['RUN', 'HOSTNAME', 'SYSTEM', 'STATE', 'RESULT'],
+      runs.map((r) => [r.id, r.hostname, r.system_id, r.state, r.finished_at ? verdict(r) : '']),
+    ),
+  );
   return lines.join('\n');
 }
 
@@ -96,7 +103,10 @@ function registerLogs(program: Command): void {
     .option('--stderr', 'stderr instead of stdout')
     .action(
       action(async (run: string, opts: { stderr?: boolean }, command: Command) => {
-        const text = await clientFor(command).request<string | undefined>('GET', `/v1/runs/${encodeURIComponent(run)}/output?stream=${opts.stderr ? 'stderr' : 'stdout'}`);
+        const text = await clientFor(command).request<string | undefined>(
+          'GET',
+          `/v1/runs/${encodeURIComponent(run)}/output?stream=${opts.stderr ? 'stderr' : 'stdout'}`,
+        );
         process.stdout.write(text ?? '');
       }),
     );

@@ -11,7 +11,16 @@ import { attachTerminal } from './session-terminal.js';
 export function candidatesTable(candidates: readonly SessionCandidate[]): string {
   return table(
     ['#', 'NAME', 'HOSTNAME', 'TAGS', 'COMMENTS', 'PRIVATE IP', 'PUBLIC IP', 'ONLINE'],
-    candidates.map((c, i) => [String(i + 1), c.name, c.hostname, c.tags.join(','), c.comments, c.private_ips.join(','), c.public_ip ?? '', c.connected ? 'yes' : 'no']),
+    candidates.map((c, i) => [
+      String(i + 1),
+      c.name,
+      c.hostname,
+      c.tags.join(','),
+      c.comments,
+      c.private_ips.join(','),
+      c.public_ip ?? '',
+      c.connected ? 'yes' : 'no',
+    ]),
   );
 }
 
@@ -99,7 +108,16 @@ export function registerJump(program: Command): void {
     .option('--idle-timeout <seconds>', 'end the session after this long without input', positiveInteger)
     .action(
       action(async (opts: JumpOptions, command: Command) => {
-        const criteria: SessionCriteria = JSON.parse(JSON.stringify({ hostname: opts.hostname, tag: opts.tag, comments: opts.comments, private_ip: opts.privateIp, public_ip: opts.publicIp, search: opts.search }));
+        const criteria: SessionCriteria = JSON.parse(
+          JSON.stringify({
+            hostname: opts.hostname,
+            tag: opts.tag,
+            comments: opts.comments,
+            private_ip: opts.privateIp,
+            public_ip: opts.publicIp,
+            search: opts.search,
+          }),
+        );
         const named = Object.keys(criteria).length > 0;
         if (!named && !opts.system) throw usageError('name the system: --hostname, --tag, --comments, --private-ip, --public-ip, --search or --system');
         const body: OpenSessionBody = {

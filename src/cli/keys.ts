@@ -11,7 +11,8 @@ export function parseExpiry(value: string, now = Date.now()): string {
   const duration = /^(\d{1,6})([mhd])$/.exec(value.trim());
   if (duration) return new Date(now + Number(duration[1]) * UNIT_MS[duration[2]!]!).toISOString();
   const at = Date.parse(value);
-  if (Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new InvalidArgumentError('expected an ISO 8601 instant (2027-01-31T12:00:00Z) or a duration like 30m, 12h, 7d');
+  if (Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}/.test(value))
+    throw new InvalidArgumentError('expected an ISO 8601 instant (2027-01-31T12:00:00Z) or a duration like 30m, 12h, 7d');
   return new Date(at).toISOString();
 }
 
@@ -43,8 +44,15 @@ export function enrollmentKeysTable(items: readonly EnrollmentKey[], now = Date.
   return table(
     ['ID', 'NAME', 'TAGS', 'GROUPS', 'USES', 'EXPIRES', 'PREFIX', 'CREATED', 'STATE'],
     items.map((k) => [
-      k.id, k.name, k.tags.join(','), (k.group_ids ?? []).join(','), k.max_uses === null ? String(k.uses) : `${k.uses}/${k.max_uses}`,
-      k.expires_at ?? '-', `${k.prefix}…`, ago(k.created_at, now), enrollmentState(k, now),
+      k.id,
+      k.name,
+      k.tags.join(','),
+      (k.group_ids ?? []).join(','),
+      k.max_uses === null ? String(k.uses) : `${k.uses}/${k.max_uses}`,
+      k.expires_at ?? '-',
+      `${k.prefix}…`,
+      ago(k.created_at, now),
+      enrollmentState(k, now),
     ]),
   );
 }

@@ -133,7 +133,8 @@ export class LocalStack {
     this.enroller = this.spawn('enrollment', args, this.paths.agentLog);
     const how = await this.enroller.exited;
     this.enroller = undefined;
-    if (how !== 'code 0') throw new CliError(`enrolling the local agent failed (${how}); last lines of ${this.paths.agentLog}:\n${tailOf(this.paths.agentLog)}`);
+    if (how !== 'code 0')
+      throw new CliError(`enrolling the local agent failed (${how}); last lines of ${this.paths.agentLog}:\n${tailOf(this.paths.agentLog)}`);
   }
 
   private spawn(name: string, args: string[], log: string): ManagedChild {

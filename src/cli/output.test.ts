@@ -5,7 +5,15 @@ import { ago, ProgressLine, table } from './output.js';
 describe('table', () => {
   it('aligns columns and leaves the last one unpadded', () => {
     expect(table(['A', 'LONGER'], [['xxxx', 'y']])).toBe('A     LONGER\nxxxx  y');
-    expect(table(['ID', 'TAGS'], [['1', ''], ['22', 'web']])).toBe('ID  TAGS\n1\n22  web');
+    expect(
+      table(
+        ['ID', 'TAGS'],
+        [
+          ['1', ''],
+          ['22', 'web'],
+        ],
+      ),
+    ).toBe('ID  TAGS\n1\n22  web');
   });
 });
 

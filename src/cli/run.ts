@@ -33,20 +33,30 @@ export interface RunFlags {
  */
 export function launchBody(words: readonly string[], flags: RunFlags): Record<string, unknown> {
   const targets: Record<string, unknown> = {};
-  const ids = flags.system.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const ids = flags.system
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (ids.length) targets.system_ids = ids;
   if (flags.group.length) targets.group_ids = flags.group;
   if (flags.select) targets.selector = flags.select;
   if (flags.all) targets.all = true;
   if (flags.script !== undefined && words.length > 0) throw usageError('give either --script NAME or a command after --, not both');
-  if (Object.keys(targets).length === 0 && flags.script === undefined) throw usageError('choose the systems: --system ID, --group NAME, --select EXPR or --all');
+  if (Object.keys(targets).length === 0 && flags.script === undefined)
+    throw usageError('choose the systems: --system ID, --group NAME, --select EXPR or --all');
   const body: Record<string, unknown> = flags.script === undefined ? { content: commandLine(words) } : { script: flags.script };
-  if (body.content !== undefined && String(body.content).trim() === '') throw usageError(words.length ? 'the command after -- is empty' : 'give a command after --, or --script NAME');
+  if (body.content !== undefined && String(body.content).trim() === '')
+    throw usageError(words.length ? 'the command after -- is empty' : 'give a command after --, or --script NAME');
   if (Object.keys(targets).length > 0) body.targets = targets;
   const env = parseEnvPairs(flags.env);
   if (Object.keys(env).length) body.env = env;
   const optional: Record<string, unknown> = {
-    shell: flags.shell, timeout_s: flags.timeout, ttl_s: flags.ttl, run_as: flags.runAs, max_concurrency: flags.maxConcurrency, max_errors: flags.maxErrors,
+    shell: flags.shell,
+    timeout_s: flags.timeout,
+    ttl_s: flags.ttl,
+    run_as: flags.runAs,
+    max_concurrency: flags.maxConcurrency,
+    max_errors: flags.maxErrors,
   };
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) body[key] = value;
   return body;
@@ -66,7 +76,12 @@ export async function followJob(client: ApiClient, created: Launched, json: bool
     return job;
   }
   try {
-    job = await streamJob(client, created.job, created.runs.map((r) => r.hostname), sinks);
+    job = await streamJob(
+      client,
+      created.job,
+      created.runs.map((r) => r.hostname),
+      sinks,
+    );
   } catch (e) {
     if (!(e instanceof EventsUnsupported)) throw e;
     job = await pollJob(client, id, sinks);
@@ -123,7 +138,7 @@ export function registerRun(program: Command): void {
     .option('--max-errors <n|%>', 'start no more runs once more than this many failed', countOrPercent)
     .option('--run-as <user>', 'run as this user (the agent must run as root)')
     .option('--env <NAME=VALUE>', 'an environment variable for the command (repeatable)', collect, [] as string[])
-    .option('--script <name>', "run a saved script (by name or id); its settings and default targets apply unless given")
+    .option('--script <name>', 'run a saved script (by name or id); its settings and default targets apply unless given')
     .option('--detach', 'print the job id and return at once')
     .option('--json', 'print the final runs, with their output, as JSON (with --detach, {job, runs} as launched)')
     .argument('[command...]', "the command, after --; one word is taken as-is (-- 'echo $HOME'), several are quoted and joined")

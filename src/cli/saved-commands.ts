@@ -21,7 +21,12 @@ interface CommandFlags extends ScriptFlags {
 export function commandBody(flags: CommandFlags, content: string | undefined): Record<string, unknown> {
   const body = scriptBody(flags, content);
   const extra: Record<string, unknown> = {
-    launch_type: flags.launchType, trigger: flags.trigger, schedule: flags.schedule, timezone: flags.timezone, run_at: flags.runAt, run_on_enroll: flags.runOnEnroll,
+    launch_type: flags.launchType,
+    trigger: flags.trigger,
+    schedule: flags.schedule,
+    timezone: flags.timezone,
+    run_at: flags.runAt,
+    run_on_enroll: flags.runOnEnroll,
   };
   for (const [key, value] of Object.entries(extra)) if (value !== undefined) body[key] = value;
   return body;
@@ -37,7 +42,10 @@ export function launchCell(c: SavedCommand): string {
 
 /** The commands table: ID, NAME, LAUNCH, ON ENROLL, NEXT FIRE. */
 export function commandsTable(items: readonly SavedCommand[]): string {
-  return table(['ID', 'NAME', 'LAUNCH', 'ON ENROLL', 'NEXT FIRE'], items.map((c) => [c.id, c.name, launchCell(c), c.run_on_enroll ? 'yes' : 'no', c.next_fire_at ?? '-']));
+  return table(
+    ['ID', 'NAME', 'LAUNCH', 'ON ENROLL', 'NEXT FIRE'],
+    items.map((c) => [c.id, c.name, launchCell(c), c.run_on_enroll ? 'yes' : 'no', c.next_fire_at ?? '-']),
+  );
 }
 
 /** The results table: RUN, JOB, HOSTNAME, STATE, EXIT, FINISHED. */
@@ -87,9 +95,7 @@ export function registerCommands(program: Command): void {
     );
   connectionOptions(commands.command('show <name>'))
     .description('a command with its settings, as JSON')
-    .action(
-      action(async (name: string, _opts: unknown, command: Command) => outJson(await clientFor(command).request<SavedCommand>('GET', path(name)))),
-    );
+    .action(action(async (name: string, _opts: unknown, command: Command) => outJson(await clientFor(command).request<SavedCommand>('GET', path(name)))));
   connectionOptions(commands.command('results <name>'))
     .description("list a command's ended runs, newest first")
     .option('--limit <n>', 'how many', positiveInteger, 20)

@@ -15,8 +15,15 @@ beforeEach(() => {
 
 const withKey = (url: string) => ['--server', url, '--api-key', 'mk_test'];
 const script = {
-  id: 'aaaaaaaaaaaaaaaaaaaaaaaa', name: 'cleanup', content: 'rm -rf /tmp/cache\n', shell: 'bash', run_as: null, timeout_s: 120, ttl_s: 3600,
-  default_targets: { system_ids: [], group_ids: ['web'], selector: null }, updated_at: new Date().toISOString(),
+  id: 'aaaaaaaaaaaaaaaaaaaaaaaa',
+  name: 'cleanup',
+  content: 'rm -rf /tmp/cache\n',
+  shell: 'bash',
+  run_as: null,
+  timeout_s: 120,
+  ttl_s: 3600,
+  default_targets: { system_ids: [], group_ids: ['web'], selector: null },
+  updated_at: new Date().toISOString(),
 };
 
 describe('muster scripts', () => {
@@ -24,9 +31,37 @@ describe('muster scripts', () => {
     const file = join(dir, 'cleanup.sh');
     writeFileSync(file, 'rm -rf /tmp/cache\n');
     const url = await h.serve({ 'POST /v1/scripts': () => ({ status: 201, json: script }) });
-    expect(await h.muster('scripts', 'add', ...withKey(url), '--name', 'cleanup', '--file', file, '--shell', 'sh', '--run-as', 'ops', '--timeout', '30', '--ttl', '60', '--group', 'web', '--select', 'tag:x')).toBe(0);
+    expect(
+      await h.muster(
+        'scripts',
+        'add',
+        ...withKey(url),
+        '--name',
+        'cleanup',
+        '--file',
+        file,
+        '--shell',
+        'sh',
+        '--run-as',
+        'ops',
+        '--timeout',
+        '30',
+        '--ttl',
+        '60',
+        '--group',
+        'web',
+        '--select',
+        'tag:x',
+      ),
+    ).toBe(0);
     expect(h.api.seen[0]!.body).toEqual({
-      name: 'cleanup', content: 'rm -rf /tmp/cache\n', shell: 'sh', run_as: 'ops', timeout_s: 30, ttl_s: 60, default_targets: { system_ids: [], group_ids: ['web'], selector: 'tag:x' },
+      name: 'cleanup',
+      content: 'rm -rf /tmp/cache\n',
+      shell: 'sh',
+      run_as: 'ops',
+      timeout_s: 30,
+      ttl_s: 60,
+      default_targets: { system_ids: [], group_ids: ['web'], selector: 'tag:x' },
     });
     expect(h.stdout).toBe(`saved script cleanup (${script.id})\n`);
   });
@@ -81,7 +116,16 @@ describe('muster scripts', () => {
 });
 
 describe('muster run --script', () => {
-  const job = { id: 'j1', status: 'running', done: false, total: 1, counts: { pending: 1 }, source: 'cli', created_at: '2026-11-23T12:00:00Z', finished_at: null };
+  const job = {
+    id: 'j1',
+    status: 'running',
+    done: false,
+    total: 1,
+    counts: { pending: 1 },
+    source: 'cli',
+    created_at: '2026-11-23T12:00:00Z',
+    finished_at: null,
+  };
 
   it("launches a saved script by name, with the script's targets unless given", async () => {
     const url = await h.serve({ 'POST /v1/jobs': () => ({ status: 201, json: { job, runs: [] } }) });
@@ -106,7 +150,9 @@ describe('muster run --script', () => {
 describe('muster trigger and commands', () => {
   it('fires a trigger with --data and an idempotency key, printing each job', async () => {
     const url = await h.serve({
-      'POST /v1/triggers/disk-full/fire': () => ({ json: { triggered: ['c1'], jobs: [{ command_id: 'c1', job_id: 'j1' }], skipped: [{ command_id: 'c2', reason: 'no targets' }], replayed: false } }),
+      'POST /v1/triggers/disk-full/fire': () => ({
+        json: { triggered: ['c1'], jobs: [{ command_id: 'c1', job_id: 'j1' }], skipped: [{ command_id: 'c2', reason: 'no targets' }], replayed: false },
+      }),
     });
     expect(await h.muster('trigger', 'disk-full', ...withKey(url), '--data', '{"srcip":"10.0.0.1"}', '--idempotency-key', 'k1')).toBe(0);
     expect(h.api.seen[0]!.body).toEqual({ srcip: '10.0.0.1' });
@@ -153,7 +199,16 @@ describe('muster trigger and commands', () => {
 
   it('edits, runs (detached) and removes a command by name', async () => {
     const saved = { ...script, launch_type: 'trigger', trigger: 'go', schedule: null, timezone: null, run_at: null, run_on_enroll: false, next_fire_at: null };
-    const job = { id: 'j9', status: 'running', done: false, total: 1, counts: { pending: 1 }, source: 'api', created_at: '2026-11-23T12:00:00Z', finished_at: null };
+    const job = {
+      id: 'j9',
+      status: 'running',
+      done: false,
+      total: 1,
+      counts: { pending: 1 },
+      source: 'api',
+      created_at: '2026-11-23T12:00:00Z',
+      finished_at: null,
+    };
     const url = await h.serve({
       'PATCH /v1/commands/cleanup': (req) => ({ json: { ...saved, ...(req.body as object) } }),
       'POST /v1/commands/cleanup/run': () => ({ status: 201, json: { job, runs: [] } }),
@@ -175,13 +230,32 @@ describe('muster trigger and commands', () => {
 
   it("lists a command's results as a table, or as JSON with their output", async () => {
     const result = {
-      run_id: 'r1', job_id: 'j1', command_id: script.id, command_name: 'cleanup', system_id: 's1', hostname: 'web-1', state: 'failed',
-      exit_code: 3, reason: 'exited with code 3', stdout: 'partial', stderr: 'oops\n', created_at: '2026-11-23T12:00:00Z', finished_at: '2026-11-23T12:00:01Z',
+      run_id: 'r1',
+      job_id: 'j1',
+      command_id: script.id,
+      command_name: 'cleanup',
+      system_id: 's1',
+      hostname: 'web-1',
+      state: 'failed',
+      exit_code: 3,
+      reason: 'exited with code 3',
+      stdout: 'partial',
+      stderr: 'oops\n',
+      created_at: '2026-11-23T12:00:00Z',
+      finished_at: '2026-11-23T12:00:01Z',
     };
     const url = await h.serve({ 'GET /v1/commands/cleanup/results': () => ({ json: { total: 1, items: [result] } }) });
     expect(await h.muster('commands', 'results', 'cleanup', '--limit', '5', ...withKey(url))).toBe(0);
     expect(h.api.seen[0]!.path).toBe('/v1/commands/cleanup/results?limit=5');
-    expect(h.stdout.split('\n').slice(0, 2).map((l) => l.split(/\s+/).slice(0, 5))).toEqual([['RUN', 'JOB', 'HOSTNAME', 'STATE', 'EXIT'], ['r1', 'j1', 'web-1', 'failed', '3']]);
+    expect(
+      h.stdout
+        .split('\n')
+        .slice(0, 2)
+        .map((l) => l.split(/\s+/).slice(0, 5)),
+    ).toEqual([
+      ['RUN', 'JOB', 'HOSTNAME', 'STATE', 'EXIT'],
+      ['r1', 'j1', 'web-1', 'failed', '3'],
+    ]);
     h.stdout = '';
     expect(await h.muster('commands', 'results', 'cleanup', '--limit', '5', '--json', ...withKey(url))).toBe(0);
     expect(JSON.parse(h.stdout)).toEqual([result]);
@@ -190,11 +264,46 @@ describe('muster trigger and commands', () => {
   it('adds a command with its launch settings and lists them', async () => {
     const file = join(dir, 'backup.sh');
     writeFileSync(file, 'backup');
-    const saved = { ...script, name: 'backup', launch_type: 'repeated', schedule: '0 3 * * *', timezone: 'Europe/Berlin', trigger: null, run_at: null, run_on_enroll: true, next_fire_at: '2026-11-24T02:00:00.000Z' };
+    const saved = {
+      ...script,
+      name: 'backup',
+      launch_type: 'repeated',
+      schedule: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      trigger: null,
+      run_at: null,
+      run_on_enroll: true,
+      next_fire_at: '2026-11-24T02:00:00.000Z',
+    };
     const url = await h.serve({ 'POST /v1/commands': () => ({ status: 201, json: saved }), 'GET /v1/commands': () => ({ json: { items: [saved] } }) });
-    expect(await h.muster('commands', 'add', ...withKey(url), '--name', 'backup', '--file', file, '--launch-type', 'repeated', '--schedule', '0 3 * * *', '--timezone', 'Europe/Berlin', '--run-on-enroll', '--select', '*')).toBe(0);
+    expect(
+      await h.muster(
+        'commands',
+        'add',
+        ...withKey(url),
+        '--name',
+        'backup',
+        '--file',
+        file,
+        '--launch-type',
+        'repeated',
+        '--schedule',
+        '0 3 * * *',
+        '--timezone',
+        'Europe/Berlin',
+        '--run-on-enroll',
+        '--select',
+        '*',
+      ),
+    ).toBe(0);
     expect(h.api.seen[0]!.body).toEqual({
-      name: 'backup', content: 'backup', launch_type: 'repeated', schedule: '0 3 * * *', timezone: 'Europe/Berlin', run_on_enroll: true, default_targets: { system_ids: [], group_ids: [], selector: '*' },
+      name: 'backup',
+      content: 'backup',
+      launch_type: 'repeated',
+      schedule: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      run_on_enroll: true,
+      default_targets: { system_ids: [], group_ids: [], selector: '*' },
     });
     expect(h.stdout).toBe(`saved command backup (${script.id}): cron 0 3 * * * Europe/Berlin\n`);
     h.stdout = '';

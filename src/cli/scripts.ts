@@ -41,7 +41,10 @@ export async function readContent(file: string | undefined, stdinDefault: boolea
 
 /** The default targets the flags name, or undefined when they name none. */
 export function targetsOf(flags: Pick<ScriptFlags, 'select' | 'group' | 'system'>): Record<string, unknown> | undefined {
-  const systemIds = flags.system.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const systemIds = flags.system
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!flags.select && flags.group.length === 0 && systemIds.length === 0) return undefined;
   return { system_ids: systemIds, group_ids: flags.group, selector: flags.select ?? null };
 }
@@ -50,7 +53,13 @@ export function targetsOf(flags: Pick<ScriptFlags, 'select' | 'group' | 'system'
 export function scriptBody(flags: ScriptFlags, content: string | undefined): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   const fields: Record<string, unknown> = {
-    name: flags.name, content, shell: flags.shell, run_as: flags.runAs, timeout_s: flags.timeout, ttl_s: flags.ttl, default_targets: targetsOf(flags),
+    name: flags.name,
+    content,
+    shell: flags.shell,
+    run_as: flags.runAs,
+    timeout_s: flags.timeout,
+    ttl_s: flags.ttl,
+    default_targets: targetsOf(flags),
   };
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) body[key] = value;
   return body;
@@ -58,13 +67,20 @@ export function scriptBody(flags: ScriptFlags, content: string | undefined): Rec
 
 /** What a script's default targets say, in one short cell. */
 export function targetsCell(t: Script['default_targets']): string {
-  const parts = [...(t.system_ids.length ? [`${t.system_ids.length} system(s)`] : []), ...t.group_ids.map((g) => `group:${g}`), ...(t.selector ? [t.selector] : [])];
+  const parts = [
+    ...(t.system_ids.length ? [`${t.system_ids.length} system(s)`] : []),
+    ...t.group_ids.map((g) => `group:${g}`),
+    ...(t.selector ? [t.selector] : []),
+  ];
   return parts.join(', ') || '-';
 }
 
 /** The scripts table: ID, NAME, SHELL, TARGETS, UPDATED. */
 export function scriptsTable(items: readonly Script[], now = Date.now()): string {
-  return table(['ID', 'NAME', 'SHELL', 'TARGETS', 'UPDATED'], items.map((s) => [s.id, s.name, s.shell, targetsCell(s.default_targets), ago(s.updated_at, now)]));
+  return table(
+    ['ID', 'NAME', 'SHELL', 'TARGETS', 'UPDATED'],
+    items.map((s) => [s.id, s.name, s.shell, targetsCell(s.default_targets), ago(s.updated_at, now)]),
+  );
 }
 
 const scriptPath = (idOrName: string) => `/v1/scripts/${encodeURIComponent(idOrName)}`;

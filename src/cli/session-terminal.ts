@@ -21,7 +21,12 @@ export interface TerminalEnd {
  * resizes follow; when the session ends the terminal is restored and the
  * reason printed. Resolves with the shell's exit status.
  */
-export function attachTerminal(server: string, apiKey: string, sessionId: string, io: TerminalStreams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<TerminalEnd> {
+export function attachTerminal(
+  server: string,
+  apiKey: string,
+  sessionId: string,
+  io: TerminalStreams = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+): Promise<TerminalEnd> {
   const url = `${server.replace(/\/+$/, '').replace(/^http/, 'ws')}/v1/sessions/${encodeURIComponent(sessionId)}/attach`;
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${apiKey}` } });
   const raw = io.stdin.isTTY === true;
@@ -31,7 +36,8 @@ export function attachTerminal(server: string, apiKey: string, sessionId: string
     if (ws.readyState === ws.OPEN) ws.send(data, { binary: true });
   };
   const onResize = () => {
-    if (ws.readyState === ws.OPEN && io.stdout.columns && io.stdout.rows) ws.send(JSON.stringify({ type: 'resize', cols: io.stdout.columns, rows: io.stdout.rows }));
+    if (ws.readyState === ws.OPEN && io.stdout.columns && io.stdout.rows)
+      ws.send(JSON.stringify({ type: 'resize', cols: io.stdout.columns, rows: io.stdout.rows }));
   };
   const restore = () => {
     io.stdin.off('data', onInput);
@@ -64,7 +70,10 @@ export function attachTerminal(server: string, apiKey: string, sessionId: string
       restore();
       if (exit) {
         const status = exit.reason === 'exited' && exit.exit_code !== null ? exit.exit_code : 1;
-        resolve({ exitCode: status, message: exit.reason === 'exited' ? `session ${sessionId} ended: ${exit.message}` : `session ${sessionId} ended (${exit.reason}): ${exit.message}` });
+        resolve({
+          exitCode: status,
+          message: exit.reason === 'exited' ? `session ${sessionId} ended: ${exit.message}` : `session ${sessionId} ended (${exit.reason}): ${exit.message}`,
+        });
       } else if (failure) reject(new CliError(`session ${sessionId}: ${failure}`));
       else resolve({ exitCode: 1, message: `session ${sessionId}: the connection to the server closed` });
     });

@@ -10,17 +10,34 @@ const enc = encodeURIComponent;
 export function sessionsTable(items: readonly Session[], now = Date.now()): string {
   return table(
     ['ID', 'SYSTEM', 'STATE', 'END', 'OPENED BY', 'OPENED'],
-    items.map((s) => [s.id, s.system_id, s.state, s.end_reason ? `${s.end_reason}${s.exit_code !== null ? ` (${s.exit_code})` : ''}` : '', s.opened_by, ago(s.created_at, now)]),
+    items.map((s) => [
+      s.id,
+      s.system_id,
+      s.state,
+      s.end_reason ? `${s.end_reason}${s.exit_code !== null ? ` (${s.exit_code})` : ''}` : '',
+      s.opened_by,
+      ago(s.created_at, now),
+    ]),
   );
 }
 
 /** One session as `key: value` lines. */
 export function sessionDetails(s: Session): string {
   const rows: Array<[string, unknown]> = [
-    ['id', s.id], ['system', s.system_id], ['state', s.state], ['opened by', s.opened_by], ['run as', s.run_as ?? '(the agent\'s user)'],
-    ['criteria', s.criteria ? JSON.stringify(s.criteria) : s.selector ?? '(by id)'], ['custom', JSON.stringify(s.custom)], ['terminal', s.pty === null ? '' : s.pty ? 'pty' : `pipes: ${s.notice}`],
-    ['opened', s.created_at], ['started', s.started_at ?? ''], ['ended', s.ended_at ?? ''], ['end', s.end_reason ? `${s.end_reason}: ${s.end_message}` : ''],
-    ['exit code', s.exit_code ?? ''], ['signal', s.signal ?? ''],
+    ['id', s.id],
+    ['system', s.system_id],
+    ['state', s.state],
+    ['opened by', s.opened_by],
+    ['run as', s.run_as ?? "(the agent's user)"],
+    ['criteria', s.criteria ? JSON.stringify(s.criteria) : (s.selector ?? '(by id)')],
+    ['custom', JSON.stringify(s.custom)],
+    ['terminal', s.pty === null ? '' : s.pty ? 'pty' : `pipes: ${s.notice}`],
+    ['opened', s.created_at],
+    ['started', s.started_at ?? ''],
+    ['ended', s.ended_at ?? ''],
+    ['end', s.end_reason ? `${s.end_reason}: ${s.end_message}` : ''],
+    ['exit code', s.exit_code ?? ''],
+    ['signal', s.signal ?? ''],
   ];
   return rows.map(([k, v]) => `${`${k}:`.padEnd(11)}${String(v)}`).join('\n');
 }

@@ -51,7 +51,9 @@ describe('followEvents', () => {
     let calls = 0;
     api = new FakeApi({
       'GET /v1/jobs/j1/events': (req, res) =>
-        ++calls === 1 ? sse(res, 'id: c1\nevent: output\ndata: {"n":1}\n\n') : sse(res, `id: c2\nevent: output\ndata: ${JSON.stringify({ after: req.headers['last-event-id'] })}\n\nevent: end\ndata: {}\n\n`),
+        ++calls === 1
+          ? sse(res, 'id: c1\nevent: output\ndata: {"n":1}\n\n')
+          : sse(res, `id: c2\nevent: output\ndata: ${JSON.stringify({ after: req.headers['last-event-id'] })}\n\nevent: end\ndata: {}\n\n`),
     });
     const events = await collect(new ApiClient(await api.start(), 'k'), '/v1/jobs/j1/events');
     expect(events.map((e) => e.data)).toEqual([{ n: 1 }, { after: 'c1' }, {}]);

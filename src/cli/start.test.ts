@@ -61,7 +61,8 @@ describe('supervise, with stand-in server and agent processes', () => {
     const bin = join(root, 'fake-muster.cjs');
     writeFileSync(bin, FAKE_BIN);
     if (fail) writeFileSync(join(root, `fail-${fail}`), '');
-    const make = async () => new LocalStack({ dataDir: join(root, 'data'), listen: `127.0.0.1:${await freePort()}`, bin, readyTimeoutMs: 10_000, intervalMs: 20 });
+    const make = async () =>
+      new LocalStack({ dataDir: join(root, 'data'), listen: `127.0.0.1:${await freePort()}`, bin, readyTimeoutMs: 10_000, intervalMs: 20 });
     const lines: string[] = [];
     const print = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
     return { root, paths: stackPaths(join(root, 'data')), make, lines, print };

@@ -13,7 +13,8 @@ export function triggerData(data: string | undefined): Record<string, unknown> {
   } catch {
     throw usageError('--data must be JSON, like \'{"srcip":"10.0.0.1"}\'');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw usageError('--data must be a JSON object: its top-level keys become environment variables');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw usageError('--data must be a JSON object: its top-level keys become environment variables');
   return parsed as Record<string, unknown>;
 }
 
@@ -22,7 +23,13 @@ async function fire(command: Command, name: string, body: Record<string, unknown
   const config = configFor(command);
   if (!config.api_key) throw usageError(NO_KEY_MESSAGE);
   const client = new ApiClient(config.server, config.api_key);
-  const res = await client.raw('POST', `/v1/triggers/${encodeURIComponent(name)}/fire`, body, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}, AbortSignal.timeout(30_000));
+  const res = await client.raw(
+    'POST',
+    `/v1/triggers/${encodeURIComponent(name)}/fire`,
+    body,
+    idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
+    AbortSignal.timeout(30_000),
+  );
   const text = await res.text();
   if (!res.ok) throw new CliError(errorMessage(res.status, text));
   return JSON.parse(text) as Fired;
@@ -33,7 +40,7 @@ export function registerTrigger(program: Command): void {
   connectionOptions(program.command('trigger <name>'))
     .description('start every command with this trigger, each on its own systems; --data becomes their environment')
     .option('--data <json>', 'a JSON object; its top-level keys become environment variables')
-    .option('--idempotency-key <key>', 'the same key within 24 h returns the first call\'s jobs without launching again')
+    .option('--idempotency-key <key>', "the same key within 24 h returns the first call's jobs without launching again")
     .option('--json', 'print the answer as JSON')
     .action(
       action(async (name: string, opts: { data?: string; idempotencyKey?: string; json?: boolean }, command: Command) => {
@@ -52,7 +59,14 @@ export function registerTrigger(program: Command): void {
       action(async (opts: { json?: boolean }, command: Command) => {
         const { items } = await clientFor(command).request<TriggerList>('GET', '/v1/triggers');
         if (opts.json) return outJson(items);
-        out(items.length ? table(['ID', 'NAME', 'SECRET'], items.map((t) => [t.id, t.name, t.has_secret ? 'yes' : 'no'])) : 'no triggers');
+        out(
+          items.length
+            ? table(
+                ['ID', 'NAME', 'SECRET'],
+                items.map((t) => [t.id, t.name, t.has_secret ? 'yes' : 'no']),
+              )
+            : 'no triggers',
+        );
       }),
     );
   connectionOptions(triggers.command('create <name>'))
@@ -63,7 +77,8 @@ export function registerTrigger(program: Command): void {
         const res = await clientFor(command).request<TriggerCreated>('POST', '/v1/triggers', { name, ...(opts.secret ? { secret: true } : {}) });
         if (opts.json) outJson(res);
         else out(res.secret ?? `created trigger ${name}`);
-        if (res.secret) err(`created trigger ${name}. The secret is shown only once: sign calls with X-Muster-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`);
+        if (res.secret)
+          err(`created trigger ${name}. The secret is shown only once: sign calls with X-Muster-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`);
       }),
     );
   connectionOptions(triggers.command('rotate-secret <name>')).action(

@@ -7,7 +7,10 @@ const enc = encodeURIComponent;
 
 /** The users table: ID, USERNAME, NAME, EMAIL. */
 export function usersTable(items: readonly User[]): string {
-  return table(['ID', 'USERNAME', 'NAME', 'EMAIL'], items.map((u) => [u.id, u.username, `${u.first_name} ${u.last_name}`.trim(), u.email]));
+  return table(
+    ['ID', 'USERNAME', 'NAME', 'EMAIL'],
+    items.map((u) => [u.id, u.username, `${u.first_name} ${u.last_name}`.trim(), u.email]),
+  );
 }
 
 /** `muster users list|create|delete|bind|unbind`: system users and the systems they are bound to. */
@@ -39,7 +42,10 @@ export function registerUsers(program: Command): void {
       out(`deleted user ${id}`);
     }),
   );
-  for (const [verb, method] of [['bind', 'POST'], ['unbind', 'DELETE']] as const) {
+  for (const [verb, method] of [
+    ['bind', 'POST'],
+    ['unbind', 'DELETE'],
+  ] as const) {
     connectionOptions(users.command(`${verb} <user-id> <system-id>`)).action(
       action(async (id: string, systemId: string, _opts: unknown, command: Command) => {
         const client = clientFor(command);

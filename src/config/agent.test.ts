@@ -14,7 +14,14 @@ function configFile(content: object): string {
 describe('loadAgentConfig', () => {
   it('has the documented defaults', () => {
     const config = loadAgentConfig({}, {});
-    expect(config).toEqual({ state_dir: defaultStateDir(), max_concurrency: 8, kill_grace_s: 5, output_cap_bytes: 1048576, facts_interval_s: 300, log_level: 'info' });
+    expect(config).toEqual({
+      state_dir: defaultStateDir(),
+      max_concurrency: 8,
+      kill_grace_s: 5,
+      output_cap_bytes: 1048576,
+      facts_interval_s: 300,
+      log_level: 'info',
+    });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -27,7 +34,10 @@ describe('loadAgentConfig', () => {
     const file = configFile({ state_dir: '/from/file', max_concurrency: 2, kill_grace_s: 1 });
     const env = { MUSTER_AGENT_CONFIG: file, MUSTER_AGENT_MAX_CONCURRENCY: '3', MUSTER_LOG_LEVEL: 'debug' };
     expect(loadAgentConfig({}, env)).toMatchObject({ state_dir: '/from/file', max_concurrency: 3, kill_grace_s: 1, log_level: 'debug' });
-    expect(loadAgentConfig({ state_dir: '/from/flag', log_level: 'warn' }, { ...env, MUSTER_STATE_DIR: '/from/env' })).toMatchObject({ state_dir: '/from/flag', log_level: 'warn' });
+    expect(loadAgentConfig({ state_dir: '/from/flag', log_level: 'warn' }, { ...env, MUSTER_STATE_DIR: '/from/env' })).toMatchObject({
+      state_dir: '/from/flag',
+      log_level: 'warn',
+    });
     expect(loadAgentConfig({}, { ...env, MUSTER_STATE_DIR: '/from/env' }).state_dir).toBe('/from/env');
     expect(loadAgentConfig({ config: configFile({ output_cap_bytes: 2048 }) }, env).output_cap_bytes).toBe(2048);
   });

@@ -51,7 +51,10 @@ function parseEnv(binding: EnvBinding, text: string): unknown {
       if (/^(0|false|no|off)$/i.test(text)) return false;
       throw new ConfigError(binding.key, `${binding.env}=${JSON.stringify(text)} is not a boolean`);
     case 'list':
-      return text.split(',').map((s) => s.trim()).filter(Boolean);
+      return text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
   }
 }
 
@@ -111,6 +114,14 @@ export function loadConfig<T extends TObject>(schema: T, options: LoadOptions): 
 
 /** pino's levels, shared by every executable's config. */
 export const LogLevel = Type.Union(
-  [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
+  [
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
+  ],
   { default: 'info' },
 );

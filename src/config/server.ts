@@ -7,7 +7,11 @@ const MiB = 1024 * 1024;
 /** The server's configuration: one schema, parsed once, frozen. */
 export const ServerConfigSchema = Type.Object(
   {
-    listen: Type.String({ pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$', default: '127.0.0.1:8080', description: 'HOST:PORT to listen on (loopback by default)' }),
+    listen: Type.String({
+      pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
+      default: '127.0.0.1:8080',
+      description: 'HOST:PORT to listen on (loopback by default)',
+    }),
     data_dir: Type.String({ minLength: 1, default: './muster-data', description: 'Where SQLite, key files and spools live' }),
     database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; SQLite in data_dir when absent' })),
     log_level: LogLevel,
@@ -15,34 +19,98 @@ export const ServerConfigSchema = Type.Object(
     script_max_bytes: Type.Integer({ minimum: 1, default: MiB }),
     output_max_bytes: Type.Integer({ minimum: 1024, default: MiB }),
     signature_skew_s: Type.Integer({ minimum: 1, maximum: 3600, default: 300 }),
-    trust_proxy: Type.Union([Type.Boolean(), Type.String()], { default: false, description: 'Fastify trustProxy: true, or a comma-separated list of proxy addresses/CIDRs' }),
+    trust_proxy: Type.Union([Type.Boolean(), Type.String()], {
+      default: false,
+      description: 'Fastify trustProxy: true, or a comma-separated list of proxy addresses/CIDRs',
+    }),
     bootstrap_api_key: Type.Optional(Type.String({ minLength: 20 })),
     bootstrap_enrollment_key: Type.Optional(Type.String({ minLength: 20 })),
     shutdown_timeout_s: Type.Integer({ minimum: 1, default: 10 }),
     pg_pool_size: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
-    replica_id: Type.Optional(Type.String({ pattern: '^[\\w.-]{1,64}$', description: "This replica's id among the servers sharing one PostgreSQL (shown as the holder of each agent's connection); random per process when unset" })),
-    pg_statement_timeout_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000, description: 'PostgreSQL: reads outside a transaction (what requests ask: selectors, PuppetDB queries, listings) are stopped after this long; 0 means never. Writes, ingest batches and migrations are not bounded' }),
-    lost_grace_s: Type.Integer({ minimum: 0, maximum: 86_400, default: 60, description: 'Seconds past its timeout before a run whose agent went away ends lost' }),
-    sweep_interval_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'How often runs past their TTL or lost with their agent are ended' }),
+    replica_id: Type.Optional(
+      Type.String({
+        pattern: '^[\\w.-]{1,64}$',
+        description:
+          "This replica's id among the servers sharing one PostgreSQL (shown as the holder of each agent's connection); random per process when unset",
+      }),
+    ),
+    pg_statement_timeout_ms: Type.Integer({
+      minimum: 0,
+      maximum: 3_600_000,
+      default: 30_000,
+      description:
+        'PostgreSQL: reads outside a transaction (what requests ask: selectors, PuppetDB queries, listings) are stopped after this long; 0 means never. Writes, ingest batches and migrations are not bounded',
+    }),
+    lost_grace_s: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 60,
+      description: 'Seconds past its timeout before a run whose agent went away ends lost',
+    }),
+    sweep_interval_ms: Type.Integer({
+      minimum: 50,
+      maximum: 60_000,
+      default: 1000,
+      description: 'How often runs past their TTL or lost with their agent are ended',
+    }),
     schedule_interval_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'How often scheduled commands are checked for due fires' }),
-    tls_cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate file: serve HTTPS (Puppet\'s PuppetDB terminus speaks only HTTPS)' })),
+    tls_cert: Type.Optional(Type.String({ minLength: 1, description: "PEM certificate file: serve HTTPS (Puppet's PuppetDB terminus speaks only HTTPS)" })),
     tls_key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file for tls_cert' })),
-    tls_client_ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA file: client certificates it signed are trusted on /pdb when pdb_auth is client_cert' })),
-    pdb_auth: Type.Union([Type.Literal('api_key'), Type.Literal('loopback'), Type.Literal('client_cert')], { default: 'api_key', description: 'Who may use /pdb without an API key: nobody, loopback clients, or verified client certificates' }),
+    tls_client_ca: Type.Optional(
+      Type.String({ minLength: 1, description: 'PEM CA file: client certificates it signed are trusted on /pdb when pdb_auth is client_cert' }),
+    ),
+    pdb_auth: Type.Union([Type.Literal('api_key'), Type.Literal('loopback'), Type.Literal('client_cert')], {
+      default: 'api_key',
+      description: 'Who may use /pdb without an API key: nobody, loopback clients, or verified client certificates',
+    }),
     pdb_organization: Type.String({ minLength: 1, default: 'default', description: 'Slug of the organization that reporters trusted by pdb_auth write to' }),
     ingest_workers: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Ingest command processing loops in this process' }),
     ingest_batch: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Ingest commands claimed and committed together' }),
-    ingest_batch_bytes: Type.Integer({ minimum: 4096, maximum: 1024 * MiB, default: MiB, description: 'Payload bytes claimed together, at most (a claim always takes one command): bounds the memory a batch holds' }),
+    ingest_batch_bytes: Type.Integer({
+      minimum: 4096,
+      maximum: 1024 * MiB,
+      default: MiB,
+      description: 'Payload bytes claimed together, at most (a claim always takes one command): bounds the memory a batch holds',
+    }),
     ingest_max_command_bytes: Type.Integer({ minimum: 1024, default: 20 * MiB, description: 'max-command-size: largest ingest command (uncompressed)' }),
-    ingest_lease_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, description: 'How long a claimed ingest command is held before another replica may reclaim it' }),
-    ingest_keep_done_s: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 86_400, description: 'How long processed ingest commands stay visible by uuid before they are deleted' }),
+    ingest_lease_ms: Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      default: 60_000,
+      description: 'How long a claimed ingest command is held before another replica may reclaim it',
+    }),
+    ingest_keep_done_s: Type.Integer({
+      minimum: 60,
+      maximum: 31_536_000,
+      default: 86_400,
+      description: 'How long processed ingest commands stay visible by uuid before they are deleted',
+    }),
     ingest_poll_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000, description: 'How often ingest workers look for work without a wake-up' }),
-    ingest_max_attempts: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Attempts an ingest command gets before it goes to the dead letter office: each claim is one, so a processing failure and a claim whose lease expired without an outcome both count' }),
-    rate_limit_max: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 500, description: 'Requests each API key, system or client address may make per rate_limit_window_s, per server; 0 turns the limit off' }),
+    ingest_max_attempts: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 5,
+      description:
+        'Attempts an ingest command gets before it goes to the dead letter office: each claim is one, so a processing failure and a claim whose lease expired without an outcome both count',
+    }),
+    rate_limit_max: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 500,
+      description: 'Requests each API key, system or client address may make per rate_limit_window_s, per server; 0 turns the limit off',
+    }),
     rate_limit_window_s: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'The rate limit window in seconds' }),
     metrics_token: Type.Optional(Type.String({ minLength: 16, description: 'When set, GET /metrics requires Authorization: Bearer <metrics_token>' })),
-    secret_key: Type.Optional(Type.String({ pattern: SECRET_KEY_PATTERN, description: 'Key that seals trigger secrets at rest (64 hex digits or 32 bytes in base64); the same on every replica. Default: the data dir\'s secret-key file' })),
-    secret_key_previous: Type.Optional(Type.String({ pattern: SECRET_KEYS_PATTERN, description: 'Comma-separated previous keys, still readable while a rotation re-seals' })),
+    secret_key: Type.Optional(
+      Type.String({
+        pattern: SECRET_KEY_PATTERN,
+        description:
+          "Key that seals trigger secrets at rest (64 hex digits or 32 bytes in base64); the same on every replica. Default: the data dir's secret-key file",
+      }),
+    ),
+    secret_key_previous: Type.Optional(
+      Type.String({ pattern: SECRET_KEYS_PATTERN, description: 'Comma-separated previous keys, still readable while a rotation re-seals' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -88,7 +88,13 @@ export function createCore(deps: CoreDeps): Core {
   const scripts = new ScriptService(stores.scripts, stores.audit, clock, deps.limits, jobs);
   const commands = new CommandService(scripts, stores.scripts, stores.systems, stores.commandResults, stores.audit, clock, deps.onBackgroundError);
   systems.onEnrolled((system) => commands.systemEnrolled(system));
-  const ingest = new IngestService({ queue: stores.ingestQueue, data: stores.ingestData, clock, waker: deps.ingestWaker, organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug) });
+  const ingest = new IngestService({
+    queue: stores.ingestQueue,
+    data: stores.ingestData,
+    clock,
+    waker: deps.ingestWaker,
+    organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug),
+  });
   // The agent's own facts take the same path as a reporter's: durable, ordered, queryable, and feeding fact: selectors.
   systems.onFactsReported(async (system, facts) => {
     await ingest.submitFacts(system.organizationId, system.certname ?? system.hostname, agentFactValues(facts), clock.now());

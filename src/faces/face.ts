@@ -58,17 +58,28 @@ export async function mountFaces(app: FastifyInstance, faces: readonly Face[]): 
     getter: () =>
       routes.flatMap(({ face, route }) => {
         const config = (route.config ?? {}) as RouteAuthConfig;
-        return [route.method].flat().filter((m) => m !== 'HEAD').map((method) => ({
-          face, method, url: route.url, resolvers: config.resolvers ?? [], role: config.role ?? defaultRole(method), anonymous: config.anonymous === true,
-        }));
+        return [route.method]
+          .flat()
+          .filter((m) => m !== 'HEAD')
+          .map((method) => ({
+            face,
+            method,
+            url: route.url,
+            resolvers: config.resolvers ?? [],
+            role: config.role ?? defaultRole(method),
+            anonymous: config.anonymous === true,
+          }));
       }),
   });
   for (const face of faces) {
-    await app.register(async (scope) => {
-      // Read when asked, after every onRoute hook (authenticateWith's among them) has run.
-      scope.addHook('onRoute', (route) => void routes.push({ face: face.name, route }));
-      await face.register(scope);
-    }, { prefix: face.prefix });
+    await app.register(
+      async (scope) => {
+        // Read when asked, after every onRoute hook (authenticateWith's among them) has run.
+        scope.addHook('onRoute', (route) => void routes.push({ face: face.name, route }));
+        await face.register(scope);
+      },
+      { prefix: face.prefix },
+    );
   }
 }
 

@@ -11,7 +11,10 @@ import { MusterError, type ErrorCode } from '../core/errors.js';
  */
 export function classify(err: unknown, request?: FastifyRequest): MusterError | undefined {
   if (err instanceof MusterError) return err;
-  const e = err as FastifyError & { validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string };
+  const e = err as FastifyError & {
+    validation?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>;
+    validationContext?: string;
+  };
   // No body at all (none sent, or an empty one: see json-body.ts) where the route needs one.
   if (e?.validation && e.validationContext === 'body' && request !== undefined && request.body === undefined) {
     return new MusterError('INVALID_ARGUMENT', 'a JSON body is required (Content-Type: application/json)', { field: 'body' });

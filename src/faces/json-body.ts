@@ -10,7 +10,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
  * refused), and `keep`, when given, receives the raw bytes (for a signed
  * Digest).
  */
-export function parseJsonBodies(app: FastifyInstance, options: { keep?: (req: FastifyRequest, raw: Buffer) => void; constructorPoisoning?: 'error' | 'ignore' } = {}): void {
+export function parseJsonBodies(
+  app: FastifyInstance,
+  options: { keep?: (req: FastifyRequest, raw: Buffer) => void; constructorPoisoning?: 'error' | 'ignore' } = {},
+): void {
   const parseJson = app.getDefaultJsonParser('error', options.constructorPoisoning ?? 'error');
   const keep = options.keep;
   app.removeContentTypeParser('application/json');

@@ -54,6 +54,9 @@ export async function limitRates(app: FastifyInstance, options: RateLimitOptions
     // Bounded memory: the least recently seen callers are forgotten first.
     cache: 10_000,
     errorResponseBuilder: (_req, context) =>
-      new MusterError('RATE_LIMITED', `too many requests: at most ${context.max} per ${options.windowMs / 1000} s for each API key, system or client address; retry in ${context.after}`),
+      new MusterError(
+        'RATE_LIMITED',
+        `too many requests: at most ${context.max} per ${options.windowMs / 1000} s for each API key, system or client address; retry in ${context.after}`,
+      ),
   });
 }

@@ -57,7 +57,15 @@ export class AgentHub {
       renewIntervalMs: options.renewIntervalMs ?? Math.max(1, Math.floor(leaseMs / 3)),
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
     });
-    this.runs = new RunChannel({ core, connections: this.connections, replicaId: this.replicaId, logger, metrics, wake, pollIntervalMs: options.pollIntervalMs ?? 5_000 });
+    this.runs = new RunChannel({
+      core,
+      connections: this.connections,
+      replicaId: this.replicaId,
+      logger,
+      metrics,
+      wake,
+      pollIntervalMs: options.pollIntervalMs ?? 5_000,
+    });
     this.connections.register(this.runs);
     this.sessions = new SessionChannel({ sessions: core.sessions, connections: this.connections, replicaId: this.replicaId, logger });
     this.connections.register(this.sessions);

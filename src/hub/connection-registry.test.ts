@@ -99,7 +99,16 @@ function setup(options: { runQueue?: number } = {}) {
   const logger = pino({ level: 'silent' });
   const hold = { replicaId: 'replica-a', leaseMs: 90_000 };
   const registry = new ConnectionRegistry({ presence, hold, logger, metrics, pingIntervalMs: 60_000, renewIntervalMs: 60_000, helloTimeoutMs: 60_000, decode });
-  const runChannel = new RunChannel({ core: { runs, systems: {} } as never, connections: registry, replicaId: hold.replicaId, logger, metrics, wake: undefined, pollIntervalMs: 60_000, maxQueued: options.runQueue ?? 100 });
+  const runChannel = new RunChannel({
+    core: { runs, systems: {} } as never,
+    connections: registry,
+    replicaId: hold.replicaId,
+    logger,
+    metrics,
+    wake: undefined,
+    pollIntervalMs: 60_000,
+    maxQueued: options.runQueue ?? 100,
+  });
   const probe = new ProbeChannel();
   registry.register(runChannel);
   registry.register(probe);
@@ -115,7 +124,20 @@ describe('ConnectionRegistry and its channels', () => {
     const { socket, probe, log, outputGate } = setup();
     socket.deliver({ type: 'hello', facts: FACTS, active_run_ids: [] });
     socket.deliver({ type: 'run.output', run_id: 'r1', seq: 0, stream: 'stdout', data: 'x' });
-    socket.deliver({ type: 'run.result', run_id: 'r1', outcome: 'exited', exit_code: 0, signal: null, started_at: '2026-01-01T00:00:00Z', finished_at: '2026-01-01T00:00:01Z', stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null });
+    socket.deliver({
+      type: 'run.result',
+      run_id: 'r1',
+      outcome: 'exited',
+      exit_code: 0,
+      signal: null,
+      started_at: '2026-01-01T00:00:00Z',
+      finished_at: '2026-01-01T00:00:01Z',
+      stdout: '',
+      stderr: '',
+      stdout_truncated: false,
+      stderr_truncated: false,
+      error: null,
+    });
     const probed = probe.next();
     socket.deliver({ type: 'probe.ping' });
     socket.deliver({ type: 'facts', facts: FACTS });
@@ -131,7 +153,7 @@ describe('ConnectionRegistry and its channels', () => {
     expect(socket.sent.filter((m) => m.type === 'run.ack').map((m) => m.run_id)).toEqual(['r1']);
   });
 
-  it('stops reading the socket while a family\'s queue is over its bound, and reads again once it drained', async () => {
+  it("stops reading the socket while a family's queue is over its bound, and reads again once it drained", async () => {
     const { socket, outputGate, metrics } = setup({ runQueue: 2 });
     socket.deliver({ type: 'hello', facts: FACTS, active_run_ids: [] });
     for (let seq = 0; seq < 4; seq++) socket.deliver({ type: 'run.output', run_id: 'r1', seq, stream: 'stdout', data: 'x' });
@@ -143,7 +165,7 @@ describe('ConnectionRegistry and its channels', () => {
     expect(socket.resumes).toBe(1);
   });
 
-  it('takes the presence lease on hello, releases it on close, and releases all of this replica\'s on stop', async () => {
+  it("takes the presence lease on hello, releases it on close, and releases all of this replica's on stop", async () => {
     const { registry, socket, log } = setup();
     socket.deliver({ type: 'hello', facts: FACTS, active_run_ids: [] });
     await settle();

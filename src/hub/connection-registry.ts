@@ -87,7 +87,9 @@ export class ConnectionRegistry {
     for (const channel of this.channels.values()) await channel.stop?.();
     for (const conn of this.connections.values()) conn.close(1001, 'server shutting down');
     await Promise.allSettled([...this.presenceWrites.values()]);
-    await this.opts.presence.releaseReplica(this.opts.hold.replicaId).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not release presence leases; they expire'));
+    await this.opts.presence
+      .releaseReplica(this.opts.hold.replicaId)
+      .catch((err: unknown) => this.opts.logger.warn({ err }, 'could not release presence leases; they expire'));
     this.connections.clear();
     this.opts.metrics.connected.set(0);
   }
@@ -124,7 +126,9 @@ export class ConnectionRegistry {
       log.info('agent disconnected');
       if (this.stopping) return;
       const { replicaId } = this.opts.hold;
-      this.presenceWrite(systemId, () => this.opts.presence.agentDisconnected(systemId, replicaId)).catch((err: unknown) => log.warn({ err }, 'could not record disconnect'));
+      this.presenceWrite(systemId, () => this.opts.presence.agentDisconnected(systemId, replicaId)).catch((err: unknown) =>
+        log.warn({ err }, 'could not record disconnect'),
+      );
     });
     socket.on('error', (err) => log.warn({ err }, 'agent socket error'));
     return conn;
@@ -158,7 +162,9 @@ export class ConnectionRegistry {
     const { presence } = this.opts;
     if (message.type === 'facts') {
       const { facts } = message as FactsReport;
-      void conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () => this.guarded(conn, log, () => presence.agentFacts(conn.systemId, facts, conn.publicIp)).then(() => undefined));
+      void conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () =>
+        this.guarded(conn, log, () => presence.agentFacts(conn.systemId, facts, conn.publicIp)).then(() => undefined),
+      );
       return;
     }
     if (message.type !== 'hello') return;
@@ -222,6 +228,8 @@ export class ConnectionRegistry {
   }
 
   private async renew(): Promise<void> {
-    await this.opts.presence.renewPresence(this.ids(), this.opts.hold).catch((err: unknown) => this.opts.logger.warn({ err }, 'could not renew presence leases'));
+    await this.opts.presence
+      .renewPresence(this.ids(), this.opts.hold)
+      .catch((err: unknown) => this.opts.logger.warn({ err }, 'could not renew presence leases'));
   }
 }

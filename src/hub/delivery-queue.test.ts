@@ -31,7 +31,10 @@ describe('DeliveryQueue', () => {
     release!();
     await settle();
     await settle();
-    expect(claims).toEqual([['a', 'b', 'c'], ['d', 'e']]);
+    expect(claims).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e'],
+    ]);
     expect(sent).toEqual(['a:run-a', 'b:run-b', 'c:run-c', 'd:run-d', 'e:run-e']);
   });
 

@@ -128,7 +128,9 @@ export class RunChannel implements Channel {
     const { wake, logger } = this.opts;
     if (!wake || remote.length === 0) return;
     for (let i = 0; i < remote.length; i += CANCEL_BATCH) {
-      wake.publish(WAKE_CANCEL, JSON.stringify(remote.slice(i, i + CANCEL_BATCH))).catch((err: unknown) => logger.warn({ err }, 'cancel publish failed; the agent is told when it reconnects'));
+      wake
+        .publish(WAKE_CANCEL, JSON.stringify(remote.slice(i, i + CANCEL_BATCH)))
+        .catch((err: unknown) => logger.warn({ err }, 'cancel publish failed; the agent is told when it reconnects'));
     }
   }
 
@@ -159,7 +161,8 @@ export class RunChannel implements Channel {
     let wakeUp: RunsWake | undefined;
     try {
       const parsed = JSON.parse(payload) as Partial<RunsWake>;
-      if (typeof parsed.replica === 'string' && Array.isArray(parsed.systems)) wakeUp = { replica: parsed.replica, systems: parsed.systems.filter((s): s is string => typeof s === 'string') };
+      if (typeof parsed.replica === 'string' && Array.isArray(parsed.systems))
+        wakeUp = { replica: parsed.replica, systems: parsed.systems.filter((s): s is string => typeof s === 'string') };
     } catch {
       // Not JSON: an untargeted wake-up.
     }
@@ -186,7 +189,16 @@ export class RunChannel implements Channel {
 
   private send(conn: HubConnection, deliveries: Delivery[]): void {
     for (const d of deliveries) {
-      conn.send({ type: 'run.deliver', run_id: d.runId, job_id: d.jobId, shell: d.shell as Shell, content: d.content, env: d.env, timeout_s: d.timeoutS, run_as: d.runAs });
+      conn.send({
+        type: 'run.deliver',
+        run_id: d.runId,
+        job_id: d.jobId,
+        shell: d.shell as Shell,
+        content: d.content,
+        env: d.env,
+        timeout_s: d.timeoutS,
+        run_as: d.runAs,
+      });
     }
     if (deliveries.length > 0) this.opts.metrics.delivered.inc(deliveries.length);
   }

@@ -12,7 +12,17 @@ function fakeConnection(): HubConnection & { sent: Unversioned<ServerMessage>[] 
   return { systemId: 'sys1', publicIp: null, activeRunIds: [], helloReceived: true, sent, send: (m) => void sent.push(m), close: () => undefined };
 }
 
-const SESSION = { id: 'sess1', systemId: 'sys1', runAs: null, cols: 80, rows: 24, idleTimeoutS: 60, maxDurationS: 60, notice: null, recordInput: false } as SessionRecord;
+const SESSION = {
+  id: 'sess1',
+  systemId: 'sys1',
+  runAs: null,
+  cols: 80,
+  rows: 24,
+  idleTimeoutS: 60,
+  maxDurationS: 60,
+  notice: null,
+  recordInput: false,
+} as SessionRecord;
 
 function setup() {
   const conn = fakeConnection();
@@ -22,7 +32,8 @@ function setup() {
     sessions: {
       ended: async (_id, end) => (ended.push(end), undefined),
       sweepDetached: async () => 0,
-      recorder: () => ({ output: (d: Buffer) => recorded.push(d.toString()), input: () => undefined, resize: () => undefined, flush: async () => undefined }) as never,
+      recorder: () =>
+        ({ output: (d: Buffer) => recorded.push(d.toString()), input: () => undefined, resize: () => undefined, flush: async () => undefined }) as never,
     },
     connections: { get: () => conn, ready: (ids: string[]) => ids } as unknown as ConnectionRegistry,
     replicaId: 'r1',

@@ -65,7 +65,9 @@ export class SessionChannel implements Channel, SessionLink {
   /** Starts the sweep for sessions another replica left behind when it died (every replica runs it; ending is idempotent). */
   start(): void {
     this.sweeper = setInterval(() => {
-      this.opts.sessions.sweepDetached(new Set(this.live.keys())).catch((err: unknown) => this.opts.logger.warn({ err }, 'sweeping detached sessions failed; will retry'));
+      this.opts.sessions
+        .sweepDetached(new Set(this.live.keys()))
+        .catch((err: unknown) => this.opts.logger.warn({ err }, 'sweeping detached sessions failed; will retry'));
     }, this.opts.sweepIntervalMs ?? 30_000);
     this.sweeper.unref();
   }
@@ -77,11 +79,16 @@ export class SessionChannel implements Channel, SessionLink {
   open(session: SessionRecord): Promise<ShellStart> {
     const conn = this.opts.connections.get(session.systemId);
     if (!conn || !conn.helloReceived) return Promise.resolve({ ok: false, error: 'the agent is not connected to this server' });
-    const recording = this.opts.sessions.recorder(session, (err) => this.opts.logger.warn({ err, session_id: session.id }, 'could not store part of a session recording'));
+    const recording = this.opts.sessions.recorder(session, (err) =>
+      this.opts.logger.warn({ err, session_id: session.id }, 'could not store part of a session recording'),
+    );
     const live: Live = { session, conn, starting: undefined, viewer: undefined, held: [], recording, idle: undefined, max: undefined, end: undefined };
     this.live.set(session.id, live);
     const started = new Promise<ShellStart>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: `the agent did not start the shell within ${(this.opts.openTimeoutMs ?? 15_000) / 1000} s` }), this.opts.openTimeoutMs ?? 15_000);
+      const timer = setTimeout(
+        () => resolve({ ok: false, error: `the agent did not start the shell within ${(this.opts.openTimeoutMs ?? 15_000) / 1000} s` }),
+        this.opts.openTimeoutMs ?? 15_000,
+      );
       live.starting = (start) => (clearTimeout(timer), resolve(start));
     });
     conn.send({ type: 'session.open', session_id: session.id, run_as: session.runAs, cols: session.cols, rows: session.rows, window: this.window });
@@ -93,7 +100,17 @@ export class SessionChannel implements Channel, SessionLink {
         return start;
       }
       this.touch(live);
-      live.max = setTimeout(() => this.close(session.id, { reason: 'max_duration', message: `the session reached its maximum duration of ${session.maxDurationS} s`, endedBy: null, exitCode: null, signal: null }), session.maxDurationS * 1000);
+      live.max = setTimeout(
+        () =>
+          this.close(session.id, {
+            reason: 'max_duration',
+            message: `the session reached its maximum duration of ${session.maxDurationS} s`,
+            endedBy: null,
+            exitCode: null,
+            signal: null,
+          }),
+        session.maxDurationS * 1000,
+      );
       live.max.unref();
       return start;
     });
@@ -169,7 +186,13 @@ export class SessionChannel implements Channel, SessionLink {
     for (const live of this.live.values()) {
       if (live.conn !== conn) continue;
       live.starting?.({ ok: false, error: 'the agent disconnected' });
-      const end = live.end ?? { reason: 'agent_disconnected' as const, message: `the agent of system ${conn.systemId} disconnected`, endedBy: null, exitCode: null, signal: null };
+      const end = live.end ?? {
+        reason: 'agent_disconnected' as const,
+        message: `the agent of system ${conn.systemId} disconnected`,
+        endedBy: null,
+        exitCode: null,
+        signal: null,
+      };
       void this.finish(live, end);
     }
   }
@@ -177,7 +200,11 @@ export class SessionChannel implements Channel, SessionLink {
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
     const end: SessionEnd = { reason: 'server_stopped', message: 'the server is shutting down', endedBy: null, exitCode: null, signal: null };
-    await Promise.all([...this.live.values()].map((live) => (live.conn.send({ type: 'session.close', session_id: live.session.id, reason: end.message }), this.finish(live, live.end ?? end))));
+    await Promise.all(
+      [...this.live.values()].map(
+        (live) => (live.conn.send({ type: 'session.close', session_id: live.session.id, reason: end.message }), this.finish(live, live.end ?? end)),
+      ),
+    );
   }
 
   private toViewer(live: Live, data: Buffer): void {
@@ -187,7 +214,17 @@ export class SessionChannel implements Channel, SessionLink {
 
   private touch(live: Live): void {
     clearTimeout(live.idle);
-    live.idle = setTimeout(() => this.close(live.session.id, { reason: 'idle_timeout', message: `no input for ${live.session.idleTimeoutS} s`, endedBy: null, exitCode: null, signal: null }), live.session.idleTimeoutS * 1000);
+    live.idle = setTimeout(
+      () =>
+        this.close(live.session.id, {
+          reason: 'idle_timeout',
+          message: `no input for ${live.session.idleTimeoutS} s`,
+          endedBy: null,
+          exitCode: null,
+          signal: null,
+        }),
+      live.session.idleTimeoutS * 1000,
+    );
     live.idle.unref();
   }
 
@@ -206,7 +243,9 @@ export class SessionChannel implements Channel, SessionLink {
   }
 
   private async record(live: Live, end: SessionEnd): Promise<void> {
-    await this.opts.sessions.ended(live.session.id, end).catch((err: unknown) => this.opts.logger.warn({ err, session_id: live.session.id }, 'could not record the end of a session'));
+    await this.opts.sessions
+      .ended(live.session.id, end)
+      .catch((err: unknown) => this.opts.logger.warn({ err, session_id: live.session.id }, 'could not record the end of a session'));
   }
 }
 

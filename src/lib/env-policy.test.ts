@@ -9,23 +9,91 @@ import { deniedEnvRule, ENV_DENY_LIST, envNameProblem } from './env-policy.js';
 describe('the environment deny list', () => {
   it('refuses what changes how bash, sh, zsh, python3, PowerShell, the loader or common tools behave', () => {
     const refused = [
-      'BASH_ENV', 'ENV', 'PATH', 'path', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'DYLD_INSERT_LIBRARIES', 'IFS', 'PS4', 'PS1', 'PROMPT4',
-      'SHELLOPTS', 'BASHOPTS', 'PROMPT_COMMAND', 'BASH_FUNC_echo', 'PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONWARNINGS', 'PYENV_VERSION',
-      'NODE_OPTIONS', 'NODE_PATH', 'NODE_TLS_REJECT_UNAUTHORIZED', 'npm_config_script_shell', 'NPM_CONFIG_REGISTRY', 'PERL5OPT', 'PERL5LIB',
-      'RUBYOPT', 'ZDOTDIR', 'HOME', 'FPATH', 'NULLCMD', 'GCONV_PATH', 'GLIBC_TUNABLES', 'MALLOC_TRACE', 'TMPDIR', 'PSModulePath',
-      'DOTNET_STARTUP_HOOKS', 'CORECLR_PROFILER_PATH', 'GIT_SSH_COMMAND', 'GIT_CONFIG_KEY_0', 'OPENSSL_CONF', 'SSL_CERT_FILE',
-      'http_proxy', 'HTTPS_PROXY', 'all_proxy', 'No_Proxy', 'PIP_INDEX_URL', 'JAVA_TOOL_OPTIONS', 'LESSOPEN', 'EDITOR', 'SHELL',
+      'BASH_ENV',
+      'ENV',
+      'PATH',
+      'path',
+      'LD_PRELOAD',
+      'LD_LIBRARY_PATH',
+      'LD_AUDIT',
+      'DYLD_INSERT_LIBRARIES',
+      'IFS',
+      'PS4',
+      'PS1',
+      'PROMPT4',
+      'SHELLOPTS',
+      'BASHOPTS',
+      'PROMPT_COMMAND',
+      'BASH_FUNC_echo',
+      'PYTHONPATH',
+      'PYTHONSTARTUP',
+      'PYTHONWARNINGS',
+      'PYENV_VERSION',
+      'NODE_OPTIONS',
+      'NODE_PATH',
+      'NODE_TLS_REJECT_UNAUTHORIZED',
+      'npm_config_script_shell',
+      'NPM_CONFIG_REGISTRY',
+      'PERL5OPT',
+      'PERL5LIB',
+      'RUBYOPT',
+      'ZDOTDIR',
+      'HOME',
+      'FPATH',
+      'NULLCMD',
+      'GCONV_PATH',
+      'GLIBC_TUNABLES',
+      'MALLOC_TRACE',
+      'TMPDIR',
+      'PSModulePath',
+      'DOTNET_STARTUP_HOOKS',
+      'CORECLR_PROFILER_PATH',
+      'GIT_SSH_COMMAND',
+      'GIT_CONFIG_KEY_0',
+      'OPENSSL_CONF',
+      'SSL_CERT_FILE',
+      'http_proxy',
+      'HTTPS_PROXY',
+      'all_proxy',
+      'No_Proxy',
+      'PIP_INDEX_URL',
+      'JAVA_TOOL_OPTIONS',
+      'LESSOPEN',
+      'EDITOR',
+      'SHELL',
     ];
     expect(refused.filter((name) => deniedEnvRule(name) === undefined)).toEqual([]);
   });
 
   it('lets ordinary data through, including lower-case names a shell does not read', () => {
-    const allowed = ['srcip', 'alert', 'DISK', 'THRESHOLD', 'env', 'home', 'ifs', 'LANG', 'LC_ALL', 'TZ', 'USER', 'hostname', 'severity', 'proxy', 'PROXY_HOST', 'PATHNAME', 'LDAP_URI', 'NODEJS_VERSION_WANTED', 'test'];
+    const allowed = [
+      'srcip',
+      'alert',
+      'DISK',
+      'THRESHOLD',
+      'env',
+      'home',
+      'ifs',
+      'LANG',
+      'LC_ALL',
+      'TZ',
+      'USER',
+      'hostname',
+      'severity',
+      'proxy',
+      'PROXY_HOST',
+      'PATHNAME',
+      'LDAP_URI',
+      'NODEJS_VERSION_WANTED',
+      'test',
+    ];
     expect(allowed.filter((name) => envNameProblem(name) !== undefined)).toEqual([]);
   });
 
   it('names the variable and says why, and keeps refusing bad names and MUSTER_*', () => {
-    expect(envNameProblem('BASH_ENV')).toBe('BASH_ENV changes how the script runs, so a caller may not set it: bash sources the file it names before it runs any non-interactive script');
+    expect(envNameProblem('BASH_ENV')).toBe(
+      'BASH_ENV changes how the script runs, so a caller may not set it: bash sources the file it names before it runs any non-interactive script',
+    );
     expect(envNameProblem('MUSTER_RUN_ID')).toMatch(/reserved/);
     expect(envNameProblem('BASH_FUNC_echo%%')).toMatch(/not a valid variable name/);
     expect(envNameProblem('1x')).toMatch(/not a valid variable name/);
@@ -51,7 +119,13 @@ describe('what the refused variables would do to the shells installed here', () 
   writeFileSync(inject, 'echo injected\n');
   /** Everything the program printed, on either stream. */
   const run = (program: string, args: string[], env: Record<string, string>, as: { uid?: number } = {}) => {
-    const r = spawnSync(program, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, cwd: as.uid === undefined ? dir : '/', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000, ...as });
+    const r = spawnSync(program, args, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      cwd: as.uid === undefined ? dir : '/',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 20_000,
+      ...as,
+    });
     return `${r.stdout}${r.stderr}`;
   };
   const proves = (name: string, output: string) => {

@@ -41,14 +41,20 @@ const SHELL_RULES: EnvRule[] = [
   ...exact(['BASH_LOADABLES_PATH'], 'bash loads builtins (shared objects) for `enable -f` from it'),
   ...exact(['BASH_XTRACEFD'], 'bash writes its trace to the file descriptor it names'),
   ...exact(['PS4', 'PROMPT4'], 'expanded before every traced command (`set -x`): a command substitution in it runs'),
-  ...exact(['PS0', 'PS1', 'PS2', 'PS3', 'PROMPT', 'prompt', 'PROMPT2', 'PROMPT3', 'RPROMPT', 'RPROMPT2', 'RPS1', 'RPS2', 'SPROMPT'], 'a prompt string: expanded, command substitutions included, whenever the shell or an interactive shell the script starts prints a prompt'),
+  ...exact(
+    ['PS0', 'PS1', 'PS2', 'PS3', 'PROMPT', 'prompt', 'PROMPT2', 'PROMPT3', 'RPROMPT', 'RPROMPT2', 'RPS1', 'RPS2', 'SPROMPT'],
+    'a prompt string: expanded, command substitutions included, whenever the shell or an interactive shell the script starts prints a prompt',
+  ),
   ...exact(['PROMPT_COMMAND'], 'bash runs it before every prompt'),
   ...exact(['IFS'], 'it changes how every unquoted expansion is split into words, in shells and programs that take it from the environment'),
   ...exact(['CDPATH', 'cdpath'], 'it changes which directory `cd dir` enters'),
   ...exact(['GLOBIGNORE'], 'bash leaves the files it matches out of every glob'),
   ...exact(['EXECIGNORE'], 'bash skips the executables it matches when it searches PATH'),
   ...exact(['ZDOTDIR'], 'zsh sources $ZDOTDIR/.zshenv at every start, interactive or not'),
-  ...exact(['HOME'], "zsh sources $HOME/.zshenv at every start; Python runs the .pth files of $HOME/.local's site-packages; git, pip, curl and ssh read their configuration from it (the agent sets it for run_as)"),
+  ...exact(
+    ['HOME'],
+    "zsh sources $HOME/.zshenv at every start; Python runs the .pth files of $HOME/.local's site-packages; git, pip, curl and ssh read their configuration from it (the agent sets it for run_as)",
+  ),
   ...exact(['FPATH', 'fpath'], 'zsh and ksh autoload functions from the directories it lists'),
   ...exact(['module_path', 'MODULE_PATH'], 'zsh loads modules (shared objects) for zmodload from it'),
   ...exact(['NULLCMD', 'READNULLCMD'], 'zsh runs it for a redirection without a command (`> file`, `< file`)'),
@@ -57,18 +63,27 @@ const SHELL_RULES: EnvRule[] = [
 
 /** The dynamic loader and the C library: these load code into every program the script starts. */
 const LOADER_RULES: EnvRule[] = [
-  prefix('LD_', 'the dynamic loader (glibc, musl) loads libraries into every program from LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT…, and LD_DEBUG_OUTPUT writes files'),
+  prefix(
+    'LD_',
+    'the dynamic loader (glibc, musl) loads libraries into every program from LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT…, and LD_DEBUG_OUTPUT writes files',
+  ),
   prefix('DYLD_', "macOS's dynamic loader loads libraries into every program from DYLD_INSERT_LIBRARIES, DYLD_LIBRARY_PATH…"),
   ...exact(['GCONV_PATH'], 'iconv loads character-set modules (shared objects) from it'),
   ...exact(['GLIBC_TUNABLES'], "it changes glibc's allocator and loader internals"),
   prefix('MALLOC_', "glibc's allocator settings; MALLOC_TRACE writes to the file it names"),
-  ...exact(['GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR'], 'glibc drops it for privileged programs (unsecvars.h): it points the C library at files or hosts of the caller\'s choosing'),
+  ...exact(
+    ['GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR'],
+    "glibc drops it for privileged programs (unsecvars.h): it points the C library at files or hosts of the caller's choosing",
+  ),
   ...exact(['MUSL_LOCPATH'], 'musl loads locale files from it'),
 ];
 
 /** Interpreters a script may be, or may start: each has variables that load code at start. */
 const INTERPRETER_RULES: EnvRule[] = [
-  prefix('PYTHON', 'CPython reads PYTHONPATH, PYTHONHOME, PYTHONSTARTUP, PYTHONUSERBASE, PYTHONWARNINGS (which imports modules) and more at start; the whole prefix, so that new releases are covered'),
+  prefix(
+    'PYTHON',
+    'CPython reads PYTHONPATH, PYTHONHOME, PYTHONSTARTUP, PYTHONUSERBASE, PYTHONWARNINGS (which imports modules) and more at start; the whole prefix, so that new releases are covered',
+  ),
   prefix('PYENV_', "pyenv's python3 shims run the interpreter PYENV_ROOT and PYENV_VERSION point to"),
   prefix('NODE_', 'Node.js reads NODE_OPTIONS (--require, --import), NODE_PATH, NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED…'),
   prefix('npm_config_', "npm's and npx's configuration (registry, script-shell, node-options), whatever the case", true),
@@ -89,18 +104,29 @@ const INTERPRETER_RULES: EnvRule[] = [
 const TOOL_RULES: EnvRule[] = [
   prefix('GIT_', 'git runs GIT_SSH_COMMAND, GIT_ASKPASS and GIT_EXEC_PATH programs, and GIT_CONFIG_KEY_<n> sets any option (core.fsmonitor runs a program)'),
   ...exact(['SSH_ASKPASS', 'SSH_ASKPASS_REQUIRE', 'SUDO_ASKPASS'], 'ssh and sudo run the program it names to ask for a password'),
-  ...exact(['EDITOR', 'VISUAL', 'PAGER', 'MANPAGER', 'SYSTEMD_PAGER', 'SYSTEMD_EDITOR', 'BROWSER'], 'git, man, systemctl, crontab and others run the program it names'),
+  ...exact(
+    ['EDITOR', 'VISUAL', 'PAGER', 'MANPAGER', 'SYSTEMD_PAGER', 'SYSTEMD_EDITOR', 'BROWSER'],
+    'git, man, systemctl, crontab and others run the program it names',
+  ),
   ...exact(['LESSOPEN', 'LESSCLOSE'], 'less runs it as a command around every file it shows'),
   prefix('OPENSSL_', 'OpenSSL reads OPENSSL_CONF, whose engines and providers load shared objects, and OPENSSL_MODULES'),
   ...exact(['SSL_CERT_FILE', 'SSL_CERT_DIR', 'CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE'], "it replaces the certificates trusted for the script's HTTPS downloads"),
   ...exact(['SSLKEYLOGFILE'], 'TLS libraries write their session keys to the file it names'),
   ...exact(['CURL_HOME', 'WGETRC', 'XDG_CONFIG_HOME', 'XDG_CONFIG_DIRS'], 'curl, wget, git, pip and others read their configuration from where it points'),
   prefix('PIP_', 'pip reads every option from PIP_* (PIP_INDEX_URL installs, and runs, packages from another index)'),
-  { name: '_proxy', match: 'suffix', ignoreCase: true, reason: "Python's urllib takes every <scheme>_proxy in any case, curl, wget, apt, pip and Go http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY: the script's downloads would go through a host of the caller's choosing" },
+  {
+    name: '_proxy',
+    match: 'suffix',
+    ignoreCase: true,
+    reason:
+      "Python's urllib takes every <scheme>_proxy in any case, curl, wget, apt, pip and Go http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY: the script's downloads would go through a host of the caller's choosing",
+  },
 ];
 
 /** Every rule, frozen: what a caller may never set in a run's environment. */
-export const ENV_DENY_LIST: readonly EnvRule[] = Object.freeze([...SHELL_RULES, ...LOADER_RULES, ...INTERPRETER_RULES, ...TOOL_RULES].map((r) => Object.freeze(r)));
+export const ENV_DENY_LIST: readonly EnvRule[] = Object.freeze(
+  [...SHELL_RULES, ...LOADER_RULES, ...INTERPRETER_RULES, ...TOOL_RULES].map((r) => Object.freeze(r)),
+);
 
 const EXACT = new Map(ENV_DENY_LIST.filter((r) => r.match === 'exact').map((r) => [r.name, r]));
 const PATTERNS = ENV_DENY_LIST.filter((r) => r.match !== 'exact');

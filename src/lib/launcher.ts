@@ -14,5 +14,10 @@ export function launcherNodeFlags(bin: string): string[] {
     return [];
   }
   const m = /^#!\s*\/usr\/bin\/env\s+-S\s+node\s+(.*)$/.exec(first);
-  return m ? m[1]!.trim().split(/\s+/).filter((f) => f.startsWith('--')) : [];
+  return m
+    ? m[1]!
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f.startsWith('--'))
+    : [];
 }

@@ -2,8 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { decodeAgentMessage, decodeServerMessage, encode } from './messages.js';
 
 const result = {
-  type: 'run.result', run_id: 'abc', outcome: 'exited', exit_code: 0, signal: null, started_at: '2026-11-23T12:00:00.000Z',
-  finished_at: '2026-11-23T12:00:01.000Z', stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null,
+  type: 'run.result',
+  run_id: 'abc',
+  outcome: 'exited',
+  exit_code: 0,
+  signal: null,
+  started_at: '2026-11-23T12:00:00.000Z',
+  finished_at: '2026-11-23T12:00:01.000Z',
+  stdout: '',
+  stderr: '',
+  stdout_truncated: false,
+  stderr_truncated: false,
+  error: null,
 } as const;
 
 describe('protocol', () => {

@@ -14,8 +14,13 @@ describe('session messages', () => {
   it('refuse what breaks the flow control or the terminal', () => {
     // The bound is on the base64 text: a chunk and one more 3-byte group is over it.
     const big = Buffer.alloc(SESSION_CHUNK_BYTES + 3).toString('base64');
-    expect(decodeAgentMessage(encode({ type: 'session.output', session_id: 's1', seq: 0, data: big }))).toMatchObject({ ok: false, error: expect.stringContaining('session.output: data') });
-    expect(decodeAgentMessage(encode({ type: 'session.output', session_id: 's1', seq: 0, data: Buffer.alloc(SESSION_CHUNK_BYTES).toString('base64') })).ok).toBe(true);
+    expect(decodeAgentMessage(encode({ type: 'session.output', session_id: 's1', seq: 0, data: big }))).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('session.output: data'),
+    });
+    expect(
+      decodeAgentMessage(encode({ type: 'session.output', session_id: 's1', seq: 0, data: Buffer.alloc(SESSION_CHUNK_BYTES).toString('base64') })).ok,
+    ).toBe(true);
     expect(decodeServerMessage(encode({ type: 'session.credit', session_id: 's1', bytes: 0 })).ok).toBe(false);
     expect(decodeServerMessage(encode({ type: 'session.resize', session_id: 's1', cols: 0, rows: 24 })).ok).toBe(false);
     expect(decodeServerMessage(encode({ type: 'session.open', session_id: '../x', run_as: null, cols: 80, rows: 24, window: 65536 })).ok).toBe(false);

@@ -30,20 +30,38 @@ describe.each(DATABASES)('insertMany on $name', ({ name, skip }) => {
     await insertMany(database.db, 'organizations', [org('c1', 'c1')]);
     await insertMany(database.db, 'organizations', [org('a1', 'x1'), org('d1', 'd1')], renameOnConflict);
     await insertMany(database.db, 'organizations', [org('b2', 'x2'), org('e1', 'e1')], renameOnConflict);
-    const rows = await database.db.selectFrom('organizations').select(['id', 'slug', 'name']).where('id', 'in', ['a1', 'a2', 'b1', 'b2', 'c1', 'd1', 'e1']).orderBy('id').execute();
+    const rows = await database.db
+      .selectFrom('organizations')
+      .select(['id', 'slug', 'name'])
+      .where('id', 'in', ['a1', 'a2', 'b1', 'b2', 'c1', 'd1', 'e1'])
+      .orderBy('id')
+      .execute();
     expect(rows).toEqual([
-      { id: 'a1', slug: 'a1', name: 'renamed' }, { id: 'a2', slug: 'a2', name: 'Org a2' }, { id: 'b1', slug: 'b1', name: 'Org b1' },
-      { id: 'b2', slug: 'b2', name: 'renamed' }, { id: 'c1', slug: 'c1', name: 'Org c1' }, { id: 'd1', slug: 'd1', name: 'Org d1' }, { id: 'e1', slug: 'e1', name: 'Org e1' },
+      { id: 'a1', slug: 'a1', name: 'renamed' },
+      { id: 'a2', slug: 'a2', name: 'Org a2' },
+      { id: 'b1', slug: 'b1', name: 'Org b1' },
+      { id: 'b2', slug: 'b2', name: 'renamed' },
+      { id: 'c1', slug: 'c1', name: 'Org c1' },
+      { id: 'd1', slug: 'd1', name: 'Org d1' },
+      { id: 'e1', slug: 'e1', name: 'Org e1' },
     ]);
   });
 
   it.skipIf(skip)('takes columns by name whatever their order in each row, and refuses rows with other columns', async () => {
     const { id, slug, name: n, created_at } = org('f1', 'f1');
-    await insertMany(database.db, 'organizations', [{ id, slug, name: n, created_at }, { slug: 'f2', created_at, id: 'f2', name: 'Org f2' }]);
-    expect(await database.db.selectFrom('organizations').select(['id', 'slug', 'name']).where('id', 'in', ['f1', 'f2']).orderBy('id').execute()).toEqual([
-      { id: 'f1', slug: 'f1', name: 'Org f1' }, { id: 'f2', slug: 'f2', name: 'Org f2' },
+    await insertMany(database.db, 'organizations', [
+      { id, slug, name: n, created_at },
+      { slug: 'f2', created_at, id: 'f2', name: 'Org f2' },
     ]);
-    await expect(insertMany(database.db, 'organizations', [org('g1', 'g1'), { id: 'g2', slug: 'g2', name: 'G' } as never])).rejects.toThrow(/every row must have the columns/);
-    await expect(insertMany(database.db, 'organizations', [org('g1', 'g1'), { ...org('g2', 'g2'), name: undefined } as never])).rejects.toThrow(/every row must have the columns/);
+    expect(await database.db.selectFrom('organizations').select(['id', 'slug', 'name']).where('id', 'in', ['f1', 'f2']).orderBy('id').execute()).toEqual([
+      { id: 'f1', slug: 'f1', name: 'Org f1' },
+      { id: 'f2', slug: 'f2', name: 'Org f2' },
+    ]);
+    await expect(insertMany(database.db, 'organizations', [org('g1', 'g1'), { id: 'g2', slug: 'g2', name: 'G' } as never])).rejects.toThrow(
+      /every row must have the columns/,
+    );
+    await expect(insertMany(database.db, 'organizations', [org('g1', 'g1'), { ...org('g2', 'g2'), name: undefined } as never])).rejects.toThrow(
+      /every row must have the columns/,
+    );
   });
 });

@@ -35,12 +35,7 @@ function modifierId(f: object): number {
  * not depend on the rows: a module-level function, whose parameters are kept
  * from the first call.
  */
-export async function insertMany<T extends Table>(
-  db: Tx,
-  table: T,
-  rows: Array<Insertable<Schema[T]>>,
-  modify?: InsertModifier<T>,
-): Promise<void> {
+export async function insertMany<T extends Table>(db: Tx, table: T, rows: Array<Insertable<Schema[T]>>, modify?: InsertModifier<T>): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   const values: unknown[] = [];
@@ -61,7 +56,8 @@ export async function insertMany<T extends Table>(
     const builder = db.insertInto(table).values(rows as never) as unknown as InsertQueryBuilder<Schema, T, InsertResult>;
     const compiled = (modify ? modify(builder) : builder).compile();
     const head = compiled.parameters.slice(0, values.length);
-    if (head.length !== values.length || head.some((p, i) => p !== values[i])) throw new Error(`insertMany(${table}): the compiled parameters are not the rows' values in column order`);
+    if (head.length !== values.length || head.some((p, i) => p !== values[i]))
+      throw new Error(`insertMany(${table}): the compiled parameters are not the rows' values in column order`);
     shape = { sql: compiled.sql, tail: compiled.parameters.slice(values.length) };
     byKey.set(key, shape);
   }

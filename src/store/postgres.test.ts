@@ -16,7 +16,16 @@ describe('which statements count as plain reads (the bounded pool)', () => {
     expect(isPlainRead(sql`  with t as (select 1) select * from t`.compile(builder))).toBe(true);
     expect(isPlainRead(compiled(builder.selectFrom('ingest_commands').select('id').forUpdate().skipLocked()))).toBe(false);
     expect(isPlainRead(compiled(builder.updateTable('systems').set({ hostname: 'x' })))).toBe(false);
-    expect(isPlainRead(compiled(builder.with('gone', (db) => db.deleteFrom('systems').returning('id')).selectFrom('gone').select('id')))).toBe(false);
+    expect(
+      isPlainRead(
+        compiled(
+          builder
+            .with('gone', (db) => db.deleteFrom('systems').returning('id'))
+            .selectFrom('gone')
+            .select('id'),
+        ),
+      ),
+    ).toBe(false);
     expect(isPlainRead(sql`select pg_advisory_lock(1)`.compile(builder))).toBe(false);
     expect(isPlainRead(sql`select id from ingest_commands for update skip locked`.compile(builder))).toBe(false);
     expect(isPlainRead(sql`set statement_timeout = 0`.compile(builder))).toBe(false);
@@ -38,7 +47,10 @@ describe.skipIf(!PG_URL)('PostgreSQL statement timeout for reads', () => {
   });
 
   it('stops a read outside a transaction after the timeout, as UNAVAILABLE naming the setting', async () => {
-    await expect(sql`select pg_sleep(5)`.execute(database.db)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('200 ms (pg_statement_timeout_ms)') });
+    await expect(sql`select pg_sleep(5)`.execute(database.db)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('200 ms (pg_statement_timeout_ms)'),
+    });
     await expect(database.db.selectNoFrom(sql<number>`pg_sleep(5)`.as('s')).execute()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     // The pool is usable afterwards.
     expect((await sql<{ one: number }>`select 1 as one`.execute(database.db)).rows).toEqual([{ one: 1 }]);
@@ -60,7 +72,10 @@ describe.skipIf(!PG_URL)('PostgreSQL statement timeout for reads', () => {
 
   it('reads what a transaction just committed', async () => {
     await database.db.transaction().execute(async (tx) => {
-      await tx.insertInto('organizations').values({ id: 'o-timeout', name: 'T', slug: 'timeout-test', created_at: new Date().toISOString() } as never).execute();
+      await tx
+        .insertInto('organizations')
+        .values({ id: 'o-timeout', name: 'T', slug: 'timeout-test', created_at: new Date().toISOString() } as never)
+        .execute();
     });
     expect(await database.db.selectFrom('organizations').select('slug').where('id', '=', 'o-timeout').executeTakeFirst()).toEqual({ slug: 'timeout-test' });
   });

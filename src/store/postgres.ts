@@ -1,4 +1,15 @@
-import { Kysely, PostgresDialect, PostgresDriver, RawNode, SelectQueryNode, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  PostgresDriver,
+  RawNode,
+  SelectQueryNode,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
 import pg from 'pg';
 import { MusterError } from '../core/errors.js';
 import { Backoff } from '../lib/backoff.js';
@@ -127,7 +138,10 @@ export function isPlainRead(query: CompiledQuery): boolean {
     return (node.with?.expressions ?? []).every((cte) => SelectQueryNode.is(cte.expression));
   }
   if (!RawNode.is(node)) return false;
-  return /^\s*\(?\s*(select|with)\b/i.test(query.sql) && !/\b(insert|update|delete|for\s+(update|share|no\s+key|key)|pg_advisory\w*|pg_notify|set_config|nextval|setval|lock)\b/i.test(query.sql);
+  return (
+    /^\s*\(?\s*(select|with)\b/i.test(query.sql) &&
+    !/\b(insert|update|delete|for\s+(update|share|no\s+key|key)|pg_advisory\w*|pg_notify|set_config|nextval|setval|lock)\b/i.test(query.sql)
+  );
 }
 
 /**
@@ -202,9 +216,14 @@ async function translated<R>(running: Promise<QueryResult<R>>, timeoutMs: number
     return await running;
   } catch (err) {
     const { code, message } = err as { code?: string; message?: string };
-    if (code === '2201B') throw new MusterError('INVALID_ARGUMENT', `PostgreSQL cannot use this regular expression: ${message ?? 'invalid'}`, { field: 'regex', cause: err });
+    if (code === '2201B')
+      throw new MusterError('INVALID_ARGUMENT', `PostgreSQL cannot use this regular expression: ${message ?? 'invalid'}`, { field: 'regex', cause: err });
     if (code === '57014' && timeoutMs > 0 && /statement timeout/.test(message ?? '')) {
-      throw new MusterError('UNAVAILABLE', `the database stopped this query after ${timeoutMs} ms (pg_statement_timeout_ms): narrow it, or simplify its regular expression`, { cause: err });
+      throw new MusterError(
+        'UNAVAILABLE',
+        `the database stopped this query after ${timeoutMs} ms (pg_statement_timeout_ms): narrow it, or simplify its regular expression`,
+        { cause: err },
+      );
     }
     throw err;
   }

@@ -97,7 +97,8 @@ describe('SQLite writes under the read-routing driver', () => {
   });
 
   const org = (id: string) => ({ id, slug: id, name: id, created_at: '2026-01-01T00:00:00Z' });
-  const synchronous = async (on: Kysely<Schema> | Transaction<Schema> = db) => Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(on)).rows[0]!.synchronous);
+  const synchronous = async (on: Kysely<Schema> | Transaction<Schema> = db) =>
+    Number((await sql<{ synchronous: number }>`pragma synchronous`.execute(on)).rows[0]!.synchronous);
   function shut(): { open: () => void; opened: Promise<void> } {
     let open!: () => void;
     const opened = new Promise<void>((r) => (open = r));
@@ -108,7 +109,11 @@ describe('SQLite writes under the read-routing driver', () => {
     gate = shut();
     const started = new Promise<void>((r) => (syncStarted = r));
     let resolved = false;
-    const write = db.insertInto('organizations').values(org('waits-for-sync')).execute().then(() => (resolved = true));
+    const write = db
+      .insertInto('organizations')
+      .values(org('waits-for-sync'))
+      .execute()
+      .then(() => (resolved = true));
     try {
       await started;
       const seen = await db.selectFrom('organizations').select('id').where('id', '=', 'waits-for-sync').executeTakeFirst();

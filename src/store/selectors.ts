@@ -29,7 +29,13 @@ function term(eb: Eb, key: string, value: string): Expression<SqlBool> {
     case 'ip':
       return eb.or([like(eb.ref('systems.ip_addresses'), value), like(eb.ref('systems.public_ip'), value)]);
     case 'tag':
-      return eb.exists(eb.selectFrom('system_tags').select('system_tags.tag').whereRef('system_tags.system_id', '=', 'systems.id').where(like(sql.ref('system_tags.tag'), value)));
+      return eb.exists(
+        eb
+          .selectFrom('system_tags')
+          .select('system_tags.tag')
+          .whereRef('system_tags.system_id', '=', 'systems.id')
+          .where(like(sql.ref('system_tags.tag'), value)),
+      );
     case 'group':
       // Groups are names, not text to search: exact (case-insensitive) name, or id.
       return eb.exists(
@@ -55,10 +61,7 @@ function term(eb: Eb, key: string, value: string): Expression<SqlBool> {
  */
 function factTerm(eb: Eb, selector: Extract<Selector, { kind: 'fact' }>): Expression<SqlBool> {
   const value = sql<string | null>`muster_fact(ingest_nodes.facts, ${selector.path})`;
-  const test =
-    selector.op === '~'
-      ? sql<SqlBool>`muster_regexp(${selector.value}, ${value})`
-      : sql<SqlBool>`lower(${value}) = ${selector.value.toLowerCase()}`;
+  const test = selector.op === '~' ? sql<SqlBool>`muster_regexp(${selector.value}, ${value})` : sql<SqlBool>`lower(${value}) = ${selector.value.toLowerCase()}`;
   const matches = eb.exists(
     eb
       .selectFrom('ingest_nodes')

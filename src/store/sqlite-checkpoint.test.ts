@@ -40,11 +40,16 @@ describe('SQLite checkpoints off the commit path', () => {
     await database.db.insertInto('organizations').values(org('before-marker')).execute();
     let during = false;
     // The log's sync is where another commit can land between the pin and the copy.
-    const c = new Checkpointer(database.db, path, async () => {
-      if (during) return;
-      during = true;
-      await database.db.insertInto('organizations').values(org('during-marker')).execute();
-    }, { ...DEFAULT_CHECKPOINT_OPTIONS, everyMs: 3_600_000 });
+    const c = new Checkpointer(
+      database.db,
+      path,
+      async () => {
+        if (during) return;
+        during = true;
+        await database.db.insertInto('organizations').values(org('during-marker')).execute();
+      },
+      { ...DEFAULT_CHECKPOINT_OPTIONS, everyMs: 3_600_000 },
+    );
     try {
       await c.checkpoint();
       expect(inFile('during-marker')).toBe(false);
@@ -69,19 +74,37 @@ describe('SQLite checkpoints off the commit path', () => {
   });
 
   it('keeps every commit across close and reopen', async () => {
-    await Promise.all(Array.from({ length: 30 }, (_, i) => database.deferredSync!.transaction((tx) => tx.insertInto('organizations').values(org(`o${i}`)).execute())));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        database.deferredSync!.transaction((tx) =>
+          tx
+            .insertInto('organizations')
+            .values(org(`o${i}`))
+            .execute(),
+        ),
+      ),
+    );
     await database.close();
     database = openSqlite(path);
-    const n = await database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'like', 'o%').executeTakeFirstOrThrow();
+    const n = await database.db
+      .selectFrom('organizations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('id', 'like', 'o%')
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(30);
   });
 
   it('reports a failed checkpoint and runs again', async () => {
     const errors: unknown[] = [];
     let fail = true;
-    const c = new Checkpointer(database.db, path, async () => {
-      if (fail) throw new Error('disk gone');
-    }, { ...DEFAULT_CHECKPOINT_OPTIONS, everyMs: 3_600_000, onError: (err) => errors.push(err) });
+    const c = new Checkpointer(
+      database.db,
+      path,
+      async () => {
+        if (fail) throw new Error('disk gone');
+      },
+      { ...DEFAULT_CHECKPOINT_OPTIONS, everyMs: 3_600_000, onError: (err) => errors.push(err) },
+    );
     try {
       await database.db.insertInto('organizations').values(org('retry-marker')).execute();
       await c.checkpoint();

@@ -127,7 +127,11 @@ export class Checkpointer {
     try {
       this.pinRead.get();
       await this.syncLog();
-      const result = await underSynchronous(this.db, 'OFF', async (conn) => (await sql<CheckpointResult>`pragma wal_checkpoint(PASSIVE)`.execute(conn)).rows[0]!);
+      const result = await underSynchronous(
+        this.db,
+        'OFF',
+        async (conn) => (await sql<CheckpointResult>`pragma wal_checkpoint(PASSIVE)`.execute(conn)).rows[0]!,
+      );
       const copied = result.checkpointed > 0 && (result.log !== this.last?.log || result.checkpointed !== this.last.checkpointed);
       this.last = result;
       if (copied) await this.file.datasync();

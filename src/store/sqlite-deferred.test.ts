@@ -44,10 +44,19 @@ describe('SQLite deferred sync', () => {
     const n = 50;
     await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        database.deferredSync!.transaction((tx) => tx.insertInto('organizations').values({ id: `o${i}`, slug: `s${i}`, name: `N${i}`, created_at: '2026-01-01T00:00:00Z' }).execute()),
+        database.deferredSync!.transaction((tx) =>
+          tx
+            .insertInto('organizations')
+            .values({ id: `o${i}`, slug: `s${i}`, name: `N${i}`, created_at: '2026-01-01T00:00:00Z' })
+            .execute(),
+        ),
       ),
     );
-    const count = await database.db.selectFrom('organizations').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'like', 'o%').executeTakeFirstOrThrow();
+    const count = await database.db
+      .selectFrom('organizations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('id', 'like', 'o%')
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(n);
     expect(await synchronous()).toBe(2);
   });

@@ -11,7 +11,11 @@ describe('reusingStatements', () => {
     counting.prepare = ((q: string) => (prepared++, raw.prepare(q))) as BetterSqlite3.Database['prepare'];
     const db = new Kysely<{ t: { id: number; name: string } }>({ dialect: new SqliteDialect({ database: reusingStatements(counting, 2) }) });
     await sql`create table t (id integer primary key, name text)`.execute(db);
-    for (let i = 0; i < 5; i++) await db.insertInto('t').values({ id: i, name: `n${i}` }).execute();
+    for (let i = 0; i < 5; i++)
+      await db
+        .insertInto('t')
+        .values({ id: i, name: `n${i}` })
+        .execute();
     expect(prepared).toBe(2);
     expect((await db.selectFrom('t').select('name').where('id', '=', 3).executeTakeFirst())?.name).toBe('n3');
     expect((await db.selectFrom('t').select('name').where('id', '=', 4).executeTakeFirst())?.name).toBe('n4');
@@ -20,7 +24,14 @@ describe('reusingStatements', () => {
     await db.selectFrom('t').select('id').execute();
     await db.insertInto('t').values({ id: 9, name: 'n9' }).execute();
     expect(prepared).toBe(5);
-    expect((await db.selectFrom('t').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n).toBe(6);
+    expect(
+      (
+        await db
+          .selectFrom('t')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    ).toBe(6);
     await db.destroy();
   });
 });

@@ -44,7 +44,11 @@ export function reusingStatements(sqlite: BetterSqlite3.Database, size = STATEME
  * on libuv's thread pool. Syncs are shared: a caller arriving while one runs
  * waits for the next, which starts when it ends and covers all of them.
  */
-function deferredSync(db: Kysely<Schema>, walPath: string, committed: () => void = () => {}): DeferredSync & { flush(): Promise<void>; close(): Promise<void> } {
+function deferredSync(
+  db: Kysely<Schema>,
+  walPath: string,
+  committed: () => void = () => {},
+): DeferredSync & { flush(): Promise<void>; close(): Promise<void> } {
   const wal = syncedFile(walPath);
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
@@ -131,7 +135,10 @@ export function openSqlite(path: string, options: { onCheckpointError?: (err: un
   const db = new Kysely<Schema>({ dialect: readRoutingDialect(reusingStatements(sqlite), reusingStatements(openReader(path)), durability) });
   sqlite.pragma('wal_autocheckpoint = 0');
   // Each calls the other only later: a commit notifies the checkpointer, a checkpoint syncs the log.
-  const checkpointer: Checkpointer = new Checkpointer(db, path, () => deferred.flush(), { ...DEFAULT_CHECKPOINT_OPTIONS, onError: options.onCheckpointError ?? DEFAULT_CHECKPOINT_OPTIONS.onError });
+  const checkpointer: Checkpointer = new Checkpointer(db, path, () => deferred.flush(), {
+    ...DEFAULT_CHECKPOINT_OPTIONS,
+    onError: options.onCheckpointError ?? DEFAULT_CHECKPOINT_OPTIONS.onError,
+  });
   const deferred = deferredSync(db, `${path}-wal`, () => checkpointer.committed());
   return {
     db,

@@ -43,7 +43,13 @@ export async function coreFixture(name: 'sqlite' | 'postgres'): Promise<CoreFixt
   const boot = await core.organizations.bootstrap({});
   const admin = await core.keys.authenticate(boot.created!.apiKey);
   return {
-    core, clock, database, test, admin, notified, cancelled,
+    core,
+    clock,
+    database,
+    test,
+    admin,
+    notified,
+    cancelled,
     enrollmentKey: boot.created!.enrollmentKey,
     close: async () => {
       await database.close();

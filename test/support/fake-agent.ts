@@ -71,7 +71,10 @@ export class FakeAgent {
   }
 
   /** Resolves with the first message (already received or future) that matches. */
-  next<T extends ServerMessage['type']>(type: T, match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true): Promise<Extract<ServerMessage, { type: T }>> {
+  next<T extends ServerMessage['type']>(
+    type: T,
+    match: (m: Extract<ServerMessage, { type: T }>) => boolean = () => true,
+  ): Promise<Extract<ServerMessage, { type: T }>> {
     const test = (m: ServerMessage) => m.type === type && match(m as Extract<ServerMessage, { type: T }>);
     const seen = this.received.find(test);
     if (seen) return Promise.resolve(seen as Extract<ServerMessage, { type: T }>);

@@ -39,7 +39,8 @@ export class Proc {
     for (;;) {
       const m = (this.stdout + this.stderr).match(re);
       if (m) return m;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`process exited before printing ${re}:\n${this.stdout}\n${this.stderr}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`process exited before printing ${re}:\n${this.stdout}\n${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${this.stdout}\n${this.stderr}`);
       await Promise.race([once(this.child.stdout!, 'data'), once(this.child.stderr!, 'data'), once(this.child, 'exit'), delay(500)]);
     }
@@ -109,7 +110,17 @@ export interface AgentProcess {
 /** Enrolls and starts a real `muster agent` with its own state dir. */
 export async function startAgentProcess(server: ServerProcess, tags: string[] = []): Promise<AgentProcess> {
   const stateDir = mkdtempSync(join(tmpdir(), 'muster-agent-'));
-  const enrolled = await muster(['agent', 'enroll', '--server', server.url, '--enrollment-key', server.enrollmentKey, '--state-dir', stateDir, ...tags.flatMap((t) => ['--tag', t])]);
+  const enrolled = await muster([
+    'agent',
+    'enroll',
+    '--server',
+    server.url,
+    '--enrollment-key',
+    server.enrollmentKey,
+    '--state-dir',
+    stateDir,
+    ...tags.flatMap((t) => ['--tag', t]),
+  ]);
   if (enrolled.code !== 0) throw new Error(`enroll failed (${enrolled.code}): ${enrolled.stderr}${enrolled.stdout}`);
   const { readFileSync } = await import('node:fs');
   const conf = readFileSync(join(stateDir, 'agent.conf'), 'utf8');

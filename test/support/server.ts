@@ -18,12 +18,24 @@ export async function startTestServer(name: 'sqlite' | 'postgres', extra: Record
   const adminKey = `mk_test_${randomBytes(16).toString('hex')}`;
   const enrollmentKey = `mek_test_${randomBytes(16).toString('hex')}`;
   const config = loadServerConfig(
-    { listen: '127.0.0.1:0', data_dir: db.dataDir, database_url: db.url, log_level: 'silent', bootstrap_api_key: adminKey, bootstrap_enrollment_key: enrollmentKey, ...extra },
+    {
+      listen: '127.0.0.1:0',
+      data_dir: db.dataDir,
+      database_url: db.url,
+      log_level: 'silent',
+      bootstrap_api_key: adminKey,
+      bootstrap_enrollment_key: enrollmentKey,
+      ...extra,
+    },
     {},
   );
   const server = await startServer(config);
   return {
-    url: server.url, adminKey, enrollmentKey, db, server,
+    url: server.url,
+    adminKey,
+    enrollmentKey,
+    db,
+    server,
     stop: async () => {
       await server.stop();
       await db.drop();

@@ -8,7 +8,11 @@ export interface SseEvent {
  * Reads a Server-Sent Events stream until `until` says stop (or the stream
  * ends). A minimal client for tests: id, event and one data line per event.
  */
-export async function readSse(url: string, headers: Record<string, string>, until: (e: SseEvent, all: SseEvent[]) => boolean): Promise<{ status: number; events: SseEvent[] }> {
+export async function readSse(
+  url: string,
+  headers: Record<string, string>,
+  until: (e: SseEvent, all: SseEvent[]) => boolean,
+): Promise<{ status: number; events: SseEvent[] }> {
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
   const events: SseEvent[] = [];

@@ -10,7 +10,13 @@ export interface SignedSystem {
 }
 
 /** Enrolls a system with a fresh RSA-2048 or Ed25519 key. */
-export async function enrollSystem(base: string, enrollmentKey: string, hostname: string, type: 'rsa' | 'ed25519' = 'rsa', headers: Record<string, string> = {}): Promise<SignedSystem> {
+export async function enrollSystem(
+  base: string,
+  enrollmentKey: string,
+  hostname: string,
+  type: 'rsa' | 'ed25519' = 'rsa',
+  headers: Record<string, string> = {},
+): Promise<SignedSystem> {
   const pair = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
   const res = await fetch(`${base}/agent/v1/enroll`, {
     method: 'POST',
@@ -22,7 +28,9 @@ export async function enrollSystem(base: string, enrollmentKey: string, hostname
   });
   const body = (await res.json()) as { system_id: string };
   if (res.status !== 201) throw new Error(`enroll failed: ${res.status} ${JSON.stringify(body)}`);
-  const privateKeyPem = (type === 'rsa' ? pair.privateKey.export({ type: 'pkcs1', format: 'pem' }) : pair.privateKey.export({ type: 'pkcs8', format: 'pem' })).toString();
+  const privateKeyPem = (
+    type === 'rsa' ? pair.privateKey.export({ type: 'pkcs1', format: 'pem' }) : pair.privateKey.export({ type: 'pkcs8', format: 'pem' })
+  ).toString();
   return { systemId: body.system_id, privateKeyPem };
 }
 
@@ -73,7 +81,12 @@ export async function signedCall(base: string, system: SignedSystem, method: str
   const send: Record<string, string> = { authorization, digest: headers.digest!, 'x-nonce': headers['x-nonce']!, accept: 'application/json' };
   if (o.sendDate !== null) send.date = o.sendDate ?? date;
   if (body !== undefined) send['content-type'] = 'application/json';
-  return answer(await fetch(`${base}${o.sendPath ?? path}`, { method, headers: send, ...(body === undefined ? {} : { body: o.sendBody ?? payload }) }), authorization, date, send);
+  return answer(
+    await fetch(`${base}${o.sendPath ?? path}`, { method, headers: send, ...(body === undefined ? {} : { body: o.sendBody ?? payload }) }),
+    authorization,
+    date,
+    send,
+  );
 }
 
 /** Replays a request exactly: the same headers (Authorization, Date, …) and body. */
@@ -98,7 +111,14 @@ const require = createRequire(import.meta.url);
 const joyent = require('http-signature') as { sign(req: unknown, options: Record<string, unknown>): boolean };
 
 /** Sends a request signed by Joyent's http-signature over node:http. */
-export function joyentCall(base: string, system: SignedSystem, method: string, path: string, body: unknown, headers: string[]): Promise<{ status: number; body: any }> {
+export function joyentCall(
+  base: string,
+  system: SignedSystem,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: string[],
+): Promise<{ status: number; body: any }> {
   const url = new URL(base);
   const payload = body === undefined ? '' : JSON.stringify(body);
   return new Promise((resolve, reject) => {

@@ -16,7 +16,12 @@ const SHELL_METHODS = ['shell', 'pinned', 'local_push', 'push', 'shelljump'];
 /** The reference's methods muster does not have. */
 const OTHER_METHODS = ['rdp', 'vnc'];
 const CRITERIA: Record<string, string> = {
-  'client.hostname': 'hostname', 'client.comments': 'comments', 'client.tag': 'tag', 'client.private_ip': 'private_ip', 'client.public_ip': 'public_ip', search_string: 'search',
+  'client.hostname': 'hostname',
+  'client.comments': 'comments',
+  'client.tag': 'tag',
+  'client.private_ip': 'private_ip',
+  'client.public_ip': 'public_ip',
+  search_string: 'search',
 };
 const CUSTOM_PREFIX = 'session.custom.';
 
@@ -56,8 +61,14 @@ export function jumpRequest(params: Readonly<Record<string, string>>): Parsed<Ju
     else if (key === 'credential_id') value.runAs = v === '' ? null : v;
     else if (key === TICKET_PARAM) value.ticket = v;
     else if (key === 'jump.method') {
-      if (OTHER_METHODS.includes(v)) return { ok: false, field: key, error: `jump.method: ${v} is not available: muster opens shells through its agent (${SHELL_METHODS.join(', ')})` };
-      if (!SHELL_METHODS.includes(v)) return { ok: false, field: key, error: `jump.method: unknown method ${JSON.stringify(v)} (muster's is shell; ${SHELL_METHODS.slice(1).join(', ')} mean the same)` };
+      if (OTHER_METHODS.includes(v))
+        return { ok: false, field: key, error: `jump.method: ${v} is not available: muster opens shells through its agent (${SHELL_METHODS.join(', ')})` };
+      if (!SHELL_METHODS.includes(v))
+        return {
+          ok: false,
+          field: key,
+          error: `jump.method: unknown method ${JSON.stringify(v)} (muster's is shell; ${SHELL_METHODS.slice(1).join(', ')} mean the same)`,
+        };
     } else return { ok: false, field: key, error: `${key}: is not a parameter of ${JUMP_ACTION}` };
   }
   if (Object.keys(value.criteria).length === 0) return { ok: false, field: 'client', error: 'give at least one client.* criterion or search_string' };
@@ -88,13 +99,19 @@ export function parseConsoleScript(text: string): Parsed<JumpRequest[]> {
   if (lines[0] !== CONSOLE_SCRIPT_HEADER) return { ok: false, field: 'header', error: `not a console script: the first line must be ${CONSOLE_SCRIPT_HEADER}` };
   const commands = lines.slice(1);
   if (commands.length === 0) return { ok: false, field: 'commands', error: 'the console script has no commands' };
-  if (commands.length > MAX_COMMANDS) return { ok: false, field: 'commands', error: `the console script has ${commands.length} commands; at most ${MAX_COMMANDS}` };
+  if (commands.length > MAX_COMMANDS)
+    return { ok: false, field: 'commands', error: `the console script has ${commands.length} commands; at most ${MAX_COMMANDS}` };
   const requests: JumpRequest[] = [];
   for (const [i, line] of commands.entries()) {
     const decoded = decodeCommand(line, i + 1);
     if (!decoded.ok) return decoded;
     const { action, ...params } = decoded.value;
-    if (action !== JUMP_ACTION) return { ok: false, field: `command ${i + 1}`, error: `command ${i + 1}: action ${JSON.stringify(action ?? '')} is not supported (muster runs ${JUMP_ACTION})` };
+    if (action !== JUMP_ACTION)
+      return {
+        ok: false,
+        field: `command ${i + 1}`,
+        error: `command ${i + 1}: action ${JSON.stringify(action ?? '')} is not supported (muster runs ${JUMP_ACTION})`,
+      };
     const request = jumpRequest(params);
     if (!request.ok) return { ok: false, field: request.field, error: `command ${i + 1}: ${request.error}` };
     requests.push(request.value);

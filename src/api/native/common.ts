@@ -53,7 +53,9 @@ export type IdList = Static<typeof IdList>;
 /** The native error body, on every 4xx and 5xx answer. */
 export const ErrorBody = Type.Object({
   error: Type.Object({
-    code: Type.String({ description: 'NOT_FOUND, INVALID_ARGUMENT, CONFLICT, FORBIDDEN, UNAUTHENTICATED, PAYLOAD_TOO_LARGE, RATE_LIMITED, UNAVAILABLE or INTERNAL' }),
+    code: Type.String({
+      description: 'NOT_FOUND, INVALID_ARGUMENT, CONFLICT, FORBIDDEN, UNAUTHENTICATED, PAYLOAD_TOO_LARGE, RATE_LIMITED, UNAVAILABLE or INTERNAL',
+    }),
     message: Type.String(),
     request_id: Type.String(),
   }),

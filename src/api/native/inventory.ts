@@ -51,7 +51,10 @@ export type GroupList = Static<typeof GroupList>;
 /** Groups are addressed by id or name. */
 export const GroupParams = Type.Object({ id: Type.String({ maxLength: 100, description: 'group id or name' }) });
 export const GroupMemberParams = Type.Object({ id: Type.String({ maxLength: 100 }), systemId: Type.String({ maxLength: 64 }) });
-export const CreateGroupBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), description: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false });
+export const CreateGroupBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100 }), description: Type.Optional(Type.String({ maxLength: 4096 })) },
+  { additionalProperties: false },
+);
 export type CreateGroupBody = Static<typeof CreateGroupBody>;
 export const GroupPatch = Type.Object(
   { name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), description: Type.Optional(Type.String({ maxLength: 4096 })) },

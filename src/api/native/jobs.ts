@@ -82,23 +82,43 @@ const CountOrPercent = (minimum: number, description: string) =>
 export const LaunchBody = Type.Object(
   {
     content: Type.Optional(Type.String({ minLength: 1, description: 'The script, at most 1 MiB; or name a saved script' })),
-    script: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'A saved script, by id or name: its content is frozen at launch, and its settings apply unless given here' })),
+    script: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description: 'A saved script, by id or name: its content is frozen at launch, and its settings apply unless given here',
+      }),
+    ),
     shell: Type.Optional(Shell),
-    targets: Type.Optional(Type.Object(
-      {
-        system_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }))),
-        group_ids: Type.Optional(Type.Array(Type.String({ maxLength: 100 }))),
-        selector: Type.Optional(Type.String({ maxLength: 4096, description: 'e.g. tag:web and not hostname:canary' })),
-        all: Type.Optional(Type.Boolean()),
-      },
-      { additionalProperties: false, description: "The union of what is given; defaults to a saved script's targets" },
-    )),
-    env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Environment variables for the script; names must match ^[A-Za-z_][A-Za-z0-9_]*$, and names that change how it runs (BASH_ENV, PATH, LD_*, PYTHON*, …: src/lib/env-policy.ts) are refused' })),
-    run_env: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), {
-      description: "Per-system variables: each key is a system id among the job's targets, each value that system's own variables, laid over env for its run (its own win on a clash) and checked like env",
-    })),
-    timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: 'Seconds before the run is killed; default 120, or the saved script\'s' })),
-    ttl_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800, description: 'How long a run waits for an offline system; default 3600, or the saved script\'s' })),
+    targets: Type.Optional(
+      Type.Object(
+        {
+          system_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }))),
+          group_ids: Type.Optional(Type.Array(Type.String({ maxLength: 100 }))),
+          selector: Type.Optional(Type.String({ maxLength: 4096, description: 'e.g. tag:web and not hostname:canary' })),
+          all: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false, description: "The union of what is given; defaults to a saved script's targets" },
+      ),
+    ),
+    env: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'Environment variables for the script; names must match ^[A-Za-z_][A-Za-z0-9_]*$, and names that change how it runs (BASH_ENV, PATH, LD_*, PYTHON*, …: src/lib/env-policy.ts) are refused',
+      }),
+    ),
+    run_env: Type.Optional(
+      Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), {
+        description:
+          "Per-system variables: each key is a system id among the job's targets, each value that system's own variables, laid over env for its run (its own win on a clash) and checked like env",
+      }),
+    ),
+    timeout_s: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 86_400, description: "Seconds before the run is killed; default 120, or the saved script's" }),
+    ),
+    ttl_s: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 604_800, description: "How long a run waits for an offline system; default 3600, or the saved script's" }),
+    ),
     run_as: Type.Optional(Type.String({ maxLength: 32 })),
     max_concurrency: Type.Optional(CountOrPercent(1, 'A count, or a percentage of the systems like "10%"')),
     max_errors: Type.Optional(CountOrPercent(0, 'Stop delivering once more runs than this have failed')),
@@ -107,7 +127,10 @@ export const LaunchBody = Type.Object(
 );
 export type LaunchBody = Static<typeof LaunchBody>;
 
-export const OutputQuery = Type.Object({ stream: Type.Optional(Type.Union([Type.Literal('stdout'), Type.Literal('stderr')])) }, { additionalProperties: false });
+export const OutputQuery = Type.Object(
+  { stream: Type.Optional(Type.Union([Type.Literal('stdout'), Type.Literal('stderr')])) },
+  { additionalProperties: false },
+);
 
 /** The `data` of an `output` event: a chunk of a run's output. */
 export const OutputEvent = Type.Object({

@@ -43,7 +43,9 @@ export const CreateEnrollmentKeyBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     tags: Type.Optional(Tags),
-    groups: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'group ids or names that enrolled systems join' })),
+    groups: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50, description: 'group ids or names that enrolled systems join' }),
+    ),
     expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time', maxLength: 40 }), Type.Null()])),
     max_uses: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
   },

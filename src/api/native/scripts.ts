@@ -97,9 +97,20 @@ const f = commandFields;
 /** POST /v1/commands. */
 export const CreateCommandBody = Type.Object(
   {
-    name: f.name, content: f.content, shell: Type.Optional(f.shell), run_as: Type.Optional(f.run_as), timeout_s: Type.Optional(f.timeout_s), ttl_s: Type.Optional(f.ttl_s),
-    default_targets: Type.Optional(f.default_targets), trigger: Type.Optional(f.trigger), launch_type: Type.Optional(f.launch_type), schedule: Type.Optional(f.schedule),
-    timezone: Type.Optional(f.timezone), run_at: Type.Optional(f.run_at), run_on_enroll: Type.Optional(f.run_on_enroll), platform: Type.Optional(f.platform),
+    name: f.name,
+    content: f.content,
+    shell: Type.Optional(f.shell),
+    run_as: Type.Optional(f.run_as),
+    timeout_s: Type.Optional(f.timeout_s),
+    ttl_s: Type.Optional(f.ttl_s),
+    default_targets: Type.Optional(f.default_targets),
+    trigger: Type.Optional(f.trigger),
+    launch_type: Type.Optional(f.launch_type),
+    schedule: Type.Optional(f.schedule),
+    timezone: Type.Optional(f.timezone),
+    run_at: Type.Optional(f.run_at),
+    run_on_enroll: Type.Optional(f.run_on_enroll),
+    platform: Type.Optional(f.platform),
   },
   { additionalProperties: false },
 );
@@ -111,7 +122,10 @@ export type CommandPatch = Static<typeof CommandPatch>;
 
 /** POST /v1/commands/{id}/run: on the command's targets, or the systems given. */
 export const RunCommandBody = Type.Object(
-  { system_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 })), env: Type.Optional(Type.Record(Type.String(), Type.String())) },
+  {
+    system_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
   { additionalProperties: false },
 );
 export type RunCommandBody = Static<typeof RunCommandBody>;

@@ -17,7 +17,9 @@ export type SessionCriteria = Static<typeof SessionCriteria>;
 
 export const OpenSessionBody = Type.Object(
   {
-    ticket: Type.Optional(Type.String({ maxLength: 128, description: "a console script's single-use ticket: it carries the criteria, custom fields and user" })),
+    ticket: Type.Optional(
+      Type.String({ maxLength: 128, description: "a console script's single-use ticket: it carries the criteria, custom fields and user" }),
+    ),
     system_id: Type.Optional(Type.String({ maxLength: 64, description: 'the system; with criteria (or a ticket), the one chosen among their candidates' })),
     selector: Type.Optional(Type.String({ maxLength: 4096 })),
     criteria: Type.Optional(SessionCriteria),
@@ -41,7 +43,9 @@ export const Session = Type.Object({
   selector: Nullable(Type.String()),
   custom: Type.Record(Type.String(), Type.String()),
   state: Type.String({ description: 'opening, active or ended' }),
-  end_reason: Nullable(Type.String({ description: 'exited, failed_to_start, ended_by_user, ended_by_admin, idle_timeout, max_duration, agent_disconnected, server_stopped' })),
+  end_reason: Nullable(
+    Type.String({ description: 'exited, failed_to_start, ended_by_user, ended_by_admin, idle_timeout, max_duration, agent_disconnected, server_stopped' }),
+  ),
   end_message: Nullable(Type.String()),
   ended_by: Nullable(Type.String()),
   exit_code: Nullable(Type.Integer()),

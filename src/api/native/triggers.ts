@@ -5,7 +5,10 @@ export const TriggerParams = Type.Object({ name: Type.String({ minLength: 1, max
 
 /** POST /v1/triggers. */
 export const CreateTriggerBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 64 }), secret: Type.Optional(Type.Boolean({ description: 'Create an HMAC secret so callers can fire the trigger without an API key' })) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    secret: Type.Optional(Type.Boolean({ description: 'Create an HMAC secret so callers can fire the trigger without an API key' })),
+  },
   { additionalProperties: false },
 );
 export type CreateTriggerBody = Static<typeof CreateTriggerBody>;

@@ -26,7 +26,8 @@ describe.each(DATABASES)('commands and triggers on $name', ({ name, skip }) => {
   let web: string;
   let db: string;
   const viewer = (): Actor => ({ ...f.admin, role: 'viewer' });
-  const enroll = async (hostname: string) => (await f.core.systems.enroll(f.enrollmentKey, { public_key: agentPublicKey(), facts: { ...FACTS, hostname } }, null)).id;
+  const enroll = async (hostname: string) =>
+    (await f.core.systems.enroll(f.enrollmentKey, { public_key: agentPublicKey(), facts: { ...FACTS, hostname } }, null)).id;
   const jobsOf = async () => (await f.core.jobs.list(f.admin, { limit: 500 })).length;
 
   beforeAll(async () => {
@@ -38,8 +39,20 @@ describe.each(DATABASES)('commands and triggers on $name', ({ name, skip }) => {
   afterAll(async () => f?.close());
 
   it.skipIf(skip)('fires every command with the trigger, each on its own systems, with the body as environment', async () => {
-    const a = await f.core.scripts.create(f.admin, { name: 'clean-web', content: 'echo $srcip', launch_type: 'trigger', trigger: 'disk-full', default_targets: { system_ids: [web] } });
-    const b = await f.core.scripts.create(f.admin, { name: 'clean-db', content: 'echo $srcip', launch_type: 'trigger', trigger: 'disk-full', default_targets: { system_ids: [db] } });
+    const a = await f.core.scripts.create(f.admin, {
+      name: 'clean-web',
+      content: 'echo $srcip',
+      launch_type: 'trigger',
+      trigger: 'disk-full',
+      default_targets: { system_ids: [web] },
+    });
+    const b = await f.core.scripts.create(f.admin, {
+      name: 'clean-db',
+      content: 'echo $srcip',
+      launch_type: 'trigger',
+      trigger: 'disk-full',
+      default_targets: { system_ids: [db] },
+    });
     const outcome = await f.core.triggers.fire({ name: 'disk-full', body: '{"srcip": "10.1.1.1", "n": 3}', actor: f.admin });
     expect(outcome.triggered.sort()).toEqual([a.id, b.id].sort());
     for (const { commandId, jobId } of outcome.jobs) {
@@ -52,16 +65,25 @@ describe.each(DATABASES)('commands and triggers on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('makes an unknown trigger, a bad body and a reserved variable clear errors that launch nothing', async () => {
     const before = await jobsOf();
-    await expect(f.core.triggers.fire({ name: 'nothing-here', body: undefined, actor: f.admin })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no command has the trigger nothing-here' });
-    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"1x": "a"}', actor: f.admin })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'body.1x' });
-    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"MUSTER_RUN_ID": "a"}', actor: f.admin })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'body.MUSTER_RUN_ID' });
+    await expect(f.core.triggers.fire({ name: 'nothing-here', body: undefined, actor: f.admin })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'no command has the trigger nothing-here',
+    });
+    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"1x": "a"}', actor: f.admin })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'body.1x',
+    });
+    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"MUSTER_RUN_ID": "a"}', actor: f.admin })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'body.MUSTER_RUN_ID',
+    });
     await expect(f.core.triggers.fire({ name: 'bad name!', body: undefined, actor: f.admin })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(f.core.triggers.fire({ name: 'disk-full', body: undefined, actor: viewer() })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(f.core.triggers.fire({ name: 'disk-full', body: undefined })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     expect(await jobsOf()).toBe(before);
   });
 
-  it.skipIf(skip)('answers a repeated Idempotency-Key with the first call\'s jobs, launching nothing more', async () => {
+  it.skipIf(skip)("answers a repeated Idempotency-Key with the first call's jobs, launching nothing more", async () => {
     const first = await f.core.triggers.fire({ name: 'disk-full', body: '{}', actor: f.admin, idempotencyKey: 'alert-42' });
     const count = await jobsOf();
     const again = await f.core.triggers.fire({ name: 'disk-full', body: '{}', actor: f.admin, idempotencyKey: 'alert-42' });
@@ -82,17 +104,33 @@ describe.each(DATABASES)('commands and triggers on $name', ({ name, skip }) => {
     const outcome = await f.core.triggers.fire({ name: 'disk-full', body, signature });
     expect(outcome.triggered).toHaveLength(2);
     expect((await f.core.jobs.get(f.admin, outcome.jobs[0]!.jobId)).createdBy).toMatch(/^trigger:/);
-    await expect(f.core.triggers.fire({ name: 'disk-full', body, signature })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/replay/) });
-    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"srcip":"6.6.6.6"}', signature })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/does not match/) });
+    await expect(f.core.triggers.fire({ name: 'disk-full', body, signature })).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringMatching(/replay/),
+    });
+    await expect(f.core.triggers.fire({ name: 'disk-full', body: '{"srcip":"6.6.6.6"}', signature })).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringMatching(/does not match/),
+    });
     const old = t - 301;
-    await expect(f.core.triggers.fire({ name: 'disk-full', body, signature: `t=${old},v1=${signTrigger(secret!, old, body)}` })).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringMatching(/300 s/) });
+    await expect(f.core.triggers.fire({ name: 'disk-full', body, signature: `t=${old},v1=${signTrigger(secret!, old, body)}` })).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+      message: expect.stringMatching(/300 s/),
+    });
     await expect(f.core.triggers.fire({ name: 'disk-full', body, signature: 'v1=abc' })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     const other = { organizationId: 'another-org', role: 'admin' as const, label: 'x' };
-    await expect(f.core.triggers.fire({ name: 'disk-full', body, signature: `t=${t},v1=${signTrigger(secret!, t, body)}`, organizationId: other.organizationId })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    await expect(
+      f.core.triggers.fire({ name: 'disk-full', body, signature: `t=${t},v1=${signTrigger(secret!, t, body)}`, organizationId: other.organizationId }),
+    ).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
   it.skipIf(skip)('launches run-on-enroll commands for a new system their targets cover, and no others', async () => {
-    const all = await f.core.scripts.create(f.admin, { name: 'provision', content: 'echo hi', run_on_enroll: true, default_targets: { selector: 'hostname:new-' } });
+    const all = await f.core.scripts.create(f.admin, {
+      name: 'provision',
+      content: 'echo hi',
+      run_on_enroll: true,
+      default_targets: { selector: 'hostname:new-' },
+    });
     await f.core.scripts.create(f.admin, { name: 'not-me', content: 'echo no', run_on_enroll: true, default_targets: { selector: 'hostname:elsewhere' } });
     const fresh = await enroll('new-1');
     const jobs = (await f.core.jobs.list(f.admin, { limit: 500 })).filter((j) => j.source === 'enroll');
@@ -106,7 +144,9 @@ describe.each(DATABASES)('commands and triggers on $name', ({ name, skip }) => {
     await f.core.commands.bind(f.admin, c.id, { op: 'add', type: 'system', id: web });
     expect(await f.core.commands.bindings(f.admin, c.id)).toEqual({ systemIds: [web], groupIds: [] });
     expect(await f.core.commands.boundSystems(f.admin, c.id)).toEqual([{ systemId: web, groupId: null }]);
-    await expect(f.core.commands.bind(f.admin, c.id, { op: 'add', type: 'system', id: 'ffffffffffffffffffffffff' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(f.core.commands.bind(f.admin, c.id, { op: 'add', type: 'system', id: 'ffffffffffffffffffffffff' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
     await expect(f.core.commands.bind(f.admin, c.id, { op: 'add', type: 'group', id: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(f.core.commands.bind(viewer(), c.id, { op: 'remove', type: 'system', id: web })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await f.core.commands.bind(f.admin, c.id, { op: 'remove', type: 'system', id: web });
@@ -116,14 +156,20 @@ describe.each(DATABASES)('commands and triggers on $name', ({ name, skip }) => {
   it.skipIf(skip)('checks command fields: launch type, cron, time zone, trigger name and one-time instant', async () => {
     const bad = (input: Record<string, unknown>) => f.core.scripts.create(f.admin, { name: `x-${Math.random()}`, content: 'true', ...input });
     await expect(bad({ launch_type: 'sometimes' })).rejects.toMatchObject({ field: 'launch_type' });
-    await expect(bad({ launch_type: 'repeated', schedule: '61 * * * *' })).rejects.toMatchObject({ field: 'schedule', message: expect.stringMatching(/not a valid cron/) });
+    await expect(bad({ launch_type: 'repeated', schedule: '61 * * * *' })).rejects.toMatchObject({
+      field: 'schedule',
+      message: expect.stringMatching(/not a valid cron/),
+    });
     await expect(bad({ launch_type: 'repeated', schedule: '* * * *' })).rejects.toMatchObject({ field: 'schedule' });
     await expect(bad({ launch_type: 'repeated' })).rejects.toMatchObject({ field: 'schedule' });
     await expect(bad({ launch_type: 'repeated', schedule: '0 3 * * *', timezone: 'Mars/Base' })).rejects.toMatchObject({ field: 'timezone' });
     await expect(bad({ launch_type: 'trigger' })).rejects.toMatchObject({ field: 'trigger' });
     await expect(bad({ launch_type: 'trigger', trigger: 'a b' })).rejects.toMatchObject({ field: 'trigger' });
     await expect(bad({ launch_type: 'one-time', run_at: 'tomorrow' })).rejects.toMatchObject({ field: 'run_at' });
-    await expect(bad({ launch_type: 'one-time', run_at: '2020-01-01T00:00:00Z' })).rejects.toMatchObject({ field: 'run_at', message: expect.stringMatching(/past/) });
+    await expect(bad({ launch_type: 'one-time', run_at: '2020-01-01T00:00:00Z' })).rejects.toMatchObject({
+      field: 'run_at',
+      message: expect.stringMatching(/past/),
+    });
     const ok = await bad({ launch_type: 'repeated', schedule: '0 0 3 * * *', timezone: 'Europe/Berlin' });
     expect(ok.nextFireAt).toMatch(/T02:00:00.000Z$/);
   });

@@ -55,7 +55,12 @@ export class CommandService {
     options: { systemIds?: string[]; env?: Record<string, string>; runEnv?: Record<string, Record<string, string>> } = {},
   ): Promise<{ job: JobView; runs: RunRecord[] }> {
     const targets = options.systemIds && options.systemIds.length > 0 ? { system_ids: options.systemIds } : undefined;
-    return this.scripts.launch(actor, idOrName, { source: 'api', targets, ...(options.env ? { env: options.env } : {}), ...(options.runEnv ? { runEnv: options.runEnv } : {}) });
+    return this.scripts.launch(actor, idOrName, {
+      source: 'api',
+      targets,
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.runEnv ? { runEnv: options.runEnv } : {}),
+    });
   }
 
   /** The systems and groups a command is bound to. */
@@ -75,7 +80,9 @@ export class CommandService {
     if (binding.op === 'add' && !list.includes(binding.id)) await this.mustExist(actor.organizationId, binding);
     const next = binding.op === 'add' ? [...new Set([...list, binding.id])] : list.filter((x) => x !== binding.id);
     const targets = binding.type === 'system' ? { ...t, systemIds: next } : { ...t, groupIds: next };
-    return this.scripts.update(actor, script.id, { default_targets: { system_ids: targets.systemIds, group_ids: targets.groupIds, selector: targets.selector } });
+    return this.scripts.update(actor, script.id, {
+      default_targets: { system_ids: targets.systemIds, group_ids: targets.groupIds, selector: targets.selector },
+    });
   }
 
   /** Every system a command is bound to, directly or through a group. */
@@ -119,7 +126,10 @@ export class CommandService {
     const result = await this.getResult(actor, runId);
     const now = this.clock.now();
     await this.results.hideResult(actor.organizationId, runId, now.toISOString());
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'command_result.delete', targetType: 'run', targetId: runId }, now);
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'command_result.delete', targetType: 'run', targetId: runId },
+      now,
+    );
     return result;
   }
 
@@ -149,7 +159,10 @@ export class CommandService {
     if (t.systemIds.includes(system.id)) return true;
     if (t.groupIds.length === 0 && t.selector === null) return false;
     try {
-      const { systemIds } = await resolveTargets(this.systems, system.organizationId, { ...(t.groupIds.length ? { group_ids: t.groupIds } : {}), ...(t.selector !== null ? { selector: t.selector } : {}) });
+      const { systemIds } = await resolveTargets(this.systems, system.organizationId, {
+        ...(t.groupIds.length ? { group_ids: t.groupIds } : {}),
+        ...(t.selector !== null ? { selector: t.selector } : {}),
+      });
       return systemIds.includes(system.id);
     } catch (err) {
       if (isMusterError(err)) return false;
@@ -158,9 +171,10 @@ export class CommandService {
   }
 
   private async mustExist(organizationId: string, binding: Binding): Promise<void> {
-    const ok = binding.type === 'system'
-      ? isId(binding.id) && (await this.systems.existingSystemIds(organizationId, [binding.id])).length === 1
-      : (await this.results.existingGroupIds(organizationId, [binding.id])).length === 1;
+    const ok =
+      binding.type === 'system'
+        ? isId(binding.id) && (await this.systems.existingSystemIds(organizationId, [binding.id])).length === 1
+        : (await this.results.existingGroupIds(organizationId, [binding.id])).length === 1;
     if (!ok) throw notFound(binding.type, binding.id);
   }
 }

@@ -25,7 +25,11 @@ export interface TriggerStore {
    * Claims an idempotency key. `claimed` for the first caller; otherwise the
    * first call's stored result, or null while that call is still launching.
    */
-  claimCall(key: { organizationId: string; triggerName: string; idempotencyKey: string }, now: string, expiresAt: string): Promise<{ claimed: true } | { claimed: false; result: string | null }>;
+  claimCall(
+    key: { organizationId: string; triggerName: string; idempotencyKey: string },
+    now: string,
+    expiresAt: string,
+  ): Promise<{ claimed: true } | { claimed: false; result: string | null }>;
   storeCallResult(key: { organizationId: string; triggerName: string; idempotencyKey: string }, result: string): Promise<void>;
   /** Forgets a claim whose call failed, so a retry may launch. */
   releaseCall(key: { organizationId: string; triggerName: string; idempotencyKey: string }): Promise<void>;

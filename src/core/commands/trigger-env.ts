@@ -26,7 +26,8 @@ export function triggerEnv(body: string | undefined): Record<string, string> {
   } catch {
     throw invalid('body', 'is not valid JSON');
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid('body', 'must be a JSON object: its top-level keys become environment variables');
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw invalid('body', 'must be a JSON object: its top-level keys become environment variables');
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(data)) {
     const problem = envNameProblem(name);

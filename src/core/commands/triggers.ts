@@ -58,9 +58,26 @@ export class TriggerService {
     if (input.secret !== undefined && typeof input.secret !== 'boolean') throw invalid('secret', 'must be a boolean');
     const now = this.clock.now();
     const secret = input.secret === true ? newSecret() : null;
-    const trigger: TriggerRecord = { id: newId(), organizationId: actor.organizationId, name: checkTriggerName(input.name, 'name'), secret, createdAt: now.toISOString(), createdBy: actor.label };
+    const trigger: TriggerRecord = {
+      id: newId(),
+      organizationId: actor.organizationId,
+      name: checkTriggerName(input.name, 'name'),
+      secret,
+      createdAt: now.toISOString(),
+      createdBy: actor.label,
+    };
     if (!(await this.store.insertTrigger(trigger))) throw new MusterError('CONFLICT', `a trigger named ${trigger.name} already exists`, { field: 'name' });
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'trigger.create', targetType: 'trigger', targetId: trigger.id, details: { name: trigger.name, secret: secret !== null } }, now);
+    await this.audit.record(
+      {
+        organizationId: actor.organizationId,
+        actor: actor.label,
+        action: 'trigger.create',
+        targetType: 'trigger',
+        targetId: trigger.id,
+        details: { name: trigger.name, secret: secret !== null },
+      },
+      now,
+    );
     return { trigger, secret };
   }
 
@@ -75,7 +92,10 @@ export class TriggerService {
     requireRole(actor, 'operator');
     const secret = newSecret();
     if (!(await this.store.setSecret(actor.organizationId, name, secret))) throw notFound('trigger', name);
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'trigger.rotate_secret', targetType: 'trigger', targetId: name }, this.clock.now());
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'trigger.rotate_secret', targetType: 'trigger', targetId: name },
+      this.clock.now(),
+    );
     return secret;
   }
 
@@ -83,7 +103,10 @@ export class TriggerService {
   async remove(actor: Actor, name: string): Promise<void> {
     requireRole(actor, 'operator');
     if (!(await this.store.deleteTrigger(actor.organizationId, name))) throw notFound('trigger', name);
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'trigger.delete', targetType: 'trigger', targetId: name }, this.clock.now());
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'trigger.delete', targetType: 'trigger', targetId: name },
+      this.clock.now(),
+    );
   }
 
   /**
@@ -96,7 +119,10 @@ export class TriggerService {
     const actor = call.actor ?? (await this.signedActor(name, call));
     requireRole(actor, 'operator');
     const env = triggerEnv(call.body);
-    const key = call.idempotencyKey === undefined ? undefined : { organizationId: actor.organizationId, triggerName: name, idempotencyKey: checkIdempotencyKey(call.idempotencyKey) };
+    const key =
+      call.idempotencyKey === undefined
+        ? undefined
+        : { organizationId: actor.organizationId, triggerName: name, idempotencyKey: checkIdempotencyKey(call.idempotencyKey) };
     if (key) {
       const now = this.clock.now();
       const claim = await this.store.claimCall(key, now.toISOString(), new Date(now.getTime() + IDEMPOTENCY_TTL_MS).toISOString());
@@ -137,24 +163,42 @@ export class TriggerService {
       // A variable the job engine refuses (MUSTER_*) is the caller's mistake, named as such.
       const first = settled[0] as PromiseRejectedResult;
       if (isMusterError(first.reason) && first.reason.field?.startsWith('env.')) throw first.reason;
-      throw invalid('trigger', `${name} matches ${commands.length} command(s) but none could launch: ${outcome.skipped.map((s) => `${s.commandId}: ${s.reason}`).join('; ')}`);
+      throw invalid(
+        'trigger',
+        `${name} matches ${commands.length} command(s) but none could launch: ${outcome.skipped.map((s) => `${s.commandId}: ${s.reason}`).join('; ')}`,
+      );
     }
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'trigger.fire', targetType: 'trigger', targetId: name, details: { jobs: outcome.jobs.map((j) => j.jobId), skipped: outcome.skipped.length } }, this.clock.now());
+    await this.audit.record(
+      {
+        organizationId: actor.organizationId,
+        actor: actor.label,
+        action: 'trigger.fire',
+        targetType: 'trigger',
+        targetId: name,
+        details: { jobs: outcome.jobs.map((j) => j.jobId), skipped: outcome.skipped.length },
+      },
+      this.clock.now(),
+    );
     return outcome;
   }
 
   /** The actor of a call signed with a trigger's secret: within 5 minutes, matching, and not seen before. */
   private async signedActor(name: string, call: TriggerCall): Promise<Actor> {
-    if (call.signature === undefined) throw new MusterError('UNAUTHENTICATED', 'an API key (x-api-key) or a trigger signature (X-Muster-Signature) is required');
+    if (call.signature === undefined)
+      throw new MusterError('UNAUTHENTICATED', 'an API key (x-api-key) or a trigger signature (X-Muster-Signature) is required');
     const { t, v1 } = parseSignature(call.signature);
     const now = this.clock.now();
-    if (Math.abs(now.getTime() / 1000 - t) > SIGNATURE_WINDOW_S) throw new MusterError('UNAUTHENTICATED', `the signature's timestamp is more than ${SIGNATURE_WINDOW_S} s from the server's clock`);
-    const candidates = (await this.store.triggersWithSecret(name)).filter((tr) => call.organizationId === undefined || tr.organizationId === call.organizationId);
+    if (Math.abs(now.getTime() / 1000 - t) > SIGNATURE_WINDOW_S)
+      throw new MusterError('UNAUTHENTICATED', `the signature's timestamp is more than ${SIGNATURE_WINDOW_S} s from the server's clock`);
+    const candidates = (await this.store.triggersWithSecret(name)).filter(
+      (tr) => call.organizationId === undefined || tr.organizationId === call.organizationId,
+    );
     const trigger = candidates.find((tr) => signatureMatches(tr.secret!, t, call.body ?? '', v1));
     if (!trigger) throw new MusterError('UNAUTHENTICATED', `the signature does not match trigger ${name}'s secret`);
     const digest = hash('sha256', `trigger:${trigger.id}:${v1}`, 'hex');
     const expires = new Date((t + 2 * SIGNATURE_WINDOW_S) * 1000).toISOString();
-    if (!(await this.replay.remember(digest, expires, now.toISOString()))) throw new MusterError('UNAUTHENTICATED', 'this signed call was already received (replay)');
+    if (!(await this.replay.remember(digest, expires, now.toISOString())))
+      throw new MusterError('UNAUTHENTICATED', 'this signed call was already received (replay)');
     return { organizationId: trigger.organizationId, role: 'operator', label: `trigger:${trigger.id}` };
   }
 }

@@ -121,7 +121,9 @@ export class GroupService {
   }
 
   private async find(organizationId: string, ref: string): Promise<GroupRecord> {
-    const group = (isId(ref) ? await this.store.getGroup(organizationId, ref) : undefined) ?? (ref.length <= 100 ? await this.store.findGroupByName(organizationId, ref) : undefined);
+    const group =
+      (isId(ref) ? await this.store.getGroup(organizationId, ref) : undefined) ??
+      (ref.length <= 100 ? await this.store.findGroupByName(organizationId, ref) : undefined);
     if (!group) throw notFound('group', ref);
     return group;
   }

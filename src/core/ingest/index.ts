@@ -5,4 +5,14 @@ export type { SubmitInput } from './submit.js';
 export type * from './types.js';
 export { DEFAULT_WORKER_OPTIONS, IngestWorkers, type WorkerOptions } from './workers.js';
 export { WireFormatError, toEffect } from './wire.js';
-export { ENTITY_FIELDS, QUERY_ENTITIES, fieldType, parseIngestQuery, type FieldType, type IngestQuery, type QueryEntity, type QueryExpr, type QueryInput } from './query.js';
+export {
+  ENTITY_FIELDS,
+  QUERY_ENTITIES,
+  fieldType,
+  parseIngestQuery,
+  type FieldType,
+  type IngestQuery,
+  type QueryEntity,
+  type QueryExpr,
+  type QueryInput,
+} from './query.js';

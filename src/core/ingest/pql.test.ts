@@ -7,19 +7,32 @@ describe('PQL to AST', () => {
     expect(parsePql('nodes[certname] { certname ~ "^web" }')).toEqual(['from', 'nodes', ['extract', ['certname'], ['~', 'certname', '^web']]]);
     expect(parsePql('facts[name, count()] { group by name }')).toEqual(['from', 'facts', ['extract', [['function', 'count'], 'name'], ['group_by', 'name']]]);
     expect(parsePql("entity { !(field1 = 'mystring' and field2 < 3) or field3 = 'mars' }")).toEqual([
-      'from', 'entity', ['or', ['not', ['and', ['=', 'field1', 'mystring'], ['<', 'field2', 3]]], ['=', 'field3', 'mars']],
+      'from',
+      'entity',
+      ['or', ['not', ['and', ['=', 'field1', 'mystring'], ['<', 'field2', 3]]], ['=', 'field3', 'mars']],
     ]);
     expect(parsePql('nodes { certname in ["foo", "bar"] and deactivated is not null }')).toEqual([
-      'from', 'nodes', ['and', ['in', 'certname', ['array', ['foo', 'bar']]], ['null?', 'deactivated', false]],
+      'from',
+      'nodes',
+      ['and', ['in', 'certname', ['array', ['foo', 'bar']]], ['null?', 'deactivated', false]],
     ]);
     expect(parsePql('reports {certname ~ "web.*" order by receive_time desc, certname limit 10 offset 5}')).toEqual([
-      'from', 'reports', ['~', 'certname', 'web.*'], ['order_by', [['receive_time', 'desc'], 'certname']], ['limit', 10], ['offset', 5],
+      'from',
+      'reports',
+      ['~', 'certname', 'web.*'],
+      ['order_by', [['receive_time', 'desc'], 'certname']],
+      ['limit', 10],
+      ['offset', 5],
     ]);
     expect(parsePql('facts { value = "first line\\nsecond" and value != \'raw\\n\' and value >= -4.1E2 }')).toEqual([
-      'from', 'facts', ['and', ['=', 'value', 'first line\nsecond'], ['not', ['=', 'value', 'raw\\n']], ['>=', 'value', -410]],
+      'from',
+      'facts',
+      ['and', ['=', 'value', 'first line\nsecond'], ['not', ['=', 'value', 'raw\\n']], ['>=', 'value', -410]],
     ]);
     expect(parsePql('inventory[certname] { facts.os.family = "Debian" and latest_report? = true }')).toEqual([
-      'from', 'inventory', ['extract', ['certname'], ['and', ['=', 'facts.os.family', 'Debian'], ['=', 'latest_report?', true]]],
+      'from',
+      'inventory',
+      ['extract', ['certname'], ['and', ['=', 'facts.os.family', 'Debian'], ['=', 'latest_report?', true]]],
     ]);
     expect(parsePql('nodes {}')).toEqual(['from', 'nodes']);
   });

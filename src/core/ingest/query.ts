@@ -106,10 +106,14 @@ class Parser {
 
   private countTerms(n: number, op = '='): void {
     this.terms += n;
-    if (this.terms > QUERY_LIMITS.maxTerms) bad(`Query too large: more than ${QUERY_LIMITS.maxTerms} terms (muster's limit for one query; each comparison and each value of an 'in' array is a term)`);
+    if (this.terms > QUERY_LIMITS.maxTerms)
+      bad(
+        `Query too large: more than ${QUERY_LIMITS.maxTerms} terms (muster's limit for one query; each comparison and each value of an 'in' array is a term)`,
+      );
     if (op === '=' || op === 'in' || op === 'null?') return;
     this.rowByRow += n;
-    if (this.rowByRow > QUERY_LIMITS.maxRowByRowTerms) bad(`Query too large: more than ${QUERY_LIMITS.maxRowByRowTerms} terms with ~, <, >, <= or >= (muster's limit for one query)`);
+    if (this.rowByRow > QUERY_LIMITS.maxRowByRowTerms)
+      bad(`Query too large: more than ${QUERY_LIMITS.maxRowByRowTerms} terms with ~, <, >, <= or >= (muster's limit for one query)`);
   }
 
   private unknown(v: string): never {
@@ -177,7 +181,7 @@ class Parser {
     const structured = Array.isArray(args[0]) && args[0].length === 2 && args[0][0] === 'fact';
     const fields = Array.isArray(args[0]) && !structured ? args[0] : [args[0]];
     if (fields.length !== 1) bad('in with several fields needs a subquery, which is not supported');
-    if (fields[0] === 'node_state') bad('Operator \'in\' not allowed on node_state (only =)');
+    if (fields[0] === 'node_state') bad("Operator 'in' not allowed on node_state (only =)");
     const f = this.field(fields[0]);
     const list = args[1];
     if (!Array.isArray(list) || list[0] !== 'array' || !Array.isArray(list[1])) bad('in requires ["array", [values…]] (subqueries are not supported)');
@@ -245,7 +249,10 @@ export function parseIngestQuery(entity: QueryEntity, input: QueryInput): Ingest
     const { fields, count } = p.extractFields(query[1]);
     let groupBy: string[] = [];
     for (const part of query.slice(2) as unknown[]) {
-      if (Array.isArray(part) && part[0] === 'group_by') groupBy = part.slice(1).map((g) => (typeof g === 'string' && fieldType(entity, g) ? g : bad(`group_by takes field names of ${entity}, got ${JSON.stringify(g)}`)));
+      if (Array.isArray(part) && part[0] === 'group_by')
+        groupBy = part
+          .slice(1)
+          .map((g) => (typeof g === 'string' && fieldType(entity, g) ? g : bad(`group_by takes field names of ${entity}, got ${JSON.stringify(g)}`)));
       else filter = p.expr(part);
     }
     extract = { fields, count, groupBy };
@@ -253,7 +260,8 @@ export function parseIngestQuery(entity: QueryEntity, input: QueryInput): Ingest
   const implied = Object.entries(input.where ?? {}).map(([field, value]) => p.binary('=', [field, value]));
   if (implied.length > 0) filter = { op: 'and', items: filter ? [...implied, filter] : implied };
   for (const o of input.orderBy) {
-    if (!fieldType(entity, o.field)) bad(`Unrecognized column '${o.field}' specified in :order_by; Supported columns are ${JSON.stringify(Object.keys(ENTITY_FIELDS[entity]))}`);
+    if (!fieldType(entity, o.field))
+      bad(`Unrecognized column '${o.field}' specified in :order_by; Supported columns are ${JSON.stringify(Object.keys(ENTITY_FIELDS[entity]))}`);
   }
   const includeDeactivated = p.mentions.has('node_state') || (entity === 'nodes' && p.mentions.has('deactivated'));
   return { entity, filter, extract, limit: input.limit, offset: input.offset, orderBy: input.orderBy, includeDeactivated };
@@ -275,7 +283,8 @@ function orderClause(v: unknown): QueryInput['orderBy'] {
   if (!Array.isArray(v)) bad('order_by takes an array of fields or [field, "asc"|"desc"] pairs');
   return v.map((o: unknown) => {
     if (typeof o === 'string') return { field: o, order: 'asc' as const };
-    if (Array.isArray(o) && typeof o[0] === 'string' && typeof o[1] === 'string' && /^(asc|desc)$/i.test(o[1])) return { field: o[0], order: o[1].toLowerCase() as 'asc' | 'desc' };
+    if (Array.isArray(o) && typeof o[0] === 'string' && typeof o[1] === 'string' && /^(asc|desc)$/i.test(o[1]))
+      return { field: o[0], order: o[1].toLowerCase() as 'asc' | 'desc' };
     return bad(`order_by takes fields or [field, "asc"|"desc"] pairs, got ${JSON.stringify(o)}`);
   });
 }

@@ -7,7 +7,16 @@ import { GroupCommit } from './group-commit.js';
 import { parseIngestQuery, type QueryEntity, type QueryInput } from './query.js';
 import { PreparedEffects } from './prepared.js';
 import { admit, type SubmitInput } from './submit.js';
-import type { IngestCatalog, IngestCommandRecord, IngestDataStore, IngestFactset, IngestNode, IngestQueryResult, IngestQueueStore, IngestReport } from './types.js';
+import type {
+  IngestCatalog,
+  IngestCommandRecord,
+  IngestDataStore,
+  IngestFactset,
+  IngestNode,
+  IngestQueryResult,
+  IngestQueueStore,
+  IngestReport,
+} from './types.js';
 import type { WakeBus } from '../wake.js';
 
 export interface IngestDeps {
@@ -85,7 +94,13 @@ export class IngestService {
    * The agent's own facts, through the same queue as any reporter's: a
    * "replace facts" v5 for `certname`. Resolves once queued.
    */
-  async submitFacts(organizationId: string, certname: string, facts: Record<string, unknown>, producerTimestamp: Date, producer = AGENT_FACTS_PRODUCER): Promise<{ id: string }> {
+  async submitFacts(
+    organizationId: string,
+    certname: string,
+    facts: Record<string, unknown>,
+    producerTimestamp: Date,
+    producer = AGENT_FACTS_PRODUCER,
+  ): Promise<{ id: string }> {
     const payload = JSON.stringify({ certname, environment: null, producer_timestamp: producerTimestamp.toISOString(), producer, values: facts });
     return this.enqueue(admit(organizationId, { command: 'replace facts', version: 5, certname, payload }, this.deps.clock.now().toISOString()));
   }
@@ -154,7 +169,8 @@ export class IngestService {
   async deleteDiscarded(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'operator');
     await this.getCommand(actor, id);
-    if (!(await this.deps.queue.deleteDiscarded(actor.organizationId, id))) throw new MusterError('CONFLICT', `ingest command ${id} is not in the dead letter office`);
+    if (!(await this.deps.queue.deleteDiscarded(actor.organizationId, id)))
+      throw new MusterError('CONFLICT', `ingest command ${id} is not in the dead letter office`);
   }
 
   /** Commands by state. */

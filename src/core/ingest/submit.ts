@@ -72,23 +72,43 @@ function producerTimestampOf(payload: unknown, fallback: string | undefined): st
 export function admit(organizationId: string, input: SubmitInput, receivedAt: string): { record: IngestCommandRecord; parsed: unknown } {
   const name = input.command;
   if (!isCommandName(name)) {
-    throw bad(name === undefined ? `Command nil for certname ${quoted(input.certname)} is invalid. Command is missing required parameters: command.` : `Command ${quoted(name)} for certname ${quoted(input.certname)} is invalid. ${COMMAND_LIST}`);
+    throw bad(
+      name === undefined
+        ? `Command nil for certname ${quoted(input.certname)} is invalid. Command is missing required parameters: command.`
+        : `Command ${quoted(name)} for certname ${quoted(input.certname)} is invalid. ${COMMAND_LIST}`,
+    );
   }
-  if (input.certnameRequired && input.certname === undefined) throw bad(`Command ${quoted(name)} for certname nil is invalid. Command is missing required parameters: certname.`);
+  if (input.certnameRequired && input.certname === undefined)
+    throw bad(`Command ${quoted(name)} for certname nil is invalid. Command is missing required parameters: certname.`);
   const version = checkVersion(name, input.version);
   const payload = parsePayload(`Command ${quoted(name)} for certname ${quoted(input.certname)} is invalid. `, input.payload);
   const inPayload = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>).certname : undefined;
   const certname = input.certname ?? (typeof inPayload === 'string' ? inPayload : undefined);
   if (certname === undefined) throw bad(`Command ${quoted(name)} for certname nil is invalid. Command is missing required parameters: certname.`);
   if (certname === '') throw bad(`Command ${quoted(name)} for certname "" is invalid. Certname must be a non-empty string.`);
-  if (typeof inPayload === 'string' && inPayload !== certname) throw bad(`certname parameter ${quoted(certname)} does not match payload certname ${quoted(inPayload)}`);
+  if (typeof inPayload === 'string' && inPayload !== certname)
+    throw bad(`certname parameter ${quoted(certname)} does not match payload certname ${quoted(inPayload)}`);
   if (input.checksum !== undefined && !checksumMatches(input, name, version, certname)) {
-    throw bad(`Command ${quoted(name)} for certname ${quoted(certname)} is invalid. The checksum does not match the SHA-1 of the payload (or of the signed command).`);
+    throw bad(
+      `Command ${quoted(name)} for certname ${quoted(certname)} is invalid. The checksum does not match the SHA-1 of the payload (or of the signed command).`,
+    );
   }
   const record: IngestCommandRecord = {
-    id: uuidV7(), organizationId, command: name, version, certname,
-    producerTimestamp: producerTimestampOf(payload, input.producerTimestamp), payload: input.payload, receivedAt,
-    state: 'queued', attempts: 0, availableAt: receivedAt, leaseUntil: null, error: null, diagnostics: null, processedAt: null,
+    id: uuidV7(),
+    organizationId,
+    command: name,
+    version,
+    certname,
+    producerTimestamp: producerTimestampOf(payload, input.producerTimestamp),
+    payload: input.payload,
+    receivedAt,
+    state: 'queued',
+    attempts: 0,
+    availableAt: receivedAt,
+    leaseUntil: null,
+    error: null,
+    diagnostics: null,
+    processedAt: null,
   };
   return { record, parsed: payload };
 }

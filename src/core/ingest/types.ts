@@ -42,9 +42,42 @@ export interface CatalogResource {
 
 /** What one successfully validated command changes; the store applies it idempotently. */
 export type IngestEffect =
-  | { kind: 'facts'; certname: string; environment: string | null; producer: string | null; producerTimestamp: string; valuesText: string; hash: string; receivedAt: string }
-  | { kind: 'catalog'; certname: string; environment: string | null; producerTimestamp: string; hash: string; bodyText: string; resources: CatalogResource[]; receivedAt: string }
-  | { kind: 'report'; certname: string; hash: string; producerTimestamp: string; endTime: string; environment: string | null; status: string | null; noop: boolean | null; noopPending: boolean | null; correctiveChange: boolean | null; cachedCatalogStatus: string | null; jobId: string | null; bodyText: string; receivedAt: string }
+  | {
+      kind: 'facts';
+      certname: string;
+      environment: string | null;
+      producer: string | null;
+      producerTimestamp: string;
+      valuesText: string;
+      hash: string;
+      receivedAt: string;
+    }
+  | {
+      kind: 'catalog';
+      certname: string;
+      environment: string | null;
+      producerTimestamp: string;
+      hash: string;
+      bodyText: string;
+      resources: CatalogResource[];
+      receivedAt: string;
+    }
+  | {
+      kind: 'report';
+      certname: string;
+      hash: string;
+      producerTimestamp: string;
+      endTime: string;
+      environment: string | null;
+      status: string | null;
+      noop: boolean | null;
+      noopPending: boolean | null;
+      correctiveChange: boolean | null;
+      cachedCatalogStatus: string | null;
+      jobId: string | null;
+      bodyText: string;
+      receivedAt: string;
+    }
   | { kind: 'deactivate'; certname: string; producerTimestamp: string }
   | { kind: 'expiration'; certname: string; producerTimestamp: string; facts: boolean }
   | { kind: 'inputs'; certname: string; producerTimestamp: string; catalogUuid: string | null; inputs: unknown[] };
@@ -222,4 +255,3 @@ export type IngestQueryResult =
 export interface DiscardWriter {
   write(command: IngestCommandRecord, error: string, diagnostics: string, at: string): Promise<void>;
 }
-

@@ -67,8 +67,14 @@ function facts(p: unknown, version: number, receivedAt: string): IngestEffect {
   const producerTimestamp = v.producer_timestamp === null ? receivedAt : timestamp(v.producer_timestamp, 'producer_timestamp');
   const valuesText = JSON.stringify(values);
   return {
-    kind: 'facts', certname: str(v, 'certname')!, environment: str(v, 'environment', true), producer: version >= 5 ? str(v, 'producer', true) : null,
-    producerTimestamp, valuesText, hash: sha1(valuesText), receivedAt,
+    kind: 'facts',
+    certname: str(v, 'certname')!,
+    environment: str(v, 'environment', true),
+    producer: version >= 5 ? str(v, 'producer', true) : null,
+    producerTimestamp,
+    valuesText,
+    hash: sha1(valuesText),
+    receivedAt,
   };
 }
 
@@ -98,24 +104,50 @@ function catalog(p: unknown, version: number, receivedAt: string): IngestEffect 
     const edge = keys(`edges[${i}]`, e, ['source', 'target', 'relationship']);
     for (const end of ['source', 'target'] as const) {
       const ref = keys(`edges[${i}].${end}`, edge[end], ['type', 'title']);
-      if (!refs.has(`${ref.type as string}[${ref.title as string}]`)) fail(`edges[${i}].${end} refers to a missing resource ${ref.type as string}[${ref.title as string}]`);
+      if (!refs.has(`${ref.type as string}[${ref.title as string}]`))
+        fail(`edges[${i}].${end} refers to a missing resource ${ref.type as string}[${ref.title as string}]`);
     }
   }
   const bodyText = JSON.stringify({ ...v, resources });
   return {
-    kind: 'catalog', certname: str(v, 'certname')!, environment: str(v, 'environment', true), producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'),
-    hash: sha1(bodyText), bodyText, resources: resources.map(toStored), receivedAt,
+    kind: 'catalog',
+    certname: str(v, 'certname')!,
+    environment: str(v, 'environment', true),
+    producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'),
+    hash: sha1(bodyText),
+    bodyText,
+    resources: resources.map(toStored),
+    receivedAt,
   };
 }
 
 function toStored(r: Obj): CatalogResource {
   return {
-    type: r.type as string, title: r.title as string, exported: r.exported === true, file: typeof r.file === 'string' ? r.file : null, line: typeof r.line === 'number' ? r.line : null,
-    tagsText: JSON.stringify(r.tags ?? []), parametersText: JSON.stringify(r.parameters),
+    type: r.type as string,
+    title: r.title as string,
+    exported: r.exported === true,
+    file: typeof r.file === 'string' ? r.file : null,
+    line: typeof r.line === 'number' ? r.line : null,
+    tagsText: JSON.stringify(r.tags ?? []),
+    parametersText: JSON.stringify(r.parameters),
   };
 }
 
-const REPORT_V5 = ['certname', 'puppet_version', 'report_format', 'configuration_version', 'start_time', 'end_time', 'producer_timestamp', 'noop', 'transaction_uuid', 'metrics', 'logs', 'environment', 'status'];
+const REPORT_V5 = [
+  'certname',
+  'puppet_version',
+  'report_format',
+  'configuration_version',
+  'start_time',
+  'end_time',
+  'producer_timestamp',
+  'noop',
+  'transaction_uuid',
+  'metrics',
+  'logs',
+  'environment',
+  'status',
+];
 const REPORT_KEYS: Record<number, string[]> = {
   5: [...REPORT_V5, 'resource_events'],
   6: [...REPORT_V5, 'resources'],
@@ -132,9 +164,20 @@ function report(p: unknown, version: number, receivedAt: string, raw: string): I
   const resources = version >= 6 ? arr(v, 'resources') : arr(v, 'resource_events');
   for (const [i, r] of resources.entries()) if (!isObj(r)) fail(`resources[${i}] must be a JSON map`);
   return {
-    kind: 'report', certname: str(v, 'certname')!, hash: sha1(raw), producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'), endTime,
-    environment: str(v, 'environment', true), status: str(v, 'status', true), noop: bool(v, 'noop', true), noopPending: bool(v, 'noop_pending', true),
-    correctiveChange: bool(v, 'corrective_change', true), cachedCatalogStatus: str(v, 'cached_catalog_status', true), jobId: str(v, 'job_id', true), bodyText: raw, receivedAt,
+    kind: 'report',
+    certname: str(v, 'certname')!,
+    hash: sha1(raw),
+    producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'),
+    endTime,
+    environment: str(v, 'environment', true),
+    status: str(v, 'status', true),
+    noop: bool(v, 'noop', true),
+    noopPending: bool(v, 'noop_pending', true),
+    correctiveChange: bool(v, 'corrective_change', true),
+    cachedCatalogStatus: str(v, 'cached_catalog_status', true),
+    jobId: str(v, 'job_id', true),
+    bodyText: raw,
+    receivedAt,
   };
 }
 
@@ -144,7 +187,13 @@ function inputs(p: unknown, receivedAt: string): IngestEffect {
     if (!Array.isArray(input) || input.length !== 2 || !input.every((x) => typeof x === 'string')) fail(`inputs[${i}] must be a [type, name] pair of strings`);
   }
   void receivedAt;
-  return { kind: 'inputs', certname: str(v, 'certname')!, producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'), catalogUuid: str(v, 'catalog_uuid', true), inputs: arr(v, 'inputs') };
+  return {
+    kind: 'inputs',
+    certname: str(v, 'certname')!,
+    producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'),
+    catalogUuid: str(v, 'catalog_uuid', true),
+    inputs: arr(v, 'inputs'),
+  };
 }
 
 /**
@@ -167,7 +216,12 @@ export function toEffect(command: CommandName, version: number, payload: unknown
     case 'configure expiration': {
       const v = keys('configure expiration payload', payload, ['certname', 'expire', 'producer_timestamp']);
       const expire = keys('expire', v.expire, ['facts']);
-      return { kind: 'expiration', certname: str(v, 'certname')!, producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'), facts: bool(expire, 'facts')! };
+      return {
+        kind: 'expiration',
+        certname: str(v, 'certname')!,
+        producerTimestamp: timestamp(v.producer_timestamp, 'producer_timestamp'),
+        facts: bool(expire, 'facts')!,
+      };
     }
     case 'replace catalog inputs':
       return inputs(payload, receivedAt);
@@ -178,6 +232,7 @@ export function toEffect(command: CommandName, version: number, payload: unknown
 export function effectOf(record: IngestCommandRecord, parsed: unknown): IngestEffect {
   // A report is stored as received (its text, already valid JSON), not re-serialized.
   const effect = toEffect(record.command, record.version, parsed, record.receivedAt, record.payload ?? 'null');
-  if (effect.certname !== record.certname) throw new WireFormatError(`payload certname ${JSON.stringify(effect.certname)} differs from the command's ${JSON.stringify(record.certname)}`);
+  if (effect.certname !== record.certname)
+    throw new WireFormatError(`payload certname ${JSON.stringify(effect.certname)} differs from the command's ${JSON.stringify(record.certname)}`);
   return effect;
 }

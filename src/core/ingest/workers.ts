@@ -38,7 +38,17 @@ export interface WorkerOptions {
   keepDoneMs: number;
 }
 
-export const DEFAULT_WORKER_OPTIONS: WorkerOptions = { count: 2, batch: 100, batchBytes: 1024 * 1024, leaseMs: 60_000, pollMs: 1000, maxAttempts: 5, backoffMs: 500, lingerMs: 50, keepDoneMs: 86_400_000 };
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  count: 2,
+  batch: 100,
+  batchBytes: 1024 * 1024,
+  leaseMs: 60_000,
+  pollMs: 1000,
+  maxAttempts: 5,
+  backoffMs: 500,
+  lingerMs: 50,
+  keepDoneMs: 86_400_000,
+};
 
 type Prepared =
   | { record: IngestCommandRecord; completion: Completion }
@@ -216,7 +226,11 @@ export class IngestWorkers {
   private async completeAll(good: Array<{ record: IngestCommandRecord; completion: Completion }>, chain = false): Promise<IngestCommandRecord[]> {
     const now = this.clock.now();
     try {
-      const next = await this.queue.complete(good.map((g) => g.completion), now.toISOString(), chain ? this.claimRequest(now) : undefined);
+      const next = await this.queue.complete(
+        good.map((g) => g.completion),
+        now.toISOString(),
+        chain ? this.claimRequest(now) : undefined,
+      );
       for (const g of good) this.ingest.completions.settle(g.record.id, { state: 'done', error: null });
       return next;
     } catch (err) {

@@ -8,7 +8,19 @@ import { JobSweeper } from './sweeper.js';
 
 function exited(runId: string, code: number): AgentResult {
   const at = new Date().toISOString();
-  return { run_id: runId, outcome: 'exited', exit_code: code, signal: null, started_at: at, finished_at: at, stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null };
+  return {
+    run_id: runId,
+    outcome: 'exited',
+    exit_code: code,
+    signal: null,
+    started_at: at,
+    finished_at: at,
+    stdout: '',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    error: null,
+  };
 }
 
 describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
@@ -24,12 +36,19 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
       ['canary-web', ['web'], '192.168.1.9'],
     ] as const;
     for (const [hostname, tags, ip] of machines) {
-      const s = await f.core.systems.enroll(f.enrollmentKey, { public_key: agentPublicKey(), facts: { ...FACTS, hostname, ip_addresses: [ip] }, tags: [...tags] }, null);
+      const s = await f.core.systems.enroll(
+        f.enrollmentKey,
+        { public_key: agentPublicKey(), facts: { ...FACTS, hostname, ip_addresses: [ip] }, tags: [...tags] },
+        null,
+      );
       ids[hostname] = s.id;
     }
     // Groups have no API yet (the inventory issue adds it): rows made directly.
     const gid = newId();
-    await f.database.db.insertInto('groups').values({ id: gid, organization_id: f.admin.organizationId, name: 'Databases', description: '', created_at: new Date().toISOString() }).execute();
+    await f.database.db
+      .insertInto('groups')
+      .values({ id: gid, organization_id: f.admin.organizationId, name: 'Databases', description: '', created_at: new Date().toISOString() })
+      .execute();
     await f.database.db.insertInto('group_members').values({ group_id: gid, system_id: ids['db-1']! }).execute();
     await f.database.db.updateTable('systems').set({ description: 'In MAINTENANCE until Friday' }).where('id', '=', ids['web-2']!).execute();
   });
@@ -78,8 +97,12 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
   it.skipIf(skip)('percentages resolve against the selection; 0 and over 100 % are refused', async () => {
     const { job } = await f.core.jobs.launch(f.admin, { content: 'true', targets: { all: true }, max_concurrency: '50%', max_errors: '25%' });
     expect(job).toMatchObject({ maxConcurrency: 2, maxErrors: 1 });
-    await expect(f.core.jobs.launch(f.admin, { content: 'true', targets: { all: true }, max_concurrency: 0 })).rejects.toMatchObject({ field: 'max_concurrency' });
-    await expect(f.core.jobs.launch(f.admin, { content: 'true', targets: { all: true }, max_concurrency: '150%' })).rejects.toMatchObject({ field: 'max_concurrency' });
+    await expect(f.core.jobs.launch(f.admin, { content: 'true', targets: { all: true }, max_concurrency: 0 })).rejects.toMatchObject({
+      field: 'max_concurrency',
+    });
+    await expect(f.core.jobs.launch(f.admin, { content: 'true', targets: { all: true }, max_concurrency: '150%' })).rejects.toMatchObject({
+      field: 'max_concurrency',
+    });
     await expect(f.core.jobs.launch(f.admin, { content: 'true', targets: { all: true }, ttl_s: 0 })).rejects.toMatchObject({ field: 'ttl_s' });
   });
 
@@ -98,7 +121,12 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('offline systems end undeliverable after their TTL; vanished agents end lost', async () => {
     const sweeper = new JobSweeper(createStores(f.database).jobs, { runsCreated: () => undefined, cancelRuns: () => undefined }, f.clock);
-    const { job, runs } = await f.core.jobs.launch(f.admin, { content: 'sleep 5', targets: { system_ids: [ids['web-1']!, ids['web-2']!] }, ttl_s: 30, timeout_s: 5 });
+    const { job, runs } = await f.core.jobs.launch(f.admin, {
+      content: 'sleep 5',
+      targets: { system_ids: [ids['web-1']!, ids['web-2']!] },
+      ttl_s: 30,
+      timeout_s: 5,
+    });
     const delivered = await deliver(f.core, ids['web-1']!);
     expect(delivered.map((d) => d.runId)).toContain(runs.find((r) => r.systemId === ids['web-1'])!.id);
     f.clock.advance(31_000);
@@ -116,23 +144,46 @@ describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
     expect((await f.core.jobs.run(f.admin, lostRun)).state).toBe('succeeded');
   });
 
-  it.skipIf(skip)('a run ended lost keeps the output it streamed; an agent\'s later report adds what it kept', async () => {
+  it.skipIf(skip)("a run ended lost keeps the output it streamed; an agent's later report adds what it kept", async () => {
     const sweeper = new JobSweeper(createStores(f.database).jobs, { runsCreated: () => undefined, cancelRuns: () => undefined }, f.clock);
-    const { runs } = await f.core.jobs.launch(f.admin, { content: 'echo start; sleep 60', targets: { system_ids: [ids['web-2']!, ids['db-1']!] }, timeout_s: 5 });
+    const { runs } = await f.core.jobs.launch(f.admin, {
+      content: 'echo start; sleep 60',
+      targets: { system_ids: [ids['web-2']!, ids['db-1']!] },
+      timeout_s: 5,
+    });
     const [web, db] = [ids['web-2']!, ids['db-1']!].map((s) => runs.find((r) => r.systemId === s)!.id) as [string, string];
     for (const system of [ids['web-2']!, ids['db-1']!]) await deliver(f.core, system);
-    for (const [system, run] of [[ids['web-2']!, web], [ids['db-1']!, db]] as const) {
+    for (const [system, run] of [
+      [ids['web-2']!, web],
+      [ids['db-1']!, db],
+    ] as const) {
       await f.core.runs.output(system, run, 0, 'stdout', 'sta');
       await f.core.runs.output(system, run, 1, 'stderr', 'warn\n');
       await f.core.runs.output(system, run, 2, 'stdout', 'rt\n');
     }
     f.clock.advance(70_000);
     await sweeper.sweepOnce();
-    expect(await f.core.jobs.run(f.admin, web)).toMatchObject({ state: 'lost', stdout: 'start\n', stderr: 'warn\n', reason: expect.stringMatching(/went away/) });
+    expect(await f.core.jobs.run(f.admin, web)).toMatchObject({
+      state: 'lost',
+      stdout: 'start\n',
+      stderr: 'warn\n',
+      reason: expect.stringMatching(/went away/),
+    });
     // An agent back without a copy of the output: its report keeps what was streamed.
-    const lost = (run: string, stdout: string): AgentResult => ({ ...exited(run, 0), outcome: 'lost', exit_code: null, stdout, error: 'the agent restarted while this run was in progress' });
+    const lost = (run: string, stdout: string): AgentResult => ({
+      ...exited(run, 0),
+      outcome: 'lost',
+      exit_code: null,
+      stdout,
+      error: 'the agent restarted while this run was in progress',
+    });
     expect(await f.core.runs.complete(ids['web-2']!, lost(web, ''))).toBe(true);
-    expect(await f.core.jobs.run(f.admin, web)).toMatchObject({ state: 'lost', stdout: 'start\n', stderr: 'warn\n', reason: 'the agent restarted while this run was in progress' });
+    expect(await f.core.jobs.run(f.admin, web)).toMatchObject({
+      state: 'lost',
+      stdout: 'start\n',
+      stderr: 'warn\n',
+      reason: 'the agent restarted while this run was in progress',
+    });
     // One with its copy: that is the fuller output, and it is stored.
     expect(await f.core.runs.complete(ids['db-1']!, lost(db, 'start\nafter the server went away\n'))).toBe(true);
     expect(await f.core.jobs.run(f.admin, db)).toMatchObject({ state: 'lost', stdout: 'start\nafter the server went away\n', stderr: '' });

@@ -70,11 +70,19 @@ export class JobEvents {
       for (const ev of events) {
         if (ev.kind === 'output') {
           cursor = { ...cursor, output: [ev.o.createdAt, ev.o.runId, ev.o.seq] };
-          yield { id: encodeCursor(cursor), event: 'output', data: { run_id: ev.o.runId, system_id: ev.o.systemId, hostname: ev.o.hostname, stream: ev.o.stream, data: ev.o.data } };
+          yield {
+            id: encodeCursor(cursor),
+            event: 'output',
+            data: { run_id: ev.o.runId, system_id: ev.o.systemId, hostname: ev.o.hostname, stream: ev.o.stream, data: ev.o.data },
+          };
         } else {
           cursor = { ...cursor, ended: [ev.e.endedAt, ev.e.runId] };
           const e = ev.e;
-          yield { id: encodeCursor(cursor), event: 'run', data: { run_id: e.runId, system_id: e.systemId, hostname: e.hostname, state: e.state, exit_code: e.exitCode, signal: e.signal, reason: e.reason } };
+          yield {
+            id: encodeCursor(cursor),
+            event: 'run',
+            data: { run_id: e.runId, system_id: e.systemId, hostname: e.hostname, state: e.state, exit_code: e.exitCode, signal: e.signal, reason: e.reason },
+          };
         }
       }
       const more = batch.output.length === BATCH || batch.ended.length === BATCH;

@@ -67,7 +67,12 @@ export class JobService {
    * Freezes content, environment and targets; writes the job and one run per
    * system, each with its own variables from `run_env`; wakes delivery.
    */
-  async launch(actor: Actor, input: LaunchInput, source: JobSource = 'api', links: { retryOf?: string; scriptId?: string } = {}): Promise<{ job: JobView; runs: RunRecord[] }> {
+  async launch(
+    actor: Actor,
+    input: LaunchInput,
+    source: JobSource = 'api',
+    links: { retryOf?: string; scriptId?: string } = {},
+  ): Promise<{ job: JobView; runs: RunRecord[] }> {
     requireRole(actor, 'operator');
     const content = checkContent(input.content, this.limits.scriptBytes);
     const shell = checkShell(input.shell);
@@ -79,16 +84,42 @@ export class JobService {
     const runEnv = checkRunEnv(input.run_env, systemIds, env);
     const now = this.clock.now();
     const job: JobRecord = {
-      id: newId(), organizationId: actor.organizationId, source, shell, content, env, timeoutS, ttlS, runAs, selector,
+      id: newId(),
+      organizationId: actor.organizationId,
+      source,
+      shell,
+      content,
+      env,
+      timeoutS,
+      ttlS,
+      runAs,
+      selector,
       maxConcurrency: checkRate(input.max_concurrency, 'max_concurrency', systemIds.length),
       maxErrors: checkRate(input.max_errors, 'max_errors', systemIds.length),
-      total: systemIds.length, stoppedReason: null, retryOf: links.retryOf ?? null, scriptId: links.scriptId ?? null,
-      createdBy: actor.label, createdAt: now.toISOString(), finishedAt: null,
+      total: systemIds.length,
+      stoppedReason: null,
+      retryOf: links.retryOf ?? null,
+      scriptId: links.scriptId ?? null,
+      createdBy: actor.label,
+      createdAt: now.toISOString(),
+      finishedAt: null,
     };
     const deliverDeadline = new Date(now.getTime() + ttlS * 1000).toISOString();
-    this.transitions.publish(await this.jobs.insertJob(job, systemIds.map((systemId) => ({ id: newId(), systemId, deliverDeadline, ...(runEnv.has(systemId) ? { env: runEnv.get(systemId)! } : {}) }))));
+    this.transitions.publish(
+      await this.jobs.insertJob(
+        job,
+        systemIds.map((systemId) => ({ id: newId(), systemId, deliverDeadline, ...(runEnv.has(systemId) ? { env: runEnv.get(systemId)! } : {}) })),
+      ),
+    );
     await this.audit.record(
-      { organizationId: actor.organizationId, actor: actor.label, action: 'job.launch', targetType: 'job', targetId: job.id, details: { systems: systemIds.length, shell, source, selector } },
+      {
+        organizationId: actor.organizationId,
+        actor: actor.label,
+        action: 'job.launch',
+        targetType: 'job',
+        targetId: job.id,
+        details: { systems: systemIds.length, shell, source, selector },
+      },
       now,
     );
     this.notifier.runsCreated(systemIds);
@@ -128,7 +159,9 @@ export class JobService {
     const id = 'jobId' in target ? target.jobId : target.runId;
     const what = 'jobId' in target ? 'job' : 'run';
     const now = this.clock.now();
-    const result = isId(id) ? await this.jobs.cancel(actor.organizationId, target, `cancelled by ${actor.label}`, now.toISOString()) : { found: false, inFlight: [], transitions: [] };
+    const result = isId(id)
+      ? await this.jobs.cancel(actor.organizationId, target, `cancelled by ${actor.label}`, now.toISOString())
+      : { found: false, inFlight: [], transitions: [] };
     if (!result.found) throw notFound(what, id);
     this.transitions.publish(result.transitions);
     await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: `${what}.cancel`, targetType: what, targetId: id }, now);
@@ -144,7 +177,16 @@ export class JobService {
     const runEnv = Object.fromEntries(systemIds.filter((id) => own[id] !== undefined).map((id) => [id, own[id]!]));
     return this.launch(
       actor,
-      { content: job.content, shell: job.shell, env: job.env, run_env: runEnv, timeout_s: job.timeoutS, ttl_s: job.ttlS, run_as: job.runAs ?? undefined, targets: { system_ids: systemIds } },
+      {
+        content: job.content,
+        shell: job.shell,
+        env: job.env,
+        run_env: runEnv,
+        timeout_s: job.timeoutS,
+        ttl_s: job.ttlS,
+        run_as: job.runAs ?? undefined,
+        targets: { system_ids: systemIds },
+      },
       job.source,
       { retryOf: job.id, ...(job.scriptId ? { scriptId: job.scriptId } : {}) },
     );

@@ -5,8 +5,17 @@ import type { AgentResult } from './run-lifecycle.js';
 
 function result(runId: string, over: Partial<AgentResult> = {}): AgentResult {
   return {
-    run_id: runId, outcome: 'exited', exit_code: 0, signal: null, started_at: '2026-11-23T12:00:01.000Z',
-    finished_at: '2026-11-23T12:00:02.000Z', stdout: 'out\n', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null,
+    run_id: runId,
+    outcome: 'exited',
+    exit_code: 0,
+    signal: null,
+    started_at: '2026-11-23T12:00:01.000Z',
+    finished_at: '2026-11-23T12:00:02.000Z',
+    stdout: 'out\n',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    error: null,
     ...over,
   };
 }
@@ -49,7 +58,7 @@ describe.each(DATABASES)('jobs and runs on $name', ({ name, skip }) => {
     expect(view.finishedAt).not.toBeNull();
   });
 
-  it.skipIf(skip)('a system cannot report on another system\'s run', async () => {
+  it.skipIf(skip)("a system cannot report on another system's run", async () => {
     const { runs } = await f.core.jobs.launch(f.admin, { content: 'true', targets: { system_ids: [a] } });
     expect(await f.core.runs.complete(b, result(runs[0]!.id))).toBe(false);
     expect((await f.core.jobs.run(f.admin, runs[0]!.id)).state).toBe('pending');
@@ -75,7 +84,7 @@ describe.each(DATABASES)('jobs and runs on $name', ({ name, skip }) => {
     expect(Buffer.byteLength(run.stdout)).toBe(1024 * 1024);
   });
 
-  it.skipIf(skip)('rejects bad input naming the field, and other organizations\' systems as not found', async () => {
+  it.skipIf(skip)("rejects bad input naming the field, and other organizations' systems as not found", async () => {
     const bad = [
       [{ content: '', targets: { system_ids: [a] } }, 'content'],
       [{ content: 'x', shell: 'fish', targets: { system_ids: [a] } }, 'shell'],

@@ -8,7 +8,19 @@ import type { JobStore } from './store.js';
 
 function exited(runId: string, code: number): AgentResult {
   const at = new Date().toISOString();
-  return { run_id: runId, outcome: 'exited', exit_code: code, signal: null, started_at: at, finished_at: at, stdout: 'ok\n', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null };
+  return {
+    run_id: runId,
+    outcome: 'exited',
+    exit_code: code,
+    signal: null,
+    started_at: at,
+    finished_at: at,
+    stdout: 'ok\n',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    error: null,
+  };
 }
 
 function ed25519Pem(): string {
@@ -75,24 +87,27 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
     expect(await f.core.jobs.get(f.admin, job.id)).toMatchObject({ done: true, status: 'succeeded', counts: { succeeded: 20 } });
   });
 
-  it.skipIf(skip)('starts are written in one batch, never over a stored result, never for another system, and not at all when the result comes first', async () => {
-    const { runs } = await launchAndClaim(3);
-    const at = new Date().toISOString();
-    starts.length = 0;
-    await Promise.all([lifecycle.started(runs[0]!.systemId, runs[0]!.id, at), lifecycle.started(runs[1]!.systemId, runs[2]!.id, at)]);
-    expect(await stateOf(runs[0]!.id)).toBe('running');
-    expect(await stateOf(runs[2]!.id)).toBe('delivered');
-    // The start of a run whose result is already in hand is dropped.
-    const start = lifecycle.started(runs[1]!.systemId, runs[1]!.id, at);
-    await lifecycle.complete(runs[1]!.systemId, exited(runs[1]!.id, 0));
-    await start;
-    expect(starts).toEqual([2]);
-    expect(await stateOf(runs[1]!.id)).toBe('succeeded');
-    // A start written after the result (another replica, a late batch) changes nothing.
-    await createStores(f.database).jobs.markStartedBatch([{ systemId: runs[1]!.systemId, runId: runs[1]!.id, at }]);
-    expect(await stateOf(runs[1]!.id)).toBe('succeeded');
-    await Promise.all(runs.map((r) => lifecycle.complete(r.systemId, exited(r.id, 0))));
-  });
+  it.skipIf(skip)(
+    'starts are written in one batch, never over a stored result, never for another system, and not at all when the result comes first',
+    async () => {
+      const { runs } = await launchAndClaim(3);
+      const at = new Date().toISOString();
+      starts.length = 0;
+      await Promise.all([lifecycle.started(runs[0]!.systemId, runs[0]!.id, at), lifecycle.started(runs[1]!.systemId, runs[2]!.id, at)]);
+      expect(await stateOf(runs[0]!.id)).toBe('running');
+      expect(await stateOf(runs[2]!.id)).toBe('delivered');
+      // The start of a run whose result is already in hand is dropped.
+      const start = lifecycle.started(runs[1]!.systemId, runs[1]!.id, at);
+      await lifecycle.complete(runs[1]!.systemId, exited(runs[1]!.id, 0));
+      await start;
+      expect(starts).toEqual([2]);
+      expect(await stateOf(runs[1]!.id)).toBe('succeeded');
+      // A start written after the result (another replica, a late batch) changes nothing.
+      await createStores(f.database).jobs.markStartedBatch([{ systemId: runs[1]!.systemId, runId: runs[1]!.id, at }]);
+      expect(await stateOf(runs[1]!.id)).toBe('succeeded');
+      await Promise.all(runs.map((r) => lifecycle.complete(r.systemId, exited(r.id, 0))));
+    },
+  );
 
   it.skipIf(skip)('a failed commit acknowledges nothing; retried one by one, only the refused result stays unacknowledged', async () => {
     const { runs } = await launchAndClaim(5);
@@ -122,7 +137,7 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
     for (const r of runs) expect(await stateOf(r.id)).toBe('delivered');
   });
 
-  it.skipIf(skip)('a batch keeps per-run rules: duplicates, another system\'s run, errors and max_errors', async () => {
+  it.skipIf(skip)("a batch keeps per-run rules: duplicates, another system's run, errors and max_errors", async () => {
     const { job, runs } = await launchAndClaim(4, { max_errors: 1 });
     const [a, b, c, d] = runs as [(typeof runs)[0], (typeof runs)[0], (typeof runs)[0], (typeof runs)[0]];
     const results = await Promise.all([

@@ -110,7 +110,13 @@ export class RunLifecycle {
   async pendingCancels(systemId: string, agentActive: string[]): Promise<string[]> {
     const requested = await this.jobs.cancelRequested(systemId);
     const active = new Set(agentActive);
-    this.transitions.publish(await this.jobs.cancelAbsent(systemId, requested.filter((id) => !active.has(id)), this.clock.now().toISOString()));
+    this.transitions.publish(
+      await this.jobs.cancelAbsent(
+        systemId,
+        requested.filter((id) => !active.has(id)),
+        this.clock.now().toISOString(),
+      ),
+    );
     return requested.filter((id) => active.has(id));
   }
 

@@ -162,7 +162,12 @@ export interface JobStore {
   /** Pending runs past their deadline → undeliverable; in-flight runs of absent systems past `lost_after` → lost. */
   sweep(now: string): Promise<{ effects: JobEffect[]; transitions: Transition[] }>;
   /** Cancels a job's (or one run's) runs: pending ones at once; in-flight ones are flagged and returned for the agent to stop. */
-  cancel(organizationId: string, target: { jobId: string } | { runId: string }, reason: string, at: string): Promise<{ found: boolean; inFlight: RunRef[]; transitions: Transition[] }>;
+  cancel(
+    organizationId: string,
+    target: { jobId: string } | { runId: string },
+    reason: string,
+    at: string,
+  ): Promise<{ found: boolean; inFlight: RunRef[]; transitions: Transition[] }>;
   /** An agent confirmed it does not have a cancelled run: end it now. */
   cancelAbsent(systemId: string, runIds: string[], at: string): Promise<Transition[]>;
 }

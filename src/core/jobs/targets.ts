@@ -24,7 +24,11 @@ function idList(value: unknown, field: string): string[] {
  * not exist (or belong to another organization) are NOT_FOUND; a selection
  * that matches nothing is an error, not an empty job.
  */
-export async function resolveTargets(systems: SystemStore, organizationId: string, targets: unknown): Promise<{ systemIds: string[]; selector: string | null }> {
+export async function resolveTargets(
+  systems: SystemStore,
+  organizationId: string,
+  targets: unknown,
+): Promise<{ systemIds: string[]; selector: string | null }> {
   if (typeof targets !== 'object' || targets === null || Array.isArray(targets)) {
     throw invalid('targets', 'must be an object with system_ids, group_ids, selector or all');
   }
@@ -47,6 +51,10 @@ export async function resolveTargets(systems: SystemStore, organizationId: strin
   const selector = parts.length ? parts.join(' or ') : null;
   const selected = selector ? await systems.selectSystemIds(organizationId, parseSelector(selector)) : [];
   const systemIds = [...new Set([...ids, ...selected])];
-  if (systemIds.length === 0) throw invalid('targets', t.all === true && parts.length === 1 ? 'the organization has no systems yet: enroll an agent first' : 'the selection matches no systems');
+  if (systemIds.length === 0)
+    throw invalid(
+      'targets',
+      t.all === true && parts.length === 1 ? 'the organization has no systems yet: enroll an agent first' : 'the selection matches no systems',
+    );
   return { systemIds, selector: typeof t.selector === 'string' ? t.selector : null };
 }

@@ -9,7 +9,19 @@ import { TransitionSink, type Transition } from './transitions.js';
 
 function exited(runId: string, code: number): AgentResult {
   const at = new Date().toISOString();
-  return { run_id: runId, outcome: 'exited', exit_code: code, signal: null, started_at: at, finished_at: at, stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false, error: null };
+  return {
+    run_id: runId,
+    outcome: 'exited',
+    exit_code: code,
+    signal: null,
+    started_at: at,
+    finished_at: at,
+    stdout: '',
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    error: null,
+  };
 }
 
 function ed25519Pem(): string {
@@ -63,7 +75,14 @@ describe.each(DATABASES)('run and job transitions on $name', ({ name, skip }) =>
       throw new Error('a broken subscriber');
     });
     f.core.transitions.subscribe((batch) => void seen.push(...batch));
-    sweeper = new JobSweeper(createStores(f.database).jobs, { runsCreated: () => undefined, cancelRuns: () => undefined }, f.clock, 1000, undefined, f.core.transitions);
+    sweeper = new JobSweeper(
+      createStores(f.database).jobs,
+      { runsCreated: () => undefined, cancelRuns: () => undefined },
+      f.clock,
+      1000,
+      undefined,
+      f.core.transitions,
+    );
   });
   afterAll(async () => f?.close());
 
@@ -75,7 +94,7 @@ describe.each(DATABASES)('run and job transitions on $name', ({ name, skip }) =>
     return batch.filter((t) => t.jobId === jobId).map((t) => line(t, hostOf));
   }
 
-  it.skipIf(skip)('a job\'s life: launched, delivered, started, ended, finished with its status', async () => {
+  it.skipIf(skip)("a job's life: launched, delivered, started, ended, finished with its status", async () => {
     const { job, runs } = await f.core.jobs.launch(f.admin, { content: 'true', targets: { system_ids: [ids['t-a']!, ids['t-b']!] } });
     expect(since(job.id).sort()).toEqual(['job - → running (launched)', 't-a - → pending (launched)', 't-b - → pending (launched)']);
     await f.core.runs.deliverableBatch([ids['t-a']!, ids['t-b']!]);
@@ -94,11 +113,24 @@ describe.each(DATABASES)('run and job transitions on $name', ({ name, skip }) =>
     await f.core.runs.complete(b.systemId, exited(b.id, 3));
     expect(since(job.id)).toEqual([]);
     const finished = seen.find((t) => t.kind === 'job' && t.jobId === job.id && t.to === 'finished')!;
-    expect(finished).toEqual({ kind: 'job', jobId: job.id, organizationId: f.admin.organizationId, from: 'running', to: 'finished', reason: 'failed', at: f.clock.now().toISOString() });
-    expect(seen.find((t) => t.kind === 'run' && t.runId === a.id && t.to === 'running')).toMatchObject({ jobId: job.id, systemId: a.systemId, organizationId: f.admin.organizationId, at: startedAt });
+    expect(finished).toEqual({
+      kind: 'job',
+      jobId: job.id,
+      organizationId: f.admin.organizationId,
+      from: 'running',
+      to: 'finished',
+      reason: 'failed',
+      at: f.clock.now().toISOString(),
+    });
+    expect(seen.find((t) => t.kind === 'run' && t.runId === a.id && t.to === 'running')).toMatchObject({
+      jobId: job.id,
+      systemId: a.systemId,
+      organizationId: f.admin.organizationId,
+      at: startedAt,
+    });
   });
 
-  it.skipIf(skip)('a vanished agent\'s run ends lost; its late result replaces lost', async () => {
+  it.skipIf(skip)("a vanished agent's run ends lost; its late result replaces lost", async () => {
     const { job, runs } = await f.core.jobs.launch(f.admin, { content: 'sleep 60', targets: { system_ids: [ids['t-c']!] }, timeout_s: 5 });
     await f.core.runs.deliverableBatch([ids['t-c']!]);
     since(job.id);
@@ -112,7 +144,9 @@ describe.each(DATABASES)('run and job transitions on $name', ({ name, skip }) =>
   it.skipIf(skip)('past max_errors the job stops and its waiting runs are cancelled', async () => {
     const all = Object.values(ids);
     const { job } = await f.core.jobs.launch(f.admin, { content: 'false', targets: { system_ids: all }, max_concurrency: 1, max_errors: 0 });
-    const claimed = [...(await f.core.runs.deliverableBatch(all)).entries()].flatMap(([systemId, ds]) => ds.filter((d) => d.jobId === job.id).map((d) => ({ systemId, runId: d.runId })));
+    const claimed = [...(await f.core.runs.deliverableBatch(all)).entries()].flatMap(([systemId, ds]) =>
+      ds.filter((d) => d.jobId === job.id).map((d) => ({ systemId, runId: d.runId })),
+    );
     expect(claimed).toHaveLength(1);
     const first = hostOf.get(claimed[0]!.systemId)!;
     const others = ['t-a', 't-b', 't-c'].filter((h) => h !== first);

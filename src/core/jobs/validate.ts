@@ -96,13 +96,15 @@ export function checkRate(value: unknown, field: 'max_concurrency' | 'max_errors
   const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)%$/.exec(value.trim()) : null;
   if (!m) throw invalid(field, `must be an integer ≥ ${min} or a percentage like "10%"`);
   const pct = Number(m[1]);
-  if (pct > 100 || (field === 'max_concurrency' && pct <= 0)) throw invalid(field, `must be a percentage in ${field === 'max_concurrency' ? '(0, 100]' : '[0, 100]'}`);
+  if (pct > 100 || (field === 'max_concurrency' && pct <= 0))
+    throw invalid(field, `must be a percentage in ${field === 'max_concurrency' ? '(0, 100]' : '[0, 100]'}`);
   return field === 'max_concurrency' ? Math.max(1, Math.ceil((total * pct) / 100)) : Math.floor((total * pct) / 100);
 }
 
 export function checkTtl(value: unknown): number {
   if (value === undefined) return 3600;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 604_800) throw invalid('ttl_s', 'must be an integer from 1 to 604800 (7 days)');
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 604_800)
+    throw invalid('ttl_s', 'must be an integer from 1 to 604800 (7 days)');
   return value;
 }
 

@@ -62,7 +62,13 @@ export class KeyService {
   }
 
   /** Inserts a key without a role check: for bootstrap and organization creation only. */
-  async insertApiKey(organizationId: string, name: string, role: Role, by: string, secret = generateSecret('mk')): Promise<{ key: ApiKeyRecord; secret: string }> {
+  async insertApiKey(
+    organizationId: string,
+    name: string,
+    role: Role,
+    by: string,
+    secret = generateSecret('mk'),
+  ): Promise<{ key: ApiKeyRecord; secret: string }> {
     const now = this.clock.now();
     const key: ApiKeyRecord = {
       id: newId(),
@@ -135,7 +141,13 @@ export class KeyService {
   }
 
   /** Inserts an enrollment key without a role check: for bootstrap only. */
-  async insertEnrollmentKey(organizationId: string, name: string, options: EnrollmentKeyOptions | string[], by: string, secret = generateSecret('mek')): Promise<{ key: EnrollmentKeyRecord; secret: string }> {
+  async insertEnrollmentKey(
+    organizationId: string,
+    name: string,
+    options: EnrollmentKeyOptions | string[],
+    by: string,
+    secret = generateSecret('mek'),
+  ): Promise<{ key: EnrollmentKeyRecord; secret: string }> {
     const o: EnrollmentKeyOptions = Array.isArray(options) ? { tags: options } : options;
     const now = this.clock.now();
     const key: EnrollmentKeyRecord = {
@@ -153,7 +165,10 @@ export class KeyService {
       uses: 0,
     };
     await this.store.insertEnrollmentKey(key);
-    await this.audit.record({ organizationId, actor: by, action: 'enrollment_key.create', targetType: 'enrollment_key', targetId: key.id, details: { name } }, now);
+    await this.audit.record(
+      { organizationId, actor: by, action: 'enrollment_key.create', targetType: 'enrollment_key', targetId: key.id, details: { name } },
+      now,
+    );
     return { key, secret };
   }
 
@@ -168,7 +183,10 @@ export class KeyService {
     requireRole(actor, 'admin');
     const now = this.clock.now();
     if (!(await this.store.revokeEnrollmentKey(actor.organizationId, id, now.toISOString()))) throw notFound('enrollment key', id);
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'enrollment_key.revoke', targetType: 'enrollment_key', targetId: id }, now);
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'enrollment_key.revoke', targetType: 'enrollment_key', targetId: id },
+      now,
+    );
   }
 
   /** Resolves a presented enrollment key; UNAUTHENTICATED when unknown, revoked, expired or used up. */
@@ -178,7 +196,8 @@ export class KeyService {
     if (!key || !digestsEqual(key.secretHash, hash) || key.revokedAt) {
       throw new MusterError('UNAUTHENTICATED', 'the enrollment key is not valid');
     }
-    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= this.clock.now().getTime()) throw new MusterError('UNAUTHENTICATED', 'the enrollment key has expired');
+    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= this.clock.now().getTime())
+      throw new MusterError('UNAUTHENTICATED', 'the enrollment key has expired');
     if (key.maxUses !== null && key.uses >= key.maxUses) throw new MusterError('UNAUTHENTICATED', 'the enrollment key has no uses left');
     return key;
   }

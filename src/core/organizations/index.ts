@@ -42,7 +42,10 @@ export class OrganizationService {
    * keeps its keys. Safe when several replicas start at once on one database.
    */
   async bootstrap(explicit: { apiKey?: string | undefined; enrollmentKey?: string | undefined }): Promise<BootstrapResult> {
-    for (const [field, value] of [['MUSTER_BOOTSTRAP_API_KEY', explicit.apiKey], ['MUSTER_BOOTSTRAP_ENROLLMENT_KEY', explicit.enrollmentKey]] as const) {
+    for (const [field, value] of [
+      ['MUSTER_BOOTSTRAP_API_KEY', explicit.apiKey],
+      ['MUSTER_BOOTSTRAP_ENROLLMENT_KEY', explicit.enrollmentKey],
+    ] as const) {
       if (value !== undefined && value.length < MIN_SECRET_LENGTH) throw invalid(field, `must be at least ${MIN_SECRET_LENGTH} characters`);
     }
     const existing = await this.store.findOrganizationBySlug(DEFAULT_SLUG);
@@ -70,11 +73,15 @@ export class OrganizationService {
     const own = await this.get(actor);
     if (own.slug !== DEFAULT_SLUG) throw new MusterError('FORBIDDEN', 'only admins of the default organization can create organizations');
     if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 100) throw invalid('name', 'must be 1–100 characters');
-    if (typeof input.slug !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.slug)) throw invalid('slug', 'must be 1–63 lower-case letters, digits or dashes');
+    if (typeof input.slug !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(input.slug))
+      throw invalid('slug', 'must be 1–63 lower-case letters, digits or dashes');
     const now = this.clock.now();
     const organization: OrganizationRecord = { id: newId(), slug: input.slug, name: input.name.trim(), createdAt: now.toISOString() };
     if (!(await this.store.insertOrganization(organization))) throw new MusterError('CONFLICT', `organization ${input.slug} already exists`, { field: 'slug' });
-    await this.audit.record({ organizationId: own.id, actor: actor.label, action: 'organization.create', targetType: 'organization', targetId: organization.id }, now);
+    await this.audit.record(
+      { organizationId: own.id, actor: actor.label, action: 'organization.create', targetType: 'organization', targetId: organization.id },
+      now,
+    );
     const { secret } = await this.keys.insertApiKey(organization.id, 'first admin', 'admin', actor.label);
     return { organization, apiKey: secret };
   }

@@ -10,10 +10,14 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
   let system: string;
   const scheduler = (clock = f.clock, database: Database = f.database) => {
     const stores = createStores(database);
-    const core = database === f.database ? f.core : createCore({ stores, clock, notifier: { runsCreated: () => {}, cancelRuns: () => {} }, limits: { scriptBytes: 1 << 20, outputBytes: 1 << 20 } });
+    const core =
+      database === f.database
+        ? f.core
+        : createCore({ stores, clock, notifier: { runsCreated: () => {}, cancelRuns: () => {} }, limits: { scriptBytes: 1 << 20, outputBytes: 1 << 20 } });
     return new Scheduler(stores.scripts, core.scripts, clock);
   };
-  const scheduledJobs = async (scriptId: string) => (await f.core.jobs.list(f.admin, { limit: 500 })).filter((j) => j.source === 'schedule' && j.scriptId === scriptId);
+  const scheduledJobs = async (scriptId: string) =>
+    (await f.core.jobs.list(f.admin, { limit: 500 })).filter((j) => j.source === 'schedule' && j.scriptId === scriptId);
 
   beforeAll(async () => {
     if (skip) return;
@@ -23,7 +27,13 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
   afterAll(async () => f?.close());
 
   it.skipIf(skip)('fires a cron slot once, survives a restart without doubling, and runs missed slots once', async () => {
-    const script = await f.core.scripts.create(f.admin, { name: 'backup', content: 'echo backup', launch_type: 'repeated', schedule: '*/5 * * * *', default_targets: { system_ids: [system] } });
+    const script = await f.core.scripts.create(f.admin, {
+      name: 'backup',
+      content: 'echo backup',
+      launch_type: 'repeated',
+      schedule: '*/5 * * * *',
+      default_targets: { system_ids: [system] },
+    });
     expect(script.nextFireAt).toBe('2026-11-23T12:05:00.000Z');
     const first = scheduler();
     f.clock.advance(4 * 60_000);
@@ -46,7 +56,13 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('fires a one-time launch once at its instant', async () => {
     const at = new Date(f.clock.now().getTime() + 3600_000).toISOString();
-    const script = await f.core.scripts.create(f.admin, { name: 'once', content: 'true', launch_type: 'one-time', run_at: at, default_targets: { system_ids: [system] } });
+    const script = await f.core.scripts.create(f.admin, {
+      name: 'once',
+      content: 'true',
+      launch_type: 'one-time',
+      run_at: at,
+      default_targets: { system_ids: [system] },
+    });
     // Other tests' schedules share the database, so count this script's jobs, not ticks.
     const s = scheduler();
     await s.tick();
@@ -60,7 +76,13 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
   });
 
   it.skipIf(skip)('lets exactly one of several replicas fire each slot', async () => {
-    const script = await f.core.scripts.create(f.admin, { name: 'replicated', content: 'true', launch_type: 'repeated', schedule: '0 * * * * *', default_targets: { system_ids: [system] } });
+    const script = await f.core.scripts.create(f.admin, {
+      name: 'replicated',
+      content: 'true',
+      launch_type: 'repeated',
+      schedule: '0 * * * * *',
+      default_targets: { system_ids: [system] },
+    });
     const others = [f.test.open(), f.test.open(), f.test.open()];
     try {
       const replicas = [scheduler(), ...others.map((d) => scheduler(f.clock, d))];
@@ -77,10 +99,23 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('takes over a fire whose claimer died before writing its job, and never one whose job exists', async () => {
     const stores = createStores(f.database);
-    const lost = await f.core.scripts.create(f.admin, { name: 'crashed', content: 'true', launch_type: 'repeated', schedule: '0 0 * * *', default_targets: { system_ids: [system] } });
-    const done = await f.core.scripts.create(f.admin, { name: 'crashed-late', content: 'true', launch_type: 'repeated', schedule: '0 0 * * *', default_targets: { system_ids: [system] } });
+    const lost = await f.core.scripts.create(f.admin, {
+      name: 'crashed',
+      content: 'true',
+      launch_type: 'repeated',
+      schedule: '0 0 * * *',
+      default_targets: { system_ids: [system] },
+    });
+    const done = await f.core.scripts.create(f.admin, {
+      name: 'crashed-late',
+      content: 'true',
+      launch_type: 'repeated',
+      schedule: '0 0 * * *',
+      default_targets: { system_ids: [system] },
+    });
     // A replica claims both slots and dies: before launching the first, after launching the second.
-    for (const script of [lost, done]) expect(await stores.scripts.claimFire(script.id, script.nextFireAt!, '2099-01-01T00:00:00.000Z', f.clock.now().toISOString())).toBe(true);
+    for (const script of [lost, done])
+      expect(await stores.scripts.claimFire(script.id, script.nextFireAt!, '2099-01-01T00:00:00.000Z', f.clock.now().toISOString())).toBe(true);
     const actor = { organizationId: f.admin.organizationId, role: 'operator' as const, label: `schedule:${done.id}@${done.nextFireAt}` };
     await f.core.scripts.launch(actor, done.id, { source: 'schedule' });
     const s = scheduler();
@@ -97,7 +132,13 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
   });
 
   it.skipIf(skip)('an edit that keeps the schedule keeps the claimed next fire; a new schedule moves it', async () => {
-    const script = await f.core.scripts.create(f.admin, { name: 'edited', content: 'true', launch_type: 'repeated', schedule: '0 4 * * *', default_targets: { system_ids: [system] } });
+    const script = await f.core.scripts.create(f.admin, {
+      name: 'edited',
+      content: 'true',
+      launch_type: 'repeated',
+      schedule: '0 4 * * *',
+      default_targets: { system_ids: [system] },
+    });
     const renamed = await f.core.scripts.update(f.admin, script.id, { name: 'edited-2' });
     expect(renamed.nextFireAt).toBe(script.nextFireAt);
     const moved = await f.core.scripts.update(f.admin, script.id, { schedule: '0 5 * * *' });
@@ -107,7 +148,13 @@ describe.each(DATABASES)('scheduler on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('start() fires what is due at once and stop() ends the loop', async () => {
     const clock = new FakeClock(f.clock.now());
-    const script = await f.core.scripts.create(f.admin, { name: 'started', content: 'true', launch_type: 'repeated', schedule: '* * * * *', default_targets: { system_ids: [system] } });
+    const script = await f.core.scripts.create(f.admin, {
+      name: 'started',
+      content: 'true',
+      launch_type: 'repeated',
+      schedule: '* * * * *',
+      default_targets: { system_ids: [system] },
+    });
     clock.advance(61_000);
     const fired: string[] = [];
     const stores = createStores(f.database);

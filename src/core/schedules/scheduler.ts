@@ -65,7 +65,8 @@ export class Scheduler {
     let launched = await this.recover(now);
     for (const script of await this.store.dueScripts(now.toISOString(), BATCH)) {
       const slot = script.nextFireAt!;
-      const next = script.launchType === 'repeated' && script.schedule ? (nextCronFire(script.schedule, script.timezone ?? 'UTC', now)?.toISOString() ?? null) : null;
+      const next =
+        script.launchType === 'repeated' && script.schedule ? (nextCronFire(script.schedule, script.timezone ?? 'UTC', now)?.toISOString() ?? null) : null;
       if (!(await this.store.claimFire(script.id, slot, next, now.toISOString()))) continue;
       if (await this.fire(script, slot)) launched++;
     }
@@ -101,7 +102,10 @@ export class Scheduler {
   private loop(): void {
     if (this.stopped) return;
     this.running = this.tick()
-      .then(() => undefined, (err: unknown) => this.events.error?.(err, { during: 'tick' }))
+      .then(
+        () => undefined,
+        (err: unknown) => this.events.error?.(err, { during: 'tick' }),
+      )
       .finally(() => {
         if (!this.stopped) this.timer = setTimeout(() => this.loop(), this.intervalMs);
       });

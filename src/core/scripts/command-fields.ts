@@ -27,7 +27,8 @@ export function checkTriggerName(value: unknown, field = 'trigger'): string {
 }
 
 function checkLaunchType(value: unknown): LaunchType {
-  if (typeof value !== 'string' || !(LAUNCH_TYPES as readonly string[]).includes(value)) throw invalid('launch_type', `must be one of ${LAUNCH_TYPES.join(', ')}`);
+  if (typeof value !== 'string' || !(LAUNCH_TYPES as readonly string[]).includes(value))
+    throw invalid('launch_type', `must be one of ${LAUNCH_TYPES.join(', ')}`);
   return value as LaunchType;
 }
 
@@ -39,7 +40,8 @@ function checkInstant(value: unknown): string {
 
 function checkPlatform(value: unknown): string | null {
   if (value === null) return null;
-  if (typeof value !== 'string' || !(PLATFORMS as readonly string[]).includes(value)) throw invalid('platform', `must be null or one of ${PLATFORMS.join(', ')}`);
+  if (typeof value !== 'string' || !(PLATFORMS as readonly string[]).includes(value))
+    throw invalid('platform', `must be null or one of ${PLATFORMS.join(', ')}`);
   return value;
 }
 
@@ -72,7 +74,8 @@ export function commandFields(input: CommandFieldsInput, old: CommandFields | un
     if (launchType === 'one-time' && scheduleChanged && input.run_at !== undefined && Date.parse(runAt!) < now.getTime() - 60_000) {
       throw invalid('run_at', 'is in the past');
     }
-    nextFireAt = launchType === 'repeated' ? (nextCronFire(schedule!, timezone ?? 'UTC', now)?.toISOString() ?? null) : launchType === 'one-time' ? runAt : null;
+    nextFireAt =
+      launchType === 'repeated' ? (nextCronFire(schedule!, timezone ?? 'UTC', now)?.toISOString() ?? null) : launchType === 'one-time' ? runAt : null;
   }
   return { launchType, triggerName, schedule, timezone, runAt, runOnEnroll, platform, nextFireAt, reschedule };
 }

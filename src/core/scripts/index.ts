@@ -3,7 +3,19 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
-import { checkContent, checkRunAs, checkShell, checkTimeout, checkTtl, type JobLimits, type JobService, type JobSource, type JobView, type LaunchInput, type RunRecord } from '../jobs/index.js';
+import {
+  checkContent,
+  checkRunAs,
+  checkShell,
+  checkTimeout,
+  checkTtl,
+  type JobLimits,
+  type JobService,
+  type JobSource,
+  type JobView,
+  type LaunchInput,
+  type RunRecord,
+} from '../jobs/index.js';
 import { checkAttributes } from '../systems/index.js';
 import { COMMAND_FIELDS, commandFields, type CommandFieldsInput } from './command-fields.js';
 import type { ScriptRecord, ScriptStore, ScriptTargets } from './store.js';
@@ -44,7 +56,8 @@ function checkIdList(value: unknown, field: string): string[] {
   if (!Array.isArray(value)) throw invalid(field, 'must be an array of strings');
   if (value.length > MAX_TARGET_IDS) throw invalid(field, `must hold at most ${MAX_TARGET_IDS} entries`);
   value.forEach((v: unknown, i) => {
-    if (typeof v !== 'string' || v === '' || v.length > MAX_TARGET_ID_LENGTH) throw invalid(`${field}[${i}]`, `must be a non-empty string of at most ${MAX_TARGET_ID_LENGTH} characters`);
+    if (typeof v !== 'string' || v === '' || v.length > MAX_TARGET_ID_LENGTH)
+      throw invalid(`${field}[${i}]`, `must be a non-empty string of at most ${MAX_TARGET_ID_LENGTH} characters`);
   });
   return [...(value as string[])];
 }
@@ -119,7 +132,17 @@ export class ScriptService {
       createdBy: actor.label,
     };
     if (!(await this.store.insertScript(script))) throw nameTaken(script.name);
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'script.create', targetType: 'script', targetId: script.id, details: { name: script.name } }, now);
+    await this.audit.record(
+      {
+        organizationId: actor.organizationId,
+        actor: actor.label,
+        action: 'script.create',
+        targetType: 'script',
+        targetId: script.id,
+        details: { name: script.name },
+      },
+      now,
+    );
     return script;
   }
 
@@ -186,7 +209,17 @@ export class ScriptService {
     if (result === 'not_found') throw notFound('script', id);
     if (result === 'name_taken') throw nameTaken(script.name);
     const changed = SCRIPT_FIELDS.filter((k) => input[k] !== undefined);
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'script.update', targetType: 'script', targetId: id, details: { name: script.name, fields: changed } }, now);
+    await this.audit.record(
+      {
+        organizationId: actor.organizationId,
+        actor: actor.label,
+        action: 'script.update',
+        targetType: 'script',
+        targetId: id,
+        details: { name: script.name, fields: changed },
+      },
+      now,
+    );
     return script;
   }
 
@@ -194,7 +227,10 @@ export class ScriptService {
   async remove(actor: Actor, id: string): Promise<void> {
     requireRole(actor, 'operator');
     if (!isId(id) || !(await this.store.deleteScript(actor.organizationId, id))) throw notFound('script', id);
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'script.delete', targetType: 'script', targetId: id }, this.clock.now());
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'script.delete', targetType: 'script', targetId: id },
+      this.clock.now(),
+    );
   }
 }
 

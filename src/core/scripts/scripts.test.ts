@@ -26,7 +26,10 @@ async function scriptFixture(name: 'sqlite' | 'postgres'): Promise<Fixture> {
   const scripts = new ScriptService(stores.scripts, stores.audit, clock, limits, jobs);
   const organizations = stores.organizations;
   return {
-    scripts, clock, database, test,
+    scripts,
+    clock,
+    database,
+    test,
     async organization(role) {
       const id = newId();
       await organizations.insertOrganization({ id, slug: `org-${id}`, name: 'Org', createdAt: clock.now().toISOString() });
@@ -52,8 +55,14 @@ describe.each(DATABASES)('scripts on $name', ({ name, skip }) => {
   it.skipIf(skip)('creates with defaults, reads by id and by name, lists', async () => {
     const s = await f.scripts.create(admin, { name: 'uptime', content: 'uptime' });
     expect(s).toMatchObject({
-      name: 'uptime', shell: 'bash', runAs: null, timeoutS: 120, ttlS: 3600, createdBy: 'test:admin',
-      defaultTargets: { systemIds: [], groupIds: [], selector: null }, createdAt: f.clock.now().toISOString(),
+      name: 'uptime',
+      shell: 'bash',
+      runAs: null,
+      timeoutS: 120,
+      ttlS: 3600,
+      createdBy: 'test:admin',
+      defaultTargets: { systemIds: [], groupIds: [], selector: null },
+      createdAt: f.clock.now().toISOString(),
     });
     expect(await f.scripts.get(admin, s.id)).toEqual(s);
     expect(await f.scripts.get(admin, 'uptime')).toEqual(s);
@@ -62,12 +71,20 @@ describe.each(DATABASES)('scripts on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('keeps every field through the database', async () => {
     const input = {
-      name: 'full', content: 'print(1)', shell: 'python3', run_as: 'deploy', timeout_s: 30, ttl_s: 604_800,
+      name: 'full',
+      content: 'print(1)',
+      shell: 'python3',
+      run_as: 'deploy',
+      timeout_s: 30,
+      ttl_s: 604_800,
       default_targets: { system_ids: ['a'.repeat(24)], group_ids: ['web'], selector: 'tag:web' },
     };
     const s = await f.scripts.create(admin, input);
     expect(await f.scripts.get(admin, s.id)).toMatchObject({
-      shell: 'python3', runAs: 'deploy', timeoutS: 30, ttlS: 604_800,
+      shell: 'python3',
+      runAs: 'deploy',
+      timeoutS: 30,
+      ttlS: 604_800,
       defaultTargets: { systemIds: ['a'.repeat(24)], groupIds: ['web'], selector: 'tag:web' },
     });
   });

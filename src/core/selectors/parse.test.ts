@@ -6,7 +6,13 @@ describe('parseSelector', () => {
     expect(parseSelector('tag:web and not hostname:canary or group:prod')).toEqual({
       kind: 'or',
       items: [
-        { kind: 'and', items: [{ kind: 'term', key: 'tag', value: 'web' }, { kind: 'not', item: { kind: 'term', key: 'hostname', value: 'canary' } }] },
+        {
+          kind: 'and',
+          items: [
+            { kind: 'term', key: 'tag', value: 'web' },
+            { kind: 'not', item: { kind: 'term', key: 'hostname', value: 'canary' } },
+          ],
+        },
         { kind: 'term', key: 'group', value: 'prod' },
       ],
     });
@@ -14,7 +20,13 @@ describe('parseSelector', () => {
       kind: 'and',
       items: [
         { kind: 'term', key: 'tag', value: 'a' },
-        { kind: 'or', items: [{ kind: 'term', key: 'ip', value: '10.10' }, { kind: 'term', key: 'comments', value: 'in maintenance' }] },
+        {
+          kind: 'or',
+          items: [
+            { kind: 'term', key: 'ip', value: '10.10' },
+            { kind: 'term', key: 'comments', value: 'in maintenance' },
+          ],
+        },
       ],
     });
     expect(parseSelector('*')).toEqual({ kind: 'all' });
@@ -24,7 +36,10 @@ describe('parseSelector', () => {
     expect(parseSelector('tag:"stopped servers"')).toEqual({ kind: 'term', key: 'tag', value: 'stopped servers' });
     expect(parseSelector('tag:"say \\"hi\\" (now)" and not tag:"服务器 ✓"')).toEqual({
       kind: 'and',
-      items: [{ kind: 'term', key: 'tag', value: 'say "hi" (now)' }, { kind: 'not', item: { kind: 'term', key: 'tag', value: '服务器 ✓' } }],
+      items: [
+        { kind: 'term', key: 'tag', value: 'say "hi" (now)' },
+        { kind: 'not', item: { kind: 'term', key: 'tag', value: '服务器 ✓' } },
+      ],
     });
     // Unquoted, a space ends the value and the rest must be a term.
     expect(() => parseSelector('tag:stopped servers')).toThrow(/expected a term like tag:web, found "servers"/);

@@ -2,9 +2,7 @@ import { regexProblem } from '../../lib/safe-regex.js';
 import { MusterError } from '../errors.js';
 import { TERM_KEYS, type Selector, type TermKey } from './ast.js';
 
-type Token =
-  | { type: 'lparen' | 'rparen' | 'star' | 'and' | 'or' | 'not' | 'end'; pos: number }
-  | { type: 'term'; pos: number; key: string; value: string };
+type Token = { type: 'lparen' | 'rparen' | 'star' | 'and' | 'or' | 'not' | 'end'; pos: number } | { type: 'term'; pos: number; key: string; value: string };
 
 const MAX_LENGTH = 4096;
 const MAX_DEPTH = 64;

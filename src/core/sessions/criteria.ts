@@ -32,7 +32,11 @@ export function validCustom(value: unknown, allowed: readonly string[], field = 
   let total = 0;
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (!allowed.includes(key)) throw invalid(`${field}.${key}`, allowed.length ? `is not a custom field of this organization (${allowed.join(', ')})` : 'is not a custom field: this organization has none configured');
+    if (!allowed.includes(key))
+      throw invalid(
+        `${field}.${key}`,
+        allowed.length ? `is not a custom field of this organization (${allowed.join(', ')})` : 'is not a custom field: this organization has none configured',
+      );
     if (typeof v !== 'string') throw invalid(`${field}.${key}`, 'must be a string');
     if (v.length > CUSTOM_FIELD_MAX) throw invalid(`${field}.${key}`, `must be at most ${CUSTOM_FIELD_MAX} characters`);
     total += v.length;

@@ -2,8 +2,7 @@ import type { SessionEnd, SessionRecord } from './store.js';
 
 /** What a viewer is told besides terminal bytes. */
 export type ViewerEvent =
-  | { type: 'notice'; message: string }
-  | { type: 'exit'; reason: string; message: string; exit_code: number | null; signal: string | null };
+  { type: 'notice'; message: string } | { type: 'exit'; reason: string; message: string; exit_code: number | null; signal: string | null };
 
 /** A viewer's side of an attached session (a WebSocket, in the native face). */
 export interface SessionViewer {

@@ -17,7 +17,14 @@ describe.each(DATABASES)('session recordings on $name', ({ name, skip }) => {
     const { sessions } = await store();
     let now = 1_000;
     const errors: unknown[] = [];
-    const rec = new Recording(sessions, 's1', 1_000, false, (e) => errors.push(e), () => now);
+    const rec = new Recording(
+      sessions,
+      's1',
+      1_000,
+      false,
+      (e) => errors.push(e),
+      () => now,
+    );
     const euro = Buffer.from('€ ok\r\n');
     rec.output(euro.subarray(0, 2));
     now = 1_250;
@@ -25,9 +32,22 @@ describe.each(DATABASES)('session recordings on $name', ({ name, skip }) => {
     rec.input(Buffer.from('secret\n'));
     rec.resize(100, 30);
     await rec.flush();
-    const events = (await sessions.readRecording('s1')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(events).toEqual([[0.25, 'o', '€ ok\r\n'], [0.25, 'r', '100x30']]);
-    const withInput = new Recording(sessions, 's2', 0, true, (e) => errors.push(e), () => 500);
+    const events = (await sessions.readRecording('s1'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events).toEqual([
+      [0.25, 'o', '€ ok\r\n'],
+      [0.25, 'r', '100x30'],
+    ]);
+    const withInput = new Recording(
+      sessions,
+      's2',
+      0,
+      true,
+      (e) => errors.push(e),
+      () => 500,
+    );
     withInput.input(Buffer.from('ls\r'));
     await withInput.flush();
     expect(await sessions.readRecording('s2')).toBe('[0.5,"i","ls\\r"]\n');
@@ -36,10 +56,20 @@ describe.each(DATABASES)('session recordings on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('writes in parts that read back in order', async () => {
     const { sessions } = await store();
-    const rec = new Recording(sessions, 's3', 0, false, () => undefined, () => 0);
+    const rec = new Recording(
+      sessions,
+      's3',
+      0,
+      false,
+      () => undefined,
+      () => 0,
+    );
     for (let i = 0; i < 2000; i++) rec.output(Buffer.from(`line ${i} ${'x'.repeat(40)}\r\n`));
     await rec.flush();
-    const events = (await sessions.readRecording('s3')).trim().split('\n').map((l) => JSON.parse(l) as [number, string, string]);
+    const events = (await sessions.readRecording('s3'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as [number, string, string]);
     expect(events.map((e) => e[2])).toEqual(Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x'.repeat(40)}\r\n`));
   });
 });

@@ -70,10 +70,17 @@ export class SessionService {
   }
 
   /** Checks a request for a console script and issues its single-use ticket (operator: it opens a shell). */
-  async issueTicket(actor: Actor, input: { criteria: unknown; custom?: unknown; run_as?: string | null }): Promise<{ ticket: string; expiresAt: string; request: TicketRequest }> {
+  async issueTicket(
+    actor: Actor,
+    input: { criteria: unknown; custom?: unknown; run_as?: string | null },
+  ): Promise<{ ticket: string; expiresAt: string; request: TicketRequest }> {
     requireRole(actor, 'operator');
     const settings = (await this.store.getSettings(actor.organizationId)) ?? DEFAULT_SETTINGS;
-    const request: TicketRequest = { criteria: validCriteria(input.criteria), custom: validCustom(input.custom, settings.customFields), runAs: validUser(input.run_as) };
+    const request: TicketRequest = {
+      criteria: validCriteria(input.criteria),
+      custom: validCustom(input.custom, settings.customFields),
+      runAs: validUser(input.run_as),
+    };
     return { ...(await this.tickets.issue(actor, request)), request };
   }
 
@@ -81,7 +88,8 @@ export class SessionService {
   async open(actor: Actor, request: OpenSession): Promise<OpenResult> {
     requireRole(actor, 'operator');
     const ticket = request.ticket === undefined ? undefined : await this.tickets.check(actor, request.ticket);
-    if (ticket && (request.criteria !== undefined || request.selector !== undefined || request.custom !== undefined || request.run_as !== undefined)) throw invalid('ticket', 'carries the criteria, custom fields and user: send only system_id (a choice) besides it');
+    if (ticket && (request.criteria !== undefined || request.selector !== undefined || request.custom !== undefined || request.run_as !== undefined))
+      throw invalid('ticket', 'carries the criteria, custom fields and user: send only system_id (a choice) besides it');
     const input: OpenSession = ticket ? { ...request, criteria: ticket.criteria, custom: ticket.custom, run_as: ticket.runAs } : request;
     const settings = (await this.store.getSettings(actor.organizationId)) ?? DEFAULT_SETTINGS;
     const custom = validCustom(input.custom, settings.customFields);
@@ -94,19 +102,58 @@ export class SessionService {
     if (found.candidates.length > 1) return { outcome: 'ambiguous', candidates: found.candidates };
     const system = found.candidates[0]!;
     const link = this.link();
-    if (!link.connected(system.id)) throw new MusterError('UNAVAILABLE', `system ${system.id} (${system.hostname}) is not connected to this server: its agent must be online to open a shell`);
+    if (!link.connected(system.id))
+      throw new MusterError(
+        'UNAVAILABLE',
+        `system ${system.id} (${system.hostname}) is not connected to this server: its agent must be online to open a shell`,
+      );
     if (ticket) await this.tickets.use(ticket);
     const now = this.clock.now().toISOString();
     const session: SessionRecord = {
-      id: newId(), organizationId: actor.organizationId, systemId: system.id, openedBy: actor.label, replicaId: link.replicaId, runAs: input.run_as ?? null,
-      criteria, selector: input.selector ?? null, custom, state: 'opening', endReason: null, endMessage: null, endedBy: null, exitCode: null, signal: null,
-      pty: null, notice: null, recordInput: settings.recordInput, idleTimeoutS, maxDurationS, cols: input.cols ?? 80, rows: input.rows ?? 24,
-      createdAt: now, startedAt: null, endedAt: null,
+      id: newId(),
+      organizationId: actor.organizationId,
+      systemId: system.id,
+      openedBy: actor.label,
+      replicaId: link.replicaId,
+      runAs: input.run_as ?? null,
+      criteria,
+      selector: input.selector ?? null,
+      custom,
+      state: 'opening',
+      endReason: null,
+      endMessage: null,
+      endedBy: null,
+      exitCode: null,
+      signal: null,
+      pty: null,
+      notice: null,
+      recordInput: settings.recordInput,
+      idleTimeoutS,
+      maxDurationS,
+      cols: input.cols ?? 80,
+      rows: input.rows ?? 24,
+      createdAt: now,
+      startedAt: null,
+      endedAt: null,
     };
     await this.store.insertSession(session);
     const details = { system_id: system.id, hostname: system.hostname, run_as: session.runAs, criteria, selector: session.selector, custom };
-    if (found.chosen) await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'session.choose', targetType: 'session', targetId: session.id, details: { ...details, candidates: found.chosen } }, this.clock.now());
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'session.open', targetType: 'session', targetId: session.id, details }, this.clock.now());
+    if (found.chosen)
+      await this.audit.record(
+        {
+          organizationId: actor.organizationId,
+          actor: actor.label,
+          action: 'session.choose',
+          targetType: 'session',
+          targetId: session.id,
+          details: { ...details, candidates: found.chosen },
+        },
+        this.clock.now(),
+      );
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'session.open', targetType: 'session', targetId: session.id, details },
+      this.clock.now(),
+    );
     const started = await link.open(session);
     if (!started.ok) {
       await this.ended(session.id, { reason: 'failed_to_start', message: started.error, endedBy: null, exitCode: null, signal: null });
@@ -137,7 +184,13 @@ export class SessionService {
     if (!own) requireRole(actor, 'admin');
     if (session.state === 'ended') return session;
     const reason: EndReason = own ? 'ended_by_user' : 'ended_by_admin';
-    const end: SessionEnd = { reason, message: own ? `ended by ${actor.label}, who opened it` : `ended by an admin (${actor.label})`, endedBy: actor.label, exitCode: null, signal: null };
+    const end: SessionEnd = {
+      reason,
+      message: own ? `ended by ${actor.label}, who opened it` : `ended by an admin (${actor.label})`,
+      endedBy: actor.label,
+      exitCode: null,
+      signal: null,
+    };
     const ended = (await this.ended(id, end)) ?? (await this.get(actor, id));
     this.link().close(id, end);
     return ended;
@@ -167,9 +220,20 @@ export class SessionService {
 
   async changeSettings(actor: Actor, settings: SessionSettings): Promise<SessionSettings> {
     requireRole(actor, 'admin');
-    for (const [i, code] of settings.customFields.entries()) if (!/^[a-z0-9_]{1,64}$/i.test(code)) throw invalid(`custom_fields[${i}]`, 'must be a field code of letters, digits and _');
+    for (const [i, code] of settings.customFields.entries())
+      if (!/^[a-z0-9_]{1,64}$/i.test(code)) throw invalid(`custom_fields[${i}]`, 'must be a field code of letters, digits and _');
     await this.store.putSettings(actor.organizationId, settings);
-    await this.audit.record({ organizationId: actor.organizationId, actor: actor.label, action: 'session.settings', targetType: 'organization', targetId: actor.organizationId, details: { record_input: settings.recordInput, custom_fields: settings.customFields } }, this.clock.now());
+    await this.audit.record(
+      {
+        organizationId: actor.organizationId,
+        actor: actor.label,
+        action: 'session.settings',
+        targetType: 'organization',
+        targetId: actor.organizationId,
+        details: { record_input: settings.recordInput, custom_fields: settings.customFields },
+      },
+      this.clock.now(),
+    );
     return settings;
   }
 
@@ -178,7 +242,25 @@ export class SessionService {
     const session = await this.store.endSession(id, end, this.clock.now().toISOString());
     if (!session) return undefined;
     const action = end.reason === 'ended_by_admin' ? 'session.end_by_admin' : 'session.close';
-    await this.audit.record({ organizationId: session.organizationId, actor: end.endedBy ?? `system:${session.systemId}`, action, targetType: 'session', targetId: id, details: { reason: end.reason, message: end.message, exit_code: end.exitCode, signal: end.signal, opened_by: session.openedBy, criteria: session.criteria, custom: session.custom } }, this.clock.now());
+    await this.audit.record(
+      {
+        organizationId: session.organizationId,
+        actor: end.endedBy ?? `system:${session.systemId}`,
+        action,
+        targetType: 'session',
+        targetId: id,
+        details: {
+          reason: end.reason,
+          message: end.message,
+          exit_code: end.exitCode,
+          signal: end.signal,
+          opened_by: session.openedBy,
+          criteria: session.criteria,
+          custom: session.custom,
+        },
+      },
+      this.clock.now(),
+    );
     return session;
   }
 
@@ -202,7 +284,13 @@ export class SessionService {
     let ended = 0;
     for (const s of open) {
       if (holders.get(s.systemId) === s.replicaId) continue;
-      const end: SessionEnd = { reason: 'agent_disconnected', message: `the agent of system ${s.systemId} is no longer connected to the server the session was opened on`, endedBy: null, exitCode: null, signal: null };
+      const end: SessionEnd = {
+        reason: 'agent_disconnected',
+        message: `the agent of system ${s.systemId} is no longer connected to the server the session was opened on`,
+        endedBy: null,
+        exitCode: null,
+        signal: null,
+      };
       if (await this.ended(s.id, end)) ended++;
     }
     return ended;
@@ -210,10 +298,18 @@ export class SessionService {
 
   /** Ends what a previous single-node server left open (its shells went with its connections). */
   async endUnfinished(): Promise<number> {
-    return this.store.endUnfinished({ reason: 'server_stopped', message: 'the server stopped while the session was open', endedBy: null, exitCode: null, signal: null }, this.clock.now().toISOString());
+    return this.store.endUnfinished(
+      { reason: 'server_stopped', message: 'the server stopped while the session was open', endedBy: null, exitCode: null, signal: null },
+      this.clock.now().toISOString(),
+    );
   }
 
-  private async find(actor: Actor, systemId: string | undefined, selector: string | null, criteria: SessionCriteria | null): Promise<{ candidates: SystemRecord[]; chosen?: string[] }> {
+  private async find(
+    actor: Actor,
+    systemId: string | undefined,
+    selector: string | null,
+    criteria: SessionCriteria | null,
+  ): Promise<{ candidates: SystemRecord[]; chosen?: string[] }> {
     const matching = async () => {
       if (selector === null) return [];
       const listed = await this.systems.list(actor, selector);
@@ -229,7 +325,11 @@ export class SessionService {
     }
     if (selector === null) throw invalid('body', 'name the system: system_id, selector or criteria');
     const candidates = await matching();
-    if (candidates.length === 0) throw new MusterError('NOT_FOUND', criteria ? `no system matches the criteria ${JSON.stringify(criteria)}` : `no system matches the selector ${selector}`);
+    if (candidates.length === 0)
+      throw new MusterError(
+        'NOT_FOUND',
+        criteria ? `no system matches the criteria ${JSON.stringify(criteria)}` : `no system matches the selector ${selector}`,
+      );
     return { candidates };
   }
 }

@@ -32,8 +32,15 @@ describe.each(DATABASES)('sessions in core on $name', ({ name, skip }) => {
     sessions = new SessionService(createStores(f.database).sessions, f.core.systems, createStores(f.database).audit, f.clock, () => link);
     const made = await f.core.keys.createApiKey(f.admin, { name: 'op', role: 'operator' });
     operator = await f.core.keys.authenticate(made.secret);
-    for (const [host, ip, publicIp, tags] of [['web-1', '10.10.24.5', '203.0.113.9', ['server']], ['web-2', '10.10.25.7', '198.51.100.24', ['server']]] as const) {
-      const system = await f.core.systems.enroll(f.enrollmentKey, { public_key: agentPublicKey(), facts: { ...FACTS, hostname: host, ip_addresses: [ip] }, tags: [...tags] }, publicIp);
+    for (const [host, ip, publicIp, tags] of [
+      ['web-1', '10.10.24.5', '203.0.113.9', ['server']],
+      ['web-2', '10.10.25.7', '198.51.100.24', ['server']],
+    ] as const) {
+      const system = await f.core.systems.enroll(
+        f.enrollmentKey,
+        { public_key: agentPublicKey(), facts: { ...FACTS, hostname: host, ip_addresses: [ip] }, tags: [...tags] },
+        publicIp,
+      );
       ids[host] = system.id;
     }
   });
@@ -62,16 +69,24 @@ describe.each(DATABASES)('sessions in core on $name', ({ name, skip }) => {
     await sessions.ended(second.session.id, { reason: 'exited', message: 'the shell exited with status 0', endedBy: null, exitCode: 0, signal: null });
     // Ended once: a second end changes nothing and writes no event.
     expect(await sessions.ended(second.session.id, { reason: 'idle_timeout', message: 'x', endedBy: null, exitCode: null, signal: null })).toBeUndefined();
-    const events = await f.database.db.selectFrom('audit_events').selectAll().where('target_type', '=', 'session').orderBy('created_at').orderBy('id').execute();
+    const events = await f.database.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('target_type', '=', 'session')
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     // One instant on the fake clock: compared as a set.
     const actions = events.map((e) => [e.action, e.target_id === opened.session.id ? 'first' : 'second', e.actor]).sort();
-    expect(actions).toEqual([
-      ['session.choose', 'first', operator.label],
-      ['session.open', 'first', operator.label],
-      ['session.end_by_admin', 'first', f.admin.label],
-      ['session.open', 'second', operator.label],
-      ['session.close', 'second', `system:${ids['web-1']}`],
-    ].sort());
+    expect(actions).toEqual(
+      [
+        ['session.choose', 'first', operator.label],
+        ['session.open', 'first', operator.label],
+        ['session.end_by_admin', 'first', f.admin.label],
+        ['session.open', 'second', operator.label],
+        ['session.close', 'second', `system:${ids['web-1']}`],
+      ].sort(),
+    );
     const details = (action: string) => JSON.parse(events.find((e) => e.action === action)!.details);
     const choose = details('session.choose');
     expect(choose).toMatchObject({ criteria: { tag: 'server' }, custom: { ticket: 'INC-7' }, system_id: ids['web-2'] });
@@ -99,7 +114,10 @@ describe.each(DATABASES)('sessions in core on $name', ({ name, skip }) => {
   it.skipIf(skip)('a ticket expires after five minutes', async () => {
     const { ticket } = await sessions.issueTicket(operator, { criteria: { hostname: 'web-1' } });
     f.clock.advance(TICKET_TTL_MS);
-    await expect(sessions.open(operator, { ticket })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^ticket: expired at/) });
+    await expect(sessions.open(operator, { ticket })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/^ticket: expired at/),
+    });
   });
 
   it.skipIf(skip)('viewers cannot open, operators cannot end what others opened, and limits bound a session', async () => {
@@ -108,7 +126,10 @@ describe.each(DATABASES)('sessions in core on $name', ({ name, skip }) => {
     const opened = await sessions.open(f.admin, { system_id: ids['web-1'] });
     if (opened.outcome !== 'opened') throw new Error('expected a session');
     await expect(sessions.end(operator, opened.session.id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
-    await expect(sessions.open(operator, { system_id: ids['web-1'], idle_timeout_s: 24 * 3600 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'idle_timeout_s' });
+    await expect(sessions.open(operator, { system_id: ids['web-1'], idle_timeout_s: 24 * 3600 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'idle_timeout_s',
+    });
     await expect(sessions.open(operator, { system_id: ids['web-1'], run_as: 'root; rm -rf /' })).rejects.toMatchObject({ field: 'run_as' });
   });
 });

@@ -2,7 +2,16 @@
 export type SessionState = 'opening' | 'active' | 'ended';
 
 /** Why a session ended. */
-export const END_REASONS = ['exited', 'failed_to_start', 'ended_by_user', 'ended_by_admin', 'idle_timeout', 'max_duration', 'agent_disconnected', 'server_stopped'] as const;
+export const END_REASONS = [
+  'exited',
+  'failed_to_start',
+  'ended_by_user',
+  'ended_by_admin',
+  'idle_timeout',
+  'max_duration',
+  'agent_disconnected',
+  'server_stopped',
+] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
 /** The criteria a session was opened by (BeyondTrust's `client.*` and `search_string`), each matched partially and case-insensitively. */

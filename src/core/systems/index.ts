@@ -9,7 +9,18 @@ import { authorizeOnSystem, callerLabel, isSystemPrincipal, type Caller } from '
 import type { AgentFactsInput, EnrollmentKeys, SystemQuery, SystemRecord, SystemStore } from './store.js';
 import { checkPaging, checkSystemPatch, checkTags } from './validate.js';
 
-export type { AgentFactsInput, EnrollmentGrant, EnrollmentKeys, PresenceLease, SystemFilter, SystemPatch, SystemQuery, SystemRecord, SystemStore, QueryField } from './store.js';
+export type {
+  AgentFactsInput,
+  EnrollmentGrant,
+  EnrollmentKeys,
+  PresenceLease,
+  SystemFilter,
+  SystemPatch,
+  SystemQuery,
+  SystemRecord,
+  SystemStore,
+  QueryField,
+} from './store.js';
 export { QUERY_FIELDS } from './store.js';
 export { networkInterfaces, type NetworkInterface } from './interfaces.js';
 export { checkAttributes, checkTags, checkSystemPatch } from './validate.js';
@@ -77,11 +88,15 @@ export class SystemService {
    * Registers a machine presenting an enrollment key; returns its new record.
    * The key's tags are added and its groups joined; one use of the key is counted.
    */
-  async enroll(enrollmentSecret: string, input: { public_key: unknown; facts: AgentFactsInput; tags?: unknown }, publicIp: string | null): Promise<SystemRecord> {
+  async enroll(
+    enrollmentSecret: string,
+    input: { public_key: unknown; facts: AgentFactsInput; tags?: unknown },
+    publicIp: string | null,
+  ): Promise<SystemRecord> {
     const key = await this.keys.resolveEnrollmentKey(enrollmentSecret);
     const publicKey = checkPublicKey(input.public_key);
     const tags = [...new Set([...key.tags, ...checkTags(input.tags ?? [])])];
-    if (tags.length > 50) throw invalid('tags', 'must hold at most 50 tags (with the enrollment key\'s)');
+    if (tags.length > 50) throw invalid('tags', "must hold at most 50 tags (with the enrollment key's)");
     await this.keys.consumeEnrollmentKey(key);
     const now = this.clock.now().toISOString();
     const f = input.facts;
@@ -109,7 +124,14 @@ export class SystemService {
     };
     await this.store.insertSystem(system, key.groupIds);
     await this.audit.record(
-      { organizationId: key.organizationId, actor: `enrollment_key:${key.id}`, action: 'system.enroll', targetType: 'system', targetId: system.id, details: { hostname: f.hostname } },
+      {
+        organizationId: key.organizationId,
+        actor: `enrollment_key:${key.id}`,
+        action: 'system.enroll',
+        targetType: 'system',
+        targetId: system.id,
+        details: { hostname: f.hostname },
+      },
       this.clock.now(),
     );
     for (const listener of this.enrolledListeners) await listener(system);
@@ -147,7 +169,10 @@ export class SystemService {
     const organizationId = authorizeOnSystem(caller, id, 'operator');
     const patch = checkSystemPatch(input, names, isSystemPrincipal(caller));
     if (!isId(id) || !(await this.store.updateSystem(organizationId, id, patch))) throw notFound('system', id);
-    await this.audit.record({ organizationId, actor: callerLabel(caller), action: 'system.update', targetType: 'system', targetId: id, details: { ...patch } }, this.clock.now());
+    await this.audit.record(
+      { organizationId, actor: callerLabel(caller), action: 'system.update', targetType: 'system', targetId: id, details: { ...patch } },
+      this.clock.now(),
+    );
     return this.get(caller, id);
   }
 
@@ -160,7 +185,10 @@ export class SystemService {
     const organizationId = authorizeOnSystem(caller, id, 'admin');
     const system = isId(id) ? await this.store.getSystem(organizationId, id) : undefined;
     if (!system || !(await this.store.deleteSystem(organizationId, id))) throw notFound('system', id);
-    await this.audit.record({ organizationId, actor: callerLabel(caller), action: 'system.delete', targetType: 'system', targetId: id, details: { hostname: system.hostname } }, this.clock.now());
+    await this.audit.record(
+      { organizationId, actor: callerLabel(caller), action: 'system.delete', targetType: 'system', targetId: id, details: { hostname: system.hostname } },
+      this.clock.now(),
+    );
     for (const listener of this.removedListeners) listener(id);
     return { ...this.withPresence(system), connected: false };
   }

@@ -11,7 +11,9 @@ describe.each(DATABASES)('presence leases on $name', ({ name, skip }) => {
   let id: string;
   const connected = async () => (await f.core.systems.get(f.admin, id)).connected;
   const listedAs = async (value: 'true' | 'false') =>
-    (await f.core.systems.query(f.admin, { filters: [{ field: 'connected', op: 'eq', values: [value] }], sort: [], skip: 0, limit: 10 })).items.map((s) => s.id);
+    (await f.core.systems.query(f.admin, { filters: [{ field: 'connected', op: 'eq', values: [value] }], sort: [], skip: 0, limit: 10 })).items.map(
+      (s) => s.id,
+    );
 
   beforeAll(async () => {
     if (skip) return;
@@ -32,7 +34,10 @@ describe.each(DATABASES)('presence leases on $name', ({ name, skip }) => {
     await f.core.systems.renewPresence([id], B);
     f.clock.advance(LEASE_MS - 1000);
     expect(await connected()).toBe(true);
-    expect((await f.core.systems.get(f.admin, id)).presence).toEqual({ replicaId: 'replica-a', expiresAt: new Date(f.clock.now().getTime() + 1000).toISOString() });
+    expect((await f.core.systems.get(f.admin, id)).presence).toEqual({
+      replicaId: 'replica-a',
+      expiresAt: new Date(f.clock.now().getTime() + 1000).toISOString(),
+    });
     f.clock.advance(1000);
     expect(await connected()).toBe(false);
     expect(await listedAs('true')).toEqual([]);

@@ -47,7 +47,20 @@ export interface SystemPatch {
 }
 
 /** Fields a listing may filter and sort on. */
-export const QUERY_FIELDS = ['id', 'hostname', 'displayName', 'os', 'osRelease', 'arch', 'agentVersion', 'description', 'createdAt', 'lastContact', 'connected', 'tags'] as const;
+export const QUERY_FIELDS = [
+  'id',
+  'hostname',
+  'displayName',
+  'os',
+  'osRelease',
+  'arch',
+  'agentVersion',
+  'description',
+  'createdAt',
+  'lastContact',
+  'connected',
+  'tags',
+] as const;
 export type QueryField = (typeof QUERY_FIELDS)[number];
 
 export interface SystemFilter {

@@ -28,12 +28,15 @@ describe.each(DATABASES)('systems inventory on $name', ({ name, skip }) => {
     await expect(f.core.systems.query(f.admin, { filters: [], sort: [], skip: -1, limit: 10 })).rejects.toMatchObject({ field: 'skip' });
   });
 
-  it.skipIf(skip)('a system changes its own record only; facts and contact stay the agent\'s', async () => {
+  it.skipIf(skip)("a system changes its own record only; facts and contact stay the agent's", async () => {
     const changed = await f.core.systems.update(self, a, { displayName: 'Alpha', tags: ['web'], attributes: { rack: 'r1' } });
     expect(changed).toMatchObject({ displayName: 'Alpha', tags: ['web'], attributes: { rack: 'r1' }, hostname: 'alpha' });
     await expect(f.core.systems.update(self, b, { displayName: 'x' })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
     await expect(f.core.systems.get(self, b)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
-    await expect(f.core.systems.update(self, a, { lastContact: 'now' }, { lastContact: 'lastContact' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'lastContact' });
+    await expect(f.core.systems.update(self, a, { lastContact: 'now' }, { lastContact: 'lastContact' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      field: 'lastContact',
+    });
     expect((await f.core.systems.list(f.admin, 'tag:web and ip:203.0.113')).map((s) => s.id)).toEqual([a]);
   });
 

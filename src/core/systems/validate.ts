@@ -27,8 +27,23 @@ const MUTABLE = ['displayName', 'description', 'tags', 'attributes', 'certname']
 const CERTNAME = /^[a-z0-9._-]{1,255}$/;
 /** Set at enrollment or reported by the agent; never changed through the API. */
 const IMMUTABLE = new Set([
-  'id', 'organizationId', 'publicKey', 'createdAt', 'firstContact', 'lastContact', 'hostname', 'os', 'osRelease', 'arch',
-  'kernel', 'agentVersion', 'ipAddresses', 'publicIp', 'connected', 'active', 'facts',
+  'id',
+  'organizationId',
+  'publicKey',
+  'createdAt',
+  'firstContact',
+  'lastContact',
+  'hostname',
+  'os',
+  'osRelease',
+  'arch',
+  'kernel',
+  'agentVersion',
+  'ipAddresses',
+  'publicIp',
+  'connected',
+  'active',
+  'facts',
 ]);
 const ATTRIBUTE_NAME = /^[\w.:-]{1,64}$/;
 
@@ -68,7 +83,8 @@ export function checkSystemPatch(input: Record<string, unknown>, names: Record<s
     if (key === 'tags') patch.tags = checkTags(value, name(key));
     if (key === 'attributes') patch.attributes = checkAttributes(value, name(key));
     if (key === 'certname') {
-      if (value !== null && (typeof value !== 'string' || !CERTNAME.test(value))) throw invalid(name(key), 'must be null or a certname: 1–255 lowercase letters, digits and ._-');
+      if (value !== null && (typeof value !== 'string' || !CERTNAME.test(value)))
+        throw invalid(name(key), 'must be null or a certname: 1–255 lowercase letters, digits and ._-');
       patch.certname = value;
     }
   }

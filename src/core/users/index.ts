@@ -20,10 +20,12 @@ function checkUser(input: Record<string, unknown>, names: Record<string, string>
   for (const [key, value] of Object.entries(input)) {
     if (!Object.hasOwn(FIELDS, key)) throw invalid(name(key), 'is not a known field');
     if (key === 'username') {
-      if (typeof value !== 'string' || !USERNAME.test(value)) throw invalid(name(key), 'must be a POSIX user name: lower-case letters, digits, _.- (at most 32)');
+      if (typeof value !== 'string' || !USERNAME.test(value))
+        throw invalid(name(key), 'must be a POSIX user name: lower-case letters, digits, _.- (at most 32)');
       out.username = value;
     } else if (key === 'email') {
-      if (typeof value !== 'string' || value.length > 254 || (value !== '' && !/^[^\s@]+@[^\s@]+$/.test(value))) throw invalid(name(key), 'must be an e-mail address');
+      if (typeof value !== 'string' || value.length > 254 || (value !== '' && !/^[^\s@]+@[^\s@]+$/.test(value)))
+        throw invalid(name(key), 'must be an e-mail address');
       out.email = value;
     } else {
       if (typeof value !== 'string' || value.length > 100) throw invalid(name(key), 'must be a string of at most 100 characters');
@@ -76,10 +78,16 @@ export class SystemUserService {
     requireRole(actor, 'operator');
     const fields = checkUser(input, names, true);
     const user: SystemUserRecord = {
-      id: newId(), organizationId: actor.organizationId, username: fields.username!, email: fields.email ?? '',
-      firstName: fields.firstName ?? '', lastName: fields.lastName ?? '', createdAt: this.clock.now().toISOString(),
+      id: newId(),
+      organizationId: actor.organizationId,
+      username: fields.username!,
+      email: fields.email ?? '',
+      firstName: fields.firstName ?? '',
+      lastName: fields.lastName ?? '',
+      createdAt: this.clock.now().toISOString(),
     };
-    if (!(await this.store.insertUser(user))) throw new MusterError('CONFLICT', `a user named ${user.username} already exists`, { field: names.username ?? 'username' });
+    if (!(await this.store.insertUser(user)))
+      throw new MusterError('CONFLICT', `a user named ${user.username} already exists`, { field: names.username ?? 'username' });
     await this.record(actor, 'user.create', user.id, { username: user.username });
     return user;
   }

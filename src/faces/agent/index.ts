@@ -30,14 +30,21 @@ const identities = new WeakMap<FastifyRequest, SystemIdentity>();
 export async function agentFace(app: FastifyInstance, deps: AgentFaceDeps): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
 
-  app.post('/enroll', { config: { resolvers: ['enrollment_key'], anonymous: true }, schema: { tags: ['agent'], summary: 'Register a machine (Authorization: Bearer <enrollment key>)', body: EnrollBody } }, async (req, reply) => {
-    const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!auth) throw new MusterError('UNAUTHENTICATED', 'an enrollment key is required (Authorization: Bearer <key>)');
-    const body = req.body as { public_key: string; facts: AgentFacts; tags?: string[] };
-    const system = await deps.core.systems.enroll(auth[1]!, body, req.ip);
-    req.log.info({ system_id: system.id, hostname: system.hostname }, 'system enrolled');
-    return reply.status(201).send({ system_id: system.id, organization_id: system.organizationId });
-  });
+  app.post(
+    '/enroll',
+    {
+      config: { resolvers: ['enrollment_key'], anonymous: true },
+      schema: { tags: ['agent'], summary: 'Register a machine (Authorization: Bearer <enrollment key>)', body: EnrollBody },
+    },
+    async (req, reply) => {
+      const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      if (!auth) throw new MusterError('UNAUTHENTICATED', 'an enrollment key is required (Authorization: Bearer <key>)');
+      const body = req.body as { public_key: string; facts: AgentFacts; tags?: string[] };
+      const system = await deps.core.systems.enroll(auth[1]!, body, req.ip);
+      req.log.info({ system_id: system.id, hostname: system.hostname }, 'system enrolled');
+      return reply.status(201).send({ system_id: system.id, organization_id: system.organizationId });
+    },
+  );
 
   app.get(
     '/connect',

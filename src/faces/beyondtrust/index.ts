@@ -31,10 +31,13 @@ async function registerBeyondtrust(app: FastifyInstance, { core }: BeyondtrustDe
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
   // A script opens a shell: operators, whatever the method.
   authenticateWith(app, [apiKeyResolver(core.keys)], API_KEY_REQUIRED, { role: () => 'operator' });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const { type, operation, action, ...params } = { ...flat(req.query), ...flat(req.method === 'POST' ? req.body : undefined) };
-    if (type !== 'rep' && type !== 'web_console') throw invalid('type', `must be rep (a console script for the muster CLI) or web_console (the web console); got ${JSON.stringify(type ?? '')}`);
+    if (type !== 'rep' && type !== 'web_console')
+      throw invalid('type', `must be rep (a console script for the muster CLI) or web_console (the web console); got ${JSON.stringify(type ?? '')}`);
     const expected = type === 'rep' ? 'generate' : 'execute';
     if (operation !== expected) throw invalid('operation', `must be ${expected} for type=${type}; got ${JSON.stringify(operation ?? '')}`);
     if (action !== JUMP_ACTION) throw invalid('action', `must be ${JUMP_ACTION}; got ${JSON.stringify(action ?? '')}`);
@@ -44,7 +47,12 @@ async function registerBeyondtrust(app: FastifyInstance, { core }: BeyondtrustDe
     const { criteria, custom, runAs } = request.value;
     const issued = await core.sessions.issueTicket(actorOf(req), { criteria, custom, run_as: runAs });
     if (type === 'web_console') return reply.redirect(`/console/sessions/new?${new URLSearchParams({ ...params, [TICKET_PARAM]: issued.ticket })}`, 303);
-    const pairs: Array<[string, string]> = [['action', JUMP_ACTION], ...Object.entries(params).filter(([k]) => k !== 'jump.method'), ['jump.method', 'shell'], [TICKET_PARAM, issued.ticket]];
+    const pairs: Array<[string, string]> = [
+      ['action', JUMP_ACTION],
+      ...Object.entries(params).filter(([k]) => k !== 'jump.method'),
+      ['jump.method', 'shell'],
+      [TICKET_PARAM, issued.ticket],
+    ];
     const site = req.hostname.replace(/:\d+$/, '').replace(/[^A-Za-z0-9.-]/g, '_') || 'muster';
     return reply
       .header('content-type', 'application/octet-stream')
@@ -52,7 +60,12 @@ async function registerBeyondtrust(app: FastifyInstance, { core }: BeyondtrustDe
       .header('x-muster-ticket-expires', issued.expiresAt)
       .send(`${CONSOLE_SCRIPT_HEADER}\n${encodeCommand(pairs)}\n`);
   };
-  const schema = { tags: ['beyondtrust'], summary: 'A console script (BRCS1.0) that opens a session by criteria, with a single-use ticket bound to the key; type=web_console redirects to the console', hide: false };
+  const schema = {
+    tags: ['beyondtrust'],
+    summary:
+      'A console script (BRCS1.0) that opens a session by criteria, with a single-use ticket bound to the key; type=web_console redirects to the console',
+    hide: false,
+  };
   app.get('', { schema }, handler);
   app.post('', { schema }, handler);
 }

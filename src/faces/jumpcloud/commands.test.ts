@@ -25,13 +25,32 @@ describe.each(DATABASES)('JumpCloud commands face on $name', ({ name, skip }) =>
 
   it.skipIf(skip)("creates, reads, lists, updates and deletes commands in JumpCloud's v1 shape", async () => {
     const created = await admin('POST', '/commands', {
-      name: 'cleanup', command: 'echo $srcip', commandType: 'mac', user: '000000000000000000000000', sudo: false, launchType: 'trigger', trigger: 'diskFull',
-      timeout: '30', timeToLiveSeconds: 600, files: [], schedule: '',
+      name: 'cleanup',
+      command: 'echo $srcip',
+      commandType: 'mac',
+      user: '000000000000000000000000',
+      sudo: false,
+      launchType: 'trigger',
+      trigger: 'diskFull',
+      timeout: '30',
+      timeToLiveSeconds: 600,
+      files: [],
+      schedule: '',
     });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({
-      _id: expect.stringMatching(/^[a-f0-9]{24}$/), name: 'cleanup', command: 'echo $srcip', commandType: 'mac', user: '000000000000000000000000', launchType: 'trigger',
-      trigger: 'diskFull', timeout: '30', timeToLiveSeconds: 600, shell: 'bash', schedule: '', organization: expect.any(String),
+      _id: expect.stringMatching(/^[a-f0-9]{24}$/),
+      name: 'cleanup',
+      command: 'echo $srcip',
+      commandType: 'mac',
+      user: '000000000000000000000000',
+      launchType: 'trigger',
+      trigger: 'diskFull',
+      timeout: '30',
+      timeToLiveSeconds: 600,
+      shell: 'bash',
+      schedule: '',
+      organization: expect.any(String),
     });
     const id = created.body._id;
     expect((await jc(viewerKey, 'GET', `/commands/${id}`)).body).toEqual(created.body);
@@ -43,7 +62,13 @@ describe.each(DATABASES)('JumpCloud commands face on $name', ({ name, skip }) =>
     expect(put.status).toBe(200);
     expect(put.body).toEqual({ ...created.body, name: 'cleanup-2' });
     const scheduled = await admin('PUT', `/commands/${id}`, { launchType: 'repeated', schedule: '0 */5 * * * *' });
-    expect(scheduled.body).toMatchObject({ launchType: 'repeated', schedule: '0 */5 * * * *', trigger: 'diskFull', command: 'echo $srcip', nextFireAt: expect.any(String) });
+    expect(scheduled.body).toMatchObject({
+      launchType: 'repeated',
+      schedule: '0 */5 * * * *',
+      trigger: 'diskFull',
+      command: 'echo $srcip',
+      nextFireAt: expect.any(String),
+    });
     const deleted = await admin('DELETE', `/commands/${id}`);
     expect(deleted.status).toBe(200);
     expect((await admin('GET', `/commands/${id}`)).status).toBe(404);
@@ -53,8 +78,19 @@ describe.each(DATABASES)('JumpCloud commands face on $name', ({ name, skip }) =>
     const at = new Date(Date.now() + 3600_000).toISOString();
     const once = await create({ name: 'once', command: 'true', launchType: 'one-time', schedule: at, launchTypeExtra: 'ignored' });
     expect(once).toMatchObject({ launchType: 'one-time', schedule: at, nextFireAt: at });
-    const moved = await admin('PUT', `/commands/${once._id}`, { launchType: 'repeated', schedule: '0 0 3 * * *', timezone: 'Europe/Berlin', runOnEnroll: true });
-    expect(moved.body).toMatchObject({ launchType: 'repeated', schedule: '0 0 3 * * *', timezone: 'Europe/Berlin', runOnEnroll: true, nextFireAt: expect.stringMatching(/T02:00:00.000Z$/) });
+    const moved = await admin('PUT', `/commands/${once._id}`, {
+      launchType: 'repeated',
+      schedule: '0 0 3 * * *',
+      timezone: 'Europe/Berlin',
+      runOnEnroll: true,
+    });
+    expect(moved.body).toMatchObject({
+      launchType: 'repeated',
+      schedule: '0 0 3 * * *',
+      timezone: 'Europe/Berlin',
+      runOnEnroll: true,
+      nextFireAt: expect.stringMatching(/T02:00:00.000Z$/),
+    });
     const manual = await admin('PUT', `/commands/${once._id}`, { launchType: '' });
     expect(manual.body.launchType).toBe('repeated');
   });
@@ -98,9 +134,13 @@ describe.each(DATABASES)('JumpCloud commands face on $name', ({ name, skip }) =>
     const c = await create({ name: 'bound', command: 'true' });
     const add = await admin('POST', `/v2/commands/${c._id}/associations`, { op: 'add', type: 'system', id: systemId });
     expect(add.status).toBe(204);
-    expect((await jc(viewerKey, 'GET', `/v2/commands/${c._id}/associations?targets=system`)).body).toEqual([{ attributes: null, to: { attributes: null, id: systemId, type: 'system' } }]);
+    expect((await jc(viewerKey, 'GET', `/v2/commands/${c._id}/associations?targets=system`)).body).toEqual([
+      { attributes: null, to: { attributes: null, id: systemId, type: 'system' } },
+    ]);
     const systems = await jc(viewerKey, 'GET', `/v2/commands/${c._id}/systems`);
-    expect(systems.body).toEqual([{ id: systemId, type: 'system', compiledAttributes: null, paths: [[{ attributes: null, to: { attributes: null, id: systemId, type: 'system' } }]] }]);
+    expect(systems.body).toEqual([
+      { id: systemId, type: 'system', compiledAttributes: null, paths: [[{ attributes: null, to: { attributes: null, id: systemId, type: 'system' } }]] },
+    ]);
     expect((await jc(viewerKey, 'GET', `/v2/commands/${c._id}/systemgroups`)).body).toEqual([]);
     const unknown = await admin('POST', `/v2/commands/${c._id}/associations`, { op: 'add', type: 'system', id: 'ffffffffffffffffffffffff' });
     expect(unknown.status).toBe(404);

@@ -56,7 +56,11 @@ async function registerJumpcloud(app: FastifyInstance, deps: JumpCloudDeps & { s
   keepRawJsonBodies(app);
   answerWithTrailingSlash(app);
   // A route that authenticates its own way (a trigger's HMAC secret) sets `config.anonymous`.
-  authenticateWith(app, [apiKeyResolver(deps.core.keys, { organizationHeader: 'x-org-id' }), ...(deps.systemSignature ? [deps.systemSignature] : [])], API_KEY_REQUIRED);
+  authenticateWith(
+    app,
+    [apiKeyResolver(deps.core.keys, { organizationHeader: 'x-org-id' }), ...(deps.systemSignature ? [deps.systemSignature] : [])],
+    API_KEY_REQUIRED,
+  );
   // A system's signed Digest, and a replay (keyed on the body too), are checked once the body has been read.
   app.addHook('preValidation', async (req) => {
     if (req.caller && isSystemPrincipal(req.caller)) await checkSignedBody(req);

@@ -40,15 +40,43 @@ export function jcSystem(s: SystemRecord): Record<string, unknown> {
 
 /** JumpCloud field names → core names, for filters, sorting and PUT bodies (errors name the JumpCloud field). */
 export const JC_SYSTEM_FIELDS: Record<string, string> = {
-  _id: 'id', id: 'id', organization: 'organizationId', displayName: 'displayName', hostname: 'hostname', description: 'description', os: 'os',
-  version: 'osRelease', arch: 'arch', kernelVersion: 'kernel', agentVersion: 'agentVersion', remoteIP: 'publicIp', networkInterfaces: 'ipAddresses',
-  firstContact: 'firstContact', created: 'createdAt', lastContact: 'lastContact', active: 'connected', tags: 'tags', attributes: 'attributes',
+  _id: 'id',
+  id: 'id',
+  organization: 'organizationId',
+  displayName: 'displayName',
+  hostname: 'hostname',
+  description: 'description',
+  os: 'os',
+  version: 'osRelease',
+  arch: 'arch',
+  kernelVersion: 'kernel',
+  agentVersion: 'agentVersion',
+  remoteIP: 'publicIp',
+  networkInterfaces: 'ipAddresses',
+  firstContact: 'firstContact',
+  created: 'createdAt',
+  lastContact: 'lastContact',
+  active: 'connected',
+  tags: 'tags',
+  attributes: 'attributes',
 };
 
 /** JumpCloud field names a listing can filter or sort on, with their core names. */
 export const JC_QUERY_FIELDS: Record<string, QueryField> = {
-  _id: 'id', id: 'id', hostname: 'hostname', displayName: 'displayName', os: 'os', version: 'osRelease', arch: 'arch', agentVersion: 'agentVersion',
-  description: 'description', firstContact: 'createdAt', created: 'createdAt', lastContact: 'lastContact', active: 'connected', tags: 'tags',
+  _id: 'id',
+  id: 'id',
+  hostname: 'hostname',
+  displayName: 'displayName',
+  os: 'os',
+  version: 'osRelease',
+  arch: 'arch',
+  agentVersion: 'agentVersion',
+  description: 'description',
+  firstContact: 'createdAt',
+  created: 'createdAt',
+  lastContact: 'lastContact',
+  active: 'connected',
+  tags: 'tags',
 };
 
 /**
@@ -81,12 +109,25 @@ export const JC_USER_FIELDS: Record<string, string> = { username: 'username', em
 
 /** JumpCloud v1 system user fields a listing can filter or sort on. */
 export const JC_USER_QUERY_FIELDS: Record<string, UserQueryField> = {
-  _id: 'id', username: 'username', email: 'email', firstname: 'firstName', lastname: 'lastName', created: 'createdAt',
+  _id: 'id',
+  username: 'username',
+  email: 'email',
+  firstname: 'firstName',
+  lastname: 'lastName',
+  created: 'createdAt',
 };
 
 /** A system user in JumpCloud's v1 shape (`Systemuserreturn`), with the fields muster keeps. */
 export function jcSystemUser(u: SystemUserRecord): Record<string, unknown> {
-  return { _id: u.id, username: u.username, email: u.email, firstname: u.firstName, lastname: u.lastName, organization: u.organizationId, created: u.createdAt };
+  return {
+    _id: u.id,
+    username: u.username,
+    email: u.email,
+    firstname: u.firstName,
+    lastname: u.lastName,
+    organization: u.organizationId,
+    created: u.createdAt,
+  };
 }
 
 /** A v2 association to `id` of `type`. */

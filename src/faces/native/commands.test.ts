@@ -21,11 +21,23 @@ describe.each(DATABASES)('native /v1/commands and /v1/triggers on $name', ({ nam
 
   it.skipIf(skip)('creates a command with launch settings, patches some fields, runs it, and deletes it', async () => {
     const created = await admin('POST', '/v1/commands', {
-      name: 'backup', content: 'echo backup', launch_type: 'repeated', schedule: '0 3 * * *', timezone: 'Europe/Berlin', run_on_enroll: true,
+      name: 'backup',
+      content: 'echo backup',
+      launch_type: 'repeated',
+      schedule: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      run_on_enroll: true,
       default_targets: { system_ids: [systemId] },
     });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ launch_type: 'repeated', schedule: '0 3 * * *', timezone: 'Europe/Berlin', run_on_enroll: true, trigger: null, next_fire_at: expect.stringMatching(/T02:00:00.000Z$/) });
+    expect(created.body).toMatchObject({
+      launch_type: 'repeated',
+      schedule: '0 3 * * *',
+      timezone: 'Europe/Berlin',
+      run_on_enroll: true,
+      trigger: null,
+      next_fire_at: expect.stringMatching(/T02:00:00.000Z$/),
+    });
     const id = created.body.id;
     const patched = await admin('PATCH', `/v1/commands/backup`, { name: 'backup-2' });
     expect(patched.body).toEqual({ ...created.body, name: 'backup-2', updated_at: expect.any(String) });
@@ -43,7 +55,9 @@ describe.each(DATABASES)('native /v1/commands and /v1/triggers on $name', ({ nam
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('schedule') });
     expect((await admin('POST', '/v1/commands', { name: 'x', content: 'true', launch_type: 'weekly' })).status).toBe(400);
-    const c = (await admin('POST', '/v1/commands', { name: 'mine', content: 'true', launch_type: 'trigger', trigger: 'go', default_targets: { system_ids: [systemId] } })).body;
+    const c = (
+      await admin('POST', '/v1/commands', { name: 'mine', content: 'true', launch_type: 'trigger', trigger: 'go', default_targets: { system_ids: [systemId] } })
+    ).body;
     expect((await call(s.url, undefined, 'GET', '/v1/commands')).status).toBe(401);
     expect((await call(s.url, viewerKey, 'POST', '/v1/commands', { name: 'v', content: 'true' })).status).toBe(403);
     expect((await call(s.url, viewerKey, 'POST', `/v1/commands/${c.id}/run`, {})).status).toBe(403);
@@ -55,13 +69,21 @@ describe.each(DATABASES)('native /v1/commands and /v1/triggers on $name', ({ nam
   it.skipIf(skip)('creates triggers with a secret shown once, fires them, and refuses duplicates, viewers and strangers', async () => {
     const created = await admin('POST', '/v1/triggers', { name: 'go', secret: true });
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ trigger: { id: expect.any(String), name: 'go', has_secret: true, created_at: expect.any(String), created_by: expect.any(String) }, secret: expect.stringMatching(/^mts_/) });
+    expect(created.body).toEqual({
+      trigger: { id: expect.any(String), name: 'go', has_secret: true, created_at: expect.any(String), created_by: expect.any(String) },
+      secret: expect.stringMatching(/^mts_/),
+    });
     expect((await admin('POST', '/v1/triggers', { name: 'go' })).status).toBe(409);
     expect((await admin('POST', '/v1/triggers', { name: 'no spaces' })).status).toBe(400);
     expect((await call(s.url, viewerKey, 'GET', '/v1/triggers')).body.items).toEqual([created.body.trigger]);
     const fired = await admin('POST', '/v1/triggers/go/fire', { srcip: '10.0.0.1' });
     expect(fired.status).toBe(200);
-    expect(fired.body).toMatchObject({ triggered: [expect.any(String)], jobs: [{ command_id: expect.any(String), job_id: expect.any(String) }], skipped: [], replayed: false });
+    expect(fired.body).toMatchObject({
+      triggered: [expect.any(String)],
+      jobs: [{ command_id: expect.any(String), job_id: expect.any(String) }],
+      skipped: [],
+      replayed: false,
+    });
     expect((await admin('POST', '/v1/triggers/go/fire', '{"a-b": 1}')).status).toBe(400);
     expect((await admin('POST', '/v1/triggers/unknown/fire', {})).status).toBe(404);
     expect((await call(s.url, undefined, 'POST', '/v1/triggers/go/fire', {})).status).toBe(401);

@@ -75,8 +75,18 @@ describe.each(DATABASES)('native API on $name', ({ name, skip }) => {
     agent.send({ type: 'run.started', run_id: runId, started_at: new Date().toISOString() });
     agent.send({ type: 'run.output', run_id: runId, seq: 0, stream: 'stdout', data: 'out\n' });
     agent.send({
-      type: 'run.result', run_id: runId, outcome: 'exited', exit_code: 3, signal: null, started_at: new Date().toISOString(),
-      finished_at: new Date().toISOString(), stdout: 'out\n', stderr: 'err\n', stdout_truncated: false, stderr_truncated: false, error: null,
+      type: 'run.result',
+      run_id: runId,
+      outcome: 'exited',
+      exit_code: 3,
+      signal: null,
+      started_at: new Date().toISOString(),
+      finished_at: new Date().toISOString(),
+      stdout: 'out\n',
+      stderr: 'err\n',
+      stdout_truncated: false,
+      stderr_truncated: false,
+      error: null,
     });
     await agent.next('run.ack', (m) => m.run_id === runId);
     const run = await call(s.url, s.adminKey, 'GET', `/v1/runs/${runId}`);
@@ -107,8 +117,18 @@ describe.each(DATABASES)('native API on $name', ({ name, skip }) => {
     expect(first.events[0]).toMatchObject({ event: 'output', data: { run_id: runId, hostname: 'web-1', stream: 'stdout', data: 'one\n' } });
     agent.send({ type: 'run.output', run_id: runId, seq: 1, stream: 'stderr', data: 'two\n' });
     agent.send({
-      type: 'run.result', run_id: runId, outcome: 'exited', exit_code: 0, signal: null, started_at: new Date().toISOString(),
-      finished_at: new Date().toISOString(), stdout: 'one\n', stderr: 'two\n', stdout_truncated: false, stderr_truncated: false, error: null,
+      type: 'run.result',
+      run_id: runId,
+      outcome: 'exited',
+      exit_code: 0,
+      signal: null,
+      started_at: new Date().toISOString(),
+      finished_at: new Date().toISOString(),
+      stdout: 'one\n',
+      stderr: 'two\n',
+      stdout_truncated: false,
+      stderr_truncated: false,
+      error: null,
     });
     await agent.next('run.ack', (m) => m.run_id === runId);
     // Resumed after the first event: the rest, then the end.
@@ -154,7 +174,13 @@ describe.each(DATABASES)('native API on $name', ({ name, skip }) => {
     const stranger = new FakeAgent(s.url, agent.systemId, (await FakeAgent.enroll(s.url, s.enrollmentKey, 'other')).privateKeyPem);
     await expect(stranger.connect()).rejects.toThrow(/401/);
     await expect(agent.connect(agent.signedHeaders(new Date(Date.now() - 10 * 60_000)))).rejects.toThrow(/401/);
-    await expect(agent.connect({ date: headers.date, 'x-muster-nonce': headers['x-muster-nonce'], authorization: headers.authorization.replace('request-line date', 'date') })).rejects.toThrow(/401/);
+    await expect(
+      agent.connect({
+        date: headers.date,
+        'x-muster-nonce': headers['x-muster-nonce'],
+        authorization: headers.authorization.replace('request-line date', 'date'),
+      }),
+    ).rejects.toThrow(/401/);
     const replay = new FakeAgent(s.url, agent.systemId, agent.privateKeyPem);
     await replay.connect(headers);
     await expect(new FakeAgent(s.url, agent.systemId, agent.privateKeyPem).connect(headers)).rejects.toThrow(/401/);

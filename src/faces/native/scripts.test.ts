@@ -18,13 +18,24 @@ describe.each(DATABASES)('native /v1/scripts on $name', ({ name, skip }) => {
 
   it.skipIf(skip)('creates, reads by id and name, lists, patches and deletes', async () => {
     const created = await call(s.url, operatorKey, 'POST', '/v1/scripts', {
-      name: 'disk usage', content: 'df -h', run_as: 'ops', default_targets: { group_ids: ['web'], selector: 'tag:web' },
+      name: 'disk usage',
+      content: 'df -h',
+      run_as: 'ops',
+      default_targets: { group_ids: ['web'], selector: 'tag:web' },
     });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
-      id: expect.stringMatching(/^[a-f0-9]{24}$/), name: 'disk usage', content: 'df -h', shell: 'bash', run_as: 'ops', timeout_s: 120, ttl_s: 3600,
+      id: expect.stringMatching(/^[a-f0-9]{24}$/),
+      name: 'disk usage',
+      content: 'df -h',
+      shell: 'bash',
+      run_as: 'ops',
+      timeout_s: 120,
+      ttl_s: 3600,
       default_targets: { system_ids: [], group_ids: ['web'], selector: 'tag:web' },
-      created_at: expect.any(String), updated_at: expect.any(String), created_by: expect.stringMatching(/^api_key:/),
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+      created_by: expect.stringMatching(/^api_key:/),
     });
     const id = created.body.id;
     expect((await call(s.url, viewerKey, 'GET', `/v1/scripts/${id}`)).body).toEqual(created.body);

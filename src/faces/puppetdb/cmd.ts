@@ -58,11 +58,15 @@ function optionalString(env: Record<string, unknown>, key: string, prefix: strin
 function fromEnvelope(body: string, checksum: string | undefined): SubmitInput {
   const env = envelopeOf(body);
   if (!env || !['command', 'version', 'payload'].every((k) => Object.hasOwn(env, k))) {
-    throw new PdbError(400, `${oldFormPrefix(typeof env?.command === 'string' ? env.command : undefined)} The request body must be a JSON map with required keys: command, version, payload.`);
+    throw new PdbError(
+      400,
+      `${oldFormPrefix(typeof env?.command === 'string' ? env.command : undefined)} The request body must be a JSON map with required keys: command, version, payload.`,
+    );
   }
   const prefix = oldFormPrefix(env.command);
   if (typeof env.command !== 'string') throw new PdbError(400, `${prefix} ${COMMAND_LIST}`);
-  if (typeof env.payload !== 'object' || env.payload === null || Array.isArray(env.payload)) throw new PdbError(400, `${prefix} The payload value must be a JSON map.`);
+  if (typeof env.payload !== 'object' || env.payload === null || Array.isArray(env.payload))
+    throw new PdbError(400, `${prefix} The payload value must be a JSON map.`);
   if (typeof env.version !== 'number' || !Number.isSafeInteger(env.version)) throw new PdbError(400, 'Version must be a valid integer.');
   return {
     command: env.command,

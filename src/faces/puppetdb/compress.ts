@@ -53,7 +53,10 @@ function isStream(payload: unknown): payload is Readable {
 /** Adds Accept-Encoding to Vary, once, unless Vary is already `*`. */
 function varyOnEncoding(reply: FastifyReply): void {
   const current = reply.getHeader('vary');
-  const list = (Array.isArray(current) ? current.join(',') : String(current ?? '')).split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (list.some((v) => v === '*' || v.toLowerCase() === 'accept-encoding')) return;
   reply.header('vary', [...list, 'Accept-Encoding'].join(', '));
 }

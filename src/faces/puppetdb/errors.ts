@@ -31,6 +31,7 @@ export function sendPdbError(request: FastifyRequest, reply: FastifyReply, err: 
     logUnexpected(request, err);
     return sendJson(reply, 500, { error: `internal error (request id ${request.id})` });
   }
-  if (known.code === 'PAYLOAD_TOO_LARGE') return reply.status(413).header('content-type', 'text/plain;charset=utf-8').send('Command rejected due to size exceeding max-command-size');
+  if (known.code === 'PAYLOAD_TOO_LARGE')
+    return reply.status(413).header('content-type', 'text/plain;charset=utf-8').send('Command rejected due to size exceeding max-command-size');
   return sendJson(reply, STATUS[known.code], { error: known.message });
 }

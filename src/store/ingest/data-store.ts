@@ -24,8 +24,14 @@ export function ingestDataStore(db: Kysely<Schema>, capabilities: DialectCapabil
       if (certname !== undefined) q = q.where('certname', '=', certname);
       const rows = await q.orderBy('certname').execute();
       return rows.map((r) => ({
-        certname: r.certname, environment: r.facts_environment, producer: r.facts_producer, timestamp: r.facts_timestamp!, producerTimestamp: r.facts_producer_timestamp!,
-        hash: r.facts_hash!, values: fromJson<Record<string, unknown>>(r.facts, {}), deactivated: r.deactivated,
+        certname: r.certname,
+        environment: r.facts_environment,
+        producer: r.facts_producer,
+        timestamp: r.facts_timestamp!,
+        producerTimestamp: r.facts_producer_timestamp!,
+        hash: r.facts_hash!,
+        values: fromJson<Record<string, unknown>>(r.facts, {}),
+        deactivated: r.deactivated,
       }));
     },
 
@@ -37,11 +43,22 @@ export function ingestDataStore(db: Kysely<Schema>, capabilities: DialectCapabil
         .where('r.organization_id', '=', org);
       if (certname !== undefined) q = q.where('r.certname', '=', certname);
       const rows = await q.orderBy('r.end_time', 'desc').execute();
-      return rows.map((r) => ({ hash: r.hash, certname: r.certname, receivedAt: r.received_at, body: fromJson<Record<string, unknown>>(r.body, {}), latest: r.latest_report_hash === r.hash }));
+      return rows.map((r) => ({
+        hash: r.hash,
+        certname: r.certname,
+        receivedAt: r.received_at,
+        body: fromJson<Record<string, unknown>>(r.body, {}),
+        latest: r.latest_report_hash === r.hash,
+      }));
     },
 
     async certnameOfSystem(org, systemId) {
-      const row = await db.selectFrom('systems').select(['certname', 'hostname']).where('organization_id', '=', org).where('id', '=', systemId).executeTakeFirst();
+      const row = await db
+        .selectFrom('systems')
+        .select(['certname', 'hostname'])
+        .where('organization_id', '=', org)
+        .where('id', '=', systemId)
+        .executeTakeFirst();
       return row ? (row.certname ?? row.hostname) : undefined;
     },
 

@@ -15,8 +15,18 @@ function resourceHash(certname: string, r: CatalogResource): string {
 /** One row per resource of a catalog, in catalog order. */
 function resourceRowsOf(org: string, certname: string, environment: string | null, resources: CatalogResource[]): IngestResourceTable[] {
   return resources.map((r, ordinal) => ({
-    organization_id: org, certname, ordinal, resource: resourceHash(certname, r), type: r.type, title: r.title,
-    tags: r.tagsText, exported: r.exported ? 1 : 0, file: r.file, line: r.line, parameters: r.parametersText, environment,
+    organization_id: org,
+    certname,
+    ordinal,
+    resource: resourceHash(certname, r),
+    type: r.type,
+    title: r.title,
+    tags: r.tagsText,
+    exported: r.exported ? 1 : 0,
+    file: r.file,
+    line: r.line,
+    parameters: r.parametersText,
+    environment,
   }));
 }
 
@@ -42,5 +52,9 @@ async function deleteResources(tx: Tx, targets: DerivedTarget[]): Promise<void> 
 export async function replaceResourceRows(tx: Tx, items: Array<DerivedTarget & { environment: string | null; resources: CatalogResource[] }>): Promise<void> {
   if (items.length === 0) return;
   await deleteResources(tx, items);
-  for (const part of chunks(items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.resources)), ROWS_PER_INSERT)) await insertMany(tx, 'ingest_resources', part);
+  for (const part of chunks(
+    items.flatMap((i) => resourceRowsOf(i.org, i.certname, i.environment, i.resources)),
+    ROWS_PER_INSERT,
+  ))
+    await insertMany(tx, 'ingest_resources', part);
 }

@@ -8,7 +8,8 @@ import { replaceResourceRows } from './derived.js';
 type Tx = Kysely<Schema> | Transaction<Schema>;
 
 /** Keeps a deactivation only when it is newer than the data now arriving (newer data reactivates). */
-const reactivate = (column: string) => sql<string | null>`case when ingest_nodes.deactivated > excluded.${sql.ref(column)} then ingest_nodes.deactivated else null end`;
+const reactivate = (column: string) =>
+  sql<string | null>`case when ingest_nodes.deactivated > excluded.${sql.ref(column)} then ingest_nodes.deactivated else null end`;
 
 /** True when the stored timestamp in `column` is absent or not newer than the incoming one. */
 const notNewer = (column: string) => sql<boolean>`ingest_nodes.${sql.ref(column)} is null or ingest_nodes.${sql.ref(column)} <= excluded.${sql.ref(column)}`;
@@ -41,19 +42,32 @@ const factsUpsert: Upsert<'ingest_nodes'> = (qb) =>
     oc
       .columns(['organization_id', 'certname'])
       .doUpdateSet((eb) => ({
-        environment: eb.ref('excluded.environment'), facts: eb.ref('excluded.facts'), facts_hash: eb.ref('excluded.facts_hash'),
-        facts_environment: eb.ref('excluded.facts_environment'), facts_producer: eb.ref('excluded.facts_producer'),
-        facts_timestamp: eb.ref('excluded.facts_timestamp'), facts_producer_timestamp: eb.ref('excluded.facts_producer_timestamp'),
+        environment: eb.ref('excluded.environment'),
+        facts: eb.ref('excluded.facts'),
+        facts_hash: eb.ref('excluded.facts_hash'),
+        facts_environment: eb.ref('excluded.facts_environment'),
+        facts_producer: eb.ref('excluded.facts_producer'),
+        facts_timestamp: eb.ref('excluded.facts_timestamp'),
+        facts_producer_timestamp: eb.ref('excluded.facts_producer_timestamp'),
         deactivated: reactivate('facts_producer_timestamp'),
       }))
-      .where(sql<boolean>`(${notNewer('facts_producer_timestamp')}) and not (excluded.facts_producer = ${AGENT_FACTS_PRODUCER} and ingest_nodes.facts_producer is not null and ingest_nodes.facts_producer <> ${AGENT_FACTS_PRODUCER})`),
+      .where(
+        sql<boolean>`(${notNewer('facts_producer_timestamp')}) and not (excluded.facts_producer = ${AGENT_FACTS_PRODUCER} and ingest_nodes.facts_producer is not null and ingest_nodes.facts_producer <> ${AGENT_FACTS_PRODUCER})`,
+      ),
   );
 
 async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
   for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
     const rows = part.map(({ org, e }) => ({
-      organization_id: org, certname: e.certname, environment: e.environment, facts: e.valuesText, facts_hash: e.hash,
-      facts_environment: e.environment, facts_producer: e.producer, facts_timestamp: e.receivedAt, facts_producer_timestamp: e.producerTimestamp,
+      organization_id: org,
+      certname: e.certname,
+      environment: e.environment,
+      facts: e.valuesText,
+      facts_hash: e.hash,
+      facts_environment: e.environment,
+      facts_producer: e.producer,
+      facts_timestamp: e.receivedAt,
+      facts_producer_timestamp: e.producerTimestamp,
     }));
     await insertMany(tx, 'ingest_nodes', rows, factsUpsert);
   }
@@ -64,7 +78,11 @@ async function facts(tx: Tx, items: Array<Of<'facts'>>): Promise<void> {
  * (their hash is the row's): an upsert's guard may have kept newer data, and
  * then the derived rows must stay those of the newer data.
  */
-async function deriveCurrent<T extends { org: string; e: { certname: string; hash: string } }>(tx: Tx, part: T[], derive: (items: T[]) => Promise<void>): Promise<void> {
+async function deriveCurrent<T extends { org: string; e: { certname: string; hash: string } }>(
+  tx: Tx,
+  part: T[],
+  derive: (items: T[]) => Promise<void>,
+): Promise<void> {
   const stored = await tx
     .selectFrom('ingest_catalogs')
     .select(['organization_id', 'certname', 'hash'])
@@ -78,7 +96,12 @@ const catalogUpsert: Upsert<'ingest_catalogs'> = (qb) =>
   qb.onConflict((oc) =>
     oc
       .columns(['organization_id', 'certname'])
-      .doUpdateSet((eb) => ({ hash: eb.ref('excluded.hash'), producer_timestamp: eb.ref('excluded.producer_timestamp'), received_at: eb.ref('excluded.received_at'), body: eb.ref('excluded.body') }))
+      .doUpdateSet((eb) => ({
+        hash: eb.ref('excluded.hash'),
+        producer_timestamp: eb.ref('excluded.producer_timestamp'),
+        received_at: eb.ref('excluded.received_at'),
+        body: eb.ref('excluded.body'),
+      }))
       .where(sql<boolean>`ingest_catalogs.producer_timestamp <= excluded.producer_timestamp`),
   );
 
@@ -87,18 +110,39 @@ const catalogNodeUpsert: Upsert<'ingest_nodes'> = (qb) =>
     oc
       .columns(['organization_id', 'certname'])
       .doUpdateSet((eb) => ({
-        catalog_timestamp: eb.ref('excluded.catalog_timestamp'), catalog_producer_timestamp: eb.ref('excluded.catalog_producer_timestamp'),
-        catalog_environment: eb.ref('excluded.catalog_environment'), deactivated: reactivate('catalog_producer_timestamp'),
+        catalog_timestamp: eb.ref('excluded.catalog_timestamp'),
+        catalog_producer_timestamp: eb.ref('excluded.catalog_producer_timestamp'),
+        catalog_environment: eb.ref('excluded.catalog_environment'),
+        deactivated: reactivate('catalog_producer_timestamp'),
       }))
       .where(notNewer('catalog_producer_timestamp')),
   );
 
 async function catalogs(tx: Tx, items: Array<Of<'catalog'>>): Promise<void> {
   for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
-    const rows = part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, hash: e.hash, producer_timestamp: e.producerTimestamp, received_at: e.receivedAt, body: e.bodyText }));
+    const rows = part.map(({ org, e }) => ({
+      organization_id: org,
+      certname: e.certname,
+      hash: e.hash,
+      producer_timestamp: e.producerTimestamp,
+      received_at: e.receivedAt,
+      body: e.bodyText,
+    }));
     await insertMany(tx, 'ingest_catalogs', rows, catalogUpsert);
-    await deriveCurrent(tx, part, (items) => replaceResourceRows(tx, items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, resources: e.resources }))));
-    const nodes = part.map(({ org, e }) => ({ organization_id: org, certname: e.certname, environment: e.environment, catalog_timestamp: e.receivedAt, catalog_producer_timestamp: e.producerTimestamp, catalog_environment: e.environment }));
+    await deriveCurrent(tx, part, (items) =>
+      replaceResourceRows(
+        tx,
+        items.map(({ org, e }) => ({ org, certname: e.certname, environment: e.environment, resources: e.resources })),
+      ),
+    );
+    const nodes = part.map(({ org, e }) => ({
+      organization_id: org,
+      certname: e.certname,
+      environment: e.environment,
+      catalog_timestamp: e.receivedAt,
+      catalog_producer_timestamp: e.producerTimestamp,
+      catalog_environment: e.environment,
+    }));
     await insertMany(tx, 'ingest_nodes', nodes, catalogNodeUpsert);
   }
 }
@@ -110,11 +154,16 @@ const reportNodeUpsert: Upsert<'ingest_nodes'> = (qb) =>
     oc
       .columns(['organization_id', 'certname'])
       .doUpdateSet((eb) => ({
-        report_timestamp: eb.ref('excluded.report_timestamp'), report_producer_timestamp: eb.ref('excluded.report_producer_timestamp'),
-        report_environment: eb.ref('excluded.report_environment'), latest_report_hash: eb.ref('excluded.latest_report_hash'),
-        latest_report_status: eb.ref('excluded.latest_report_status'), latest_report_noop: eb.ref('excluded.latest_report_noop'),
-        latest_report_noop_pending: eb.ref('excluded.latest_report_noop_pending'), latest_report_corrective_change: eb.ref('excluded.latest_report_corrective_change'),
-        latest_report_job_id: eb.ref('excluded.latest_report_job_id'), cached_catalog_status: eb.ref('excluded.cached_catalog_status'),
+        report_timestamp: eb.ref('excluded.report_timestamp'),
+        report_producer_timestamp: eb.ref('excluded.report_producer_timestamp'),
+        report_environment: eb.ref('excluded.report_environment'),
+        latest_report_hash: eb.ref('excluded.latest_report_hash'),
+        latest_report_status: eb.ref('excluded.latest_report_status'),
+        latest_report_noop: eb.ref('excluded.latest_report_noop'),
+        latest_report_noop_pending: eb.ref('excluded.latest_report_noop_pending'),
+        latest_report_corrective_change: eb.ref('excluded.latest_report_corrective_change'),
+        latest_report_job_id: eb.ref('excluded.latest_report_job_id'),
+        cached_catalog_status: eb.ref('excluded.cached_catalog_status'),
         deactivated: reactivate('report_producer_timestamp'),
       }))
       .where(notNewer('report_producer_timestamp')),
@@ -122,14 +171,31 @@ const reportNodeUpsert: Upsert<'ingest_nodes'> = (qb) =>
 
 async function reports(tx: Tx, items: Array<Of<'report'>>): Promise<void> {
   for (const part of chunks(items, ROWS_PER_UPSERT)) {
-    const rows = part.map(({ org, e }) => ({ organization_id: org, hash: e.hash, certname: e.certname, producer_timestamp: e.producerTimestamp, end_time: e.endTime, received_at: e.receivedAt, body: e.bodyText }));
+    const rows = part.map(({ org, e }) => ({
+      organization_id: org,
+      hash: e.hash,
+      certname: e.certname,
+      producer_timestamp: e.producerTimestamp,
+      end_time: e.endTime,
+      received_at: e.receivedAt,
+      body: e.bodyText,
+    }));
     await insertMany(tx, 'ingest_reports', rows, reportInsert);
   }
   for (const part of chunks(newestPerCertname(items), ROWS_PER_UPSERT)) {
     const rows = part.map(({ org, e }) => ({
-      organization_id: org, certname: e.certname, report_timestamp: e.endTime, report_producer_timestamp: e.producerTimestamp, report_environment: e.environment,
-      latest_report_hash: e.hash, latest_report_status: e.status, latest_report_noop: bit(e.noop), latest_report_noop_pending: bit(e.noopPending),
-      latest_report_corrective_change: bit(e.correctiveChange), latest_report_job_id: e.jobId, cached_catalog_status: e.cachedCatalogStatus,
+      organization_id: org,
+      certname: e.certname,
+      report_timestamp: e.endTime,
+      report_producer_timestamp: e.producerTimestamp,
+      report_environment: e.environment,
+      latest_report_hash: e.hash,
+      latest_report_status: e.status,
+      latest_report_noop: bit(e.noop),
+      latest_report_noop_pending: bit(e.noopPending),
+      latest_report_corrective_change: bit(e.correctiveChange),
+      latest_report_job_id: e.jobId,
+      cached_catalog_status: e.cachedCatalogStatus,
     }));
     await insertMany(tx, 'ingest_nodes', rows, reportNodeUpsert);
   }
@@ -167,11 +233,21 @@ async function applyOne(tx: Tx, org: string, e: Exclude<IngestEffect, { kind: 'f
     case 'inputs':
       await tx
         .insertInto('ingest_catalog_inputs')
-        .values({ organization_id: org, certname: e.certname, producer_timestamp: e.producerTimestamp, catalog_uuid: e.catalogUuid, inputs: JSON.stringify(e.inputs) })
+        .values({
+          organization_id: org,
+          certname: e.certname,
+          producer_timestamp: e.producerTimestamp,
+          catalog_uuid: e.catalogUuid,
+          inputs: JSON.stringify(e.inputs),
+        })
         .onConflict((oc) =>
           oc
             .columns(['organization_id', 'certname'])
-            .doUpdateSet((eb) => ({ producer_timestamp: eb.ref('excluded.producer_timestamp'), catalog_uuid: eb.ref('excluded.catalog_uuid'), inputs: eb.ref('excluded.inputs') }))
+            .doUpdateSet((eb) => ({
+              producer_timestamp: eb.ref('excluded.producer_timestamp'),
+              catalog_uuid: eb.ref('excluded.catalog_uuid'),
+              inputs: eb.ref('excluded.inputs'),
+            }))
             .where(sql<boolean>`ingest_catalog_inputs.producer_timestamp <= excluded.producer_timestamp`),
         )
         .execute();

@@ -54,7 +54,10 @@ const active = (alias: string) => sql`${ref(`${alias}.deactivated`)} is null`;
 export const nodeScope = (alias: string, q: IngestQuery): Raw[] => (q.includeDeactivated ? [] : [active(alias)]);
 
 /** node_state of the node under `alias`: PuppetDB's 'active' or 'inactive' (muster has no expiry, so deactivation decides). */
-export const nodeState = (alias: string): Col => ({ type: 'state', sql: sql`case when ${ref(`${alias}.deactivated`)} is null then 'active' else 'inactive' end` });
+export const nodeState = (alias: string): Col => ({
+  type: 'state',
+  sql: sql`case when ${ref(`${alias}.deactivated`)} is null then 'active' else 'inactive' end`,
+});
 
 /**
  * What the query compiler asks of the database it runs on: the value at a

@@ -85,7 +85,11 @@ const WALKS: Record<DialectName, Walk> = {
     leafOnly: sql`(f.type not in ('object', 'array') or f.value in ('{}', '[]'))`,
     value: sqliteValue,
     // muster_json_path (store/ingest/sqlite-functions.ts) turns json_tree's '$.os."a.b"[0]' into ["os","a.b",0].
-    path: { type: 'path', sql: sql`muster_json_path(f.fullkey)`, equalsJson: (v) => pathEquals(v, sql`t.key`, (json) => sql`muster_json_path(f.fullkey) = ${json}`) },
+    path: {
+      type: 'path',
+      sql: sql`muster_json_path(f.fullkey)`,
+      equalsJson: (v) => pathEquals(v, sql`t.key`, (json) => sql`muster_json_path(f.fullkey) = ${json}`),
+    },
     pathOrder: sql`f.fullkey`,
   },
   postgres: {
@@ -105,7 +109,11 @@ const parse = (text: unknown) => JSON.parse(String(text)) as unknown;
 export function factSources(dialect: DialectName): { facts: Source<'facts'>; 'fact-contents': Source<'fact-contents'> } {
   const w = WALKS[dialect];
   const factFields: Record<string, Col> = {
-    certname: col('text', 'n.certname'), name: col('text', 'f.key'), value: w.value('f'), environment: col('text', 'n.facts_environment'), node_state: nodeState('n'),
+    certname: col('text', 'n.certname'),
+    name: col('text', 'f.key'),
+    value: w.value('f'),
+    environment: col('text', 'n.facts_environment'),
+    node_state: nodeState('n'),
   };
   const facts: Source<'facts'> = {
     from: w.facts,
@@ -124,7 +132,13 @@ export function factSources(dialect: DialectName): { facts: Source<'facts'>; 'fa
     field: (name) => leafFields[name],
     select: sql`n.certname, n.facts_environment as environment, t.key as name, ${w.path.sql} as path, ${leafFields.value!.sql} as value`,
     order: [ref('n.certname'), w.pathOrder],
-    decode: (r: Row) => ({ certname: r.certname as string, environment: r.environment as string | null, path: parse(r.path) as Array<string | number>, name: r.name as string, value: parse(r.value) }),
+    decode: (r: Row) => ({
+      certname: r.certname as string,
+      environment: r.environment as string | null,
+      path: parse(r.path) as Array<string | number>,
+      name: r.name as string,
+      value: parse(r.value),
+    }),
   };
   return { facts, 'fact-contents': contents } satisfies Partial<{ [E in QueryEntity]: Source<E> }>;
 }

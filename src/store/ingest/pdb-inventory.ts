@@ -13,8 +13,11 @@ import { QUERY_DIALECTS } from './pdb-dialect.js';
 export function inventorySource(dialect: DialectName): Source<'inventory'> {
   const d = QUERY_DIALECTS[dialect];
   const fields: Record<string, Col> = {
-    certname: col('text', 'n.certname'), timestamp: col('timestamp', 'n.facts_timestamp'), environment: col('text', 'n.facts_environment'),
-    facts: { ...d.valueAt(ref('n.facts'), []), sql: ref('n.facts'), type: 'json' }, trusted: { ...d.valueAt(ref('n.facts'), ['trusted']), type: 'json' },
+    certname: col('text', 'n.certname'),
+    timestamp: col('timestamp', 'n.facts_timestamp'),
+    environment: col('text', 'n.facts_environment'),
+    facts: { ...d.valueAt(ref('n.facts'), []), sql: ref('n.facts'), type: 'json' },
+    trusted: { ...d.valueAt(ref('n.facts'), ['trusted']), type: 'json' },
     node_state: nodeState('n'),
   };
   return {
@@ -26,7 +29,13 @@ export function inventorySource(dialect: DialectName): Source<'inventory'> {
     order: [ref('n.certname')],
     decode: (r) => {
       const facts = fromJson<Record<string, unknown>>(r.facts as string | null, {});
-      return { certname: r.certname as string, timestamp: r.facts_timestamp as string, environment: r.facts_environment as string | null, facts, trusted: facts.trusted ?? null };
+      return {
+        certname: r.certname as string,
+        timestamp: r.facts_timestamp as string,
+        environment: r.facts_environment as string | null,
+        facts,
+        trusted: facts.trusted ?? null,
+      };
     },
   };
 }

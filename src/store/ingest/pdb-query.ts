@@ -109,7 +109,11 @@ const SHORT_IN = 8;
 /** `in`: each value as an equality, or for long lists one membership test per kind of value, the list passed as one parameter. */
 function membership(c: Col, values: unknown[], d: QueryDialect, definite: (r: Raw) => Raw): Raw {
   if (values.length === 0) return FALSE;
-  if (values.length <= SHORT_IN || c.type === 'json' || c.type === 'path') return joined(values.map((v) => definite(equals(c, v))), 'or');
+  if (values.length <= SHORT_IN || c.type === 'json' || c.type === 'path')
+    return joined(
+      values.map((v) => definite(equals(c, v))),
+      'or',
+    );
   const strings = (vs: unknown[]) => vs.filter((v): v is string => typeof v === 'string');
   const list = (x: Raw, vs: string[] | number[], kind: 'text' | 'number') => (vs.length === 0 ? FALSE : definite(d.inList(x, vs, kind)));
   switch (c.type) {
@@ -119,10 +123,20 @@ function membership(c: Col, values: unknown[], d: QueryDialect, definite: (r: Ra
     case 'timestamp':
       return list(c.sql, strings(values).map(instant), 'text');
     case 'number':
-      return list(c.sql, values.map(numeric).filter((n): n is number => n !== undefined), 'number');
+      return list(
+        c.sql,
+        values.map(numeric).filter((n): n is number => n !== undefined),
+        'number',
+      );
     case 'boolean': {
       const bs = values.map(bool).filter((b): b is boolean => b !== undefined);
-      return c.storage === 'booltext' ? list(c.sql, bs.map(String), 'text') : list(c.sql, bs.map((b) => (b ? 1 : 0)), 'number');
+      return c.storage === 'booltext'
+        ? list(c.sql, bs.map(String), 'text')
+        : list(
+            c.sql,
+            bs.map((b) => (b ? 1 : 0)),
+            'number',
+          );
     }
     case 'value': {
       const p = c.value!;
@@ -130,7 +144,11 @@ function membership(c: Col, values: unknown[], d: QueryDialect, definite: (r: Ra
       const parts = [
         list(p.string, texts, 'text'),
         texts.length === 0 ? FALSE : definite(sql`(${p.type} in ('number', 'boolean') and ${d.inList(p.scalarText, texts, 'text')})`),
-        list(p.number, values.filter((v): v is number => typeof v === 'number'), 'number'),
+        list(
+          p.number,
+          values.filter((v): v is number => typeof v === 'number'),
+          'number',
+        ),
         ...values.filter((v) => typeof v === 'boolean' || v === null || typeof v === 'object').map((v) => definite(equals(c, v))),
       ].filter((r) => r !== FALSE);
       return parts.length === 0 ? FALSE : joined(parts, 'or');
@@ -155,7 +173,14 @@ function equalitiesAsIn(items: QueryExpr[]): QueryExpr[] {
   }
   for (const group of groups.values()) {
     if (group.length <= SHORT_IN) rest.push(...group);
-    else rest.push({ op: 'in', field: group[0]!.field, type: group[0]!.type, values: group.map((g) => g.value), ...(group[0]!.path ? { path: group[0]!.path } : {}) });
+    else
+      rest.push({
+        op: 'in',
+        field: group[0]!.field,
+        type: group[0]!.type,
+        values: group.map((g) => g.value),
+        ...(group[0]!.path ? { path: group[0]!.path } : {}),
+      });
   }
   return rest;
 }
@@ -172,7 +197,10 @@ function compileExpr<E extends QueryEntity>(source: Source<E>, e: QueryExpr, d: 
     case 'and':
     case 'or':
       if (e.items.length === 0) return e.op === 'and' ? TRUE : FALSE;
-      return joined((e.op === 'or' ? equalitiesAsIn(e.items) : e.items).map((i) => compileExpr(source, i, d, negated)), e.op);
+      return joined(
+        (e.op === 'or' ? equalitiesAsIn(e.items) : e.items).map((i) => compileExpr(source, i, d, negated)),
+        e.op,
+      );
     case 'not':
       return sql`not (${compileExpr(source, e.item, d, true)})`;
     default:
@@ -202,7 +230,8 @@ function orderBy<E extends QueryEntity>(source: Source<E>, q: IngestQuery): Raw 
   for (const o of q.orderBy) {
     const c = source.field(o.field)!;
     const dir = sql.raw(o.order);
-    for (const x of c.type === 'value' ? [c.value!.number, sql`coalesce(${c.value!.string}, ${c.sql})`] : [c.sql]) terms.push(sql`(${x} is null) ${dir}`, sql`${x} ${dir}`);
+    for (const x of c.type === 'value' ? [c.value!.number, sql`coalesce(${c.value!.string}, ${c.sql})`] : [c.sql])
+      terms.push(sql`(${x} is null) ${dir}`, sql`${x} ${dir}`);
   }
   return sql.join([...terms, ...source.order]);
 }
@@ -263,7 +292,8 @@ export async function runIngestQuery(db: Kysely<Schema>, capabilities: DialectCa
   const d = forDialect(capabilities, QUERY_DIALECTS);
   try {
     if (q.extract?.count) return { kind: 'counts', rows: await counts(db, source, d, org, q) };
-    const { rows } = await sql<Row>`select ${source.select} from ${source.from} where ${where(source, d, org, q)} order by ${orderBy(source, q)} ${paging(q)}`.execute(db);
+    const { rows } =
+      await sql<Row>`select ${source.select} from ${source.from} where ${where(source, d, org, q)} order by ${orderBy(source, q)} ${paging(q)}`.execute(db);
     return { kind: 'rows', entity: q.entity, rows: rows.map((r) => source.decode(r)) } as IngestQueryResult;
   } catch (err) {
     if (badRegex(err)) throw new MusterError('INVALID_ARGUMENT', `Invalid regular expression: ${(err as Error).message}`);

@@ -10,17 +10,40 @@ type Tx = Kysely<Schema> | Transaction<Schema>;
 
 function toRecord(r: Selectable<IngestCommandTable>, payload: string | null): IngestCommandRecord {
   return {
-    id: r.id, organizationId: r.organization_id, command: r.command as CommandName, version: Number(r.version), certname: r.certname,
-    producerTimestamp: r.producer_timestamp, payload, receivedAt: r.received_at, state: r.state as CommandState,
-    attempts: Number(r.attempts), availableAt: r.available_at, leaseUntil: r.lease_until, error: r.error, diagnostics: r.diagnostics, processedAt: r.processed_at,
+    id: r.id,
+    organizationId: r.organization_id,
+    command: r.command as CommandName,
+    version: Number(r.version),
+    certname: r.certname,
+    producerTimestamp: r.producer_timestamp,
+    payload,
+    receivedAt: r.received_at,
+    state: r.state as CommandState,
+    attempts: Number(r.attempts),
+    availableAt: r.available_at,
+    leaseUntil: r.lease_until,
+    error: r.error,
+    diagnostics: r.diagnostics,
+    processedAt: r.processed_at,
   };
 }
 
 /** The claim itself, inside a transaction the caller owns. */
-async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilities, { limit, now, leaseUntil, maxBytes = Infinity, inMemory = () => undefined }: ClaimRequest): Promise<IngestCommandRecord[]> {
+async function claimIn(
+  tx: Transaction<Schema>,
+  capabilities: DialectCapabilities,
+  { limit, now, leaseUntil, maxBytes = Infinity, inMemory = () => undefined }: ClaimRequest,
+): Promise<IngestCommandRecord[]> {
   let q = tx
     .selectFrom('ingest_commands as c')
-    .select((eb) => ['c.id', eb.selectFrom('ingest_payloads as pl').select((e) => e.fn<number>('length', ['pl.payload']).as('n')).whereRef('pl.id', '=', 'c.id').as('size')])
+    .select((eb) => [
+      'c.id',
+      eb
+        .selectFrom('ingest_payloads as pl')
+        .select((e) => e.fn<number>('length', ['pl.payload']).as('n'))
+        .whereRef('pl.id', '=', 'c.id')
+        .as('size'),
+    ])
     .where((eb) =>
       eb.or([
         eb.and([eb('c.state', '=', 'queued'), eb('c.available_at', '<=', now)]),
@@ -68,15 +91,27 @@ async function claimIn(tx: Transaction<Schema>, capabilities: DialectCapabilitie
     const held = inMemory(id);
     if (held !== undefined) payloads.set(id, held);
   }
-  for (const [id, payload] of await payloadsOf(tx, ids.filter((id) => !payloads.has(id)))) payloads.set(id, payload);
+  for (const [id, payload] of await payloadsOf(
+    tx,
+    ids.filter((id) => !payloads.has(id)),
+  ))
+    payloads.set(id, payload);
   // Within a batch, one certname's commands apply in producer order.
-  return rows.map((r) => toRecord(r, payloads.get(r.id) ?? null)).sort((a, b) => a.certname.localeCompare(b.certname) || (a.producerTimestamp ?? '').localeCompare(b.producerTimestamp ?? '') || a.receivedAt.localeCompare(b.receivedAt));
+  return rows
+    .map((r) => toRecord(r, payloads.get(r.id) ?? null))
+    .sort(
+      (a, b) =>
+        a.certname.localeCompare(b.certname) ||
+        (a.producerTimestamp ?? '').localeCompare(b.producerTimestamp ?? '') ||
+        a.receivedAt.localeCompare(b.receivedAt),
+    );
 }
 
 /** The payloads of these commands, by id (a processed command has none). */
 async function payloadsOf(tx: Tx, ids: string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const part of chunks(ids)) for (const r of await tx.selectFrom('ingest_payloads').select(['id', 'payload']).where('id', 'in', part).execute()) out.set(r.id, r.payload);
+  for (const part of chunks(ids))
+    for (const r of await tx.selectFrom('ingest_payloads').select(['id', 'payload']).where('id', 'in', part).execute()) out.set(r.id, r.payload);
   return out;
 }
 
@@ -101,8 +136,20 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
             tx,
             'ingest_commands',
             part.map((c) => ({
-              id: c.id, organization_id: c.organizationId, command: c.command, version: c.version, certname: c.certname, producer_timestamp: c.producerTimestamp,
-              received_at: c.receivedAt, state: 'queued', attempts: 0, available_at: c.availableAt, lease_until: null, error: null, diagnostics: null, processed_at: null,
+              id: c.id,
+              organization_id: c.organizationId,
+              command: c.command,
+              version: c.version,
+              certname: c.certname,
+              producer_timestamp: c.producerTimestamp,
+              received_at: c.receivedAt,
+              state: 'queued',
+              attempts: 0,
+              available_at: c.availableAt,
+              lease_until: null,
+              error: null,
+              diagnostics: null,
+              processed_at: null,
             })),
           );
         }
@@ -128,7 +175,10 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
     async complete(completions, at, claimNext) {
       if (completions.length === 0) return [];
       return transaction(async (tx) => {
-        await applyEffects(tx, completions.map((c) => ({ org: c.organizationId, e: c.effect })));
+        await applyEffects(
+          tx,
+          completions.map((c) => ({ org: c.organizationId, e: c.effect })),
+        );
         for (const part of chunks(completions.map((c) => c.id))) {
           await tx.updateTable('ingest_commands').set({ state: 'done', processed_at: at, lease_until: null, error: null }).where('id', 'in', part).execute();
           await tx.deleteFrom('ingest_payloads').where('id', 'in', part).execute();
@@ -142,7 +192,11 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
     },
 
     async discard(id, error, diagnostics, at) {
-      await db.updateTable('ingest_commands').set({ state: 'discarded', lease_until: null, error, diagnostics, processed_at: at }).where('id', '=', id).execute();
+      await db
+        .updateTable('ingest_commands')
+        .set({ state: 'discarded', lease_until: null, error, diagnostics, processed_at: at })
+        .where('id', '=', id)
+        .execute();
     },
 
     async getCommand(organizationId, id) {
@@ -151,8 +205,18 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
     },
 
     async listDiscarded(organizationId, limit) {
-      const rows = await db.selectFrom('ingest_commands').selectAll().where('organization_id', '=', organizationId).where('state', '=', 'discarded').orderBy('processed_at', 'desc').limit(limit).execute();
-      const payloads = await payloadsOf(db, rows.map((r) => r.id));
+      const rows = await db
+        .selectFrom('ingest_commands')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .where('state', '=', 'discarded')
+        .orderBy('processed_at', 'desc')
+        .limit(limit)
+        .execute();
+      const payloads = await payloadsOf(
+        db,
+        rows.map((r) => r.id),
+      );
       return rows.map((r) => toRecord(r, payloads.get(r.id) ?? null));
     },
 
@@ -168,12 +232,22 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
     },
 
     async deleteDiscarded(organizationId, id) {
-      const r = await db.deleteFrom('ingest_commands').where('organization_id', '=', organizationId).where('id', '=', id).where('state', '=', 'discarded').executeTakeFirst();
+      const r = await db
+        .deleteFrom('ingest_commands')
+        .where('organization_id', '=', organizationId)
+        .where('id', '=', id)
+        .where('state', '=', 'discarded')
+        .executeTakeFirst();
       return Number(r.numDeletedRows) === 1;
     },
 
     async counts(organizationId) {
-      const rows = await db.selectFrom('ingest_commands').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).where('organization_id', '=', organizationId).groupBy('state').execute();
+      const rows = await db
+        .selectFrom('ingest_commands')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('organization_id', '=', organizationId)
+        .groupBy('state')
+        .execute();
       const out: Record<CommandState, number> = { queued: 0, processing: 0, done: 0, discarded: 0 };
       for (const r of rows) out[r.state as CommandState] = Number(r.n);
       return out;

@@ -6,7 +6,10 @@ import type { Kysely } from 'kysely';
  * delivery deadline and the moment they count as lost.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('systems').addColumn('description', 'text', (c) => c.notNull().defaultTo('')).execute();
+  await db.schema
+    .alterTable('systems')
+    .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+    .execute();
 
   await db.schema
     .createTable('system_tags')
@@ -46,10 +49,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ['script_id', 'text', null],
   ];
   for (const [name, type, def] of jobColumns) {
-    await db.schema.alterTable('jobs').addColumn(name, type, (c) => (def === null ? c : c.notNull().defaultTo(def))).execute();
+    await db.schema
+      .alterTable('jobs')
+      .addColumn(name, type, (c) => (def === null ? c : c.notNull().defaultTo(def)))
+      .execute();
   }
   await db.schema.alterTable('runs').addColumn('deliver_deadline', 'text').execute();
   await db.schema.alterTable('runs').addColumn('lost_after', 'text').execute();
-  await db.schema.alterTable('runs').addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('runs')
+    .addColumn('cancel_requested', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
   await db.schema.createIndex('runs_state_deadline').on('runs').columns(['state', 'deliver_deadline']).execute();
 }

@@ -6,12 +6,21 @@ import type { Kysely } from 'kysely';
  * Append-only: never edit after release.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('systems').addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+  await db.schema
+    .alterTable('systems')
+    .addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}'))
+    .execute();
 
-  await db.schema.alterTable('enrollment_keys').addColumn('group_ids', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+  await db.schema
+    .alterTable('enrollment_keys')
+    .addColumn('group_ids', 'text', (c) => c.notNull().defaultTo('[]'))
+    .execute();
   await db.schema.alterTable('enrollment_keys').addColumn('expires_at', 'text').execute();
   await db.schema.alterTable('enrollment_keys').addColumn('max_uses', 'integer').execute();
-  await db.schema.alterTable('enrollment_keys').addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema
+    .alterTable('enrollment_keys')
+    .addColumn('uses', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
 
   await db.schema
     .createTable('system_users')

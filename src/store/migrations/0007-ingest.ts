@@ -101,6 +101,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         when 'string' then doc::jsonb #>> string_to_array(path, '.')
         when 'null' then null
         else (doc::jsonb #> string_to_array(path, '.'))::text end $$`.execute(db);
-    await sql`create or replace function muster_regexp(pattern text, value text) returns boolean language sql immutable as $$ select value ~ pattern $$`.execute(db);
+    await sql`create or replace function muster_regexp(pattern text, value text) returns boolean language sql immutable as $$ select value ~ pattern $$`.execute(
+      db,
+    );
   }
 }

@@ -14,7 +14,10 @@ async function createTables(db: Kysely<unknown>): Promise<void> {
       .addColumn('value_type', 'text', (c) => c.notNull())
       .addColumn('value_string', 'text')
       .addColumn('value_number', 'double precision')
-      .addPrimaryKeyConstraint(`${table}_pk`, (table === 'ingest_facts' ? ['organization_id', 'certname', 'name'] : ['organization_id', 'certname', 'path']) as never)
+      .addPrimaryKeyConstraint(
+        `${table}_pk`,
+        (table === 'ingest_facts' ? ['organization_id', 'certname', 'name'] : ['organization_id', 'certname', 'path']) as never,
+      )
       .execute();
     // Queries name a fact far more often than a certname ("which nodes have kernel=Linux").
     await db.schema.createIndex(`${table}_name`).on(table).columns(['organization_id', 'name', 'value_string']).execute();

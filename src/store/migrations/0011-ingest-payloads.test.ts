@@ -21,7 +21,9 @@ describe.each(DATABASES)('migration 0011 on $name', ({ name, skip }) => {
     await sql`insert into organizations (id, slug, name, created_at) values ('o1', 'one', 'One', '2026-01-01T00:00:00Z')`.execute(database.db);
     const row = (id: string, state: string, payload: string | null) =>
       sql`insert into ingest_commands (id, organization_id, command, version, certname, producer_timestamp, payload, received_at, state, attempts, available_at)
-          values (${id}, 'o1', 'replace facts', 5, 'web-1', '2026-01-01T00:00:00.000Z', ${payload}, '2026-01-01T00:00:00.000Z', ${state}, 0, '2026-01-01T00:00:00.000Z')`.execute(opened.db);
+          values (${id}, 'o1', 'replace facts', 5, 'web-1', '2026-01-01T00:00:00.000Z', ${payload}, '2026-01-01T00:00:00.000Z', ${state}, 0, '2026-01-01T00:00:00.000Z')`.execute(
+        opened.db,
+      );
     await row('queued-1', 'queued', '{"certname":"web-1"}');
     await row('done-1', 'done', null);
     expect((await migrator.migrateToLatest()).error).toBeUndefined();

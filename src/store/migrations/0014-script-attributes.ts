@@ -6,5 +6,8 @@ import type { Kysely } from 'kysely';
  * kept there). Append-only: never edit after release.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('scripts').addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+  await db.schema
+    .alterTable('scripts')
+    .addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}'))
+    .execute();
 }

@@ -17,28 +17,71 @@ function resultsQuery(db: Kysely<Schema>, organizationId: string) {
 }
 
 const SUMMARY_COLUMNS = [
-  'runs.id as run_id', 'runs.job_id', 'runs.organization_id', 'jobs.script_id', 'scripts.name as script_name', 'jobs.content', 'jobs.run_as', 'runs.system_id',
-  'systems.hostname', 'runs.state', 'runs.exit_code', 'runs.reason', 'runs.created_at', 'runs.finished_at', 'runs.ended_at',
+  'runs.id as run_id',
+  'runs.job_id',
+  'runs.organization_id',
+  'jobs.script_id',
+  'scripts.name as script_name',
+  'jobs.content',
+  'jobs.run_as',
+  'runs.system_id',
+  'systems.hostname',
+  'runs.state',
+  'runs.exit_code',
+  'runs.reason',
+  'runs.created_at',
+  'runs.finished_at',
+  'runs.ended_at',
 ] as const;
 const COLUMNS = [...SUMMARY_COLUMNS, 'runs.stdout', 'runs.stderr'] as const;
 
 type SummaryRow = {
-  run_id: string; job_id: string; organization_id: string; script_id: string | null; script_name: string | null; content: string; run_as: string | null; system_id: string;
-  hostname: string | null; state: string; exit_code: number | null; reason: string | null; created_at: string; finished_at: string | null; ended_at: string | null;
+  run_id: string;
+  job_id: string;
+  organization_id: string;
+  script_id: string | null;
+  script_name: string | null;
+  content: string;
+  run_as: string | null;
+  system_id: string;
+  hostname: string | null;
+  state: string;
+  exit_code: number | null;
+  reason: string | null;
+  created_at: string;
+  finished_at: string | null;
+  ended_at: string | null;
 };
 type Row = SummaryRow & { stdout: string; stderr: string };
 
 /** Sort keys → columns; a result is finished when its run ended, whether or not the agent said when. */
 const SORT_COLUMNS: Record<ResultSortField, string> = {
-  runId: 'runs.id', commandId: 'jobs.script_id', commandName: 'scripts.name', systemId: 'runs.system_id', hostname: 'systems.hostname',
-  exitCode: 'runs.exit_code', createdAt: 'runs.created_at', finishedAt: 'runs.ended_at',
+  runId: 'runs.id',
+  commandId: 'jobs.script_id',
+  commandName: 'scripts.name',
+  systemId: 'runs.system_id',
+  hostname: 'systems.hostname',
+  exitCode: 'runs.exit_code',
+  createdAt: 'runs.created_at',
+  finishedAt: 'runs.ended_at',
 };
 
 function toSummary(r: SummaryRow): CommandResultSummary {
   return {
-    runId: r.run_id, jobId: r.job_id, organizationId: r.organization_id, commandId: r.script_id ?? '', commandName: r.script_name ?? '', content: r.content,
-    runAs: r.run_as, systemId: r.system_id, hostname: r.hostname ?? '', state: r.state as RunState, exitCode: r.exit_code === null ? null : Number(r.exit_code),
-    reason: r.reason, createdAt: r.created_at, finishedAt: r.finished_at ?? r.ended_at,
+    runId: r.run_id,
+    jobId: r.job_id,
+    organizationId: r.organization_id,
+    commandId: r.script_id ?? '',
+    commandName: r.script_name ?? '',
+    content: r.content,
+    runAs: r.run_as,
+    systemId: r.system_id,
+    hostname: r.hostname ?? '',
+    state: r.state as RunState,
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    reason: r.reason,
+    createdAt: r.created_at,
+    finishedAt: r.finished_at ?? r.ended_at,
   };
 }
 
@@ -47,7 +90,12 @@ function toRecord(r: Row): CommandResultRecord {
 }
 
 /** One page of results with the given columns, and how many match in all. */
-async function page<C extends readonly string[]>(db: Kysely<Schema>, organizationId: string, q: CommandResultQuery, columns: C): Promise<{ total: number; rows: unknown[] }> {
+async function page<C extends readonly string[]>(
+  db: Kysely<Schema>,
+  organizationId: string,
+  q: CommandResultQuery,
+  columns: C,
+): Promise<{ total: number; rows: unknown[] }> {
   let base = resultsQuery(db, organizationId);
   if (q.commandId !== undefined) base = base.where('jobs.script_id', '=', q.commandId);
   const count = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
@@ -74,8 +122,11 @@ export function commandResultStore(db: Kysely<Schema>): CommandResultStore {
       return row && toRecord(row as Row);
     },
     async hideResult(organizationId, runId, at) {
-      const r = await db.insertInto('hidden_command_results').values({ run_id: runId, organization_id: organizationId, hidden_at: at })
-        .onConflict((oc) => oc.column('run_id').doNothing()).executeTakeFirst();
+      const r = await db
+        .insertInto('hidden_command_results')
+        .values({ run_id: runId, organization_id: organizationId, hidden_at: at })
+        .onConflict((oc) => oc.column('run_id').doNothing())
+        .executeTakeFirst();
       return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
     },
     async existingGroupIds(organizationId, ids) {

@@ -43,18 +43,27 @@ export function eventReader(db: Kysely<Schema>): Pick<JobStore, 'readEvents'> {
       if (e) ended = ended.where(sql<SqlBool>`(runs.ended_at, runs.id) > (${e[0]}, ${e[1]})`);
       const endRows = await ended.orderBy('runs.ended_at').orderBy('runs.id').limit(limit).execute();
 
-
       return {
         jobId,
-        output: outRows.map(
-          (r): OutputEvent => ({ runId: r.run_id, systemId: r.system_id, hostname: r.hostname ?? '', seq: Number(r.seq), stream: r.stream as 'stdout' | 'stderr', data: r.data, createdAt: r.created_at }),
-        ),
-        ended: endRows.map(
-          (r): EndedEvent => ({
-            runId: r.id, systemId: r.system_id, hostname: r.hostname ?? '', state: r.state as RunState, exitCode: r.exit_code === null ? null : Number(r.exit_code),
-            signal: r.signal, reason: r.reason, endedAt: r.ended_at!,
-          }),
-        ),
+        output: outRows.map((r): OutputEvent => ({
+          runId: r.run_id,
+          systemId: r.system_id,
+          hostname: r.hostname ?? '',
+          seq: Number(r.seq),
+          stream: r.stream as 'stdout' | 'stderr',
+          data: r.data,
+          createdAt: r.created_at,
+        })),
+        ended: endRows.map((r): EndedEvent => ({
+          runId: r.id,
+          systemId: r.system_id,
+          hostname: r.hostname ?? '',
+          state: r.state as RunState,
+          exitCode: r.exit_code === null ? null : Number(r.exit_code),
+          signal: r.signal,
+          reason: r.reason,
+          endedAt: r.ended_at!,
+        })),
         done: !stillOpen && outRows.length < limit && endRows.length < limit,
       };
     },

@@ -9,11 +9,20 @@ function toRecord(row: Selectable<GroupTable>): GroupRecord {
 /** Groups and memberships on Kysely. Names are unique per organization, compared case-insensitively. */
 export function groupStore(db: Kysely<Schema>): GroupStore {
   const byName = (organizationId: string, name: string) =>
-    db.selectFrom('groups').selectAll().where('organization_id', '=', organizationId).where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()));
+    db
+      .selectFrom('groups')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where((eb) => eb(eb.fn('lower', ['name']), '=', name.toLowerCase()));
   return {
     async insertGroup(g) {
       return db.transaction().execute(async (tx) => {
-        const taken = await tx.selectFrom('groups').select('id').where('organization_id', '=', g.organizationId).where((eb) => eb(eb.fn('lower', ['name']), '=', g.name.toLowerCase())).executeTakeFirst();
+        const taken = await tx
+          .selectFrom('groups')
+          .select('id')
+          .where('organization_id', '=', g.organizationId)
+          .where((eb) => eb(eb.fn('lower', ['name']), '=', g.name.toLowerCase()))
+          .executeTakeFirst();
         if (taken) return false;
         const r = await tx
           .insertInto('groups')
@@ -55,13 +64,23 @@ export function groupStore(db: Kysely<Schema>): GroupStore {
       return (await db.selectFrom('group_members').select('system_id').where('group_id', '=', groupId).orderBy('system_id').execute()).map((r) => r.system_id);
     },
     async addMember(groupId, systemId) {
-      await db.insertInto('group_members').values({ group_id: groupId, system_id: systemId }).onConflict((oc) => oc.columns(['group_id', 'system_id']).doNothing()).execute();
+      await db
+        .insertInto('group_members')
+        .values({ group_id: groupId, system_id: systemId })
+        .onConflict((oc) => oc.columns(['group_id', 'system_id']).doNothing())
+        .execute();
     },
     async removeMember(groupId, systemId) {
       await db.deleteFrom('group_members').where('group_id', '=', groupId).where('system_id', '=', systemId).execute();
     },
     async groupsOfSystem(systemId) {
-      const rows = await db.selectFrom('groups').innerJoin('group_members', 'group_members.group_id', 'groups.id').selectAll('groups').where('group_members.system_id', '=', systemId).orderBy('groups.name').execute();
+      const rows = await db
+        .selectFrom('groups')
+        .innerJoin('group_members', 'group_members.group_id', 'groups.id')
+        .selectAll('groups')
+        .where('group_members.system_id', '=', systemId)
+        .orderBy('groups.name')
+        .execute();
       return rows.map(toRecord);
     },
   };

@@ -30,13 +30,37 @@ export function jobFromRow(row: Selectable<JobTable>): JobRecord {
 
 export type RunRow = Pick<
   Selectable<RunTable>,
-  | 'id' | 'job_id' | 'organization_id' | 'system_id' | 'state' | 'exit_code' | 'signal' | 'reason' | 'stdout_truncated'
-  | 'stderr_truncated' | 'created_at' | 'delivered_at' | 'started_at' | 'finished_at'
+  | 'id'
+  | 'job_id'
+  | 'organization_id'
+  | 'system_id'
+  | 'state'
+  | 'exit_code'
+  | 'signal'
+  | 'reason'
+  | 'stdout_truncated'
+  | 'stderr_truncated'
+  | 'created_at'
+  | 'delivered_at'
+  | 'started_at'
+  | 'finished_at'
 > & { hostname: string | null };
 
 export const RUN_COLUMNS = [
-  'runs.id', 'runs.job_id', 'runs.organization_id', 'runs.system_id', 'runs.state', 'runs.exit_code', 'runs.signal', 'runs.reason',
-  'runs.stdout_truncated', 'runs.stderr_truncated', 'runs.created_at', 'runs.delivered_at', 'runs.started_at', 'runs.finished_at',
+  'runs.id',
+  'runs.job_id',
+  'runs.organization_id',
+  'runs.system_id',
+  'runs.state',
+  'runs.exit_code',
+  'runs.signal',
+  'runs.reason',
+  'runs.stdout_truncated',
+  'runs.stderr_truncated',
+  'runs.created_at',
+  'runs.delivered_at',
+  'runs.started_at',
+  'runs.finished_at',
 ] as const;
 
 export function runFromRow(row: RunRow): RunRecord {

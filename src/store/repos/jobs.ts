@@ -22,22 +22,54 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
         await tx
           .insertInto('jobs')
           .values({
-            id: j.id, organization_id: j.organizationId, source: j.source, shell: j.shell, content: j.content, env: toJson(j.env),
-            timeout_s: j.timeoutS, ttl_s: j.ttlS, run_as: j.runAs, selector: j.selector, max_concurrency: j.maxConcurrency,
-            max_errors: j.maxErrors, total: j.total, in_flight: 0, errors: 0, stopped_reason: null, retry_of: j.retryOf,
-            script_id: j.scriptId, created_by: j.createdBy, created_at: j.createdAt, finished_at: j.finishedAt,
+            id: j.id,
+            organization_id: j.organizationId,
+            source: j.source,
+            shell: j.shell,
+            content: j.content,
+            env: toJson(j.env),
+            timeout_s: j.timeoutS,
+            ttl_s: j.ttlS,
+            run_as: j.runAs,
+            selector: j.selector,
+            max_concurrency: j.maxConcurrency,
+            max_errors: j.maxErrors,
+            total: j.total,
+            in_flight: 0,
+            errors: 0,
+            stopped_reason: null,
+            retry_of: j.retryOf,
+            script_id: j.scriptId,
+            created_by: j.createdBy,
+            created_at: j.createdAt,
+            finished_at: j.finishedAt,
           })
           .execute();
         for (let i = 0; i < runs.length; i += INSERT_BATCH) {
           const values = runs.slice(i, i + INSERT_BATCH).map((r) => ({
-            id: r.id, job_id: j.id, organization_id: j.organizationId, system_id: r.systemId, state: 'pending',
-            created_at: j.createdAt, deliver_deadline: r.deliverDeadline, cancel_requested: 0, env: r.env ? toJson(r.env) : null,
+            id: r.id,
+            job_id: j.id,
+            organization_id: j.organizationId,
+            system_id: r.systemId,
+            state: 'pending',
+            created_at: j.createdAt,
+            deliver_deadline: r.deliverDeadline,
+            cancel_requested: 0,
+            env: r.env ? toJson(r.env) : null,
           }));
           await tx.insertInto('runs').values(values).execute();
         }
       });
       // What the transaction wrote, as given: nothing else can have touched rows it created.
-      const launched: Transition = { kind: 'job', jobId: j.id, organizationId: j.organizationId, from: null, to: 'running', reason: 'launched', at: j.createdAt };
+      const launched: Transition = {
+        kind: 'job',
+        jobId: j.id,
+        organizationId: j.organizationId,
+        from: null,
+        to: 'running',
+        reason: 'launched',
+        at: j.createdAt,
+      };
       const rows = runs.map((r) => ({ id: r.id, job_id: j.id, system_id: r.systemId, organization_id: j.organizationId }));
       return [launched, ...runTransitions(rows, null, 'pending', 'launched', j.createdAt)];
     },
@@ -55,7 +87,12 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
     },
 
     async countRuns(jobId) {
-      const rows = await db.selectFrom('runs').select(['state', db.fn.countAll<string | number>().as('n')]).where('job_id', '=', jobId).groupBy('state').execute();
+      const rows = await db
+        .selectFrom('runs')
+        .select(['state', db.fn.countAll<string | number>().as('n')])
+        .where('job_id', '=', jobId)
+        .groupBy('state')
+        .execute();
       return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
     },
 
@@ -84,7 +121,13 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
     },
 
     async systemsInStates(jobId, states) {
-      const rows = await db.selectFrom('runs').select('system_id').where('job_id', '=', jobId).where('state', 'in', [...states]).orderBy('system_id').execute();
+      const rows = await db
+        .selectFrom('runs')
+        .select('system_id')
+        .where('job_id', '=', jobId)
+        .where('state', 'in', [...states])
+        .orderBy('system_id')
+        .execute();
       return rows.map((r) => r.system_id);
     },
 

@@ -41,7 +41,17 @@ export function keyStore(db: Kysely<Schema>): KeyStore {
     async insertApiKey(k) {
       await db
         .insertInto('api_keys')
-        .values({ id: k.id, organization_id: k.organizationId, name: k.name, role: k.role, prefix: k.prefix, secret_hash: k.secretHash, created_at: k.createdAt, last_used_at: null, revoked_at: null })
+        .values({
+          id: k.id,
+          organization_id: k.organizationId,
+          name: k.name,
+          role: k.role,
+          prefix: k.prefix,
+          secret_hash: k.secretHash,
+          created_at: k.createdAt,
+          last_used_at: null,
+          revoked_at: null,
+        })
         .execute();
     },
     async findApiKeyByHash(hash) {
@@ -53,7 +63,13 @@ export function keyStore(db: Kysely<Schema>): KeyStore {
       return rows.map(apiKey);
     },
     async revokeApiKey(organizationId, id, at) {
-      const r = await db.updateTable('api_keys').set({ revoked_at: at }).where('organization_id', '=', organizationId).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      const r = await db
+        .updateTable('api_keys')
+        .set({ revoked_at: at })
+        .where('organization_id', '=', organizationId)
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async touchApiKey(id, at) {
@@ -63,8 +79,18 @@ export function keyStore(db: Kysely<Schema>): KeyStore {
       await db
         .insertInto('enrollment_keys')
         .values({
-          id: k.id, organization_id: k.organizationId, name: k.name, tags: toJson(k.tags), prefix: k.prefix, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: null,
-          group_ids: toJson(k.groupIds), expires_at: k.expiresAt, max_uses: k.maxUses, uses: 0,
+          id: k.id,
+          organization_id: k.organizationId,
+          name: k.name,
+          tags: toJson(k.tags),
+          prefix: k.prefix,
+          secret_hash: k.secretHash,
+          created_at: k.createdAt,
+          revoked_at: null,
+          group_ids: toJson(k.groupIds),
+          expires_at: k.expiresAt,
+          max_uses: k.maxUses,
+          uses: 0,
         })
         .execute();
     },
@@ -73,11 +99,23 @@ export function keyStore(db: Kysely<Schema>): KeyStore {
       return row && enrollmentKey(row);
     },
     async listEnrollmentKeys(organizationId) {
-      const rows = await db.selectFrom('enrollment_keys').selectAll().where('organization_id', '=', organizationId).orderBy('created_at').orderBy('id').execute();
+      const rows = await db
+        .selectFrom('enrollment_keys')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
       return rows.map(enrollmentKey);
     },
     async revokeEnrollmentKey(organizationId, id, at) {
-      const r = await db.updateTable('enrollment_keys').set({ revoked_at: at }).where('organization_id', '=', organizationId).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      const r = await db
+        .updateTable('enrollment_keys')
+        .set({ revoked_at: at })
+        .where('organization_id', '=', organizationId)
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async consumeEnrollmentKey(id) {

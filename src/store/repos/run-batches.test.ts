@@ -14,7 +14,18 @@ function succeeded(systemId: string, runId: string): ResultToStore {
   return {
     systemId,
     runId,
-    completion: { state: 'succeeded', reason: null, exitCode: 0, signal: null, stdout: 'ok\n', stderr: '', stdoutTruncated: false, stderrTruncated: false, startedAt: at, finishedAt: at },
+    completion: {
+      state: 'succeeded',
+      reason: null,
+      exitCode: 0,
+      signal: null,
+      stdout: 'ok\n',
+      stderr: '',
+      stdoutTruncated: false,
+      stderrTruncated: false,
+      startedAt: at,
+      finishedAt: at,
+    },
   };
 }
 

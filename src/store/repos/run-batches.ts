@@ -1,7 +1,21 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import {
-  ERROR_STATES, IN_FLIGHT_STATES, jobStatus, NON_TERMINAL_STATES, resultReason, TERMINAL_STATES, type Delivery, type JobEffect, type JobTransition, type ResultToStore, type RunStart, type RunState,
-  type RunTransition, type StoreOutcome, type Transition, type TransitionReason,
+  ERROR_STATES,
+  IN_FLIGHT_STATES,
+  jobStatus,
+  NON_TERMINAL_STATES,
+  resultReason,
+  TERMINAL_STATES,
+  type Delivery,
+  type JobEffect,
+  type JobTransition,
+  type ResultToStore,
+  type RunStart,
+  type RunState,
+  type RunTransition,
+  type StoreOutcome,
+  type Transition,
+  type TransitionReason,
 } from '../../core/jobs/index.js';
 import { chunks } from '../chunks.js';
 import type { DialectCapabilities } from '../dialect.js';
@@ -85,9 +99,22 @@ export async function finishJobs(tx: Db, capabilities: DialectCapabilities, jobI
       .returning(['organization_id', 'stopped_reason', 'total'])
       .executeTakeFirst();
     if (!row) continue;
-    const counts = await tx.selectFrom('runs').select(['state', tx.fn.countAll<string | number>().as('n')]).where('job_id', '=', jobId).groupBy('state').execute();
+    const counts = await tx
+      .selectFrom('runs')
+      .select(['state', tx.fn.countAll<string | number>().as('n')])
+      .where('job_id', '=', jobId)
+      .groupBy('state')
+      .execute();
     const status = jobStatus(Object.fromEntries(counts.map((c) => [c.state, Number(c.n)])), Number(row.total), row.stopped_reason, true);
-    out.push({ kind: 'job', jobId, organizationId: row.organization_id, from: row.stopped_reason === null ? 'running' : 'stopped', to: 'finished', reason: status as TransitionReason, at });
+    out.push({
+      kind: 'job',
+      jobId,
+      organizationId: row.organization_id,
+      from: row.stopped_reason === null ? 'running' : 'stopped',
+      to: 'finished',
+      reason: status as TransitionReason,
+      at,
+    });
   }
   return out;
 }
@@ -97,7 +124,13 @@ export async function stopIfTooManyErrors(tx: Db, jobId: string, at: string): Pr
   const job = await tx.selectFrom('jobs').select(['errors', 'max_errors', 'stopped_reason']).where('id', '=', jobId).executeTakeFirst();
   if (!job || job.max_errors === null || job.stopped_reason !== null || Number(job.errors) <= Number(job.max_errors)) return [];
   const reason = `not started: ${job.errors} runs failed, more than max_errors (${job.max_errors})`;
-  const stopped = await tx.updateTable('jobs').set({ stopped_reason: reason }).where('id', '=', jobId).where('stopped_reason', 'is', null).returning(['organization_id', 'finished_at']).executeTakeFirst();
+  const stopped = await tx
+    .updateTable('jobs')
+    .set({ stopped_reason: reason })
+    .where('id', '=', jobId)
+    .where('stopped_reason', 'is', null)
+    .returning(['organization_id', 'finished_at'])
+    .executeTakeFirst();
   const cancelled = await tx
     .updateTable('runs')
     .set({ state: 'cancelled', reason, finished_at: at, ended_at: at })
@@ -106,16 +139,24 @@ export async function stopIfTooManyErrors(tx: Db, jobId: string, at: string): Pr
     .returning(TRANSITION_COLUMNS)
     .execute();
   const out: Transition[] = [];
-  if (stopped && stopped.finished_at === null) out.push({ kind: 'job', jobId, organizationId: stopped.organization_id, from: 'running', to: 'stopped', reason: 'max_errors', at });
+  if (stopped && stopped.finished_at === null)
+    out.push({ kind: 'job', jobId, organizationId: stopped.organization_id, from: 'running', to: 'stopped', reason: 'max_errors', at });
   return [...out, ...runTransitions(cancelled, 'pending', 'cancelled', 'max_errors', at)];
 }
 
 /** The frozen scripts of claimed runs, as deliveries: each run's environment is its job's with its own variables on top. */
 export async function deliveries(tx: Db, runs: Array<{ id: string; job_id: string }>): Promise<Delivery[]> {
   if (runs.length === 0) return [];
-  const jobs = await tx.selectFrom('jobs').select(['id', 'shell', 'content', 'env', 'timeout_s', 'run_as']).where('id', 'in', [...new Set(runs.map((r) => r.job_id))]).execute();
+  const jobs = await tx
+    .selectFrom('jobs')
+    .select(['id', 'shell', 'content', 'env', 'timeout_s', 'run_as'])
+    .where('id', 'in', [...new Set(runs.map((r) => r.job_id))])
+    .execute();
   const byId = new Map(jobs.map((j) => [j.id, { ...j, env: fromJson<Record<string, string>>(j.env, {}) }]));
-  const own = await runEnvs(tx, runs.map((r) => r.id));
+  const own = await runEnvs(
+    tx,
+    runs.map((r) => r.id),
+  );
   return runs.flatMap((r) => {
     const j = byId.get(r.job_id);
     if (!j) return [];
@@ -151,7 +192,16 @@ async function candidates(tx: Db, capabilities: DialectCapabilities, systemIds: 
     let q = tx
       .selectFrom('runs')
       .innerJoin('jobs', 'jobs.id', 'runs.job_id')
-      .select(['runs.id', 'runs.created_at', 'runs.job_id', 'runs.system_id', 'runs.organization_id', 'runs.deliver_deadline', 'jobs.timeout_s', 'jobs.max_concurrency'])
+      .select([
+        'runs.id',
+        'runs.created_at',
+        'runs.job_id',
+        'runs.system_id',
+        'runs.organization_id',
+        'runs.deliver_deadline',
+        'jobs.timeout_s',
+        'jobs.max_concurrency',
+      ])
       .where('runs.system_id', 'in', part)
       .where('runs.state', '=', 'pending')
       .where('runs.cancel_requested', '=', 0)
@@ -173,13 +223,21 @@ async function candidates(tx: Db, capabilities: DialectCapabilities, systemIds: 
 async function grantSlots(tx: Db, capabilities: DialectCapabilities, wanted: Map<string, number>): Promise<Map<string, number>> {
   const granted = new Map<string, number>();
   if (wanted.size === 0) return granted;
-  let q = tx.selectFrom('jobs').select(['id', 'in_flight', 'max_concurrency', 'stopped_reason']).where('id', 'in', [...wanted.keys()]).orderBy('id');
+  let q = tx
+    .selectFrom('jobs')
+    .select(['id', 'in_flight', 'max_concurrency', 'stopped_reason'])
+    .where('id', 'in', [...wanted.keys()])
+    .orderBy('id');
   if (capabilities.supportsSkipLocked) q = q.forUpdate();
   for (const job of await q.execute()) {
     const free = job.stopped_reason === null ? Math.max(0, Number(job.max_concurrency) - Number(job.in_flight)) : 0;
     const n = Math.min(free, wanted.get(job.id)!);
     if (n === 0) continue;
-    await tx.updateTable('jobs').set((eb) => ({ in_flight: eb('in_flight', '+', n) })).where('id', '=', job.id).execute();
+    await tx
+      .updateTable('jobs')
+      .set((eb) => ({ in_flight: eb('in_flight', '+', n) }))
+      .where('id', '=', job.id)
+      .execute();
     granted.set(job.id, n);
   }
   return granted;
@@ -218,12 +276,23 @@ export async function claimBatch(
       const lostAfter = new Date(Date.parse(at) + (Number(runs[0]!.timeout_s) + lostGraceS) * 1000).toISOString();
       const byId = new Map(runs.map((r) => [r.id, r]));
       for (const part of chunks(runs.map((r) => r.id))) {
-        const rows = await tx.updateTable('runs').set({ state: 'delivered', delivered_at: at, lost_after: lostAfter }).where('id', 'in', part).where('state', '=', 'pending').returning('id').execute();
+        const rows = await tx
+          .updateTable('runs')
+          .set({ state: 'delivered', delivered_at: at, lost_after: lostAfter })
+          .where('id', 'in', part)
+          .where('state', '=', 'pending')
+          .returning('id')
+          .execute();
         for (const r of rows) won.push(byId.get(r.id)!);
       }
       const limited = runs[0]!.max_concurrency !== null;
       const lostRace = runs.length - (won.length - before);
-      if (limited && lostRace > 0) await tx.updateTable('jobs').set((eb) => ({ in_flight: eb('in_flight', '-', lostRace) })).where('id', '=', jobId).execute();
+      if (limited && lostRace > 0)
+        await tx
+          .updateTable('jobs')
+          .set((eb) => ({ in_flight: eb('in_flight', '-', lostRace) }))
+          .where('id', '=', jobId)
+          .execute();
     }
     const systemOf = new Map(won.map((w) => [w.id, w.system_id]));
     return { won, list: (await deliveries(tx, won)).map((d) => ({ d, systemId: systemOf.get(d.runId)! })) };
@@ -296,7 +365,19 @@ async function writeResults(tx: Db, capabilities: DialectCapabilities, items: Re
     }
     const params: unknown[] = [];
     for (const { runId, completion: c } of part) {
-      params.push(runId, c.state, c.exitCode, c.signal, c.reason, c.stdout, c.stderr, c.stdoutTruncated ? 1 : 0, c.stderrTruncated ? 1 : 0, c.startedAt, c.finishedAt);
+      params.push(
+        runId,
+        c.state,
+        c.exitCode,
+        c.signal,
+        c.reason,
+        c.stdout,
+        c.stderr,
+        c.stdoutTruncated ? 1 : 0,
+        c.stderrTruncated ? 1 : 0,
+        c.startedAt,
+        c.finishedAt,
+      );
     }
     params.push(storedAt);
     await tx.executeQuery(CompiledQuery.raw(text, params));
@@ -335,7 +416,11 @@ export async function completeBatch(
   storedAt: string,
 ): Promise<{ outcomes: StoreOutcome[]; effects: JobEffect[]; transitions: Transition[] }> {
   return db.transaction().execute(async (tx) => {
-    const current = await currentRows(tx, capabilities, items.map((i) => i.runId));
+    const current = await currentRows(
+      tx,
+      capabilities,
+      items.map((i) => i.runId),
+    );
     const seen = new Set<string>();
     const toWrite: ResultToStore[] = [];
     const transitions: Transition[] = [];
@@ -356,12 +441,20 @@ export async function completeBatch(
     });
     await writeResults(tx, capabilities, toWrite, storedAt);
     const lostEmpty = toWrite.filter((i) => i.completion.state === 'lost' && i.completion.stdout === '' && i.completion.stderr === '');
-    if (lostEmpty.length > 0) await keepStreamedOutput(tx, lostEmpty.map((i) => i.runId));
+    if (lostEmpty.length > 0)
+      await keepStreamedOutput(
+        tx,
+        lostEmpty.map((i) => i.runId),
+      );
     const effects: JobEffect[] = [];
     for (const jobId of [...jobs.keys()].sort()) {
       const { freed, errors, row } = jobs.get(jobId)!;
       if (freed !== 0 || errors !== 0) {
-        await tx.updateTable('jobs').set((eb) => ({ in_flight: eb('in_flight', '-', freed), errors: eb('errors', '+', errors) })).where('id', '=', jobId).execute();
+        await tx
+          .updateTable('jobs')
+          .set((eb) => ({ in_flight: eb('in_flight', '-', freed), errors: eb('errors', '+', errors) }))
+          .where('id', '=', jobId)
+          .execute();
       }
       if (row.max_errors !== null && errors > 0) transitions.push(...(await stopIfTooManyErrors(tx, jobId, storedAt)));
       effects.push({ jobId, waitingSystems: freed > 0 ? await waiting(tx, jobId) : [] });

@@ -24,7 +24,14 @@ export async function keepStreamedOutput(tx: Db, runIds: string[]): Promise<void
       output.set(r.run_id, o);
     }
     for (const [runId, o] of output) {
-      await tx.updateTable('runs').set({ stdout: o.stdout, stderr: o.stderr }).where('id', '=', runId).where('state', '=', 'lost').where('stdout', '=', '').where('stderr', '=', '').execute();
+      await tx
+        .updateTable('runs')
+        .set({ stdout: o.stdout, stderr: o.stderr })
+        .where('id', '=', runId)
+        .where('state', '=', 'lost')
+        .where('stdout', '=', '')
+        .where('stderr', '=', '')
+        .execute();
     }
   }
 }

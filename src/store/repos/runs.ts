@@ -1,25 +1,61 @@
 import { type Kysely, type Transaction, type UpdateQueryBuilder, type UpdateResult } from 'kysely';
-import { IN_FLIGHT_STATES, NON_TERMINAL_STATES, type JobEffect, type JobStore, type RunState, type RunTransition, type Transition } from '../../core/jobs/index.js';
+import {
+  IN_FLIGHT_STATES,
+  NON_TERMINAL_STATES,
+  type JobEffect,
+  type JobStore,
+  type RunState,
+  type RunTransition,
+  type Transition,
+} from '../../core/jobs/index.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
 import { chunks } from '../chunks.js';
-import { claimBatch, completeBatch, deliveries, finishJobs, runTransitions, startBatch, stopIfTooManyErrors, TRANSITION_COLUMNS, waiting } from './run-batches.js';
+import {
+  claimBatch,
+  completeBatch,
+  deliveries,
+  finishJobs,
+  runTransitions,
+  startBatch,
+  stopIfTooManyErrors,
+  TRANSITION_COLUMNS,
+  waiting,
+} from './run-batches.js';
 import { keepStreamedOutput } from './run-output.js';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 type RunUpdate = UpdateQueryBuilder<Schema, 'runs', 'runs', UpdateResult>;
 type Engine = Pick<
   JobStore,
-  | 'claimPendingBatch' | 'undelivered' | 'cancelRequested' | 'systemsWithPending' | 'markStartedBatch' | 'appendChunk'
-  | 'completeRuns' | 'sweep' | 'cancel' | 'cancelAbsent'
+  | 'claimPendingBatch'
+  | 'undelivered'
+  | 'cancelRequested'
+  | 'systemsWithPending'
+  | 'markStartedBatch'
+  | 'appendChunk'
+  | 'completeRuns'
+  | 'sweep'
+  | 'cancel'
+  | 'cancelAbsent'
 >;
 
 /** Moves a job's counters; `in_flight` is only kept for jobs with a concurrency limit. */
 async function adjustJob(tx: Db, jobId: string, inFlight: number, errors: number): Promise<void> {
   if (inFlight !== 0) {
-    await tx.updateTable('jobs').set((eb) => ({ in_flight: eb('in_flight', '+', inFlight) })).where('id', '=', jobId).where('max_concurrency', 'is not', null).execute();
+    await tx
+      .updateTable('jobs')
+      .set((eb) => ({ in_flight: eb('in_flight', '+', inFlight) }))
+      .where('id', '=', jobId)
+      .where('max_concurrency', 'is not', null)
+      .execute();
   }
-  if (errors !== 0) await tx.updateTable('jobs').set((eb) => ({ errors: eb('errors', '+', errors) })).where('id', '=', jobId).execute();
+  if (errors !== 0)
+    await tx
+      .updateTable('jobs')
+      .set((eb) => ({ errors: eb('errors', '+', errors) }))
+      .where('id', '=', jobId)
+      .execute();
 }
 
 /**
@@ -36,7 +72,9 @@ async function endInFlight(
 ): Promise<RunTransition[]> {
   const out: RunTransition[] = [];
   for (const from of IN_FLIGHT_STATES) {
-    const rows = await where(tx.updateTable('runs').set(set).where('state', '=', from)).returning(TRANSITION_COLUMNS).execute();
+    const rows = await where(tx.updateTable('runs').set(set).where('state', '=', from))
+      .returning(TRANSITION_COLUMNS)
+      .execute();
     out.push(...runTransitions(rows, from, set.state, reason, at));
   }
   return out;
@@ -48,13 +86,24 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
     claimPendingBatch: (systemIds, at, lostGraceS) => claimBatch(db, capabilities, systemIds, at, lostGraceS),
 
     async undelivered(systemId, agentActive) {
-      let q = db.selectFrom('runs').select(['id', 'job_id']).where('system_id', '=', systemId).where('state', '=', 'delivered').where('cancel_requested', '=', 0);
+      let q = db
+        .selectFrom('runs')
+        .select(['id', 'job_id'])
+        .where('system_id', '=', systemId)
+        .where('state', '=', 'delivered')
+        .where('cancel_requested', '=', 0);
       if (agentActive.length > 0) q = q.where('id', 'not in', agentActive);
       return deliveries(db, await q.orderBy('created_at').execute());
     },
 
     async cancelRequested(systemId) {
-      const rows = await db.selectFrom('runs').select('id').where('system_id', '=', systemId).where('cancel_requested', '=', 1).where('state', 'in', IN_FLIGHT_STATES).execute();
+      const rows = await db
+        .selectFrom('runs')
+        .select('id')
+        .where('system_id', '=', systemId)
+        .where('cancel_requested', '=', 1)
+        .where('state', 'in', IN_FLIGHT_STATES)
+        .execute();
       return rows.map((r) => r.id);
     },
 
@@ -73,7 +122,11 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
     async appendChunk(systemId, runId, seq, stream, data, at) {
       const owner = await db.selectFrom('runs').select(['state', 'job_id']).where('id', '=', runId).where('system_id', '=', systemId).executeTakeFirst();
       if (!owner || !NON_TERMINAL_STATES.includes(owner.state as RunState)) return;
-      await db.insertInto('run_chunks').values({ run_id: runId, job_id: owner.job_id, seq, stream, data, created_at: at }).onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing()).execute();
+      await db
+        .insertInto('run_chunks')
+        .values({ run_id: runId, job_id: owner.job_id, seq, stream, data, created_at: at })
+        .onConflict((oc) => oc.columns(['run_id', 'seq']).doNothing())
+        .execute();
     },
 
     completeRuns: (items, storedAt) => completeBatch(db, capabilities, items, storedAt),
@@ -82,7 +135,7 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
       return db.transaction().execute(async (tx) => {
         const undeliverable = await tx
           .updateTable('runs')
-          .set({ state: 'undeliverable', reason: 'the system did not connect before the job\'s time-to-live passed', finished_at: now, ended_at: now })
+          .set({ state: 'undeliverable', reason: "the system did not connect before the job's time-to-live passed", finished_at: now, ended_at: now })
           .where('state', '=', 'pending')
           .where('deliver_deadline', '<', now)
           .returning(TRANSITION_COLUMNS)
@@ -94,7 +147,10 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
           (q) =>
             q.where('lost_after', '<', now).where((eb) =>
               eb.exists(
-                eb.selectFrom('systems').select('systems.id').whereRef('systems.id', '=', 'runs.system_id')
+                eb
+                  .selectFrom('systems')
+                  .select('systems.id')
+                  .whereRef('systems.id', '=', 'runs.system_id')
                   // No replica holds the agent's connection: its lease was released, or it expired with a replica that died.
                   .where((s) => s.or([s('systems.lease_expires_at', 'is', null), s('systems.lease_expires_at', '<', now)])),
               ),
@@ -103,7 +159,10 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
           now,
         );
         transitions.push(...lost);
-        await keepStreamedOutput(tx, lost.map((t) => t.runId));
+        await keepStreamedOutput(
+          tx,
+          lost.map((t) => t.runId),
+        );
         const lostPerJob = new Map<string, number>();
         for (const t of lost) lostPerJob.set(t.jobId, (lostPerJob.get(t.jobId) ?? 0) + 1);
         const effects: JobEffect[] = [];
@@ -121,7 +180,12 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
     async cancel(organizationId, target, reason, at) {
       return db.transaction().execute(async (tx) => {
         const byTarget = 'jobId' in target ? (['job_id', target.jobId] as const) : (['id', target.runId] as const);
-        const found = await tx.selectFrom('runs').select(['job_id']).where('organization_id', '=', organizationId).where(byTarget[0], '=', byTarget[1]).executeTakeFirst();
+        const found = await tx
+          .selectFrom('runs')
+          .select(['job_id'])
+          .where('organization_id', '=', organizationId)
+          .where(byTarget[0], '=', byTarget[1])
+          .executeTakeFirst();
         if (!found) return { found: false, inFlight: [], transitions: [] };
         // Runs before the job row, the order every transaction that ends runs takes its locks in.
         const cancelled = await tx
@@ -150,7 +214,16 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
             .returning(['organization_id', 'finished_at'])
             .executeTakeFirst();
           // A job that already finished still records why it was stopped, as it always did, but its phase no longer moves.
-          if (stopped && stopped.finished_at === null) transitions.push({ kind: 'job', jobId: target.jobId, organizationId: stopped.organization_id, from: 'running', to: 'stopped', reason: 'cancelled', at });
+          if (stopped && stopped.finished_at === null)
+            transitions.push({
+              kind: 'job',
+              jobId: target.jobId,
+              organizationId: stopped.organization_id,
+              from: 'running',
+              to: 'stopped',
+              reason: 'cancelled',
+              at,
+            });
         }
         transitions.push(...runTransitions(cancelled, 'pending', 'cancelled', 'cancelled', at));
         transitions.push(...(await finishJobs(tx, capabilities, [found.job_id], at)));
@@ -169,7 +242,15 @@ export function runEngine(db: Kysely<Schema>, capabilities: DialectCapabilities)
           at,
         );
         for (const t of ended) await adjustJob(tx, t.jobId, -1, 0);
-        return [...ended, ...(await finishJobs(tx, capabilities, ended.map((t) => t.jobId), at))];
+        return [
+          ...ended,
+          ...(await finishJobs(
+            tx,
+            capabilities,
+            ended.map((t) => t.jobId),
+            at,
+          )),
+        ];
       });
     },
   };

@@ -44,8 +44,14 @@ function toRecord(row: Selectable<ScriptTable>): ScriptRecord {
 /** The command columns, as written on insert and update. */
 function commandColumns(s: ScriptRecord) {
   return {
-    trigger_name: s.triggerName, launch_type: s.launchType, schedule: s.schedule, timezone: s.timezone, run_at: s.runAt,
-    run_on_enroll: s.runOnEnroll ? 1 : 0, platform: s.platform, attributes: toJson(s.attributes),
+    trigger_name: s.triggerName,
+    launch_type: s.launchType,
+    schedule: s.schedule,
+    timezone: s.timezone,
+    run_at: s.runAt,
+    run_on_enroll: s.runOnEnroll ? 1 : 0,
+    platform: s.platform,
+    attributes: toJson(s.attributes),
   };
 }
 
@@ -56,9 +62,20 @@ export function scriptStore(db: Kysely<Schema>): ScriptStore {
       const result = await db
         .insertInto('scripts')
         .values({
-          id: s.id, organization_id: s.organizationId, name: s.name, content: s.content, shell: s.shell, run_as: s.runAs,
-          timeout_s: s.timeoutS, ttl_s: s.ttlS, default_targets: targetsToJson(s.defaultTargets),
-          created_at: s.createdAt, updated_at: s.updatedAt, created_by: s.createdBy, ...commandColumns(s), next_fire_at: s.nextFireAt,
+          id: s.id,
+          organization_id: s.organizationId,
+          name: s.name,
+          content: s.content,
+          shell: s.shell,
+          run_as: s.runAs,
+          timeout_s: s.timeoutS,
+          ttl_s: s.ttlS,
+          default_targets: targetsToJson(s.defaultTargets),
+          created_at: s.createdAt,
+          updated_at: s.updatedAt,
+          created_by: s.createdBy,
+          ...commandColumns(s),
+          next_fire_at: s.nextFireAt,
         })
         .onConflict((oc) => oc.columns(['organization_id', 'name']).doNothing())
         .executeTakeFirst();
@@ -82,14 +99,29 @@ export function scriptStore(db: Kysely<Schema>): ScriptStore {
       const result = await db
         .updateTable('scripts')
         .set({
-          name: s.name, content: s.content, shell: s.shell, run_as: s.runAs, timeout_s: s.timeoutS, ttl_s: s.ttlS,
-          default_targets: targetsToJson(s.defaultTargets), updated_at: s.updatedAt, ...commandColumns(s),
+          name: s.name,
+          content: s.content,
+          shell: s.shell,
+          run_as: s.runAs,
+          timeout_s: s.timeoutS,
+          ttl_s: s.ttlS,
+          default_targets: targetsToJson(s.defaultTargets),
+          updated_at: s.updatedAt,
+          ...commandColumns(s),
           ...(options.reschedule ? { next_fire_at: s.nextFireAt } : {}),
         })
         .where('organization_id', '=', s.organizationId)
         .where('id', '=', s.id)
         .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('scripts as other').select('other.id').where('other.organization_id', '=', s.organizationId).where('other.name', '=', s.name).where('other.id', '<>', s.id))),
+          not(
+            exists(
+              selectFrom('scripts as other')
+                .select('other.id')
+                .where('other.organization_id', '=', s.organizationId)
+                .where('other.name', '=', s.name)
+                .where('other.id', '<>', s.id),
+            ),
+          ),
         )
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 1) return 'updated';
@@ -97,34 +129,71 @@ export function scriptStore(db: Kysely<Schema>): ScriptStore {
       return still ? 'name_taken' : 'not_found';
     },
     async listByTrigger(organizationId, triggerName) {
-      const rows = await db.selectFrom('scripts').selectAll().where('organization_id', '=', organizationId).where('trigger_name', '=', triggerName)
-        .where('launch_type', '=', 'trigger').orderBy('created_at').orderBy('id').execute();
+      const rows = await db
+        .selectFrom('scripts')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .where('trigger_name', '=', triggerName)
+        .where('launch_type', '=', 'trigger')
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
       return rows.map(toRecord);
     },
     async listRunOnEnroll(organizationId) {
-      const rows = await db.selectFrom('scripts').selectAll().where('organization_id', '=', organizationId).where('run_on_enroll', '=', 1).orderBy('created_at').execute();
+      const rows = await db
+        .selectFrom('scripts')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .where('run_on_enroll', '=', 1)
+        .orderBy('created_at')
+        .execute();
       return rows.map(toRecord);
     },
     async dueScripts(now, limit) {
-      const rows = await db.selectFrom('scripts').selectAll().where('next_fire_at', 'is not', null).where('next_fire_at', '<=', now)
-        .where('launch_type', 'in', ['repeated', 'one-time']).orderBy('next_fire_at').limit(limit).execute();
+      const rows = await db
+        .selectFrom('scripts')
+        .selectAll()
+        .where('next_fire_at', 'is not', null)
+        .where('next_fire_at', '<=', now)
+        .where('launch_type', 'in', ['repeated', 'one-time'])
+        .orderBy('next_fire_at')
+        .limit(limit)
+        .execute();
       return rows.map(toRecord);
     },
     async claimFire(id, expected, next, now) {
       // Compare-and-set: of several replicas that saw the same due fire, only one moves it on.
-      const result = await db.updateTable('scripts').set({ next_fire_at: next, pending_fire: expected, pending_since: now })
-        .where('id', '=', id).where('next_fire_at', '=', expected).executeTakeFirst();
+      const result = await db
+        .updateTable('scripts')
+        .set({ next_fire_at: next, pending_fire: expected, pending_since: now })
+        .where('id', '=', id)
+        .where('next_fire_at', '=', expected)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async finishFire(id, slot) {
       await db.updateTable('scripts').set({ pending_fire: null, pending_since: null }).where('id', '=', id).where('pending_fire', '=', slot).execute();
     },
     async stalePendingFires(before, limit) {
-      const rows = await db.selectFrom('scripts').selectAll().where('pending_fire', 'is not', null).where('pending_since', '<', before).orderBy('pending_since').limit(limit).execute();
+      const rows = await db
+        .selectFrom('scripts')
+        .selectAll()
+        .where('pending_fire', 'is not', null)
+        .where('pending_since', '<', before)
+        .orderBy('pending_since')
+        .limit(limit)
+        .execute();
       return rows.map((row) => ({ script: toRecord(row), slot: row.pending_fire!, since: row.pending_since! }));
     },
     async reclaimFire(id, slot, since, now) {
-      const result = await db.updateTable('scripts').set({ pending_since: now }).where('id', '=', id).where('pending_fire', '=', slot).where('pending_since', '=', since).executeTakeFirst();
+      const result = await db
+        .updateTable('scripts')
+        .set({ pending_since: now })
+        .where('id', '=', id)
+        .where('pending_fire', '=', slot)
+        .where('pending_since', '=', since)
+        .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
     async jobExists(scriptId, label) {

@@ -63,12 +63,31 @@ export interface SessionSchema {
 
 function toRecord(r: Selectable<SessionTable>): SessionRecord {
   return {
-    id: r.id, organizationId: r.organization_id, systemId: r.system_id, openedBy: r.opened_by, replicaId: r.replica_id, runAs: r.run_as,
-    criteria: r.criteria === null ? null : JSON.parse(r.criteria), selector: r.selector, custom: JSON.parse(r.custom),
-    state: r.state as SessionState, endReason: r.end_reason as EndReason | null, endMessage: r.end_message, endedBy: r.ended_by,
-    exitCode: r.exit_code === null ? null : Number(r.exit_code), signal: r.signal, pty: r.pty === null ? null : Boolean(r.pty), notice: r.notice,
-    recordInput: Boolean(r.record_input), idleTimeoutS: Number(r.idle_timeout_s), maxDurationS: Number(r.max_duration_s),
-    cols: Number(r.cols), rows: Number(r.rows), createdAt: r.created_at, startedAt: r.started_at, endedAt: r.ended_at,
+    id: r.id,
+    organizationId: r.organization_id,
+    systemId: r.system_id,
+    openedBy: r.opened_by,
+    replicaId: r.replica_id,
+    runAs: r.run_as,
+    criteria: r.criteria === null ? null : JSON.parse(r.criteria),
+    selector: r.selector,
+    custom: JSON.parse(r.custom),
+    state: r.state as SessionState,
+    endReason: r.end_reason as EndReason | null,
+    endMessage: r.end_message,
+    endedBy: r.ended_by,
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    signal: r.signal,
+    pty: r.pty === null ? null : Boolean(r.pty),
+    notice: r.notice,
+    recordInput: Boolean(r.record_input),
+    idleTimeoutS: Number(r.idle_timeout_s),
+    maxDurationS: Number(r.max_duration_s),
+    cols: Number(r.cols),
+    rows: Number(r.rows),
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
   };
 }
 
@@ -81,11 +100,31 @@ export function sessionStore(database: Kysely<Schema>): SessionStore {
       await db
         .insertInto('sessions')
         .values({
-          id: s.id, organization_id: s.organizationId, system_id: s.systemId, opened_by: s.openedBy, replica_id: s.replicaId, run_as: s.runAs,
-          criteria: s.criteria === null ? null : JSON.stringify(s.criteria), selector: s.selector, custom: JSON.stringify(s.custom),
-          state: s.state, end_reason: s.endReason, end_message: s.endMessage, ended_by: s.endedBy, exit_code: s.exitCode, signal: s.signal,
-          pty: s.pty === null ? null : Number(s.pty), notice: s.notice, record_input: Number(s.recordInput), idle_timeout_s: s.idleTimeoutS,
-          max_duration_s: s.maxDurationS, cols: s.cols, rows: s.rows, created_at: s.createdAt, started_at: s.startedAt, ended_at: s.endedAt,
+          id: s.id,
+          organization_id: s.organizationId,
+          system_id: s.systemId,
+          opened_by: s.openedBy,
+          replica_id: s.replicaId,
+          run_as: s.runAs,
+          criteria: s.criteria === null ? null : JSON.stringify(s.criteria),
+          selector: s.selector,
+          custom: JSON.stringify(s.custom),
+          state: s.state,
+          end_reason: s.endReason,
+          end_message: s.endMessage,
+          ended_by: s.endedBy,
+          exit_code: s.exitCode,
+          signal: s.signal,
+          pty: s.pty === null ? null : Number(s.pty),
+          notice: s.notice,
+          record_input: Number(s.recordInput),
+          idle_timeout_s: s.idleTimeoutS,
+          max_duration_s: s.maxDurationS,
+          cols: s.cols,
+          rows: s.rows,
+          created_at: s.createdAt,
+          started_at: s.startedAt,
+          ended_at: s.endedAt,
         })
         .execute();
     },
@@ -99,13 +138,26 @@ export function sessionStore(database: Kysely<Schema>): SessionStore {
       return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute()).map(toRecord);
     },
     async markActive(id, pty, notice, at) {
-      const r = await db.updateTable('sessions').set({ state: 'active', pty: Number(pty), notice, started_at: at }).where('id', '=', id).where('state', '=', 'opening').executeTakeFirst();
+      const r = await db
+        .updateTable('sessions')
+        .set({ state: 'active', pty: Number(pty), notice, started_at: at })
+        .where('id', '=', id)
+        .where('state', '=', 'opening')
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async endSession(id, end, at) {
       const row = await db
         .updateTable('sessions')
-        .set({ state: 'ended', end_reason: end.reason, end_message: end.message, ended_by: end.endedBy, exit_code: end.exitCode, signal: end.signal, ended_at: at })
+        .set({
+          state: 'ended',
+          end_reason: end.reason,
+          end_message: end.message,
+          ended_by: end.endedBy,
+          exit_code: end.exitCode,
+          signal: end.signal,
+          ended_at: at,
+        })
         .where('id', '=', id)
         .where('state', '<>', 'ended')
         .returningAll()
@@ -133,12 +185,32 @@ export function sessionStore(database: Kysely<Schema>): SessionStore {
     async insertTicket(t) {
       await db
         .insertInto('session_tickets')
-        .values({ digest: t.digest, organization_id: t.organizationId, issued_to: t.issuedTo, criteria: JSON.stringify(t.criteria), custom: JSON.stringify(t.custom), run_as: t.runAs, expires_at: t.expiresAt, used_at: t.usedAt })
+        .values({
+          digest: t.digest,
+          organization_id: t.organizationId,
+          issued_to: t.issuedTo,
+          criteria: JSON.stringify(t.criteria),
+          custom: JSON.stringify(t.custom),
+          run_as: t.runAs,
+          expires_at: t.expiresAt,
+          used_at: t.usedAt,
+        })
         .execute();
     },
     async getTicket(digest) {
       const r = await db.selectFrom('session_tickets').selectAll().where('digest', '=', digest).executeTakeFirst();
-      return r && { digest: r.digest, organizationId: r.organization_id, issuedTo: r.issued_to, criteria: JSON.parse(r.criteria), custom: JSON.parse(r.custom), runAs: r.run_as, expiresAt: r.expires_at, usedAt: r.used_at };
+      return (
+        r && {
+          digest: r.digest,
+          organizationId: r.organization_id,
+          issuedTo: r.issued_to,
+          criteria: JSON.parse(r.criteria),
+          custom: JSON.parse(r.custom),
+          runAs: r.run_as,
+          expiresAt: r.expires_at,
+          usedAt: r.used_at,
+        }
+      );
     },
     async useTicket(digest, at) {
       const r = await db.updateTable('session_tickets').set({ used_at: at }).where('digest', '=', digest).where('used_at', 'is', null).executeTakeFirst();

@@ -34,7 +34,8 @@ export function escapeLike(value: string): string {
 
 function filterWhere(eb: Eb, f: SystemFilter, now: string): Expression<SqlBool> {
   if (f.field === 'tags') {
-    const tagged = (v: string) => eb.exists(eb.selectFrom('system_tags').select('tag').whereRef('system_tags.system_id', '=', 'systems.id').where('tag', '=', v));
+    const tagged = (v: string) =>
+      eb.exists(eb.selectFrom('system_tags').select('tag').whereRef('system_tags.system_id', '=', 'systems.id').where('tag', '=', v));
     const any = eb.or(f.values.map(tagged));
     return f.op === 'ne' ? eb.not(any) : any;
   }
@@ -58,7 +59,12 @@ function filterWhere(eb: Eb, f: SystemFilter, now: string): Expression<SqlBool> 
 }
 
 /** A filtered, sorted page of an organization's systems, evaluated in the database, and the total. */
-export async function querySystemPage(db: Kysely<Schema>, organizationId: string, q: SystemQuery, now: string): Promise<{ total: number; rows: Selectable<SystemTable>[] }> {
+export async function querySystemPage(
+  db: Kysely<Schema>,
+  organizationId: string,
+  q: SystemQuery,
+  now: string,
+): Promise<{ total: number; rows: Selectable<SystemTable>[] }> {
   let base = db.selectFrom('systems').where('organization_id', '=', organizationId);
   if (q.filters.length > 0) base = base.where((eb) => eb.and(q.filters.map((f) => filterWhere(eb, f, now))));
   const counted = await base.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
@@ -72,7 +78,11 @@ export async function querySystemPage(db: Kysely<Schema>, organizationId: string
 export async function insertMemberships(tx: Transaction<Schema>, organizationId: string, systemId: string, groupIds: string[]): Promise<void> {
   if (groupIds.length === 0) return;
   const groups = await tx.selectFrom('groups').select('id').where('organization_id', '=', organizationId).where('id', 'in', groupIds).execute();
-  if (groups.length > 0) await tx.insertInto('group_members').values(groups.map((g) => ({ group_id: g.id, system_id: systemId }))).execute();
+  if (groups.length > 0)
+    await tx
+      .insertInto('group_members')
+      .values(groups.map((g) => ({ group_id: g.id, system_id: systemId })))
+      .execute();
 }
 
 /** Applies a patch in one transaction, mirroring tags to system_tags; false when the system is not there. */
@@ -89,7 +99,11 @@ export async function applySystemPatch(db: Kysely<Schema>, organizationId: strin
     if (Object.keys(set).length > 0) await tx.updateTable('systems').set(set).where('id', '=', id).execute();
     if (patch.tags !== undefined) {
       await tx.deleteFrom('system_tags').where('system_id', '=', id).execute();
-      if (patch.tags.length > 0) await tx.insertInto('system_tags').values(patch.tags.map((tag) => ({ system_id: id, tag }))).execute();
+      if (patch.tags.length > 0)
+        await tx
+          .insertInto('system_tags')
+          .values(patch.tags.map((tag) => ({ system_id: id, tag })))
+          .execute();
     }
     return true;
   });

@@ -40,32 +40,36 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
   return {
     async insertSystem(s, groupIds = []) {
       await db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('systems')
-        .values({
-          id: s.id,
-          organization_id: s.organizationId,
-          hostname: s.hostname,
-          display_name: s.displayName,
-          os: s.os,
-          os_release: s.osRelease,
-          arch: s.arch,
-          kernel: s.kernel,
-          agent_version: s.agentVersion,
-          ip_addresses: toJson(s.ipAddresses),
-          public_ip: s.publicIp,
-          tags: toJson(s.tags),
-          facts: toJson(s.facts),
-          public_key: s.publicKey,
-          connected: s.connected ? 1 : 0,
-          created_at: s.createdAt,
-          last_contact: s.lastContact,
-          description: s.description,
-          attributes: toJson(s.attributes),
-        })
-        .execute();
-      if (s.tags.length > 0) await tx.insertInto('system_tags').values(s.tags.map((tag) => ({ system_id: s.id, tag }))).execute();
-      await insertMemberships(tx, s.organizationId, s.id, groupIds);
+        await tx
+          .insertInto('systems')
+          .values({
+            id: s.id,
+            organization_id: s.organizationId,
+            hostname: s.hostname,
+            display_name: s.displayName,
+            os: s.os,
+            os_release: s.osRelease,
+            arch: s.arch,
+            kernel: s.kernel,
+            agent_version: s.agentVersion,
+            ip_addresses: toJson(s.ipAddresses),
+            public_ip: s.publicIp,
+            tags: toJson(s.tags),
+            facts: toJson(s.facts),
+            public_key: s.publicKey,
+            connected: s.connected ? 1 : 0,
+            created_at: s.createdAt,
+            last_contact: s.lastContact,
+            description: s.description,
+            attributes: toJson(s.attributes),
+          })
+          .execute();
+        if (s.tags.length > 0)
+          await tx
+            .insertInto('system_tags')
+            .values(s.tags.map((tag) => ({ system_id: s.id, tag })))
+            .execute();
+        await insertMemberships(tx, s.organizationId, s.id, groupIds);
       });
     },
     async getSystem(organizationId, id) {
@@ -89,7 +93,13 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
     updateSystem: (organizationId, id, patch) => applySystemPatch(db, organizationId, id, patch),
     deleteSystem: (organizationId, id) => deleteSystemRow(db, organizationId, id),
     async selectSystemIds(organizationId, selector) {
-      const rows = await db.selectFrom('systems').select('id').where('organization_id', '=', organizationId).where((eb) => selectorWhere(eb, selector)).orderBy('id').execute();
+      const rows = await db
+        .selectFrom('systems')
+        .select('id')
+        .where('organization_id', '=', organizationId)
+        .where((eb) => selectorWhere(eb, selector))
+        .orderBy('id')
+        .execute();
       return rows.map((r) => r.id);
     },
     async existingSystemIds(organizationId, ids) {
@@ -136,20 +146,44 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
     async recordFacts(id, f, publicIp, at) {
       await db
         .updateTable('systems')
-        .set({ os: f.os, os_release: f.os_release, arch: f.arch, kernel: f.kernel ?? '', agent_version: f.agent_version, ip_addresses: toJson(f.ip_addresses), facts: toJson(f), public_ip: publicIp, last_contact: at })
+        .set({
+          os: f.os,
+          os_release: f.os_release,
+          arch: f.arch,
+          kernel: f.kernel ?? '',
+          agent_version: f.agent_version,
+          ip_addresses: toJson(f.ip_addresses),
+          facts: toJson(f),
+          public_ip: publicIp,
+          last_contact: at,
+        })
         .where('id', '=', id)
         .execute();
     },
     async recordDisconnect(id, replicaId, at) {
-      await db.updateTable('systems').set({ connected: 0, replica_id: null, lease_expires_at: null, last_contact: at }).where('id', '=', id).where('replica_id', '=', replicaId).execute();
+      await db
+        .updateTable('systems')
+        .set({ connected: 0, replica_id: null, lease_expires_at: null, last_contact: at })
+        .where('id', '=', id)
+        .where('replica_id', '=', replicaId)
+        .execute();
     },
     async renewLeases(ids, lease, at) {
       for (const part of chunks(ids)) {
-        await db.updateTable('systems').set({ lease_expires_at: lease.expiresAt, last_contact: at }).where('id', 'in', part).where('replica_id', '=', lease.replicaId).execute();
+        await db
+          .updateTable('systems')
+          .set({ lease_expires_at: lease.expiresAt, last_contact: at })
+          .where('id', 'in', part)
+          .where('replica_id', '=', lease.replicaId)
+          .execute();
       }
     },
     async releaseReplica(replicaId, at) {
-      await db.updateTable('systems').set({ connected: 0, replica_id: null, lease_expires_at: null, last_contact: at }).where('replica_id', '=', replicaId).execute();
+      await db
+        .updateTable('systems')
+        .set({ connected: 0, replica_id: null, lease_expires_at: null, last_contact: at })
+        .where('replica_id', '=', replicaId)
+        .execute();
     },
     async holders(ids, now) {
       const out = new Map<string, string>();
@@ -160,7 +194,11 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
       return out;
     },
     async clearConnections() {
-      await db.updateTable('systems').set({ connected: 0, replica_id: null, lease_expires_at: null }).where((eb) => eb.or([eb('connected', '=', 1), eb('replica_id', 'is not', null)])).execute();
+      await db
+        .updateTable('systems')
+        .set({ connected: 0, replica_id: null, lease_expires_at: null })
+        .where((eb) => eb.or([eb('connected', '=', 1), eb('replica_id', 'is not', null)]))
+        .execute();
     },
   };
 }

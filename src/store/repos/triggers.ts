@@ -14,13 +14,21 @@ const context = (triggerId: string) => `trigger:${triggerId}`;
  */
 export function triggerStore(db: Kysely<Schema>, keyring: SecretKeyring): TriggerStore {
   const toRecord = (row: Selectable<TriggerTable>): TriggerRecord => ({
-    id: row.id, organizationId: row.organization_id, name: row.name, secret: row.secret === null ? null : openSecret(keyring, row.id, row.secret),
-    createdAt: row.created_at, createdBy: row.created_by,
+    id: row.id,
+    organizationId: row.organization_id,
+    name: row.name,
+    secret: row.secret === null ? null : openSecret(keyring, row.id, row.secret),
+    createdAt: row.created_at,
+    createdBy: row.created_by,
   });
   const seal = (triggerId: string, secret: string | null) => (secret === null ? null : keyring.seal(secret, context(triggerId)));
   let lastSweep = 0;
   const keyWhere = (k: { organizationId: string; triggerName: string; idempotencyKey: string }) =>
-    db.updateTable('trigger_calls').where('organization_id', '=', k.organizationId).where('trigger_name', '=', k.triggerName).where('idempotency_key', '=', k.idempotencyKey);
+    db
+      .updateTable('trigger_calls')
+      .where('organization_id', '=', k.organizationId)
+      .where('trigger_name', '=', k.triggerName)
+      .where('idempotency_key', '=', k.idempotencyKey);
   return {
     async insertTrigger(t) {
       const r = await db
@@ -43,7 +51,11 @@ export function triggerStore(db: Kysely<Schema>, keyring: SecretKeyring): Trigge
     async setSecret(organizationId, name, secret) {
       const row = await db.selectFrom('triggers').select('id').where('organization_id', '=', organizationId).where('name', '=', name).executeTakeFirst();
       if (!row) return false;
-      const r = await db.updateTable('triggers').set({ secret: seal(row.id, secret) }).where('id', '=', row.id).executeTakeFirst();
+      const r = await db
+        .updateTable('triggers')
+        .set({ secret: seal(row.id, secret) })
+        .where('id', '=', row.id)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async deleteTrigger(organizationId, name) {
@@ -57,23 +69,45 @@ export function triggerStore(db: Kysely<Schema>, keyring: SecretKeyring): Trigge
         await db.deleteFrom('trigger_calls').where('expires_at', '<', now).execute();
       }
       // An expired key still in the table (not yet swept) is released first, so it can be claimed again.
-      await db.deleteFrom('trigger_calls').where('organization_id', '=', k.organizationId).where('trigger_name', '=', k.triggerName)
-        .where('idempotency_key', '=', k.idempotencyKey).where('expires_at', '<', now).execute();
+      await db
+        .deleteFrom('trigger_calls')
+        .where('organization_id', '=', k.organizationId)
+        .where('trigger_name', '=', k.triggerName)
+        .where('idempotency_key', '=', k.idempotencyKey)
+        .where('expires_at', '<', now)
+        .execute();
       const r = await db
         .insertInto('trigger_calls')
-        .values({ organization_id: k.organizationId, trigger_name: k.triggerName, idempotency_key: k.idempotencyKey, result: null, created_at: now, expires_at: expiresAt })
+        .values({
+          organization_id: k.organizationId,
+          trigger_name: k.triggerName,
+          idempotency_key: k.idempotencyKey,
+          result: null,
+          created_at: now,
+          expires_at: expiresAt,
+        })
         .onConflict((oc) => oc.columns(['organization_id', 'trigger_name', 'idempotency_key']).doNothing())
         .executeTakeFirst();
       if (Number(r.numInsertedOrUpdatedRows ?? 0) === 1) return { claimed: true };
-      const row = await db.selectFrom('trigger_calls').select('result').where('organization_id', '=', k.organizationId).where('trigger_name', '=', k.triggerName)
-        .where('idempotency_key', '=', k.idempotencyKey).executeTakeFirst();
+      const row = await db
+        .selectFrom('trigger_calls')
+        .select('result')
+        .where('organization_id', '=', k.organizationId)
+        .where('trigger_name', '=', k.triggerName)
+        .where('idempotency_key', '=', k.idempotencyKey)
+        .executeTakeFirst();
       return { claimed: false, result: row?.result ?? null };
     },
     async storeCallResult(k, result) {
       await keyWhere(k).set({ result }).execute();
     },
     async releaseCall(k) {
-      await db.deleteFrom('trigger_calls').where('organization_id', '=', k.organizationId).where('trigger_name', '=', k.triggerName).where('idempotency_key', '=', k.idempotencyKey).execute();
+      await db
+        .deleteFrom('trigger_calls')
+        .where('organization_id', '=', k.organizationId)
+        .where('trigger_name', '=', k.triggerName)
+        .where('idempotency_key', '=', k.idempotencyKey)
+        .execute();
     },
   };
 }
@@ -120,7 +154,11 @@ export interface SealingReport {
  */
 export async function sealTriggerSecrets(db: Kysely<Schema>, keyring: SecretKeyring, now: string): Promise<SealingReport> {
   const k = db.withTables<{ sealing_key: SealingKeyTable }>();
-  await k.insertInto('sealing_key').values({ slot: 'current', key_id: keyring.currentId, updated_at: now }).onConflict((oc) => oc.column('slot').doNothing()).execute();
+  await k
+    .insertInto('sealing_key')
+    .values({ slot: 'current', key_id: keyring.currentId, updated_at: now })
+    .onConflict((oc) => oc.column('slot').doNothing())
+    .execute();
   const named = (await k.selectFrom('sealing_key').select('key_id').where('slot', '=', 'current').executeTakeFirstOrThrow()).key_id;
   const rows = await db.selectFrom('triggers').select(['id', 'secret']).where('secret', 'is not', null).execute();
   const unknown = new Set([named, ...rows.map((r) => sealedKeyId(r.secret!))].filter((id): id is string => id !== undefined && !keyring.ids.includes(id)));
@@ -137,10 +175,16 @@ export async function sealTriggerSecrets(db: Kysely<Schema>, keyring: SecretKeyr
     if (id === keyring.currentId) continue;
     const plain = id === undefined ? stored : keyring.open(stored, context(row.id));
     // Only if unchanged meanwhile: another replica may be doing the same.
-    await db.updateTable('triggers').set({ secret: keyring.seal(plain, context(row.id)) }).where('id', '=', row.id).where('secret', '=', stored).execute();
+    await db
+      .updateTable('triggers')
+      .set({ secret: keyring.seal(plain, context(row.id)) })
+      .where('id', '=', row.id)
+      .where('secret', '=', stored)
+      .execute();
     if (id === undefined) report.sealed += 1;
     else report.resealed += 1;
   }
-  if (named !== keyring.currentId) await k.updateTable('sealing_key').set({ key_id: keyring.currentId, updated_at: now }).where('slot', '=', 'current').execute();
+  if (named !== keyring.currentId)
+    await k.updateTable('sealing_key').set({ key_id: keyring.currentId, updated_at: now }).where('slot', '=', 'current').execute();
   return report;
 }

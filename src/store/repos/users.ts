@@ -4,7 +4,12 @@ import type { Schema, SystemUserTable } from '../schema.js';
 import { escapeLike } from './system-inventory.js';
 
 const COLUMNS: Record<UserQueryField, keyof SystemUserTable & string> = {
-  id: 'id', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name', createdAt: 'created_at',
+  id: 'id',
+  username: 'username',
+  email: 'email',
+  firstName: 'first_name',
+  lastName: 'last_name',
+  createdAt: 'created_at',
 };
 
 function filterWhere(eb: ExpressionBuilder<Schema, 'system_users'>, f: SystemUserQuery['filters'][number]): Expression<SqlBool> {
@@ -22,7 +27,15 @@ function filterWhere(eb: ExpressionBuilder<Schema, 'system_users'>, f: SystemUse
 }
 
 function toRecord(row: Selectable<SystemUserTable>): SystemUserRecord {
-  return { id: row.id, organizationId: row.organization_id, username: row.username, email: row.email, firstName: row.first_name, lastName: row.last_name, createdAt: row.created_at };
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    username: row.username,
+    email: row.email,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    createdAt: row.created_at,
+  };
 }
 
 /** System users and their bindings on Kysely. */
@@ -37,7 +50,15 @@ export function systemUserStore(db: Kysely<Schema>): SystemUserStore {
       if (await taken(u.organizationId, u.username)) return false;
       const r = await db
         .insertInto('system_users')
-        .values({ id: u.id, organization_id: u.organizationId, username: u.username, email: u.email, first_name: u.firstName, last_name: u.lastName, created_at: u.createdAt })
+        .values({
+          id: u.id,
+          organization_id: u.organizationId,
+          username: u.username,
+          email: u.email,
+          first_name: u.firstName,
+          last_name: u.lastName,
+          created_at: u.createdAt,
+        })
         .onConflict((oc) => oc.columns(['organization_id', 'username']).doNothing())
         .executeTakeFirst();
       return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
@@ -81,13 +102,19 @@ export function systemUserStore(db: Kysely<Schema>): SystemUserStore {
       });
     },
     async bind(userId, systemId) {
-      await db.insertInto('system_user_bindings').values({ user_id: userId, system_id: systemId }).onConflict((oc) => oc.columns(['user_id', 'system_id']).doNothing()).execute();
+      await db
+        .insertInto('system_user_bindings')
+        .values({ user_id: userId, system_id: systemId })
+        .onConflict((oc) => oc.columns(['user_id', 'system_id']).doNothing())
+        .execute();
     },
     async unbind(userId, systemId) {
       await db.deleteFrom('system_user_bindings').where('user_id', '=', userId).where('system_id', '=', systemId).execute();
     },
     async systemIdsOfUser(userId) {
-      return (await db.selectFrom('system_user_bindings').select('system_id').where('user_id', '=', userId).orderBy('system_id').execute()).map((r) => r.system_id);
+      return (await db.selectFrom('system_user_bindings').select('system_id').where('user_id', '=', userId).orderBy('system_id').execute()).map(
+        (r) => r.system_id,
+      );
     },
     async usersOfSystem(systemId) {
       const rows = await db

@@ -3,8 +3,15 @@ import { ROOT_USER } from './command-shape.js';
 
 /** JumpCloud's result fields a listing sorts on, with their core names. */
 export const JC_RESULT_SORT_FIELDS: Record<string, ResultSortField> = {
-  _id: 'runId', id: 'runId', workflowId: 'commandId', name: 'commandName', systemId: 'systemId', system: 'hostname',
-  exitCode: 'exitCode', requestTime: 'createdAt', responseTime: 'finishedAt',
+  _id: 'runId',
+  id: 'runId',
+  workflowId: 'commandId',
+  name: 'commandName',
+  systemId: 'systemId',
+  system: 'hostname',
+  exitCode: 'exitCode',
+  requestTime: 'createdAt',
+  responseTime: 'finishedAt',
 };
 
 /**

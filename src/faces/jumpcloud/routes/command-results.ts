@@ -32,11 +32,17 @@ export function commandResultRoutes(app: FastifyInstance, { core }: JumpCloudDep
 
   api.get('/commandresults', { schema: { querystring: ListQuery } }, async (req) => list(adminOf(req), req.query));
 
-  api.get('/commands/:id/results', { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }), querystring: ListQuery } }, async (req) =>
-    (await list(adminOf(req), req.query, req.params.id)).results,
+  api.get(
+    '/commands/:id/results',
+    { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }), querystring: ListQuery } },
+    async (req) => (await list(adminOf(req), req.query, req.params.id)).results,
   );
 
-  api.get('/commandresults/:id', { schema: { params: IdParams } }, async (req) => commandResultView(await core.commands.getResult(adminOf(req), req.params.id)));
+  api.get('/commandresults/:id', { schema: { params: IdParams } }, async (req) =>
+    commandResultView(await core.commands.getResult(adminOf(req), req.params.id)),
+  );
 
-  api.delete('/commandresults/:id', { schema: { params: IdParams } }, async (req) => commandResultView(await core.commands.deleteResult(adminOf(req), req.params.id)));
+  api.delete('/commandresults/:id', { schema: { params: IdParams } }, async (req) =>
+    commandResultView(await core.commands.deleteResult(adminOf(req), req.params.id)),
+  );
 }

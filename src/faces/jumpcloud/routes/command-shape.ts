@@ -30,7 +30,9 @@ export const CommandBody = Type.Object(
     shell: Type.Optional(Type.String({ maxLength: 32 })),
     organization: Type.Optional(Type.String()),
     runOnEnroll: Type.Optional(Type.Boolean({ description: 'muster extension: run on every newly enrolled system the command is bound to' })),
-    systems: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 10_000, description: 'the ids of the systems the command is bound to' })),
+    systems: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 10_000, description: 'the ids of the systems the command is bound to' }),
+    ),
     listensTo: Type.Optional(Type.String({ maxLength: 1024 })),
     scheduleRepeatType: Type.Optional(Type.String({ maxLength: 1024 })),
     scheduleYear: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 9999 }), Type.String({ pattern: '^[0-9]{0,4}$' }), Type.Null()])),
@@ -67,8 +69,16 @@ function attributesOf(body: CommandBodyType, current: ScriptRecord | undefined):
 
 /** JumpCloud's shell names and paths → muster's shells. */
 const SHELL_NAMES: Record<string, Shell> = {
-  bash: 'bash', '/bin/bash': 'bash', '/usr/bin/bash': 'bash', sh: 'sh', '/bin/sh': 'sh', zsh: 'zsh', '/bin/zsh': 'zsh',
-  python3: 'python3', powershell: 'powershell', pwsh: 'powershell',
+  bash: 'bash',
+  '/bin/bash': 'bash',
+  '/usr/bin/bash': 'bash',
+  sh: 'sh',
+  '/bin/sh': 'sh',
+  zsh: 'zsh',
+  '/bin/zsh': 'zsh',
+  python3: 'python3',
+  powershell: 'powershell',
+  pwsh: 'powershell',
 };
 
 function shellOf(value: string): string {
@@ -90,7 +100,8 @@ export function commandInput(body: CommandBodyType, current?: ScriptRecord): Scr
   if (body.name !== undefined) input.name = body.name;
   if (body.command !== undefined) input.content = body.command;
   if (body.commandType !== undefined) {
-    if (!['linux', 'mac', 'windows'].includes(body.commandType)) throw new MusterError('INVALID_ARGUMENT', 'commandType: must be linux, mac or windows', { field: 'commandType' });
+    if (!['linux', 'mac', 'windows'].includes(body.commandType))
+      throw new MusterError('INVALID_ARGUMENT', 'commandType: must be linux, mac or windows', { field: 'commandType' });
     input.platform = body.commandType;
     if (body.shell === undefined && body.commandType === 'windows') input.shell = 'powershell';
   }

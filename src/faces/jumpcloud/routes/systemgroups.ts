@@ -49,7 +49,13 @@ export function jumpcloudSystemGroupRoutes(app: FastifyInstance, { core }: JumpC
     const q = req.query;
     const actor = adminOf(req);
     const name = nameFilter(q.filter);
-    const groups = name === undefined ? await core.groups.list(actor) : await core.groups.get(actor, name).then((g) => [g], () => []);
+    const groups =
+      name === undefined
+        ? await core.groups.list(actor)
+        : await core.groups.get(actor, name).then(
+            (g) => [g],
+            () => [],
+          );
     const skip = Number(q.skip ?? 0);
     return groups.slice(skip, skip + Number(q.limit ?? 100)).map(jcGroup);
   });

@@ -46,8 +46,20 @@ const UNSUPPORTED: Record<string, Unsupported> = {
   phoneNumbers: none(KEPT),
   relationships: none(KEPT),
   ...Object.fromEntries(
-    ['displayname', 'middlename', 'description', 'location', 'jobTitle', 'department', 'company', 'costCenter', 'employeeType', 'employeeIdentifier', 'alternateEmail', 'manager']
-      .map((field) => [field, blank(KEPT)]),
+    [
+      'displayname',
+      'middlename',
+      'description',
+      'location',
+      'jobTitle',
+      'department',
+      'company',
+      'costCenter',
+      'employeeType',
+      'employeeIdentifier',
+      'alternateEmail',
+      'manager',
+    ].map((field) => [field, blank(KEPT)]),
   ),
 };
 

@@ -8,7 +8,11 @@ import { callerOf } from '../system-caller.js';
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Targets = Type.Union([Type.Literal('user'), Type.Literal('system_group')]);
 const AssociationsQuery = Type.Object(
-  { targets: Type.Optional(Type.Union([Targets, Type.Array(Targets, { maxItems: 2 })])), limit: Type.Optional(Type.String()), skip: Type.Optional(Type.String()) },
+  {
+    targets: Type.Optional(Type.Union([Targets, Type.Array(Targets, { maxItems: 2 })])),
+    limit: Type.Optional(Type.String()),
+    skip: Type.Optional(Type.String()),
+  },
   { additionalProperties: false },
 );
 /** `{"op": "add"|"remove", "type": "user"|"system_group", "id": …}` */

@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import {
-  Command, CommandList, CommandPatch, CommandResults, CommandResultsQuery, CreateCommandBody, IdOrNameParams, Launched, NoContent, RunCommandBody,
+  Command,
+  CommandList,
+  CommandPatch,
+  CommandResults,
+  CommandResultsQuery,
+  CreateCommandBody,
+  IdOrNameParams,
+  Launched,
+  NoContent,
+  RunCommandBody,
   type CommandResult,
 } from '../../../api/native/index.js';
 import type { CommandResultRecord } from '../../../core/commands/index.js';
@@ -15,15 +24,33 @@ import { scriptView } from './scripts.js';
 /** A command: a script with its trigger, schedule and run-on-enroll. */
 export function commandView(s: ScriptRecord): Command {
   return {
-    ...scriptView(s), trigger: s.triggerName, launch_type: s.launchType, schedule: s.schedule, timezone: s.timezone, run_at: s.runAt,
-    run_on_enroll: s.runOnEnroll, platform: s.platform, next_fire_at: s.nextFireAt,
+    ...scriptView(s),
+    trigger: s.triggerName,
+    launch_type: s.launchType,
+    schedule: s.schedule,
+    timezone: s.timezone,
+    run_at: s.runAt,
+    run_on_enroll: s.runOnEnroll,
+    platform: s.platform,
+    next_fire_at: s.nextFireAt,
   };
 }
 
 function resultView(r: CommandResultRecord): CommandResult {
   return {
-    run_id: r.runId, job_id: r.jobId, command_id: r.commandId, command_name: r.commandName, system_id: r.systemId, hostname: r.hostname, state: r.state,
-    exit_code: r.exitCode, reason: r.reason, stdout: r.stdout, stderr: r.stderr, created_at: r.createdAt, finished_at: r.finishedAt,
+    run_id: r.runId,
+    job_id: r.jobId,
+    command_id: r.commandId,
+    command_name: r.commandName,
+    system_id: r.systemId,
+    hostname: r.hostname,
+    state: r.state,
+    exit_code: r.exitCode,
+    reason: r.reason,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    created_at: r.createdAt,
+    finished_at: r.finishedAt,
   };
 }
 
@@ -32,7 +59,9 @@ export function savedCommandRoutes(app: FastifyInstance, { core }: NativeDeps): 
   const api = app.withTypeProvider<TypeBoxProvider>();
   const tags = ['commands'];
   const params = IdOrNameParams;
-  api.get('/commands', { schema: { tags, summary: 'List commands', response: answers({ 200: CommandList }) } }, async (req) => ({ items: (await core.scripts.list(actorOf(req))).map(commandView) }));
+  api.get('/commands', { schema: { tags, summary: 'List commands', response: answers({ 200: CommandList }) } }, async (req) => ({
+    items: (await core.scripts.list(actorOf(req))).map(commandView),
+  }));
   api.post('/commands', { schema: { tags, summary: 'Save a command', body: CreateCommandBody, response: answers({ 201: Command }) } }, async (req, reply) =>
     reply.status(201).send(commandView(await core.scripts.create(actorOf(req), req.body))),
   );
@@ -55,10 +84,21 @@ export function savedCommandRoutes(app: FastifyInstance, { core }: NativeDeps): 
   });
   api.post(
     '/commands/:id/run',
-    { schema: { tags, summary: 'Run a command now, on its targets or the systems given', params, body: Type.Optional(RunCommandBody), response: answers({ 201: Launched }) } },
+    {
+      schema: {
+        tags,
+        summary: 'Run a command now, on its targets or the systems given',
+        params,
+        body: Type.Optional(RunCommandBody),
+        response: answers({ 201: Launched }),
+      },
+    },
     async (req, reply) => {
       const { system_ids, env } = req.body ?? {};
-      const { job, runs } = await core.commands.runNow(actorOf(req), req.params.id, { ...(system_ids ? { systemIds: system_ids } : {}), ...(env ? { env } : {}) });
+      const { job, runs } = await core.commands.runNow(actorOf(req), req.params.id, {
+        ...(system_ids ? { systemIds: system_ids } : {}),
+        ...(env ? { env } : {}),
+      });
       return reply.status(201).send({ job: view.job(job), runs: runs.map(view.run) });
     },
   );
@@ -69,7 +109,11 @@ export function savedCommandRoutes(app: FastifyInstance, { core }: NativeDeps): 
       const q = req.query;
       const actor = actorOf(req);
       const command = await core.scripts.get(actor, req.params.id);
-      const { total, items } = await core.commands.listResults(actor, { commandId: command.id, limit: q.limit ? Number(q.limit) : 100, skip: Number(q.skip ?? 0) });
+      const { total, items } = await core.commands.listResults(actor, {
+        commandId: command.id,
+        limit: q.limit ? Number(q.limit) : 100,
+        skip: Number(q.skip ?? 0),
+      });
       return { total, items: items.map(resultView) };
     },
   );

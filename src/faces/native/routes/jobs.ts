@@ -22,9 +22,10 @@ export function jobRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     const source = req.headers['user-agent']?.startsWith('muster-cli/') ? 'cli' : 'api';
     const actor = actorOf(req);
     const { script, run_env: runEnv, ...rest } = req.body;
-    const { job, runs } = script === undefined
-      ? await core.jobs.launch(actor, { ...rest, targets: rest.targets, run_env: runEnv }, source)
-      : await core.scripts.launch(actor, script, { ...rest, source, runEnv });
+    const { job, runs } =
+      script === undefined
+        ? await core.jobs.launch(actor, { ...rest, targets: rest.targets, run_env: runEnv }, source)
+        : await core.scripts.launch(actor, script, { ...rest, source, runEnv });
     return reply.status(201).send({ job: view.job(job), runs: runs.map(view.run) });
   });
 
@@ -34,15 +35,26 @@ export function jobRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     return { items: jobs.map(view.job), next_cursor: jobs.length > 0 ? jobs[jobs.length - 1]!.createdAt : null };
   });
 
-  api.post('/jobs/:id/cancel', { schema: { tags, summary: 'Cancel a job: waiting runs end, running ones are killed', params: IdParams, response: answers({ 200: Job }) } }, async (req) => {
-    const { id } = req.params;
-    await core.jobs.cancel(actorOf(req), { jobId: id });
-    return view.job(await core.jobs.get(actorOf(req), id));
-  });
+  api.post(
+    '/jobs/:id/cancel',
+    { schema: { tags, summary: 'Cancel a job: waiting runs end, running ones are killed', params: IdParams, response: answers({ 200: Job }) } },
+    async (req) => {
+      const { id } = req.params;
+      await core.jobs.cancel(actorOf(req), { jobId: id });
+      return view.job(await core.jobs.get(actorOf(req), id));
+    },
+  );
 
   api.post(
     '/jobs/:id/retry',
-    { schema: { tags, summary: "Relaunch a job's failed, timed-out, lost and undeliverable runs as a new job", params: IdParams, response: answers({ 201: Launched }) } },
+    {
+      schema: {
+        tags,
+        summary: "Relaunch a job's failed, timed-out, lost and undeliverable runs as a new job",
+        params: IdParams,
+        response: answers({ 201: Launched }),
+      },
+    },
     async (req, reply) => {
       const { job, runs } = await core.jobs.retry(actorOf(req), req.params.id);
       return reply.status(201).send({ job: view.job(job), runs: runs.map(view.run) });
@@ -59,9 +71,13 @@ export function jobRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     view.job(await core.jobs.get(actorOf(req), req.params.id)),
   );
 
-  api.get('/jobs/:id/runs', { schema: { tags, summary: "A job's runs, one per system", params: IdParams, response: answers({ 200: RunList }) } }, async (req) => ({
-    items: (await core.jobs.runs(actorOf(req), req.params.id)).map(view.run),
-  }));
+  api.get(
+    '/jobs/:id/runs',
+    { schema: { tags, summary: "A job's runs, one per system", params: IdParams, response: answers({ 200: RunList }) } },
+    async (req) => ({
+      items: (await core.jobs.runs(actorOf(req), req.params.id)).map(view.run),
+    }),
+  );
 
   api.get('/runs/:id', { schema: { tags, summary: 'One run with its output', params: IdParams, response: answers({ 200: RunWithOutput }) } }, async (req) =>
     view.runWithOutput(await core.jobs.run(actorOf(req), req.params.id)),

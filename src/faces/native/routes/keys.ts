@@ -1,6 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import {
-  ApiKeyCreated, ApiKeyList, CreateApiKeyBody, CreateEnrollmentKeyBody, EnrollmentKeyCreated, EnrollmentKeyList, IdParams, NoContent,
+  ApiKeyCreated,
+  ApiKeyList,
+  CreateApiKeyBody,
+  CreateEnrollmentKeyBody,
+  EnrollmentKeyCreated,
+  EnrollmentKeyList,
+  IdParams,
+  NoContent,
 } from '../../../api/native/index.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
@@ -27,10 +34,14 @@ export function keyRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     },
   );
 
-  api.delete('/api-keys/:id', { config, schema: { tags, summary: 'Revoke an API key', params: IdParams, response: answers({ 204: NoContent }) } }, async (req, reply) => {
-    await core.keys.revokeApiKey(actorOf(req), req.params.id);
-    return reply.status(204).send();
-  });
+  api.delete(
+    '/api-keys/:id',
+    { config, schema: { tags, summary: 'Revoke an API key', params: IdParams, response: answers({ 204: NoContent }) } },
+    async (req, reply) => {
+      await core.keys.revokeApiKey(actorOf(req), req.params.id);
+      return reply.status(204).send();
+    },
+  );
 
   api.get('/enrollment-keys', { config, schema: { tags, summary: 'List enrollment keys', response: answers({ 200: EnrollmentKeyList }) } }, async (req) => ({
     items: (await core.keys.listEnrollmentKeys(actorOf(req))).map(inventoryView.enrollmentKey),
@@ -41,7 +52,9 @@ export function keyRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     {
       config,
       schema: {
-        tags, summary: 'Create an enrollment key (the secret is shown once): tags, groups to join, expiry, maximum uses', body: CreateEnrollmentKeyBody,
+        tags,
+        summary: 'Create an enrollment key (the secret is shown once): tags, groups to join, expiry, maximum uses',
+        body: CreateEnrollmentKeyBody,
         response: answers({ 201: EnrollmentKeyCreated }),
       },
     },
@@ -51,8 +64,12 @@ export function keyRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     },
   );
 
-  api.delete('/enrollment-keys/:id', { config, schema: { tags, summary: 'Revoke an enrollment key', params: IdParams, response: answers({ 204: NoContent }) } }, async (req, reply) => {
-    await core.keys.revokeEnrollmentKey(actorOf(req), req.params.id);
-    return reply.status(204).send();
-  });
+  api.delete(
+    '/enrollment-keys/:id',
+    { config, schema: { tags, summary: 'Revoke an enrollment key', params: IdParams, response: answers({ 204: NoContent }) } },
+    async (req, reply) => {
+      await core.keys.revokeEnrollmentKey(actorOf(req), req.params.id);
+      return reply.status(204).send();
+    },
+  );
 }

@@ -8,11 +8,21 @@ import { view } from '../views.js';
 /** /v1/whoami and /v1/organizations. */
 export function organizationRoutes(app: FastifyInstance, { core }: NativeDeps): void {
   const api = app.withTypeProvider<TypeBoxProvider>();
-  api.get('/whoami', { schema: { tags: ['organizations'], summary: 'The organization and role of the calling key', response: answers({ 200: Whoami }) } }, async (req) => {
-    const actor = actorOf(req);
-    const org = await core.organizations.get(actor);
-    return { organization_id: org.id, organization_name: org.name, organization_slug: org.slug, key_id: actor.label.replace(/^api_key:/, ''), role: actor.role };
-  });
+  api.get(
+    '/whoami',
+    { schema: { tags: ['organizations'], summary: 'The organization and role of the calling key', response: answers({ 200: Whoami }) } },
+    async (req) => {
+      const actor = actorOf(req);
+      const org = await core.organizations.get(actor);
+      return {
+        organization_id: org.id,
+        organization_name: org.name,
+        organization_slug: org.slug,
+        key_id: actor.label.replace(/^api_key:/, ''),
+        role: actor.role,
+      };
+    },
+  );
 
   api.post(
     '/organizations',

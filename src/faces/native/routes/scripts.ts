@@ -8,9 +8,17 @@ import { answers } from '../schemas.js';
 /** A script in the native API's snake_case shape. */
 export function scriptView(s: ScriptRecord): Script {
   return {
-    id: s.id, name: s.name, content: s.content, shell: s.shell, run_as: s.runAs, timeout_s: s.timeoutS, ttl_s: s.ttlS,
+    id: s.id,
+    name: s.name,
+    content: s.content,
+    shell: s.shell,
+    run_as: s.runAs,
+    timeout_s: s.timeoutS,
+    ttl_s: s.ttlS,
     default_targets: { system_ids: s.defaultTargets.systemIds, group_ids: s.defaultTargets.groupIds, selector: s.defaultTargets.selector },
-    created_at: s.createdAt, updated_at: s.updatedAt, created_by: s.createdBy,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+    created_by: s.createdBy,
   };
 }
 
@@ -28,18 +36,32 @@ export function scriptRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     return reply.status(201).send(scriptView(script));
   });
 
-  api.get('/scripts/:id', { schema: { tags, summary: 'A saved script, by id or name', params: IdOrNameParams, response: answers({ 200: Script }) } }, async (req) =>
-    scriptView(await core.scripts.get(actorOf(req), req.params.id)),
+  api.get(
+    '/scripts/:id',
+    { schema: { tags, summary: 'A saved script, by id or name', params: IdOrNameParams, response: answers({ 200: Script }) } },
+    async (req) => scriptView(await core.scripts.get(actorOf(req), req.params.id)),
   );
 
   api.patch(
     '/scripts/:id',
-    { schema: { tags, summary: 'Change a saved script; fields left out keep their values', params: IdParams, body: ScriptPatch, response: answers({ 200: Script }) } },
+    {
+      schema: {
+        tags,
+        summary: 'Change a saved script; fields left out keep their values',
+        params: IdParams,
+        body: ScriptPatch,
+        response: answers({ 200: Script }),
+      },
+    },
     async (req) => scriptView(await core.scripts.update(actorOf(req), req.params.id, req.body)),
   );
 
-  api.delete('/scripts/:id', { schema: { tags, summary: 'Delete a saved script', params: IdParams, response: answers({ 204: NoContent }) } }, async (req, reply) => {
-    await core.scripts.remove(actorOf(req), req.params.id);
-    return reply.status(204).send();
-  });
+  api.delete(
+    '/scripts/:id',
+    { schema: { tags, summary: 'Delete a saved script', params: IdParams, response: answers({ 204: NoContent }) } },
+    async (req, reply) => {
+      await core.scripts.remove(actorOf(req), req.params.id);
+      return reply.status(204).send();
+    },
+  );
 }

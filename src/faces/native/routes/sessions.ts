@@ -2,7 +2,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
 import Type from 'typebox';
 import type { WebSocket } from 'ws';
-import { AmbiguousSession, IdParams, OpenSessionBody, Session, SessionList, SessionListQuery, SessionSettings, type AttachControl, type SessionCandidate } from '../../../api/native/index.js';
+import {
+  AmbiguousSession,
+  IdParams,
+  OpenSessionBody,
+  Session,
+  SessionList,
+  SessionListQuery,
+  SessionSettings,
+  type AttachControl,
+  type SessionCandidate,
+} from '../../../api/native/index.js';
 import { isMusterError } from '../../../core/errors.js';
 import type { Attachment, SessionRecord, SessionViewer } from '../../../core/sessions/index.js';
 import type { SystemRecord } from '../../../core/systems/index.js';
@@ -20,15 +30,41 @@ const Recording = {
 
 export function sessionView(s: SessionRecord): Session {
   return {
-    id: s.id, system_id: s.systemId, opened_by: s.openedBy, run_as: s.runAs, criteria: s.criteria, selector: s.selector, custom: s.custom,
-    state: s.state, end_reason: s.endReason, end_message: s.endMessage, ended_by: s.endedBy, exit_code: s.exitCode, signal: s.signal,
-    pty: s.pty, notice: s.notice, record_input: s.recordInput, idle_timeout_s: s.idleTimeoutS, max_duration_s: s.maxDurationS,
-    created_at: s.createdAt, started_at: s.startedAt, ended_at: s.endedAt,
+    id: s.id,
+    system_id: s.systemId,
+    opened_by: s.openedBy,
+    run_as: s.runAs,
+    criteria: s.criteria,
+    selector: s.selector,
+    custom: s.custom,
+    state: s.state,
+    end_reason: s.endReason,
+    end_message: s.endMessage,
+    ended_by: s.endedBy,
+    exit_code: s.exitCode,
+    signal: s.signal,
+    pty: s.pty,
+    notice: s.notice,
+    record_input: s.recordInput,
+    idle_timeout_s: s.idleTimeoutS,
+    max_duration_s: s.maxDurationS,
+    created_at: s.createdAt,
+    started_at: s.startedAt,
+    ended_at: s.endedAt,
   };
 }
 
 function candidateView(s: SystemRecord): SessionCandidate {
-  return { id: s.id, name: s.displayName, hostname: s.hostname, tags: s.tags, comments: s.description, private_ips: s.ipAddresses, public_ip: s.publicIp, connected: s.connected };
+  return {
+    id: s.id,
+    name: s.displayName,
+    hostname: s.hostname,
+    tags: s.tags,
+    comments: s.description,
+    private_ips: s.ipAddresses,
+    public_ip: s.publicIp,
+    connected: s.connected,
+  };
 }
 
 /** /v1/sessions: interactive shells on systems, opened by id, selector or criteria, and their attach socket. */
@@ -36,41 +72,93 @@ export function sessionRoutes(app: FastifyInstance, { core }: NativeDeps): void 
   const api = app.withTypeProvider<TypeBoxProvider>();
   const tags = ['sessions'];
 
-  api.post('/sessions', { schema: { tags, summary: 'Open a shell on a system (operator); several matches answer 409 with the candidates', body: OpenSessionBody, response: answers({ 201: Session, 409: AmbiguousSession }) } }, async (req, reply) => {
-    const opened = await core.sessions.open(actorOf(req), req.body);
-    if (opened.outcome === 'opened') return reply.status(201).send(sessionView(opened.session));
-    const message = `${opened.candidates.length} systems match; choose one and open again with its system_id`;
-    return reply.status(409).send({ error: { code: 'CONFLICT', message, request_id: req.id, candidates: opened.candidates.map(candidateView) } });
-  });
+  api.post(
+    '/sessions',
+    {
+      schema: {
+        tags,
+        summary: 'Open a shell on a system (operator); several matches answer 409 with the candidates',
+        body: OpenSessionBody,
+        response: answers({ 201: Session, 409: AmbiguousSession }),
+      },
+    },
+    async (req, reply) => {
+      const opened = await core.sessions.open(actorOf(req), req.body);
+      if (opened.outcome === 'opened') return reply.status(201).send(sessionView(opened.session));
+      const message = `${opened.candidates.length} systems match; choose one and open again with its system_id`;
+      return reply.status(409).send({ error: { code: 'CONFLICT', message, request_id: req.id, candidates: opened.candidates.map(candidateView) } });
+    },
+  );
 
-  api.get('/sessions', { schema: { tags, summary: 'List sessions, newest first', querystring: SessionListQuery, response: answers({ 200: SessionList }) } }, async (req) => ({
-    items: (await core.sessions.list(actorOf(req), { ...(req.query.state ? { state: req.query.state } : {}), ...(req.query.limit ? { limit: Number(req.query.limit) } : {}) })).map(sessionView),
-  }));
+  api.get(
+    '/sessions',
+    { schema: { tags, summary: 'List sessions, newest first', querystring: SessionListQuery, response: answers({ 200: SessionList }) } },
+    async (req) => ({
+      items: (
+        await core.sessions.list(actorOf(req), {
+          ...(req.query.state ? { state: req.query.state } : {}),
+          ...(req.query.limit ? { limit: Number(req.query.limit) } : {}),
+        })
+      ).map(sessionView),
+    }),
+  );
 
-  api.get('/session-settings', { schema: { tags, summary: "The organization's session settings", response: answers({ 200: SessionSettings }) } }, async (req) => {
-    const s = await core.sessions.settings(actorOf(req));
-    return { record_input: s.recordInput, custom_fields: s.customFields };
-  });
+  api.get(
+    '/session-settings',
+    { schema: { tags, summary: "The organization's session settings", response: answers({ 200: SessionSettings }) } },
+    async (req) => {
+      const s = await core.sessions.settings(actorOf(req));
+      return { record_input: s.recordInput, custom_fields: s.customFields };
+    },
+  );
 
-  api.put('/session-settings', { config: { role: 'admin' }, schema: { tags, summary: "Change the organization's session settings (admin)", body: SessionSettings, response: answers({ 200: SessionSettings }) } }, async (req) => {
-    const s = await core.sessions.changeSettings(actorOf(req), { recordInput: req.body.record_input, customFields: req.body.custom_fields });
-    return { record_input: s.recordInput, custom_fields: s.customFields };
-  });
+  api.put(
+    '/session-settings',
+    {
+      config: { role: 'admin' },
+      schema: { tags, summary: "Change the organization's session settings (admin)", body: SessionSettings, response: answers({ 200: SessionSettings }) },
+    },
+    async (req) => {
+      const s = await core.sessions.changeSettings(actorOf(req), { recordInput: req.body.record_input, customFields: req.body.custom_fields });
+      return { record_input: s.recordInput, custom_fields: s.customFields };
+    },
+  );
 
-  api.get('/sessions/:id', { schema: { tags, summary: 'One session', params: IdParams, response: answers({ 200: Session }) } }, async (req) => sessionView(await core.sessions.get(actorOf(req), req.params.id)));
+  api.get('/sessions/:id', { schema: { tags, summary: 'One session', params: IdParams, response: answers({ 200: Session }) } }, async (req) =>
+    sessionView(await core.sessions.get(actorOf(req), req.params.id)),
+  );
 
-  api.post('/sessions/:id/end', { schema: { tags, summary: "End a session (operator: one's own; admin: anyone's)", params: IdParams, response: answers({ 200: Session }) } }, async (req) => sessionView(await core.sessions.end(actorOf(req), req.params.id)));
+  api.post(
+    '/sessions/:id/end',
+    { schema: { tags, summary: "End a session (operator: one's own; admin: anyone's)", params: IdParams, response: answers({ 200: Session }) } },
+    async (req) => sessionView(await core.sessions.end(actorOf(req), req.params.id)),
+  );
 
-  api.get('/sessions/:id/recording', { schema: { tags, summary: "The session's recording (asciicast v2)", params: IdParams, response: answers({ 200: Recording }) } }, async (req, reply) => {
-    const cast = await core.sessions.recording(actorOf(req), req.params.id);
-    return reply.header('content-type', 'application/x-asciicast').header('content-disposition', `attachment; filename="session-${req.params.id}.cast"`).send(cast);
-  });
+  api.get(
+    '/sessions/:id/recording',
+    { schema: { tags, summary: "The session's recording (asciicast v2)", params: IdParams, response: answers({ 200: Recording }) } },
+    async (req, reply) => {
+      const cast = await core.sessions.recording(actorOf(req), req.params.id);
+      return reply
+        .header('content-type', 'application/x-asciicast')
+        .header('content-disposition', `attachment; filename="session-${req.params.id}.cast"`)
+        .send(cast);
+    },
+  );
 
   // A GET, but it types into a shell: operators (and the session's opener, or an admin, as core checks).
   const auth: RouteAuthConfig = { role: 'operator' };
   app.get(
     '/sessions/:id/attach',
-    { websocket: true, config: auth as object, schema: { tags, summary: 'The terminal (WebSocket): binary frames are terminal bytes both ways; text frames are JSON control (resize in; notice and exit out)', params: IdParams } },
+    {
+      websocket: true,
+      config: auth as object,
+      schema: {
+        tags,
+        summary: 'The terminal (WebSocket): binary frames are terminal bytes both ways; text frames are JSON control (resize in; notice and exit out)',
+        params: IdParams,
+      },
+    },
     (socket: WebSocket, req: FastifyRequest) => attachSocket(core, socket, req),
   );
 }
@@ -91,7 +179,8 @@ function attachSocket({ sessions }: NativeDeps['core'], socket: WebSocket, req: 
       if (isBinary) return a.input(data);
       try {
         const m = JSON.parse(data.toString()) as Partial<AttachControl>;
-        if (m.type === 'resize' && Number.isInteger(m.cols) && Number.isInteger(m.rows) && m.cols! >= 1 && m.rows! >= 1 && m.cols! <= 1000 && m.rows! <= 1000) a.resize(m.cols!, m.rows!);
+        if (m.type === 'resize' && Number.isInteger(m.cols) && Number.isInteger(m.rows) && m.cols! >= 1 && m.rows! >= 1 && m.cols! <= 1000 && m.rows! <= 1000)
+          a.resize(m.cols!, m.rows!);
       } catch {
         // Not JSON: ignored, as the protocol says text frames are control.
       }

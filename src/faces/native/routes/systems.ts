@@ -25,7 +25,15 @@ export function systemRoutes(app: FastifyInstance, { core }: NativeDeps): void {
 
   api.patch(
     '/systems/:id',
-    { schema: { tags, summary: 'Change display name, description, tags or attributes (operator)', params: IdParams, body: SystemPatch, response: answers({ 200: System }) } },
+    {
+      schema: {
+        tags,
+        summary: 'Change display name, description, tags or attributes (operator)',
+        params: IdParams,
+        body: SystemPatch,
+        response: answers({ 200: System }),
+      },
+    },
     async (req) => {
       const { input, names } = toCoreFields(req.body, NATIVE_SYSTEM_FIELDS);
       return inventoryView.system(await core.systems.update(actorOf(req), req.params.id, input, names));
@@ -41,11 +49,19 @@ export function systemRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     },
   );
 
-  api.get('/systems/:id/groups', { schema: { tags, summary: 'The groups a system belongs to', params: IdParams, response: answers({ 200: GroupList }) } }, async (req) => ({
-    items: (await core.groups.ofSystem(actorOf(req), req.params.id)).map(inventoryView.group),
-  }));
+  api.get(
+    '/systems/:id/groups',
+    { schema: { tags, summary: 'The groups a system belongs to', params: IdParams, response: answers({ 200: GroupList }) } },
+    async (req) => ({
+      items: (await core.groups.ofSystem(actorOf(req), req.params.id)).map(inventoryView.group),
+    }),
+  );
 
-  api.get('/systems/:id/users', { schema: { tags, summary: 'The users bound to a system', params: IdParams, response: answers({ 200: UserList }) } }, async (req) => ({
-    items: (await core.users.ofSystem(actorOf(req), req.params.id)).map(inventoryView.user),
-  }));
+  api.get(
+    '/systems/:id/users',
+    { schema: { tags, summary: 'The users bound to a system', params: IdParams, response: answers({ 200: UserList }) } },
+    async (req) => ({
+      items: (await core.users.ofSystem(actorOf(req), req.params.id)).map(inventoryView.user),
+    }),
+  );
 }
