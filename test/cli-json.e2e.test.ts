@@ -67,6 +67,8 @@ interface Fixtures {
   scriptFile: string;
   /** A job whose one run failed; retrying it succeeds (the first run leaves a marker file). */
   failedJobId: string;
+  /** A shell session on the agent's system, opened and ended. */
+  sessionId: string;
 }
 
 /** One invocation of a `--json` command: its arguments, and what its JSON must show. */
@@ -136,6 +138,8 @@ const INVOCATIONS: Record<string, Invocation[]> = {
   'enrollment-keys create': [
     { args: () => ['--name', 'json-enroll'], shows: (v) => expect(v).toMatchObject({ key: { name: 'json-enroll' }, secret: expect.any(String) }) },
   ],
+  'sessions list': [{ args: () => [], shows: (v, f) => expect(v).toMatchObject([{ id: f.sessionId, system_id: f.systemId, state: 'ended' }]) }],
+  'sessions show': [{ args: (f) => [f.sessionId], shows: (v, f) => expect(v).toMatchObject({ id: f.sessionId, state: 'ended', end_reason: 'ended_by_user' }) }],
   'pdb discarded': [{ args: () => [], shows: (v) => expect(v).toEqual([]) }],
 };
 
@@ -185,9 +189,12 @@ describe('muster … --json', () => {
     const failed = (await admin('POST', '/v1/jobs', { content: `test -e ${marker} || { touch ${marker}; exit 3; }`, targets: { all: true } })).body.job
       .id as string;
     await ended(failed);
+    // The agent is connected now (its runs ended): a session opens at once.
+    const sessionId = (await admin('POST', '/v1/sessions', { system_id: systemId })).body.id as string;
+    await admin('POST', `/v1/sessions/${sessionId}/end`);
     const scriptFile = join(stateDir, 'saved.sh');
     writeFileSync(scriptFile, 'echo saved\n');
-    return { systemId, scriptFile, failedJobId: failed };
+    return { systemId, scriptFile, failedJobId: failed, sessionId };
   };
 
   beforeAll(async () => {
