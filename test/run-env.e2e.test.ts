@@ -62,6 +62,18 @@ describe.each(DATABASES)('per-run environment end to end on $name', ({ name, ski
     expect(await outputs(body.job.id)).toEqual({ [a]: 'red\n', [b]: 'green\n' });
   });
 
+  it.skipIf(skip)('a command run now with run_env prints each system its own value', async () => {
+    const [a, b] = agents.map((x) => x.systemId) as [string, string];
+    const command = await api('POST', '/v1/commands', { name: 'shade', content: 'echo "$SHADE"', default_targets: { system_ids: [a, b] } });
+    expect(command.status).toBe(201);
+    const { status, body } = await api('POST', `/v1/commands/${command.body.id}/run`, { env: { SHADE: 'pale' }, run_env: { [b]: { SHADE: 'dark' } } });
+    expect(status).toBe(201);
+    expect(await outputs(body.job.id)).toEqual({ [a]: 'pale\n', [b]: 'dark\n' });
+    const outside = await api('POST', `/v1/commands/${command.body.id}/run`, { system_ids: [a], run_env: { [b]: { SHADE: 'dark' } } });
+    expect(outside.status).toBe(400);
+    expect(outside.body.error).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`run_env.${b}`) });
+  });
+
   it.skipIf(skip)('a denied name or a system outside the targets is a 400 naming it, and nothing is launched', async () => {
     const [a, b] = agents.map((x) => x.systemId) as [string, string];
     const before = await jobCount();

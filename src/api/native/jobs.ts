@@ -78,6 +78,18 @@ export type Launched = Static<typeof Launched>;
 const CountOrPercent = (minimum: number, description: string) =>
   Type.Union([Type.Integer({ minimum }), Type.String({ pattern: '^\\d+(\\.\\d+)?%$' })], { description });
 
+/** A launch's variables. */
+export const LaunchEnv = Type.Record(Type.String(), Type.String(), {
+  description:
+    'Environment variables for the script; names must match ^[A-Za-z_][A-Za-z0-9_]*$, and names that change how it runs (BASH_ENV, PATH, LD_*, PYTHON*, …: src/lib/env-policy.ts) are refused',
+});
+
+/** A launch's per-system variables. */
+export const RunEnv = Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), {
+  description:
+    "Per-system variables: each key is a system id among the job's targets, each value that system's own variables, laid over env for its run (its own win on a clash) and checked like env",
+});
+
 /** POST /v1/jobs. */
 export const LaunchBody = Type.Object(
   {
@@ -101,18 +113,8 @@ export const LaunchBody = Type.Object(
         { additionalProperties: false, description: "The union of what is given; defaults to a saved script's targets" },
       ),
     ),
-    env: Type.Optional(
-      Type.Record(Type.String(), Type.String(), {
-        description:
-          'Environment variables for the script; names must match ^[A-Za-z_][A-Za-z0-9_]*$, and names that change how it runs (BASH_ENV, PATH, LD_*, PYTHON*, …: src/lib/env-policy.ts) are refused',
-      }),
-    ),
-    run_env: Type.Optional(
-      Type.Record(Type.String(), Type.Record(Type.String(), Type.String()), {
-        description:
-          "Per-system variables: each key is a system id among the job's targets, each value that system's own variables, laid over env for its run (its own win on a clash) and checked like env",
-      }),
-    ),
+    env: Type.Optional(LaunchEnv),
+    run_env: Type.Optional(RunEnv),
     timeout_s: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 86_400, description: "Seconds before the run is killed; default 120, or the saved script's" }),
     ),

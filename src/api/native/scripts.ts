@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Instant, Items, Nullable, Shell, SHELLS } from './common.js';
-import { RunState } from './jobs.js';
+import { LaunchEnv, RunEnv, RunState } from './jobs.js';
 
 /** How a saved command starts: by hand (or API), by a named trigger, on a cron schedule, or once at an instant. */
 export const LAUNCH_TYPES = ['manual', 'trigger', 'repeated', 'one-time'] as const;
@@ -124,7 +124,8 @@ export type CommandPatch = Static<typeof CommandPatch>;
 export const RunCommandBody = Type.Object(
   {
     system_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10_000 })),
-    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    env: Type.Optional(LaunchEnv),
+    run_env: Type.Optional(RunEnv),
   },
   { additionalProperties: false },
 );

@@ -94,10 +94,11 @@ export function savedCommandRoutes(app: FastifyInstance, { core }: NativeDeps): 
       },
     },
     async (req, reply) => {
-      const { system_ids, env } = req.body ?? {};
+      const { system_ids, env, run_env: runEnv } = req.body ?? {};
       const { job, runs } = await core.commands.runNow(actorOf(req), req.params.id, {
         ...(system_ids ? { systemIds: system_ids } : {}),
         ...(env ? { env } : {}),
+        ...(runEnv ? { runEnv } : {}),
       });
       return reply.status(201).send({ job: view.job(job), runs: runs.map(view.run) });
     },
