@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { apiError, type FakeRoute } from './testing/fake-api.js';

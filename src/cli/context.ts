@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { cliEnv, loadCliConfig, type CliConfig } from '../config/cli.js';
 import { ConfigError } from '../config/load.js';
 import { ApiClient, CliError } from './client.js';
-import { err } from './output.js';
+import { err, out, outJson } from './output.js';
 
 /**
  * Adds --server and --api-key to a CLI command. Not options of the root
@@ -47,4 +47,35 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
       process.exitCode = exitCode;
     }
   };
+}
+
+/** What a `list` sub-command shows. */
+export interface ListingSpec<T, O> {
+  /** The help's description. */
+  description: string;
+  /** `items` in `print the … as a JSON array`. */
+  noun: string;
+  /** The native API path to GET (`{items}`), from the command's options. */
+  path: (opts: O) => string;
+  table: (items: readonly T[]) => string;
+  /** What is printed when there are no items. */
+  empty: string;
+  /** Options of its own (filters, limits), before --json. */
+  options?: (command: Command) => Command;
+}
+
+/**
+ * Adds a `list` sub-command to `parent`: it GETs the collection and prints
+ * its items as a table, `empty` when there are none, or the JSON array with
+ * `--json`. Every listing of the CLI is one of these.
+ */
+export function listCommand<T, O extends object = object>(parent: Command, spec: ListingSpec<T, O>): Command {
+  const list = connectionOptions(parent.command('list')).description(spec.description);
+  return (spec.options ? spec.options(list) : list).option('--json', `print the ${spec.noun} as a JSON array`).action(
+    action(async (opts: O & { json?: boolean }, command: Command) => {
+      const { items } = await clientFor(command).request<{ items: T[] }>('GET', spec.path(opts));
+      if (opts.json) return outJson(items);
+      out(items.length ? spec.table(items) : spec.empty);
+    }),
+  );
 }

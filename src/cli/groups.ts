@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { Group, GroupList, IdList } from '../api/native/index.js';
-import { action, clientFor, connectionOptions } from './context.js';
+import type { Group, IdList } from '../api/native/index.js';
+import { action, clientFor, connectionOptions, listCommand } from './context.js';
 import { ago, out, outJson, table } from './output.js';
 
 const enc = encodeURIComponent;
@@ -16,16 +16,13 @@ export function groupsTable(items: readonly Group[], now = Date.now()): string {
 /** `muster groups list|create|delete|members|add|remove`: named sets of systems (by id or name). */
 export function registerGroups(program: Command): void {
   const groups = program.command('groups').description('groups of systems: list, create, delete, members, add, remove');
-  connectionOptions(groups.command('list'))
-    .description('the groups of the organization')
-    .option('--json', 'print the groups as a JSON array')
-    .action(
-      action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<GroupList>('GET', '/v1/groups');
-        if (opts.json) return outJson(items);
-        out(items.length ? groupsTable(items) : 'no groups');
-      }),
-    );
+  listCommand<Group>(groups, {
+    description: 'the groups of the organization',
+    noun: 'groups',
+    path: () => '/v1/groups',
+    table: groupsTable,
+    empty: 'no groups',
+  });
   connectionOptions(groups.command('create <name>'))
     .option('--description <text>', 'what the group is for')
     .action(

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { Job, JobList, Launched, Run } from '../api/native/index.js';
+import type { Job, Launched, Run } from '../api/native/index.js';
 import { positiveInteger } from './args.js';
-import { action, clientFor, connectionOptions } from './context.js';
+import { action, clientFor, connectionOptions, listCommand } from './context.js';
 import { ago, out, outJson, table } from './output.js';
 import { jobProgress, verdict } from './run-report.js';
 import { failedExit, followJob, interruptible, printDetached } from './run.js';
@@ -46,17 +46,14 @@ export function registerJobs(program: Command): void {
 }
 
 function registerReads(jobs: Command): void {
-  connectionOptions(jobs.command('list'))
-    .description('the newest jobs')
-    .option('--limit <n>', 'how many (newest first)', positiveInteger, 20)
-    .option('--json', 'print the jobs as a JSON array')
-    .action(
-      action(async (opts: { limit: number; json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<JobList>('GET', `/v1/jobs?limit=${opts.limit}`);
-        if (opts.json) return outJson(items);
-        out(items.length ? jobsTable(items) : 'no jobs yet');
-      }),
-    );
+  listCommand<Job, { limit: number }>(jobs, {
+    description: 'the newest jobs',
+    noun: 'jobs',
+    options: (list) => list.option('--limit <n>', 'how many (newest first)', positiveInteger, 20),
+    path: (opts) => `/v1/jobs?limit=${opts.limit}`,
+    table: jobsTable,
+    empty: 'no jobs yet',
+  });
 
   connectionOptions(jobs.command('show <id>'))
     .description('a job and its runs')

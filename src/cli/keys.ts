@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ROLES, type ApiKey, type ApiKeyCreated, type EnrollmentKey, type EnrollmentKeyCreated } from '../api/native/index.js';
 import { collect } from './args.js';
-import { action, clientFor, connectionOptions } from './context.js';
+import { action, clientFor, connectionOptions, listCommand } from './context.js';
 import { ago, err, out, outJson, table } from './output.js';
 
 const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -85,15 +85,7 @@ interface KeyKind<K> {
 
 function registerKind<K>(program: Command, kind: KeyKind<K>): void {
   const group = program.command(kind.command).description(kind.description);
-  connectionOptions(group.command('list'))
-    .option('--json', 'print the keys as a JSON array')
-    .action(
-      action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<{ items: K[] }>('GET', kind.path);
-        if (opts.json) return outJson(items);
-        out(items.length ? kind.table(items) : 'no keys');
-      }),
-    );
+  listCommand<K>(group, { description: `the ${kind.what}s of the organization`, noun: 'keys', path: () => kind.path, table: kind.table, empty: 'no keys' });
   kind
     .createOptions(connectionOptions(group.command('create')).requiredOption('--name <name>', 'what the key is for'))
     .option('--json', 'print {key, secret} as JSON')

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
-import { LAUNCH_TYPES, type Command as SavedCommand, type CommandList, type CommandResult, type CommandResults, type Launched } from '../api/native/index.js';
+import { LAUNCH_TYPES, type Command as SavedCommand, type CommandResult, type CommandResults, type Launched } from '../api/native/index.js';
 import { collect, positiveInteger } from './args.js';
 import { usageError, type ApiClient } from './client.js';
-import { action, clientFor, connectionOptions } from './context.js';
+import { action, clientFor, connectionOptions, listCommand } from './context.js';
 import { ago, out, outJson, table } from './output.js';
 import { failedExit, followJob, interruptible, printDetached } from './run.js';
 import { readContent, scriptBody, scriptOptions, type ScriptFlags } from './scripts.js';
@@ -83,16 +83,13 @@ export function registerCommands(program: Command): void {
         out(`saved command ${saved.name} (${saved.id}): ${launchCell(saved)}`);
       }),
     );
-  connectionOptions(commands.command('list'))
-    .description('the saved commands and how each starts')
-    .option('--json', 'print the commands as a JSON array')
-    .action(
-      action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<CommandList>('GET', '/v1/commands');
-        if (opts.json) return outJson(items);
-        out(items.length ? commandsTable(items) : 'no commands yet');
-      }),
-    );
+  listCommand<SavedCommand>(commands, {
+    description: 'the saved commands and how each starts',
+    noun: 'commands',
+    path: () => '/v1/commands',
+    table: commandsTable,
+    empty: 'no commands yet',
+  });
   connectionOptions(commands.command('show <name>'))
     .description('a command with its settings, as JSON')
     .action(action(async (name: string, _opts: unknown, command: Command) => outJson(await clientFor(command).request<SavedCommand>('GET', path(name)))));

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { SHELLS, type Script, type ScriptList } from '../api/native/index.js';
+import { SHELLS, type Script } from '../api/native/index.js';
 import { collect, positiveInteger } from './args.js';
 import { usageError, type ApiClient } from './client.js';
-import { action, clientFor, connectionOptions } from './context.js';
+import { action, clientFor, connectionOptions, listCommand } from './context.js';
 import { ago, out, outJson, table } from './output.js';
 
 /** The options `scripts add` and `scripts edit` share. */
@@ -119,16 +119,13 @@ export function registerScripts(program: Command): void {
         out(`saved script ${script.name} (${script.id})`);
       }),
     );
-  connectionOptions(scripts.command('list'))
-    .description('the saved scripts')
-    .option('--json', 'print the scripts as a JSON array')
-    .action(
-      action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<ScriptList>('GET', '/v1/scripts');
-        if (opts.json) return outJson(items);
-        out(items.length ? scriptsTable(items) : 'no scripts yet: save one with `muster scripts add --name NAME --file PATH`');
-      }),
-    );
+  listCommand<Script>(scripts, {
+    description: 'the saved scripts',
+    noun: 'scripts',
+    path: () => '/v1/scripts',
+    table: scriptsTable,
+    empty: 'no scripts yet: save one with `muster scripts add --name NAME --file PATH`',
+  });
   connectionOptions(scripts.command('show <name>'))
     .description("print a script's content (or all of it as JSON)")
     .option('--json', 'print the script with its settings as JSON')

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { Session, SessionList } from '../api/native/index.js';
+import type { Session } from '../api/native/index.js';
 import { CliError } from './client.js';
-import { action, clientFor, connectionOptions } from './context.js';
-import { ago, out, outJson, table } from './output.js';
+import { action, clientFor, connectionOptions, listCommand } from './context.js';
+import { ago, out, table } from './output.js';
 
 const enc = encodeURIComponent;
 
@@ -59,16 +59,14 @@ export async function play(cast: string, write: (text: string) => void, options:
 /** `muster sessions list|show|end|play`. */
 export function registerSessions(program: Command): void {
   const sessions = program.command('sessions').description('interactive sessions: list, show, end, play');
-  connectionOptions(sessions.command('list'))
-    .option('--state <state>', 'only opening, active or ended sessions')
-    .option('--json', 'print the sessions as a JSON array')
-    .action(
-      action(async (opts: { state?: string; json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<SessionList>('GET', `/v1/sessions${opts.state ? `?state=${enc(opts.state)}` : ''}`);
-        if (opts.json) return outJson(items);
-        out(items.length ? sessionsTable(items) : 'no sessions');
-      }),
-    );
+  listCommand<Session, { state?: string }>(sessions, {
+    description: 'the sessions of the organization',
+    noun: 'sessions',
+    options: (list) => list.option('--state <state>', 'only opening, active or ended sessions'),
+    path: (opts) => `/v1/sessions${opts.state ? `?state=${enc(opts.state)}` : ''}`,
+    table: sessionsTable,
+    empty: 'no sessions',
+  });
   connectionOptions(sessions.command('show <session-id>'))
     .option('--json', 'print the session as JSON')
     .action(

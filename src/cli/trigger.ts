@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { Fired, SecretRotated, TriggerCreated, TriggerList } from '../api/native/index.js';
+import type { Fired, SecretRotated, Trigger, TriggerCreated } from '../api/native/index.js';
 import { ApiClient, CliError, errorMessage, NO_KEY_MESSAGE, usageError } from './client.js';
-import { action, clientFor, configFor, connectionOptions } from './context.js';
+import { action, clientFor, configFor, connectionOptions, listCommand } from './context.js';
 import { err, out, outJson, table } from './output.js';
 
 /** Parses `--data`: a JSON object, or a usage error saying what is wrong. */
@@ -52,23 +52,17 @@ export function registerTrigger(program: Command): void {
       }),
     );
   const triggers = program.command('triggers').description('named triggers and their secrets: list, create, rm, rotate-secret');
-  connectionOptions(triggers.command('list'))
-    .description('the named triggers and whether each has a secret')
-    .option('--json', 'print the triggers as JSON')
-    .action(
-      action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<TriggerList>('GET', '/v1/triggers');
-        if (opts.json) return outJson(items);
-        out(
-          items.length
-            ? table(
-                ['ID', 'NAME', 'SECRET'],
-                items.map((t) => [t.id, t.name, t.has_secret ? 'yes' : 'no']),
-              )
-            : 'no triggers',
-        );
-      }),
-    );
+  listCommand<Trigger>(triggers, {
+    description: 'the named triggers and whether each has a secret',
+    noun: 'triggers',
+    path: () => '/v1/triggers',
+    table: (items) =>
+      table(
+        ['ID', 'NAME', 'SECRET'],
+        items.map((t) => [t.id, t.name, t.has_secret ? 'yes' : 'no']),
+      ),
+    empty: 'no triggers',
+  });
   connectionOptions(triggers.command('create <name>'))
     .option('--secret', 'create an HMAC secret so callers can fire it without an API key')
     .option('--json', 'print {trigger, secret} as JSON')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { User, UserList } from '../api/native/index.js';
-import { action, clientFor, connectionOptions } from './context.js';
-import { out, outJson, table } from './output.js';
+import type { User } from '../api/native/index.js';
+import { action, clientFor, connectionOptions, listCommand } from './context.js';
+import { out, table } from './output.js';
 
 const enc = encodeURIComponent;
 
@@ -16,15 +16,13 @@ export function usersTable(items: readonly User[]): string {
 /** `muster users list|create|delete|bind|unbind`: system users and the systems they are bound to. */
 export function registerUsers(program: Command): void {
   const users = program.command('users').description('system users: list, create, delete, bind, unbind');
-  connectionOptions(users.command('list'))
-    .option('--json', 'print the users as a JSON array')
-    .action(
-      action(async (opts: { json?: boolean }, command: Command) => {
-        const { items } = await clientFor(command).request<UserList>('GET', '/v1/users');
-        if (opts.json) return outJson(items);
-        out(items.length ? usersTable(items) : 'no users');
-      }),
-    );
+  listCommand<User>(users, {
+    description: 'the system users of the organization',
+    noun: 'users',
+    path: () => '/v1/users',
+    table: usersTable,
+    empty: 'no users',
+  });
   connectionOptions(users.command('create <username>'))
     .option('--email <address>', 'e-mail address')
     .option('--first-name <name>', 'first name')
