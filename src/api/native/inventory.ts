@@ -50,7 +50,6 @@ export type GroupList = Static<typeof GroupList>;
 
 /** Groups are addressed by id or name. */
 export const GroupParams = Type.Object({ id: Type.String({ maxLength: 100, description: 'group id or name' }) });
-export const GroupMemberParams = Type.Object({ id: Type.String({ maxLength: 100 }), systemId: Type.String({ maxLength: 64 }) });
 export const CreateGroupBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 100 }), description: Type.Optional(Type.String({ maxLength: 4096 })) },
   { additionalProperties: false },
@@ -87,4 +86,3 @@ export const CreateUserBody = Type.Object({ username: Type.String({ minLength: 1
 export type CreateUserBody = Static<typeof CreateUserBody>;
 export const UserPatch = Type.Object({ username: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })), ...userFields }, { additionalProperties: false });
 export type UserPatch = Static<typeof UserPatch>;
-export const UserSystemParams = Type.Object({ id: Type.String({ maxLength: 64 }), systemId: Type.String({ maxLength: 64 }) });

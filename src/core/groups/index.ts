@@ -3,13 +3,12 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
-import { authorizeOnSystem, callerLabel, type Caller, type SystemStore } from '../systems/index.js';
+import type { Caller, SystemStore } from '../systems/index.js';
 import type { GroupRecord, GroupStore } from './store.js';
+import { SystemLinks, type MembershipOp } from './system-links.js';
 
 export type { GroupRecord, GroupStore } from './store.js';
-
-/** A membership change: add or remove. */
-export type MembershipOp = 'add' | 'remove';
+export { SystemLinks, type LinkKind, type MembershipOp } from './system-links.js';
 
 function checkName(value: unknown, field = 'name'): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 100) throw invalid(field, 'must be 1–100 characters');
@@ -25,12 +24,16 @@ function checkDescription(value: unknown): string {
 
 /** Groups: named sets of systems, by organization. */
 export class GroupService {
+  private readonly links: SystemLinks;
+
   constructor(
     private readonly store: GroupStore,
-    private readonly systems: Pick<SystemStore, 'getSystem'>,
+    systems: Pick<SystemStore, 'getSystem'>,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.links = new SystemLinks({ targetType: 'group', action: 'group.member' }, systems, audit, clock);
+  }
 
   /** The organization's groups, by name. */
   async list(actor: Actor): Promise<GroupRecord[]> {
@@ -95,21 +98,18 @@ export class GroupService {
    */
   async changeMember(caller: Caller, ref: string, systemId: unknown, op: MembershipOp): Promise<void> {
     if (typeof systemId !== 'string' || systemId === '') throw invalid('id', 'must be a system id');
-    const organizationId = authorizeOnSystem(caller, systemId, 'operator');
-    const group = await this.find(organizationId, ref);
-    if (!isId(systemId) || !(await this.systems.getSystem(organizationId, systemId))) throw notFound('system', systemId);
-    if (op === 'add') await this.store.addMember(group.id, systemId);
-    else await this.store.removeMember(group.id, systemId);
-    await this.audit.record(
-      { organizationId, actor: callerLabel(caller), action: `group.member.${op}`, targetType: 'group', targetId: group.id, details: { system_id: systemId } },
-      this.clock.now(),
+    await this.links.change(
+      caller,
+      systemId,
+      op,
+      (organizationId) => this.find(organizationId, ref),
+      (groupId, id) => (op === 'add' ? this.store.addMember(groupId, id) : this.store.removeMember(groupId, id)),
     );
   }
 
   /** The groups a system belongs to (a system may ask about itself). */
   async ofSystem(caller: Caller, systemId: string): Promise<GroupRecord[]> {
-    const organizationId = authorizeOnSystem(caller, systemId, 'viewer');
-    if (!isId(systemId) || !(await this.systems.getSystem(organizationId, systemId))) throw notFound('system', systemId);
+    await this.links.forReading(caller, systemId);
     return this.store.groupsOfSystem(systemId);
   }
 

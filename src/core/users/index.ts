@@ -3,8 +3,8 @@ import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
-import type { MembershipOp } from '../groups/index.js';
-import { authorizeOnSystem, callerLabel, type Caller, type SystemStore } from '../systems/index.js';
+import { SystemLinks, type MembershipOp } from '../groups/index.js';
+import type { Caller, SystemStore } from '../systems/index.js';
 import { USER_QUERY_FIELDS, type SystemUserPatch, type SystemUserQuery, type SystemUserRecord, type SystemUserStore } from './store.js';
 
 export type { SystemUserPatch, SystemUserQuery, SystemUserRecord, SystemUserStore, UserQueryField } from './store.js';
@@ -48,12 +48,16 @@ function checkUserQuery(query: SystemUserQuery): SystemUserQuery {
 
 /** System users, and which systems they are bound to. */
 export class SystemUserService {
+  private readonly links: SystemLinks;
+
   constructor(
     private readonly store: SystemUserStore,
-    private readonly systems: Pick<SystemStore, 'getSystem'>,
+    systems: Pick<SystemStore, 'getSystem'>,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.links = new SystemLinks({ targetType: 'user', action: 'user.binding' }, systems, audit, clock);
+  }
 
   /** The organization's system users, by username. */
   async list(actor: Actor): Promise<SystemUserRecord[]> {
@@ -121,27 +125,20 @@ export class SystemUserService {
 
   /** The users bound to a system (a system may ask about itself). */
   async ofSystem(caller: Caller, systemId: string): Promise<SystemUserRecord[]> {
-    const organizationId = authorizeOnSystem(caller, systemId, 'viewer');
-    await this.requireSystem(organizationId, systemId);
+    await this.links.forReading(caller, systemId);
     return this.store.usersOfSystem(systemId);
   }
 
   /** Binds a user to a system or unbinds it; a system may change its own bindings only. Idempotent. */
   async changeBinding(caller: Caller, userId: unknown, systemId: string, op: MembershipOp): Promise<void> {
-    const organizationId = authorizeOnSystem(caller, systemId, 'operator');
     if (typeof userId !== 'string') throw invalid('id', 'must be a user id');
-    const user = await this.find(organizationId, userId);
-    await this.requireSystem(organizationId, systemId);
-    if (op === 'add') await this.store.bind(user.id, systemId);
-    else await this.store.unbind(user.id, systemId);
-    await this.audit.record(
-      { organizationId, actor: callerLabel(caller), action: `user.binding.${op}`, targetType: 'user', targetId: user.id, details: { system_id: systemId } },
-      this.clock.now(),
+    await this.links.change(
+      caller,
+      systemId,
+      op,
+      (organizationId) => this.find(organizationId, userId),
+      (id, system) => (op === 'add' ? this.store.bind(id, system) : this.store.unbind(id, system)),
     );
-  }
-
-  private async requireSystem(organizationId: string, systemId: string): Promise<void> {
-    if (!isId(systemId) || !(await this.systems.getSystem(organizationId, systemId))) throw notFound('system', systemId);
   }
 
   private async find(organizationId: string, id: string): Promise<SystemUserRecord> {

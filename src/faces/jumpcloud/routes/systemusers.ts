@@ -4,7 +4,7 @@ import type { SystemUserQuery } from '../../../core/users/index.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { adminOf, type JumpCloudDeps } from '../context.js';
 import { JC_USER_FIELDS, JC_USER_QUERY_FIELDS, jcSystemUser, toCoreFields } from '../inventory-views.js';
-import { filters, paging, projection, sortKeys, V1ListQuery, type V1ListParams } from '../list-query.js';
+import { filters, paging, projection, sortKeys, V1ListQuery } from '../list-query.js';
 import { refuseUnsupported, type Unsupported } from '../unsupported.js';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });

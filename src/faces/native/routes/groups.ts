@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { CreateGroupBody, Group, GroupList, GroupMemberParams, GroupParams, GroupPatch, IdList, NoContent, SystemRef } from '../../../api/native/index.js';
+import { CreateGroupBody, Group, GroupList, GroupParams, GroupPatch, NoContent } from '../../../api/native/index.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
 import { inventoryView } from '../inventory-views.js';
 import { answers } from '../schemas.js';
+import { systemLinkRoutes } from './system-links.js';
 
 /** /v1/groups: named sets of systems (by id or name in paths). */
 export function groupRoutes(app: FastifyInstance, { core }: NativeDeps): void {
@@ -37,29 +38,12 @@ export function groupRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     return reply.status(204).send();
   });
 
-  api.get(
-    '/groups/:id/members',
-    { schema: { tags, summary: "The ids of a group's systems", params: GroupParams, response: answers({ 200: IdList }) } },
-    async (req) => ({
-      items: await core.groups.members(actorOf(req), req.params.id),
-    }),
-  );
-
-  api.post(
-    '/groups/:id/members',
-    { schema: { tags, summary: 'Add a system (operator; idempotent)', params: GroupParams, body: SystemRef, response: none } },
-    async (req, reply) => {
-      await core.groups.changeMember(actorOf(req), req.params.id, req.body.system_id, 'add');
-      return reply.status(204).send();
-    },
-  );
-
-  api.delete(
-    '/groups/:id/members/:systemId',
-    { schema: { tags, summary: 'Remove a system (operator; idempotent)', params: GroupMemberParams, response: none } },
-    async (req, reply) => {
-      await core.groups.changeMember(actorOf(req), req.params.id, req.params.systemId, 'remove');
-      return reply.status(204).send();
-    },
-  );
+  systemLinkRoutes(app, {
+    path: '/groups/:id/members',
+    tags,
+    id: GroupParams.properties.id,
+    summaries: { list: "The ids of a group's systems", add: 'Add a system (operator; idempotent)', remove: 'Remove a system (operator; idempotent)' },
+    list: (actor, id) => core.groups.members(actor, id),
+    change: (actor, id, systemId, op) => core.groups.changeMember(actor, id, systemId, op),
+  });
 }

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { CreateUserBody, IdList, IdParams, NoContent, SystemRef, User, UserList, UserPatch, UserSystemParams } from '../../../api/native/index.js';
+import { CreateUserBody, IdParams, NoContent, User, UserList, UserPatch } from '../../../api/native/index.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
 import { inventoryView, toCoreFields } from '../inventory-views.js';
 import { answers } from '../schemas.js';
+import { systemLinkRoutes } from './system-links.js';
 
 const FIELDS = { username: 'username', email: 'email', first_name: 'firstName', last_name: 'lastName' };
 
@@ -44,29 +45,16 @@ export function userRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     return reply.status(204).send();
   });
 
-  api.get(
-    '/users/:id/systems',
-    { schema: { tags, summary: 'The ids of the systems a user is bound to', params: IdParams, response: answers({ 200: IdList }) } },
-    async (req) => ({
-      items: await core.users.systemsOf(actorOf(req), req.params.id),
-    }),
-  );
-
-  api.post(
-    '/users/:id/systems',
-    { schema: { tags, summary: 'Bind the user to a system (operator; idempotent)', params: IdParams, body: SystemRef, response: none } },
-    async (req, reply) => {
-      await core.users.changeBinding(actorOf(req), req.params.id, req.body.system_id, 'add');
-      return reply.status(204).send();
+  systemLinkRoutes(app, {
+    path: '/users/:id/systems',
+    tags,
+    id: IdParams.properties.id,
+    summaries: {
+      list: 'The ids of the systems a user is bound to',
+      add: 'Bind the user to a system (operator; idempotent)',
+      remove: 'Unbind the user from a system (operator; idempotent)',
     },
-  );
-
-  api.delete(
-    '/users/:id/systems/:systemId',
-    { schema: { tags, summary: 'Unbind the user from a system (operator; idempotent)', params: UserSystemParams, response: none } },
-    async (req, reply) => {
-      await core.users.changeBinding(actorOf(req), req.params.id, req.params.systemId, 'remove');
-      return reply.status(204).send();
-    },
-  );
+    list: (actor, id) => core.users.systemsOf(actor, id),
+    change: (actor, id, systemId, op) => core.users.changeBinding(actor, id, systemId, op),
+  });
 }
