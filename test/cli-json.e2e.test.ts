@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { muster, musterDaemon, type Proc } from './support/processes.js';
+import { AGENT_ENV, muster, musterDaemon, type Proc } from './support/processes.js';
 import { call, startTestServer, type TestServer } from './support/server.js';
 import { readSse } from './support/sse.js';
 
@@ -169,7 +169,7 @@ describe('muster … --json', () => {
     const enrolled = await muster(['agent', 'enroll', '--server', s.url, '--enrollment-key', s.enrollmentKey, '--state-dir', stateDir]);
     if (enrolled.code !== 0) throw new Error(`enroll failed: ${enrolled.stderr}`);
     // Runs for a system wait until its agent connects, so nothing needs to wait for the connection.
-    agent = musterDaemon(['agent', 'run', '--state-dir', stateDir]);
+    agent = musterDaemon(['agent', 'run', '--state-dir', stateDir], AGENT_ENV(stateDir));
     const admin = (method: string, path: string, body?: unknown) => call(s.url, s.adminKey, method, path, body);
     const systemId = (await admin('GET', '/v1/systems')).body.items[0].id as string;
     const group = (await admin('POST', '/v1/groups', { name: 'json-group' })).body;

@@ -1,8 +1,15 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DATABASES, type TestDatabase } from './support/databases.js';
 import { BIN, muster, startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
 import { call } from './support/server.js';
 import { PtyProcess, TerminalClient } from './support/terminal.js';
+
+/** A command's stdout; an exit status of 1 (pgrep: nothing matched) is an empty answer. */
+const stdoutOf = (file: string, args: string[]) =>
+  new Promise<string>((resolve, reject) =>
+    execFile(file, args, (err, stdout) => (err && (err as { code?: unknown }).code !== 1 ? reject(err) : resolve(stdout))),
+  );
 
 describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) => {
   let db: TestDatabase;
@@ -167,6 +174,34 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     expect(await t.exit()).toMatchObject({ reason: 'idle_timeout', message: 'no input for 1 s' });
     expect((await api('GET', `/v1/sessions/${opened.body.id}`)).body).toMatchObject({ state: 'ended', end_reason: 'idle_timeout' });
   });
+
+  it.skipIf(skip)(
+    'a dropped viewer detaches: what the shell printed meanwhile waits for the next viewer, and a detached session idles out leaving no process behind',
+    async () => {
+      const opened = await api('POST', '/v1/sessions', { criteria: { tag: 'web' }, idle_timeout_s: 3 });
+      const marker = `detached-${opened.body.id}`;
+      const first = terminal(opened.body.id);
+      await first.opened;
+      first.type('echo ready-$((1+1))\n');
+      await first.sees(/^ready-2\r?$/m);
+      first.type(`sleep 1; echo after-$((2+3)); sh -c 'sleep 300; : ${marker}'\n`);
+      // The shell has the line (the terminal echoed it); the viewer drops before the answer.
+      await first.sees(/sleep 1; echo after/);
+      first.close();
+      await first.closed;
+      expect((await api('GET', `/v1/sessions/${opened.body.id}`)).body.state).toBe('active');
+      const second = terminal(opened.body.id);
+      await second.opened;
+      await second.sees(/^after-5\r?$/m);
+      expect(first.output).not.toMatch(/^after-5/m);
+      const running = async () => (await stdoutOf('pgrep', ['-f', marker])).trim() !== '';
+      await waitFor(running, 'the shell to start the marked process');
+      second.close();
+      await waitFor(async () => (await api('GET', `/v1/sessions/${opened.body.id}`)).body.state === 'ended', 'the detached session to idle out');
+      expect((await api('GET', `/v1/sessions/${opened.body.id}`)).body).toMatchObject({ end_reason: 'idle_timeout' });
+      await waitFor(async () => !(await running()), 'the marked process to be gone');
+    },
+  );
 
   it.skipIf(skip)('an organization that records input gets the keystrokes in the recording, and its custom fields on the session', async () => {
     expect((await api('PUT', '/v1/session-settings', { record_input: true, custom_fields: ['ticket'] }, keys.operator)).status).toBe(403);

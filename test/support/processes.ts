@@ -107,6 +107,13 @@ export interface AgentProcess {
   restart(): void;
 }
 
+/**
+ * An agent's environment in tests: its state dir as HOME, so the interactive
+ * shells of sessions read no rc file of the machine's own user (a login
+ * script that takes a lock or prints would make the tests depend on it).
+ */
+export const AGENT_ENV = (stateDir: string): Record<string, string> => ({ HOME: stateDir });
+
 /** Enrolls and starts a real `muster agent` with its own state dir. */
 export async function startAgentProcess(server: ServerProcess, tags: string[] = []): Promise<AgentProcess> {
   const stateDir = mkdtempSync(join(tmpdir(), 'muster-agent-'));
@@ -129,9 +136,9 @@ export async function startAgentProcess(server: ServerProcess, tags: string[] = 
   const agent: AgentProcess = {
     stateDir,
     systemId,
-    proc: musterDaemon(args),
+    proc: musterDaemon(args, AGENT_ENV(stateDir)),
     restart: () => {
-      agent.proc = musterDaemon(args);
+      agent.proc = musterDaemon(args, AGENT_ENV(stateDir));
     },
   };
   return agent;
