@@ -111,7 +111,8 @@ export class PtyProcess extends EventEmitter {
     this.pty.resize(cols, rows);
   }
 
-  sees(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    return shows(this, () => this.output, re, timeoutMs);
+  /** Resolves once the output (from offset `from`) matches `re`. */
+  sees(re: RegExp, timeoutMs = 15_000, from = 0): Promise<RegExpMatchArray> {
+    return shows(this, () => this.output.slice(from), re, timeoutMs);
   }
 }
