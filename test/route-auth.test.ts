@@ -38,6 +38,9 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
     expect(accepted('jumpcloud')).toEqual(['api_key,system_signature']);
     expect(accepted('puppetdb')).toEqual(['api_key']);
     expect(accepted('beyondtrust')).toEqual(['api_key']);
+    // The agent's connection is a system's signed upgrade; its enrollment takes the route's own credential.
+    expect(accepted('agent')).toEqual(['system_signature']);
+    expect(routes.find((r) => r.url === '/agent/v1/enroll')).toMatchObject({ resolvers: ['enrollment_key'], anonymous: true });
     // Changes need at least operator; keys and organizations need admin; PuppetDB queries are reads by any method.
     for (const r of routes.filter((r) => r.method !== 'GET' && !(r.face === 'puppetdb' && r.url.includes('/query/'))))
       expect(RANK[r.role], `${r.method} ${r.url}`).toBeGreaterThanOrEqual(RANK.operator);

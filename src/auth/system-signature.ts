@@ -148,14 +148,16 @@ const bodyChecks = new WeakMap<object, DeferredSystemIdentity['checkBody']>();
  * Signature and no API key is sent; verifies it against the system's
  * enrolled key (date skew, signature). A signed `digest`, and the replay of a
  * mutating request (keyed on the body too), are checked by
- * `checkSignedBody` once the body has been read.
+ * `checkSignedBody` once the body has been read. With `alwaysOnce` every
+ * request is once-only, reads included (the agent's WebSocket upgrade: a
+ * captured upgrade cannot be replayed).
  */
-export function systemSignatureResolver(deps: SignatureVerifierDeps): CallerResolver {
+export function systemSignatureResolver(deps: SignatureVerifierDeps, options: { alwaysOnce?: boolean } = {}): CallerResolver {
   return {
     name: 'system_signature',
     async resolve(req) {
       if (req.headers['x-api-key'] !== undefined || !/^Signature\s/i.test(String(req.headers.authorization ?? ''))) return undefined;
-      const identity = await verifySystemRequest({ method: req.method, url: req.url, headers: req.headers }, deps, { deferBody: true });
+      const identity = await verifySystemRequest({ method: req.method, url: req.url, headers: req.headers }, deps, { deferBody: true, ...options });
       bodyChecks.set(req, identity.checkBody);
       return { kind: 'system', systemId: identity.systemId, organizationId: identity.organizationId };
     },

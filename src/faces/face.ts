@@ -43,7 +43,7 @@ export interface RouteAuthConfig {
   role?: Role;
   /** Without credentials the route is reached with `req.caller` null and checks its own (credentials, when sent, are still checked). */
   anonymous?: boolean;
-  /** What a route that authenticates in its own handler accepts (the agent's enrollment key and signed upgrade); the face's resolvers otherwise. */
+  /** What a route that authenticates in its own handler accepts (the agent's enrollment key); the face's resolvers otherwise. */
   resolvers?: string[];
 }
 
@@ -102,8 +102,8 @@ export function authenticateWith(
   const roleOf = options.role ?? defaultRole;
   scope.addHook('onRoute', (route) => {
     const method = [route.method].flat().find((m) => m !== 'HEAD') ?? 'GET';
-    const declared = (route.config as RouteAuthConfig | undefined)?.role;
-    route.config = { ...route.config, resolvers: names, role: declared ?? roleOf(method, route.url) } as typeof route.config;
+    const declared = route.config as RouteAuthConfig | undefined;
+    route.config = { ...route.config, resolvers: declared?.resolvers ?? names, role: declared?.role ?? roleOf(method, route.url) } as typeof route.config;
   });
   scope.addHook('onRequest', async (req) => {
     const config = req.routeOptions.config as RouteAuthConfig;

@@ -1,11 +1,13 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type {} from '@fastify/websocket';
-import { verifySystemRequest, type SignatureVerifierDeps, type SystemIdentity } from '../../auth/system-signature.js';
+import { checkSignedBody, systemSignatureResolver, type SignatureVerifierDeps } from '../../auth/system-signature.js';
 import type { Core } from '../../core/index.js';
 import { MusterError } from '../../core/errors.js';
+import { isSystemPrincipal } from '../../core/systems/index.js';
 import type { AgentHub } from '../../hub/agent-hub.js';
 import { AgentFacts } from '../../protocol/messages.js';
+import { authenticateWith } from '../face.js';
 import { sendError } from '../http-errors.js';
 import { nativeErrorBody } from '../native/index.js';
 
@@ -24,11 +26,18 @@ const EnrollBody = Type.Object(
   { additionalProperties: false },
 );
 
-const identities = new WeakMap<FastifyRequest, SystemIdentity>();
-
-/** /agent/v1/enroll (enrollment key) and /agent/v1/connect (WebSocket, HTTP Signature on the upgrade). */
+/**
+ * /agent/v1/enroll (an enrollment key, the route's own credential) and
+ * /agent/v1/connect (WebSocket; the system's HTTP Signature on the upgrade,
+ * once-only, resolved before the upgrade so a bad one never gets a socket).
+ */
 export async function agentFace(app: FastifyInstance, deps: AgentFaceDeps): Promise<void> {
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
+  authenticateWith(
+    app,
+    [systemSignatureResolver(deps.signatures, { alwaysOnce: true })],
+    'the agent signs its connection (HTTP Signature keyId="system/<id>")',
+  );
 
   app.post(
     '/enroll',
@@ -50,21 +59,14 @@ export async function agentFace(app: FastifyInstance, deps: AgentFaceDeps): Prom
     '/connect',
     {
       websocket: true,
-      config: { resolvers: ['system_signature'], anonymous: true },
       schema: { tags: ['agent'], summary: 'The agent WebSocket (HTTP Signature keyId="system/<id>" on the upgrade)' },
-      // Refuse before the upgrade: a bad signature never gets a socket.
-      preValidation: async (req) => {
-        // Every connect is signed afresh, so a captured upgrade cannot be replayed.
-        identities.set(req, await verifySystemRequest({ method: req.method, url: req.url, headers: req.headers }, deps.signatures, { alwaysOnce: true }));
-      },
+      // Every connect is signed afresh and once-only; checked before the upgrade, so a replayed one never gets a socket.
+      preValidation: (req) => checkSignedBody(req, undefined),
     },
     (socket, req) => {
-      const identity = identities.get(req);
-      if (!identity) {
-        socket.close(4001, 'unauthenticated');
-        return;
-      }
-      deps.hub.accept(identity.systemId, socket, req.ip);
+      const caller = req.caller;
+      if (!caller || !isSystemPrincipal(caller)) return socket.close(4001, 'unauthenticated');
+      deps.hub.accept(caller.systemId, socket, req.ip);
     },
   );
 }
