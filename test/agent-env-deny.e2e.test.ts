@@ -112,6 +112,7 @@ describe.each(DATABASES)('the agent refuses a run whose environment would change
     const { jobId, runId } = await storeJobDirectly('sh', 'echo "$GREETING $PATH $HOME"', { GREETING: 'hello' });
     await waitFor(async () => (await api('GET', `/v1/jobs/${jobId}`)).body.done, 'the run to end', 20_000);
     const run = (await api('GET', `/v1/runs/${runId}`)).body;
-    expect(run).toMatchObject({ state: 'succeeded', stdout: `hello ${process.env.PATH} ${process.env.HOME}\n` });
+    // The tests give each agent its state dir as HOME (test/support/processes.ts).
+    expect(run).toMatchObject({ state: 'succeeded', stdout: `hello ${process.env.PATH} ${agent.stateDir}\n` });
   });
 });

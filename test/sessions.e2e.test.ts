@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DATABASES, type TestDatabase } from './support/databases.js';
 import { BIN, muster, startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
@@ -288,6 +289,14 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     // A job that ignores the hang-up its terminal gets when the agent dies.
     t.type('nohup sleep 600 >/dev/null 2>&1 & echo JOB=$!\n');
     const job = Number((await t.sees(/JOB=(\d+)/))[1]);
+    // $! is known at the fork, before nohup has set the hang-up aside: wait until it has exec'd sleep.
+    await waitFor(async () => {
+      try {
+        return readFileSync(`/proc/${job}/comm`, 'utf8').trim() === 'sleep';
+      } catch {
+        return false;
+      }
+    }, 'the nohup job to be running sleep');
     await db2.proc.stop('SIGKILL');
     expect(await t.exit()).toMatchObject({ reason: 'agent_disconnected', message: `the agent of system ${db2.systemId} disconnected` });
     expect((await api('GET', `/v1/sessions/${opened.body.id}`)).body).toMatchObject({ state: 'ended', end_reason: 'agent_disconnected' });
