@@ -24,6 +24,16 @@ export function integerIdStore(db: Kysely<Schema>): NumberStore {
   const unnumbered = (kind: NumberedKind, organizationId: string) =>
     sql`from ${sql.table(TABLES[kind])} t where t.organization_id = ${organizationId}
         and not exists (select 1 from integer_ids i where i.kind = ${kind} and i.native_id = t.id)`;
+  const lookup = async (kind: NumberedKind, organizationId: string, by: 'native_id' | 'number', values: readonly (string | number)[]) =>
+    values.length === 0
+      ? []
+      : db
+          .selectFrom('integer_ids')
+          .select(['native_id', 'number'])
+          .where('kind', '=', kind)
+          .where('organization_id', '=', organizationId)
+          .where(by, 'in', [...values] as never[])
+          .execute();
   return {
     async numberAll(kind, organizationId) {
       for (let attempt = 0; attempt < NUMBERING_ATTEMPTS; attempt++) {
@@ -36,25 +46,11 @@ export function integerIdStore(db: Kysely<Schema>): NumberStore {
       }
     },
     async numbersOf(kind, organizationId, ids) {
-      if (ids.length === 0) return new Map();
-      const rows = await db
-        .selectFrom('integer_ids')
-        .select(['native_id', 'number'])
-        .where('kind', '=', kind)
-        .where('organization_id', '=', organizationId)
-        .where('native_id', 'in', [...ids])
-        .execute();
+      const rows = await lookup(kind, organizationId, 'native_id', ids);
       return new Map(rows.map((r) => [r.native_id, Number(r.number)]));
     },
     async idsOf(kind, organizationId, numbers) {
-      if (numbers.length === 0) return new Map();
-      const rows = await db
-        .selectFrom('integer_ids')
-        .select(['native_id', 'number'])
-        .where('kind', '=', kind)
-        .where('organization_id', '=', organizationId)
-        .where('number', 'in', [...numbers])
-        .execute();
+      const rows = await lookup(kind, organizationId, 'number', numbers);
       return new Map(rows.map((r) => [Number(r.number), r.native_id]));
     },
   };
