@@ -250,6 +250,38 @@ describe.each(DATABASES)('SimpleMDM face end to end on $name', ({ name, skip }) 
     );
   });
 
+  it.skipIf(skip)("another organization's key reaches none of these devices, groups, jobs or logs, by integer id or muster id", async () => {
+    const other = (await call(server.url, server.adminKey, 'POST', '/v1/organizations', { name: 'Other', slug: 'other' })).body.api_key as string;
+    const as = (method: string, path: string, body?: unknown) =>
+      call(server.url, undefined, method, `/api/v1${path}`, body, { authorization: `Basic ${Buffer.from(`${other}:`).toString('base64')}` });
+    const id = await script({ name: 'mine.sh', content: 'echo mine' });
+    const job = await ended((await smdm('POST', '/script_jobs', { script_id: id, device_ids: String(devices[0]) })).body.data.id);
+    const log = (await smdm('GET', `/job/${job.id}`)).body.data.attributes.devices[0].logid;
+    for (const path of [
+      `/devices/${devices[0]}`,
+      `/devices/${agents[0]!.systemId}`,
+      `/devices/${devices[0]}/custom_attribute_values`,
+      `/device_groups/${groupId}`,
+      `/script_jobs/${job.id}`,
+      `/script_jobs/${job.attributes.job_identifier}`,
+      `/job/${job.id}`,
+      `/job/log/${log}`,
+      `/job/log/${log}/stdout`,
+    ]) {
+      const r = await as('GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.errors[0].title, path).toMatch(/not found/);
+    }
+    expect((await as('DELETE', `/script_jobs/${job.id}`)).status).toBe(404);
+    expect((await as('GET', '/devices')).body).toEqual({ data: [], has_more: false });
+    expect((await as('GET', '/script_jobs')).body).toEqual({ data: [], has_more: false });
+    const theirs = (await as('POST', '/scripts', { name: 'theirs.sh', content: 'echo theirs' })).body.data.id;
+    const across = await as('POST', '/script_jobs', { script_id: theirs, device_ids: String(devices[0]) });
+    expect(across.status).toBe(404);
+    expect(across.body.errors[0].title).toBe(`device ${devices[0]} not found`);
+    expect((await as('GET', `/scripts/${id}`)).status).toBe(404);
+  });
+
   it.skipIf(skip)('a script marked run-on-enroll runs on a newly enrolled device, and its job is listed like any other', async () => {
     const id = await script({ name: 'welcome.sh', content: 'echo welcome', run_on_enroll: 'true' });
     const fresh = await startAgentProcess(server);
