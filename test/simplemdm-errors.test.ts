@@ -126,6 +126,44 @@ describe.each(DATABASES)('SimpleMDM face: bad input and security on $name', ({ n
     expect((await smdm('GET', '/devices?limit=0')).status).toBe(400);
   });
 
+  it.skipIf(skip)('malformed requests are a 4xx, never a 500', async () => {
+    const form = { ...basic(s.adminKey), 'content-type': 'application/x-www-form-urlencoded' };
+    const cases: Array<[string, string, unknown, Record<string, string>?]> = [
+      ['POST', '/scripts', '[1,2]'],
+      ['POST', '/scripts', '{"name": {"a": 1}, "content": "echo"}'],
+      ['POST', '/scripts', '{"name": ["a", "b"], "content": "echo"}'],
+      ['POST', '/scripts', '{not json'],
+      ['POST', '/scripts', 'name=a&name=b&content=x', form],
+      ['POST', '/scripts', 'hello', { ...basic(s.adminKey), 'content-type': 'text/plain' }],
+      ['POST', '/scripts', '--x\r\nbroken', { ...basic(s.adminKey), 'content-type': 'multipart/form-data; boundary=x' }],
+      ['PATCH', `/scripts/${scriptId}`, '{"variable_support": "maybe"}'],
+      ['PATCH', `/scripts/${scriptId}`, '{"run_on_enroll": {"x": 1}}'],
+      ['POST', '/script_jobs', '{"script_id": {"x": 1}, "device_ids": "1"}'],
+      ['POST', '/script_jobs', `{"script_id": ${scriptId}, "device_ids": {"x": 1}}`],
+      ['POST', '/script_jobs', `{"script_id": ${scriptId}, "device_ids": [1.5]}`],
+      ['POST', '/script_jobs', `{"script_id": ${scriptId}, "device_ids": ["99999999999999999999"]}`],
+      ['POST', '/jobs', 'scriptname=hello.sh&target=1&target_type=printer', form],
+      ['POST', '/jobs', 'scriptname=hello.sh', form],
+      ['POST', '/jobs', 'scriptname=nope.sh&target=1', form],
+      ['GET', '/script_jobs/abc', undefined],
+      ['GET', '/script_jobs/-1', undefined],
+      ['GET', '/job/log/0', undefined],
+      ['GET', '/job/log/1/stdout', undefined],
+      ['GET', '/job/response/1?stream=both', undefined],
+      ['GET', '/devices/%00', undefined],
+      ['GET', '/script_jobs?limit=5&limit=6', undefined],
+      ['PUT', '/devices/1/custom_attribute_values/x', '{"value": 1}'],
+      ['POST', '/custom_attributes', '{"name": "a", "default_value": {"x": 1}}'],
+      ['GET', '/apps', undefined],
+    ];
+    for (const [method, path, body, headers] of cases) {
+      const r = await call(s.url, undefined, method, `/api/v1${path}`, body, headers ?? basic(s.adminKey));
+      expect(r.status, `${method} ${path} ${String(body)}: ${r.text}`).toBeGreaterThanOrEqual(400);
+      expect(r.status, `${method} ${path} ${String(body)}: ${r.text}`).toBeLessThan(500);
+      expect(r.body?.errors?.[0]?.title, `${method} ${path}`).toEqual(expect.any(String));
+    }
+  });
+
   it.skipIf(skip)('no key, a wrong key and a viewer are refused; another organization sees none of these ids', async () => {
     const none = await call(s.url, undefined, 'GET', '/api/v1/scripts');
     expect(none.status).toBe(401);

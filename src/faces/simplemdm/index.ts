@@ -35,7 +35,7 @@ export function simplemdmFace(deps: SimplemdmDeps): Face {
 }
 
 async function registerSimplemdm(app: FastifyInstance, deps: SimplemdmDeps): Promise<void> {
-  app.setErrorHandler((err, req, reply) => sendError(req, reply, uploadError(err), simplemdmErrorBody));
+  app.setErrorHandler((err, req, reply) => sendError(req, reply, uploadError(err, req.isMultipart()), simplemdmErrorBody));
   app.setNotFoundHandler((req, reply) =>
     sendError(req, reply, new MusterError('NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`), simplemdmErrorBody),
   );
@@ -56,8 +56,14 @@ async function registerSimplemdm(app: FastifyInstance, deps: SimplemdmDeps): Pro
   deviceRoutes(app, deps.core);
 }
 
+/** What the multipart reader (busboy) says of a form it cannot read. */
+const UNREADABLE_FORM =
+  /^(Unexpected end of multipart data|Multipart: Boundary not found|Boundary required|Malformed part header|Unsupported Content-Type|Missing Content-Type)/;
+
 /** Multipart's own errors, in the codes every face maps. */
-function uploadError(err: unknown): unknown {
+function uploadError(err: unknown, multipart: boolean): unknown {
+  if (multipart && err instanceof Error && UNREADABLE_FORM.test(err.message))
+    return new MusterError('INVALID_ARGUMENT', `the multipart form could not be read: ${err.message}`);
   const code = (err as { code?: string })?.code;
   if (code === 'FST_REQ_FILE_TOO_LARGE') return new MusterError('PAYLOAD_TOO_LARGE', `an uploaded file may be at most ${MAX_UPLOAD_BYTES} bytes`);
   if (typeof code === 'string' && code.startsWith('FST_') && (err as { statusCode?: number }).statusCode === 413)

@@ -64,9 +64,9 @@ export class Params {
       const v = this.one(name);
       if (v === undefined) continue;
       if (typeof v === 'boolean') return v;
-      const s = String(typeof v === 'object' ? '' : v).toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(s)) return true;
-      if (['false', '0', 'no', 'off', ''].includes(s)) return false;
+      const s = typeof v === 'string' || typeof v === 'number' ? String(v).toLowerCase() : undefined;
+      if (s !== undefined && ['true', '1', 'yes', 'on'].includes(s)) return true;
+      if (s !== undefined && ['false', '0', 'no', 'off', ''].includes(s)) return false;
       throw invalid(name, 'must be true or false (or 1 or 0)');
     }
     return undefined;
