@@ -219,6 +219,10 @@ describe.each(DATABASES)('SimpleMDM face end to end on $name', ({ name, skip }) 
     const responses = Object.fromEntries(job.relationships.device.data.map((d: { id: number; response: string }) => [d.id, d.response]));
     expect(responses).toEqual({ [devices[0]!]: `red ${devices[0]}\n`, [devices[1]!]: `grey ${devices[1]}\n` });
     // COLOR may come from the agent's own environment; these names only from variable support.
+    const bulk = await smdm('PUT', `/devices/${devices[1]}/custom_attribute_values`, { data: [{ name: 'color', value: 'blue' }] });
+    expect(bulk.body.data).toEqual([{ type: 'custom_attribute_value', id: 'color', attributes: { value: 'blue', secret: false, default: false } }]);
+    const again = await ended((await smdm('POST', '/script_jobs', { script_id: id, device_ids: String(devices[1]) })).body.data.id);
+    expect(again.relationships.device.data[0].response).toBe(`blue ${devices[1]}\n`);
     const plain = await script({ name: 'no-vars.sh', content: 'echo "[$DEVICE_ID][$SERIAL_NUMBER]"', variable_support: false });
     const without = await ended((await smdm('POST', '/script_jobs', { script_id: plain, device_ids: String(devices[0]) })).body.data.id);
     expect(without.relationships.device.data[0].response).toBe('[][]\n');

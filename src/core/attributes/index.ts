@@ -124,13 +124,17 @@ export class AttributeService {
     return valuesOf(system, await this.list(actor));
   }
 
-  /** Sets one system's value of a custom attribute. */
-  async setValue(actor: Actor, systemId: string, name: string, value: unknown): Promise<AttributeValue> {
-    const attribute = await this.get(actor, name);
-    const checked = checkValue(value, 'value');
+  /** Sets one system's values of custom attributes, by name, in one change. */
+  async setValues(actor: Actor, systemId: string, values: Record<string, unknown>): Promise<AttributeValue[]> {
+    const defined = new Map((await this.list(actor)).map((a) => [a.name, a]));
+    const checked: Record<string, string> = {};
+    for (const [name, value] of Object.entries(values)) {
+      if (!defined.has(name)) throw notFound('custom attribute', name);
+      checked[name] = checkValue(value, `${name}.value`);
+    }
     const system = await this.systems.get(actor, systemId);
-    await this.systems.update(actor, system.id, { attributes: { ...system.attributes, [attribute.name]: checked } }, { attributes: 'value' });
-    return { name: attribute.name, value: checked, isDefault: false };
+    await this.systems.update(actor, system.id, { attributes: { ...system.attributes, ...checked } }, { attributes: 'value' });
+    return Object.entries(checked).map(([name, value]) => ({ name, value, isDefault: false }));
   }
 
   /**
@@ -179,6 +183,12 @@ export class AttributeService {
   async links(actor: Actor, jobIds: readonly string[]): Promise<Map<string, JobLinkRecord>> {
     requireRole(actor, 'viewer');
     return jobIds.length === 0 ? new Map() : this.store.getJobLinks(actor.organizationId, jobIds);
+  }
+
+  /** Each run's stdout of a job of the organization, keyed by run id. */
+  async outputs(actor: Actor, jobId: string): Promise<Map<string, string>> {
+    requireRole(actor, 'viewer');
+    return this.store.jobOutputs(actor.organizationId, jobId);
   }
 
   /** Jobs launched from saved scripts, filtered and paged by integer id. */

@@ -66,4 +66,6 @@ export interface AttributeStore {
    * ids (which must already be given), with whether more lie past the page.
    */
   searchJobs(organizationId: string, filter: JobFilter, page: NumberPage): Promise<{ jobIds: string[]; hasMore: boolean }>;
+  /** The stdout of each run of a job, keyed by run id, in one read. */
+  jobOutputs(organizationId: string, jobId: string): Promise<Map<string, string>>;
 }

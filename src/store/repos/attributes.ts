@@ -87,6 +87,10 @@ export function attributeStore(db: Kysely<Schema>): AttributeStore {
         .execute();
       return new Map(rows.map((r) => [r.job_id, toLink(r)]));
     },
+    async jobOutputs(organizationId, jobId) {
+      const rows = await db.selectFrom('runs').select(['id', 'stdout']).where('organization_id', '=', organizationId).where('job_id', '=', jobId).execute();
+      return new Map(rows.map((r) => [r.id, r.stdout]));
+    },
     async searchJobs(organizationId, f, page) {
       let q = db
         .selectFrom('jobs as j')

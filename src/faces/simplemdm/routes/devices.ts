@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Actor, Core } from '../../../core/index.js';
+import { invalid } from '../../../core/errors.js';
 import type { GroupRecord } from '../../../core/groups/index.js';
 import type { SystemRecord } from '../../../core/systems/index.js';
 import { route } from '../route.js';
@@ -9,6 +10,18 @@ import { attributeValueView, customAttributeView, deviceView, groupView } from '
 
 const idOf = (params: unknown) => (params as { id: string }).id;
 const nameOf = (params: unknown) => (params as { name: string }).name;
+
+/** A bulk change's `data`: an array of `{name, value}`. */
+function valuesOf(data: unknown): Record<string, unknown> {
+  if (!Array.isArray(data) || data.length === 0) throw invalid('data', 'must be a non-empty array of {"name", "value"}');
+  const out: Record<string, unknown> = {};
+  data.forEach((item: unknown, i) => {
+    const { name, value } = (item ?? {}) as { name?: unknown; value?: unknown };
+    if (typeof name !== 'string') throw invalid(`data[${i}].name`, 'must be the name of a custom attribute');
+    out[name] = value;
+  });
+  return out;
+}
 
 /** A device as SimpleMDM shows it: its groups by number, and its custom attribute values when asked. */
 async function device(core: Core, actor: Actor, system: SystemRecord, id: number, withValues: boolean): Promise<unknown> {
@@ -67,7 +80,14 @@ export function deviceRoutes(app: FastifyInstance, core: Core): void {
   });
   route(app, 'PUT', '/devices/:id/custom_attribute_values/:name', async ({ req, actor, p }) => {
     const systemId = await resolveOne(core, actor, 'system', idOf(req.params));
-    return { data: attributeValueView(await core.attributes.setValue(actor, systemId, nameOf(req.params), p.text('value') ?? '')) };
+    const [value] = await core.attributes.setValues(actor, systemId, { [nameOf(req.params)]: p.text('value') ?? '' });
+    return { data: attributeValueView(value!) };
+  });
+  // Several at once: `{"data": [{"name": …, "value": …}, …]}`, as SimpleMDM takes them.
+  route(app, 'PUT', '/devices/:id/custom_attribute_values', async ({ req, actor }) => {
+    const systemId = await resolveOne(core, actor, 'system', idOf(req.params));
+    const values = await core.attributes.setValues(actor, systemId, valuesOf((req.body as { data?: unknown } | undefined)?.data));
+    return { data: values.map(attributeValueView) };
   });
   groupRoutes(app, core, 'device_group');
   groupRoutes(app, core, 'assignment_group');

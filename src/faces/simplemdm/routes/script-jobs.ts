@@ -36,9 +36,7 @@ export async function oneScriptJob(core: Core, actor: Actor, jobId: string): Pro
   const job = await core.jobs.get(actor, jobId);
   const link = (await core.attributes.links(actor, [job.id])).get(job.id);
   const facts = await jobFacts(core, actor, job, link);
-  const responses = new Map<string, string>();
-  for (const { run } of facts.runs) responses.set(run.id, (await core.jobs.run(actor, run.id)).stdout);
-  return { data: scriptJobView(facts, responses) };
+  return { data: scriptJobView(facts, await core.attributes.outputs(actor, job.id)) };
 }
 
 function instant(p: Params, field: string): string | undefined {
