@@ -108,7 +108,7 @@ export function createCore(deps: CoreDeps): Core {
     await ingest.submitFacts(system.organizationId, system.certname ?? system.hostname, agentFactValues(facts), clock.now());
   });
   const numbers = new NumberService(stores.numbers);
-  const attributes = new AttributeService(stores.attributes, stores.systems, systems, groups, scripts, jobs, numbers, clock, (err, context) =>
+  const attributes = new AttributeService(stores.attributes, stores.systems, systems, groups, scripts, jobs, numbers, stores.audit, clock, (err, context) =>
     deps.onBackgroundError?.(err, context),
   );
   transitions.subscribe((batch) => attributes.captureEnded(batch));

@@ -2,6 +2,7 @@ import { RE2JS } from 're2js';
 import { envNameProblem } from '../../lib/env-policy.js';
 import { regexProblem } from '../../lib/safe-regex.js';
 import { requireRole, type Actor } from '../access/index.js';
+import type { AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { resolveTargets, type JobService, type JobView, type RunRecord, type Transition } from '../jobs/index.js';
@@ -72,6 +73,7 @@ export class AttributeService {
     private readonly scripts: ScriptService,
     private readonly jobs: JobService,
     private readonly numbers: NumberService,
+    private readonly audit: AuditSink,
     private readonly clock: Clock,
     private readonly onError: (err: unknown, context: Record<string, unknown>) => void,
   ) {}
@@ -109,6 +111,7 @@ export class AttributeService {
     if (input.default_value === undefined) return old;
     const defaultValue = checkValue(input.default_value, 'default_value');
     if (!(await this.store.updateAttribute(actor.organizationId, old.name, defaultValue))) throw notFound('custom attribute', name);
+    await this.record(actor, 'custom_attribute.update', old.name, { default_value: defaultValue });
     return { ...old, defaultValue };
   }
 
@@ -116,6 +119,7 @@ export class AttributeService {
   async remove(actor: Actor, name: string): Promise<void> {
     requireRole(actor, 'operator');
     if (!(await this.store.deleteAttribute(actor.organizationId, name))) throw notFound('custom attribute', name);
+    await this.record(actor, 'custom_attribute.delete', name, {});
   }
 
   /** Every custom attribute of the organization as one system reads it. */
@@ -236,6 +240,13 @@ export class AttributeService {
         await this.captureRun(organizationId, link, t.runId).catch((err: unknown) => this.onError(err, { during: 'custom attribute capture', run: t.runId }));
       }
     }
+  }
+
+  private async record(actor: Actor, action: string, name: string, details: Record<string, unknown>): Promise<void> {
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action, targetType: 'custom_attribute', targetId: name, details },
+      this.clock.now(),
+    );
   }
 
   private async captureRuns(organizationId: string, link: JobLinkRecord, jobId: string): Promise<void> {
