@@ -18,6 +18,7 @@ import { jumpcloudFace } from './faces/jumpcloud/index.js';
 import { JUMPCLOUD_ROUTES } from './faces/jumpcloud/routes/index.js';
 import { nativeErrorBody, nativeFace } from './faces/native/index.js';
 import { puppetdbFace, type PuppetdbDeps } from './faces/puppetdb/index.js';
+import { simplemdmFace } from './faces/simplemdm/index.js';
 import type { AgentHub } from './hub/agent-hub.js';
 
 export interface AppDeps {
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jumpcloudFace({ core: deps.core, routes: JUMPCLOUD_ROUTES, systemSignature: systemSignatureResolver(deps.signatures) }),
     puppetdbFace({ core: deps.core, ...pdb }),
     beyondtrustFace({ core: deps.core }),
+    simplemdmFace({ core: deps.core }),
     { name: 'agent', prefix: '/agent/v1', register: (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }) },
   ]);
   return app;

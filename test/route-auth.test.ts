@@ -28,7 +28,7 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
   afterAll(async () => s?.stop());
 
   it.skipIf(skip)('every route of every face declares its resolvers and its role', () => {
-    expect(new Set(routes.map((r) => r.face))).toEqual(new Set(['native', 'jumpcloud', 'puppetdb', 'agent', 'beyondtrust']));
+    expect(new Set(routes.map((r) => r.face))).toEqual(new Set(['native', 'jumpcloud', 'puppetdb', 'agent', 'beyondtrust', 'simplemdm']));
     expect(routes.length).toBeGreaterThan(100);
     const undeclared = routes.filter((r) => r.resolvers.length === 0 || !(r.role in RANK));
     expect(undeclared).toEqual([]);
@@ -38,6 +38,7 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
     expect(accepted('jumpcloud')).toEqual(['api_key,system_signature']);
     expect(accepted('puppetdb')).toEqual(['api_key']);
     expect(accepted('beyondtrust')).toEqual(['api_key']);
+    expect(accepted('simplemdm')).toEqual(['api_key']);
     // The agent's connection is a system's signed upgrade; its enrollment takes the route's own credential.
     expect(accepted('agent')).toEqual(['system_signature']);
     expect(routes.find((r) => r.url === '/agent/v1/enroll')).toMatchObject({ resolvers: ['enrollment_key'], anonymous: true });
@@ -60,7 +61,13 @@ describe.each(DATABASES)('how every route authenticates on $name', ({ name, skip
       const short = await call(s.url, keys[below], r.method, path, undefined, { 'content-type': 'application/json' });
       expect(short.status, `${r.method} ${path} as ${below}: ${short.text}`).toBe(403);
       const shape =
-        r.face === 'native' || r.face === 'beyondtrust' ? short.body?.error?.code : r.face === 'jumpcloud' ? short.body?.error : short.body?.error && 'pdb';
+        r.face === 'native' || r.face === 'beyondtrust'
+          ? short.body?.error?.code
+          : r.face === 'jumpcloud'
+            ? short.body?.error
+            : r.face === 'simplemdm'
+              ? short.body?.errors?.[0]?.code
+              : short.body?.error && 'pdb';
       expect(shape, `${r.method} ${path}: ${short.text}`).toBe(r.face === 'puppetdb' ? 'pdb' : 'FORBIDDEN');
       forbidden += 1;
     }

@@ -1,11 +1,13 @@
 import type { AuditSink } from './audit/index.js';
 import type { Clock } from './clock.js';
+import { AttributeService, type AttributeStore } from './attributes/index.js';
 import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore } from './ingest/index.js';
 import type { WakeBus } from './wake.js';
 import { CommandService, TriggerService, type CommandResultStore, type ErrorSink, type ReplayGuard, type TriggerStore } from './commands/index.js';
 import { GroupService, type GroupStore } from './groups/index.js';
 import { StreamWakeup, JobEvents, JobService, RunLifecycle, TransitionSink, type JobLimits, type JobStore, type RunNotifier } from './jobs/index.js';
 import { KeyService, type KeyStore } from './keys/index.js';
+import { NumberService, type NumberStore } from './numbers/index.js';
 import { OrganizationService, type OrganizationStore } from './organizations/index.js';
 import { ScriptService, type ScriptStore } from './scripts/index.js';
 import { NO_SESSION_LINK, SessionService, type SessionLimits, type SessionLink, type SessionStore } from './sessions/index.js';
@@ -28,6 +30,8 @@ export interface CoreStores {
   ingestQueue: IngestQueueStore;
   ingestData: IngestDataStore;
   sessions: SessionStore;
+  attributes: AttributeStore;
+  numbers: NumberStore;
 }
 
 export interface CoreDeps {
@@ -73,6 +77,10 @@ export interface Core {
   ingest: IngestService;
   /** Interactive shells on systems. */
   sessions: SessionService;
+  /** Integer ids for faces whose clients expect numbers. */
+  numbers: NumberService;
+  /** Custom attributes, script jobs by name with per-system variables, output capture. */
+  attributes: AttributeService;
 }
 
 /** Builds the core from its dependencies. */
@@ -99,7 +107,14 @@ export function createCore(deps: CoreDeps): Core {
   systems.onFactsReported(async (system, facts) => {
     await ingest.submitFacts(system.organizationId, system.certname ?? system.hostname, agentFactValues(facts), clock.now());
   });
+  const numbers = new NumberService(stores.numbers);
+  const attributes = new AttributeService(stores.attributes, stores.systems, systems, groups, scripts, jobs, numbers, stores.audit, clock, (err, context) =>
+    deps.onBackgroundError?.(err, context),
+  );
+  transitions.subscribe((batch) => attributes.captureEnded(batch));
   return {
+    numbers,
+    attributes,
     streamWakeup,
     transitions,
     events: new JobEvents(stores.jobs, streamWakeup, transitions),

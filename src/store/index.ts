@@ -13,6 +13,8 @@ import { systemStore } from './repos/systems.js';
 import { systemUserStore } from './repos/users.js';
 import { replayStore } from './repos/replay.js';
 import { sessionStore } from './repos/sessions.js';
+import { attributeStore } from './repos/attributes.js';
+import { integerIdStore } from './repos/integer-ids.js';
 import { ingestDataStore, ingestQueueStore } from './ingest/index.js';
 
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
@@ -41,5 +43,7 @@ export function createStores(database: Database, options: { secrets?: SecretKeyr
     triggers: triggerStore(db, options.secrets ?? ephemeralKeyring()),
     commandResults: commandResultStore(db),
     sessions: sessionStore(db),
+    attributes: attributeStore(db),
+    numbers: integerIdStore(db),
   };
 }

@@ -333,6 +333,36 @@ export interface IngestResourceTable {
   environment: string | null;
 }
 
+/** A face's integer id for one entity of a kind (migration 0019-integer-ids). */
+export interface IntegerIdTable {
+  kind: string;
+  number: number;
+  native_id: string;
+  organization_id: string;
+}
+
+/** A custom attribute's definition; each system's value is in its attributes. */
+export interface CustomAttributeTable {
+  organization_id: string;
+  name: string;
+  default_value: string;
+  created_at: string;
+}
+
+/** What a script job launched through the SimpleMDM-compatible face asked for. */
+export interface ScriptJobLinkTable {
+  job_id: string;
+  organization_id: string;
+  job_name: string;
+  /** Comma-separated target types (device, device_group, assignment_group). */
+  target_types: string;
+  /** Comma-separated group ids, with a comma before the first and after the last. */
+  group_ids: string;
+  variable_support: number;
+  custom_attribute: string | null;
+  custom_attribute_regex: string | null;
+}
+
 export interface Schema {
   organizations: OrganizationTable;
   api_keys: ApiKeyTable;
@@ -359,4 +389,7 @@ export interface Schema {
   ingest_catalog_inputs: IngestCatalogInputsTable;
   ingest_resources: IngestResourceTable;
   ingest_payloads: IngestPayloadTable;
+  integer_ids: IntegerIdTable;
+  custom_attributes: CustomAttributeTable;
+  script_job_links: ScriptJobLinkTable;
 }
