@@ -286,8 +286,8 @@ describe.each(DATABASES)('SimpleMDM face end to end on $name', ({ name, skip }) 
     expect((await as('GET', `/scripts/${id}`)).status).toBe(404);
   });
 
-  it.skipIf(skip)('a script marked run-on-enroll runs on a newly enrolled device, and its job is listed like any other', async () => {
-    const id = await script({ name: 'welcome.sh', content: 'echo welcome', run_on_enroll: 'true' });
+  it.skipIf(skip)('a script marked run-on-enroll runs on a newly enrolled device with its variables, and its job is listed like any other', async () => {
+    const id = await script({ name: 'welcome.sh', content: 'echo "welcome $DEVICE_ID"', run_on_enroll: 'true', variable_support: '1' });
     const fresh = await startAgentProcess(server);
     agents.push(fresh);
     const device = await waitFor(async () => {
@@ -305,6 +305,6 @@ describe.each(DATABASES)('SimpleMDM face end to end on $name', ({ name, skip }) 
     expect(job.attributes).toMatchObject({ script_name: 'welcome.sh', source: 'enroll', success_count: 1 });
     expect(job.relationships.device.data).toEqual([expect.objectContaining({ id: device, status: 'completed' })]);
     const full = await smdm('GET', `/script_jobs/${job.id}`);
-    expect(full.body.data.relationships.device.data[0].response).toBe('welcome\n');
+    expect(full.body.data.relationships.device.data[0].response).toBe(`welcome ${device}\n`);
   });
 });

@@ -1,6 +1,6 @@
 import type { AuditSink } from './audit/index.js';
 import type { Clock } from './clock.js';
-import { AttributeService, type AttributeStore } from './attributes/index.js';
+import { AttributeService, hasVariableSupport, type AttributeStore } from './attributes/index.js';
 import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore } from './ingest/index.js';
 import type { WakeBus } from './wake.js';
 import { CommandService, TriggerService, type CommandResultStore, type ErrorSink, type ReplayGuard, type TriggerStore } from './commands/index.js';
@@ -95,7 +95,12 @@ export function createCore(deps: CoreDeps): Core {
   const jobs = new JobService(stores.jobs, stores.systems, stores.audit, deps.notifier, clock, deps.limits, transitions);
   const scripts = new ScriptService(stores.scripts, stores.audit, clock, deps.limits, jobs);
   const commands = new CommandService(scripts, stores.scripts, stores.systems, stores.commandResults, stores.audit, clock, deps.onBackgroundError);
-  systems.onEnrolled((system) => commands.systemEnrolled(system));
+  // A run-on-enroll script with variable support gets the new device's own variables.
+  systems.onEnrolled((system) =>
+    commands.systemEnrolled(system, (actor, script, systemId) =>
+      hasVariableSupport(script) ? attributes.variables(actor, [systemId]) : Promise.resolve(undefined),
+    ),
+  );
   const ingest = new IngestService({
     queue: stores.ingestQueue,
     data: stores.ingestData,

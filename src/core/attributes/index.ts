@@ -8,7 +8,7 @@ import { invalid, MusterError, notFound } from '../errors.js';
 import { resolveTargets, type JobService, type JobView, type RunRecord, type Transition } from '../jobs/index.js';
 import type { GroupService } from '../groups/index.js';
 import type { NumberService } from '../numbers/index.js';
-import type { ScriptService } from '../scripts/index.js';
+import type { ScriptRecord, ScriptService } from '../scripts/index.js';
 import type { SystemRecord, SystemService, SystemStore } from '../systems/index.js';
 import type { AttributeStore, CustomAttributeRecord, JobFilter, JobLinkRecord, NumberPage, TargetType } from './store.js';
 
@@ -21,6 +21,14 @@ const MAX_VALUE = 1024;
 const MAX_JOB_NAME = 255;
 
 /** What a script job launch names, in core's words (ids already resolved). */
+/** The script attribute that gives a script each device's variables (SimpleMDM's `variable_support`); an attribute, so the native API shows it too. */
+export const VARIABLE_SUPPORT = 'simplemdm.variable_support';
+
+/** Whether a script was saved with variable support. */
+export function hasVariableSupport(script: ScriptRecord): boolean {
+  return script.attributes[VARIABLE_SUPPORT] === 'true';
+}
+
 export interface ScriptJobLaunch {
   script: string;
   systemIds: string[];

@@ -30,6 +30,9 @@ export interface BoundSystem {
 /** Reports failures that must not fail the caller (an enrollment whose follow-up launch failed). */
 export type ErrorSink = (err: unknown, context: Record<string, unknown>) => void;
 
+/** A new system's own variables for a run-on-enroll script (keyed by system id), or none. */
+export type RunEnvOf = (actor: Actor, script: ScriptRecord, systemId: string) => Promise<Record<string, Record<string, string>> | undefined>;
+
 /**
  * Commands — saved scripts seen with their bindings, their results, and the
  * launches that are not a person's (run now, run-on-enroll).
@@ -138,13 +141,14 @@ export class CommandService {
    * flagged run-on-enroll whose targets cover it. Never throws: enrollment
    * has happened whatever follows; failures go to the error sink.
    */
-  async systemEnrolled(system: SystemRecord): Promise<void> {
+  async systemEnrolled(system: SystemRecord, runEnvOf: RunEnvOf = async () => undefined): Promise<void> {
     try {
       const actor: Actor = { organizationId: system.organizationId, role: 'operator', label: `enroll:${system.id}` };
       for (const script of await this.scriptStore.listRunOnEnroll(system.organizationId)) {
         if (!(await this.covers(system, script))) continue;
         try {
-          await this.scripts.launch(actor, script.id, { source: 'enroll', targets: { system_ids: [system.id] } });
+          const runEnv = await runEnvOf(actor, script, system.id);
+          await this.scripts.launch(actor, script.id, { source: 'enroll', targets: { system_ids: [system.id] }, ...(runEnv ? { runEnv } : {}) });
         } catch (err) {
           this.onError(err, { script: script.id, system: system.id, during: 'run-on-enroll' });
         }

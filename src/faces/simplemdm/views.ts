@@ -1,16 +1,10 @@
-import type { AttributeValue, CustomAttributeRecord } from '../../core/attributes/index.js';
+import { hasVariableSupport, type AttributeValue, type CustomAttributeRecord } from '../../core/attributes/index.js';
 import type { GroupRecord } from '../../core/groups/index.js';
 import type { RunState } from '../../core/jobs/index.js';
 import type { ScriptRecord } from '../../core/scripts/index.js';
 import type { SystemRecord } from '../../core/systems/index.js';
 
-/** Where this face keeps a script's variable support: one of the script's attributes, so the native API shows it too. */
-export const VARIABLE_SUPPORT = 'simplemdm.variable_support';
-
-/** Whether a script was saved with variable support. */
-export function hasVariableSupport(script: ScriptRecord): boolean {
-  return script.attributes[VARIABLE_SUPPORT] === 'true';
-}
+export { hasVariableSupport, VARIABLE_SUPPORT } from '../../core/attributes/index.js';
 
 /** A list answer: SimpleMDM's envelope with `has_more`. */
 export function listBody(data: unknown[], hasMore: boolean): unknown {
