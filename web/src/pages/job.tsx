@@ -229,7 +229,7 @@ export function JobPage({ id }: { id: string }) {
                   <div
                     role="row"
                     key={r.id}
-                    data-testid={`run-${r.hostname}`}
+                    data-testid={`run-${r.system_id}`}
                     aria-selected={r.id === selected}
                     className="tr runs-row"
                     style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${v.start}px)` }}

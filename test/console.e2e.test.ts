@@ -1,0 +1,190 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { browserSkipReason, launchBrowser, logIn, terminalText } from './support/browser.js';
+import { createTestDatabase, type TestDatabase } from './support/databases.js';
+import { startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
+import { call } from './support/server.js';
+
+const skipReason = browserSkipReason();
+if (skipReason) process.stdout.write(`\n${skipReason}\n\n`);
+const skip = skipReason !== undefined;
+
+/** The web console in a real chromium, against a real server and two real agents (SQLite: the console sees only the API). */
+describe('the web console in a browser', () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let web: AgentProcess;
+  let dbOnly: AgentProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const keys = { viewer: '', operator: '' };
+  const api = (method: string, path: string, body?: unknown, key = server.adminKey) => call(server.url, key, method, path, body);
+
+  beforeAll(async () => {
+    if (skip) return;
+    // The agents' shells start in an empty home: what the machine's own dotfiles do (a ~/.bashrc that waits on something) is not under test.
+    process.env.HOME = mkdtempSync(join(tmpdir(), 'muster-console-home-'));
+    db = await createTestDatabase('sqlite');
+    server = await startServerProcess(db);
+    web = await startAgentProcess(server, ['web', 'db']);
+    dbOnly = await startAgentProcess(server, ['db']);
+    for (const role of ['viewer', 'operator'] as const) keys[role] = (await api('POST', '/v1/api-keys', { name: role, role })).body.secret;
+    await waitFor(async () => {
+      const { body } = await api('GET', '/v1/systems');
+      return [web, dbOnly].every((a) => body.items.some((s: { id: string; connected: boolean }) => s.id === a.systemId && s.connected));
+    }, 'two agents to connect');
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const a of [web, dbOnly]) await a?.proc.stop();
+    await server?.proc.stop();
+    await db?.drop();
+  });
+
+  it.skipIf(skip)('logs in with an API key kept in session storage, never in the URL', async () => {
+    await page.goto(`${server.url}/`);
+    await page.getByLabel('API key').fill('mk_wrong_key_that_does_not_exist_0000');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').waitFor();
+    await logIn(page, server.url, keys.operator);
+    expect(await page.getByTestId('role').textContent()).toBe('operator');
+    expect(page.url()).not.toContain(keys.operator);
+    // Evaluated in the page (the test's own types have no DOM).
+    expect(await page.evaluate('sessionStorage.getItem("muster.apiKey")')).toBe(keys.operator);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+  });
+
+  it.skipIf(skip)('filters systems with a selector, and shows a syntax error with its position', async () => {
+    await page.getByRole('link', { name: 'Systems' }).click();
+    const filter = page.getByLabel('Filter with a selector');
+    await page.getByText('2 systems').waitFor();
+    await filter.fill('tag:web');
+    await page.getByText('1 system', { exact: true }).waitFor();
+    await expect.poll(() => page.getByTestId('systems-rows').getByRole('row').count()).toBe(1);
+    await filter.fill('tag:web and (');
+    const error = page.locator('.selector-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/at position \d+/);
+    expect(await filter.getAttribute('aria-invalid')).toBe('true');
+    await filter.fill('tag:db');
+    await page.getByText('2 systems').waitFor();
+  });
+
+  it.skipIf(skip)('launches a job on two systems and watches both outputs stream until the counts say succeeded', async () => {
+    await page.getByRole('link', { name: 'Run' }).click();
+    await page.getByLabel('Script', { exact: true }).fill('echo "first-$MUSTER_SYSTEM_ID"\nsleep 2\necho "second-$MUSTER_SYSTEM_ID"\n');
+    await page.getByLabel('Targets (selector)').fill('tag:db');
+    await page.getByText('2 matching systems (2 online)').waitFor();
+    await page.getByRole('button', { name: 'Launch' }).click();
+    await page.waitForURL(/\/console\/jobs\/\w+/);
+    // Each row shows its system's last line as it arrives: the first line while the run still runs (it sleeps 2 s), then the second.
+    for (const agent of [web, dbOnly]) {
+      const row = page.getByTestId(`run-${agent.systemId}`);
+      await expect.poll(() => row.getByTestId('last-line').textContent(), { timeout: 15_000 }).toBe(`first-${agent.systemId}`);
+      expect(await row.textContent()).toContain('running');
+    }
+    expect(Number(await page.getByTestId('count-running').textContent())).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('count-succeeded').textContent(), { timeout: 20_000 }).toBe('2');
+    for (const agent of [web, dbOnly])
+      await expect.poll(() => page.getByTestId(`run-${agent.systemId}`).getByTestId('last-line').textContent()).toBe(`second-${agent.systemId}`);
+    // One system's full output, in its panel.
+    await page.getByTestId(`run-${web.systemId}`).getByRole('button').click();
+    await expect.poll(() => page.getByTestId('stdout').textContent()).toBe(`first-${web.systemId}\nsecond-${web.systemId}\n`);
+    expect(await page.getByTestId('count-failed').textContent()).toBe('0');
+  });
+
+  it.skipIf(skip)('cancels a long job', async () => {
+    await page.getByRole('link', { name: 'Run' }).click();
+    await page.getByLabel('Script', { exact: true }).fill('echo started\nsleep 120\n');
+    await page.getByLabel('Targets (selector)').fill('tag:web');
+    await page.getByText('1 matching system (1 online)').waitFor();
+    await page.getByRole('button', { name: 'Launch' }).click();
+    await page.waitForURL(/\/console\/jobs\/\w+/);
+    await expect.poll(() => page.getByTestId(`run-${web.systemId}`).getByTestId('last-line').textContent(), { timeout: 15_000 }).toBe('started');
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await expect.poll(() => page.getByTestId('count-cancelled').textContent(), { timeout: 20_000 }).toBe('1');
+    await page.getByRole('button', { name: 'Cancel job' }).waitFor({ state: 'detached' });
+  });
+
+  it.skipIf(skip)('opens a shell by criteria, choosing among the matches, and reads 42 from echo $((6*7))', async () => {
+    await page.getByRole('link', { name: 'Shells' }).click();
+    await page.getByLabel('Tag').fill('db');
+    await page.getByRole('button', { name: 'Open shell' }).click();
+    await page.getByText('2 systems match: choose one').waitFor();
+    const choices = page.locator('.chooser li');
+    expect(await choices.count()).toBe(2);
+    await choices.filter({ hasText: 'web' }).getByRole('button').click();
+    await page.waitForURL(/\/console\/sessions\/\w+/);
+    await expect.poll(() => page.getByTestId('terminal-status').textContent(), { timeout: 15_000 }).toMatch(/^Connected/);
+    await page.getByTestId('terminal').click();
+    await page.keyboard.type('echo $((6*7))');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => terminalText(page), { timeout: 15_000 }).toMatch(/^42$/m);
+    const id = /sessions\/(\w+)/.exec(page.url())![1]!;
+    expect((await api('GET', `/v1/sessions/${id}`)).body.system_id).toBe(web.systemId);
+    // Resizing the window resizes the shell.
+    await page.setViewportSize({ width: 900, height: 700 });
+    await page.keyboard.type('exit\n');
+    await page.getByTestId('playback').waitFor({ timeout: 15_000 });
+    await expect.poll(() => terminalText(page, 'playback'), { timeout: 10_000 }).toMatch(/^42$/m);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it.skipIf(skip)("lands a BeyondTrust web_console script's redirect on the session it asked for", async () => {
+    const res = await fetch(`${server.url}/api/client_script?type=web_console&operation=execute&action=start_jump_item_session&client.tag=web`, {
+      headers: { authorization: `Bearer ${keys.operator}` },
+      redirect: 'manual',
+    });
+    expect(res.status).toBe(303);
+    await page.goto(`${server.url}${res.headers.get('location')}`);
+    await page.waitForURL(/\/console\/sessions\/\w{8,}/);
+    await expect.poll(() => page.getByTestId('terminal-status').textContent(), { timeout: 15_000 }).toMatch(/^Connected/);
+    await page.getByRole('button', { name: 'End session' }).click();
+  });
+
+  it.skipIf(skip)('opens a dead letter and shows its error and payload', async () => {
+    const broken = JSON.stringify({ certname: 'console1', environment: 'production', producer_timestamp: '2026-11-23T10:00:00Z', values: {} });
+    const res = await fetch(`${server.url}/pdb/cmd/v1?command=replace_facts&version=5&certname=console1&secondsToWaitForCompletion=10`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      body: broken,
+    });
+    expect(res.status).toBe(200);
+    await page.getByRole('link', { name: 'Ingest' }).click();
+    const entry = page.getByTestId('dead-letter').filter({ hasText: 'console1' });
+    await entry.locator('summary').click();
+    await expect.poll(() => entry.textContent()).toMatch(/missing keys: producer/);
+    expect(await entry.locator('pre').last().textContent()).toContain('"certname": "console1"');
+    await entry.getByRole('button', { name: 'Delete' }).click();
+    await entry.waitFor({ state: 'detached' });
+  });
+
+  it.skipIf(skip)('a viewer key is offered no launch button, no cancel and no shell', async () => {
+    const viewer = await browser.newContext();
+    const p = await viewer.newPage();
+    try {
+      await logIn(p, server.url, keys.viewer);
+      expect(await p.getByTestId('role').textContent()).toBe('viewer');
+      await p.getByRole('link', { name: 'Run' }).click();
+      await p.getByText('This key is a viewer').waitFor();
+      expect(await p.getByRole('button', { name: 'Launch' }).count()).toBe(0);
+      const jobs = (await api('GET', '/v1/jobs')).body.items as Array<{ id: string }>;
+      await p.goto(`${server.url}/console/jobs/${jobs[0]!.id}`);
+      await p.getByTestId('count-all').waitFor();
+      expect(await p.getByRole('button', { name: /Cancel|Retry/ }).count()).toBe(0);
+      await p.getByRole('link', { name: 'Shells' }).click();
+      await p.getByText('This key is a viewer').waitFor();
+      expect(await p.getByRole('button', { name: 'Open shell' }).count()).toBe(0);
+    } finally {
+      await viewer.close();
+    }
+  });
+});
