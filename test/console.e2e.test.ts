@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { browserSkipReason, launchBrowser, logIn, terminalText } from './support/browser.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
@@ -148,6 +149,30 @@ describe('the web console in a browser', () => {
     await page.waitForURL(/\/console\/sessions\/\w{8,}/);
     await expect.poll(() => page.getByTestId('terminal-status').textContent(), { timeout: 15_000 }).toMatch(/^Connected/);
     await page.getByRole('button', { name: 'End session' }).click();
+  });
+
+  it.skipIf(skip)('an attach ticket opens the socket once, and only for its session', async () => {
+    const open = async () => (await api('POST', '/v1/sessions', { system_id: web.systemId }, keys.operator)).body.id as string;
+    const [first, second] = [await open(), await open()];
+    const ticket = (await api('POST', `/v1/sessions/${first}/attach-ticket`, undefined, keys.operator)).body;
+    expect(ticket).toMatchObject({ ticket: expect.stringMatching(/^mat_/), expires_at: expect.any(String) });
+    const socketFor = (id: string, t: string) => new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/sessions/${id}/attach?ticket=${t}`);
+    const outcome = (ws: WebSocket) =>
+      new Promise<string>((resolve) => {
+        ws.on('open', () => resolve('open'));
+        ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+        ws.on('error', () => undefined);
+      });
+    const ws = socketFor(first, ticket.ticket);
+    expect(await outcome(ws)).toBe('open');
+    ws.close();
+    expect(await outcome(socketFor(first, ticket.ticket))).toBe('401');
+    const other = (await api('POST', `/v1/sessions/${first}/attach-ticket`, undefined, keys.operator)).body.ticket as string;
+    expect(await outcome(socketFor(second, other))).toBe('401');
+    // Another operator may not mint one for a session that is not theirs.
+    const stranger = (await api('POST', '/v1/api-keys', { name: 'stranger', role: 'operator' })).body.secret as string;
+    expect((await api('POST', `/v1/sessions/${second}/attach-ticket`, undefined, stranger)).status).toBe(403);
+    for (const id of [first, second]) await api('POST', `/v1/sessions/${id}/end`, undefined, keys.operator);
   });
 
   it.skipIf(skip)('opens a dead letter and shows its error and payload', async () => {
