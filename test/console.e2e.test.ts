@@ -1,13 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { browserSkipReason, launchBrowser, logIn, terminalText } from './support/browser.js';
-import { createTestDatabase, type TestDatabase } from './support/databases.js';
-import { startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
-import { call } from './support/server.js';
+import { browserSkipReason, logIn, startConsoleFleet, terminalText, type ConsoleFleet } from './support/browser.js';
+import type { AgentProcess, ServerProcess } from './support/processes.js';
 
 const skipReason = browserSkipReason();
 if (skipReason) process.stdout.write(`\n${skipReason}\n\n`);
@@ -15,40 +10,23 @@ const skip = skipReason !== undefined;
 
 /** The web console in a real chromium, against a real server and two real agents (SQLite: the console sees only the API). */
 describe('the web console in a browser', () => {
-  let db: TestDatabase;
+  let fleet: ConsoleFleet;
   let server: ServerProcess;
   let web: AgentProcess;
   let dbOnly: AgentProcess;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
-  const keys = { viewer: '', operator: '' };
-  const api = (method: string, path: string, body?: unknown, key = server.adminKey) => call(server.url, key, method, path, body);
+  let keys: ConsoleFleet['keys'];
+  const api = (method: string, path: string, body?: unknown, key = server.adminKey) => fleet.api(method, path, body, key);
 
   beforeAll(async () => {
     if (skip) return;
-    // The agents' shells start in an empty home: what the machine's own dotfiles do (a ~/.bashrc that waits on something) is not under test.
-    process.env.HOME = mkdtempSync(join(tmpdir(), 'muster-console-home-'));
-    db = await createTestDatabase('sqlite');
-    server = await startServerProcess(db);
-    web = await startAgentProcess(server, ['web', 'db']);
-    dbOnly = await startAgentProcess(server, ['db']);
-    for (const role of ['viewer', 'operator'] as const) keys[role] = (await api('POST', '/v1/api-keys', { name: role, role })).body.secret;
-    await waitFor(async () => {
-      const { body } = await api('GET', '/v1/systems');
-      return [web, dbOnly].every((a) => body.items.some((s: { id: string; connected: boolean }) => s.id === a.systemId && s.connected));
-    }, 'two agents to connect');
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
+    fleet = await startConsoleFleet();
+    ({ server, web, dbOnly, browser, keys } = fleet);
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    for (const a of [web, dbOnly]) await a?.proc.stop();
-    await server?.proc.stop();
-    await db?.drop();
-  });
+  afterAll(async () => fleet?.stop());
 
   it.skipIf(skip)('logs in with an API key kept in session storage, never in the URL', async () => {
     await page.goto(`${server.url}/`);

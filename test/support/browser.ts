@@ -1,7 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ROOT } from './processes.js';
+import { createTestDatabase } from './databases.js';
+import { ROOT, startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './processes.js';
+import { call } from './server.js';
 
 /** Debian's chromium; the browser tests drive it with playwright-core. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -36,4 +39,46 @@ export async function terminalText(page: Page, testId = 'terminal'): Promise<str
     .getByTestId(testId)
     .locator('.xterm-rows > div')
     .evaluateAll((rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n'));
+}
+
+/** A server, two agents (tags web+db and db), viewer and operator keys, and a browser: what the console's browser tests and screenshots run against. */
+export interface ConsoleFleet {
+  server: ServerProcess;
+  web: AgentProcess;
+  dbOnly: AgentProcess;
+  keys: { viewer: string; operator: string };
+  browser: Browser;
+  api(method: string, path: string, body?: unknown, key?: string): ReturnType<typeof call>;
+  stop(): Promise<void>;
+}
+
+export async function startConsoleFleet(): Promise<ConsoleFleet> {
+  // The agents' shells start in an empty home: what the machine's own dotfiles do (a ~/.bashrc that waits on something) is not under test.
+  process.env.HOME = mkdtempSync(join(tmpdir(), 'muster-console-home-'));
+  const db = await createTestDatabase('sqlite');
+  const server = await startServerProcess(db);
+  const api = (method: string, path: string, body?: unknown, key = server.adminKey) => call(server.url, key, method, path, body);
+  const web = await startAgentProcess(server, ['web', 'db']);
+  const dbOnly = await startAgentProcess(server, ['db']);
+  const keys = { viewer: '', operator: '' };
+  for (const role of ['viewer', 'operator'] as const) keys[role] = (await api('POST', '/v1/api-keys', { name: role, role })).body.secret;
+  await waitFor(async () => {
+    const { body } = await api('GET', '/v1/systems');
+    return [web, dbOnly].every((a) => body.items.some((s: { id: string; connected: boolean }) => s.id === a.systemId && s.connected));
+  }, 'two agents to connect');
+  const browser = await launchBrowser();
+  return {
+    server,
+    web,
+    dbOnly,
+    keys,
+    browser,
+    api,
+    stop: async () => {
+      await browser.close();
+      for (const a of [web, dbOnly]) await a.proc.stop();
+      await server.proc.stop();
+      await db.drop();
+    },
+  };
 }

@@ -208,7 +208,7 @@ export function JobPage({ id }: { id: string }) {
           all <strong data-testid="count-all">{runs.length}</strong>
         </button>
         {RUN_STATES.map((s) => (
-          <button key={s} aria-pressed={filter === s} onClick={() => setFilter(s)} className={`state-${s}`} disabled={counts[s] === 0 && filter !== s}>
+          <button key={s} aria-pressed={filter === s} onClick={() => setFilter(s)} className={`state-${s}`}>
             {s.replace('_', ' ')} <strong data-testid={`count-${s}`}>{counts[s]}</strong>
           </button>
         ))}
