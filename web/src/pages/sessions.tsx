@@ -1,10 +1,13 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { OpenSessionBody, Session, SessionCandidate, SessionCriteria, SessionList } from '../../../src/api/native/index.js';
 import { api, ApiError, apiText } from '../api.js';
 import { Ago, ErrorNote, Online, StateBadge, useAsync } from '../components.js';
-import { Playback, LiveTerminal } from '../terminal.js';
 import { Link, navigate } from '../router.js';
 import { useCan } from '../session.js';
+
+// xterm.js is loaded with the first terminal, not with every page.
+const LiveTerminal = lazy(() => import('../terminal.js').then((m) => ({ default: m.LiveTerminal })));
+const Playback = lazy(() => import('../terminal.js').then((m) => ({ default: m.Playback })));
 
 const CRITERIA: Array<[keyof SessionCriteria, string]> = [
   ['hostname', 'Hostname'],
@@ -177,7 +180,9 @@ export function SessionPage({ id }: { id: string }) {
       </h1>
       {s.state !== 'ended' && canAttach && (
         <>
-          <LiveTerminal id={id} onEnded={reload} />
+          <Suspense fallback={<p className="loading">Loading the terminal…</p>}>
+            <LiveTerminal id={id} onEnded={reload} />
+          </Suspense>
           <p className="actions">
             <button className="danger" onClick={() => void api('POST', `/sessions/${id}/end`).then(reload)}>
               End session
@@ -191,7 +196,15 @@ export function SessionPage({ id }: { id: string }) {
             Ended {s.end_reason}
             {s.exit_code !== null ? ` (exit ${s.exit_code})` : ''} · recording:
           </p>
-          {cast === null ? <p className="loading">Loading…</p> : cast === '' ? <p>No recording.</p> : <Playback cast={cast} />}
+          {cast === null ? (
+            <p className="loading">Loading…</p>
+          ) : cast === '' ? (
+            <p>No recording.</p>
+          ) : (
+            <Suspense fallback={<p className="loading">Loading the player…</p>}>
+              <Playback cast={cast} />
+            </Suspense>
+          )}
         </>
       )}
     </section>
