@@ -93,6 +93,13 @@ export async function runConsoleBench(args: string[]): Promise<void> {
     });
     const launched = (await launch.json()) as { job: { id: string } };
     if (launch.status !== 201) throw new Error(`launch failed: ${launch.status} ${JSON.stringify(launched)}`);
+    // The API alone, for comparison: the page asks this once, then sorts and draws.
+    const apiStarted = Date.now();
+    const listed = await fetch(`${server.url}/v1/systems`, { headers: { authorization: `Bearer ${server.adminKey}` } });
+    const bytes = (await listed.arrayBuffer()).byteLength;
+    process.stdout.write(
+      `GET /v1/systems (${o.systems.toLocaleString('en-US')} systems): ${Date.now() - apiStarted} ms, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`,
+    );
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.addInitScript(`sessionStorage.setItem('muster.apiKey', ${JSON.stringify(server.adminKey)})`);
     const page = await context.newPage();
