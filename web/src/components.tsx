@@ -122,3 +122,18 @@ export function SelectorField(props: { value: string; onChange: (v: string) => v
     </div>
   );
 }
+
+/** A simple table's header row. */
+export function Thead({ columns }: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th scope="col" key={c}>
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

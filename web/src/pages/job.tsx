@@ -13,7 +13,7 @@ import {
   type RunWithOutput,
 } from '../../../src/api/native/index.js';
 import { api, streamEvents } from '../api.js';
-import { Ago, ErrorNote, StateBadge, useAsync } from '../components.js';
+import { Ago, ErrorNote, StateBadge, Thead, useAsync } from '../components.js';
 import { Link, navigate } from '../router.js';
 import { useCan } from '../session.js';
 
@@ -28,16 +28,7 @@ export function JobsPage() {
     <section>
       <h1>Jobs</h1>
       <table className="simple">
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Status</th>
-            <th scope="col">Systems</th>
-            <th scope="col">Source</th>
-            <th scope="col">By</th>
-            <th scope="col">Created</th>
-          </tr>
-        </thead>
+        <Thead columns={['Job', 'Status', 'Systems', 'Source', 'By', 'Created']} />
         <tbody>
           {jobs.value.items.map((j) => (
             <tr key={j.id}>

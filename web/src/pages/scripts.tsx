@@ -12,7 +12,7 @@ import {
   type TriggerList,
 } from '../../../src/api/native/index.js';
 import { api } from '../api.js';
-import { ErrorNote, useAsync } from '../components.js';
+import { ErrorNote, Thead, useAsync } from '../components.js';
 import { CodeEditor } from '../editor.js';
 import { useCan } from '../session.js';
 
@@ -137,9 +137,18 @@ function Editor({ editing, done }: { editing: Editing; done: () => void }) {
   );
 }
 
-function curlFor(name: string): string {
-  const url = `${location.origin}/api/command/trigger/${encodeURIComponent(name)}`;
-  return `curl -X POST -H "x-api-key: $MUSTER_API_KEY" -H 'content-type: application/json' -d '{"reason":"console"}' ${url}`;
+function triggerUrl(name: string): string {
+  return `${location.origin}/api/command/trigger/${encodeURIComponent(name)}`;
+}
+
+/** How to fire a trigger with curl: with an API key, or signed with the trigger's secret (docs/commands.md). */
+function curlFor(name: string, signed: boolean): string {
+  if (!signed) return `curl -X POST -H "x-api-key: $MUSTER_API_KEY" -H 'content-type: application/json' -d '{"reason":"console"}' ${triggerUrl(name)}`;
+  return [
+    `t=$(date +%s); body='{"reason":"console"}'`,
+    `sig=$(printf '%s.%s' "$t" "$body" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/.* //')`,
+    `curl -X POST -H "X-Muster-Signature: t=$t,v1=$sig" -H 'content-type: application/json' -d "$body" ${triggerUrl(name)}`,
+  ].join('\n');
 }
 
 function Copy({ text, label }: { text: string; label: string }) {
@@ -195,34 +204,28 @@ export function ScriptsPage() {
       )}
       {scripts.state === 'error' && <ErrorNote error={scripts.error} />}
       <table className="simple">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Shell</th>
-            <th scope="col">Timeout</th>
-            <th scope="col">Default targets</th>
-            <th scope="col">Updated</th>
-          </tr>
-        </thead>
+        <Thead columns={['Name', 'Shell', 'Timeout', 'Default targets', 'Updated']} />
         <tbody>
           {scripts.state === 'ready' &&
-            scripts.value.items.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  {canEdit ? (
-                    <button className="link" onClick={() => setEditing({ kind: 'script', item: s })}>
-                      {s.name}
-                    </button>
-                  ) : (
-                    s.name
-                  )}
-                </td>
-                <td>{s.shell}</td>
-                <td>{s.timeout_s} s</td>
-                <td className="mono">{s.default_targets.selector ?? ''}</td>
-                <td>{s.updated_at}</td>
-              </tr>
-            ))}
+            scripts.value.items
+              .filter((s) => commands.state !== 'ready' || !commands.value.items.some((c) => c.id === s.id))
+              .map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    {canEdit ? (
+                      <button className="link" onClick={() => setEditing({ kind: 'script', item: s })}>
+                        {s.name}
+                      </button>
+                    ) : (
+                      s.name
+                    )}
+                  </td>
+                  <td>{s.shell}</td>
+                  <td>{s.timeout_s} s</td>
+                  <td className="mono">{s.default_targets.selector ?? ''}</td>
+                  <td>{s.updated_at}</td>
+                </tr>
+              ))}
         </tbody>
       </table>
       <h2>Commands</h2>
@@ -232,15 +235,7 @@ export function ScriptsPage() {
         </p>
       )}
       <table className="simple">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Launch</th>
-            <th scope="col">Schedule</th>
-            <th scope="col">Next fire</th>
-            <th scope="col">Trigger</th>
-          </tr>
-        </thead>
+        <Thead columns={['Name', 'Launch', 'Schedule', 'Next fire', 'Trigger']} />
         <tbody>
           {commands.state === 'ready' &&
             commands.value.items.map((c) => (
@@ -264,13 +259,7 @@ export function ScriptsPage() {
       </table>
       <h2>Triggers</h2>
       <table className="simple">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Secret</th>
-            <th scope="col">Fire it</th>
-          </tr>
-        </thead>
+        <Thead columns={['Name', 'Secret', 'URL and curl']} />
         <tbody>
           {triggers.state === 'ready' &&
             triggers.value.items.map((t) => (
@@ -278,7 +267,9 @@ export function ScriptsPage() {
                 <td className="mono">{t.name}</td>
                 <td>{t.has_secret ? 'HMAC secret' : 'API key only'}</td>
                 <td>
-                  <code className="curl">{curlFor(t.name)}</code> <Copy text={curlFor(t.name)} label={`Copy the curl command for ${t.name}`} />
+                  <code className="mono">{triggerUrl(t.name)}</code>
+                  <pre className="curl">{curlFor(t.name, t.has_secret)}</pre>
+                  <Copy text={curlFor(t.name, t.has_secret)} label={`Copy the curl command for ${t.name}`} />
                 </td>
               </tr>
             ))}

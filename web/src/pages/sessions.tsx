@@ -1,7 +1,7 @@
 import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { OpenSessionBody, Session, SessionCandidate, SessionCriteria, SessionList } from '../../../src/api/native/index.js';
 import { api, ApiError, apiText } from '../api.js';
-import { Ago, ErrorNote, Online, StateBadge, useAsync } from '../components.js';
+import { Ago, ErrorNote, Online, StateBadge, Thead, useAsync } from '../components.js';
 import { Link, navigate } from '../router.js';
 import { useCan } from '../session.js';
 
@@ -127,15 +127,7 @@ export function SessionsPage() {
       {sessions.state === 'error' && <ErrorNote error={sessions.error} />}
       {sessions.state === 'ready' && (
         <table className="simple">
-          <thead>
-            <tr>
-              <th scope="col">Opened</th>
-              <th scope="col">System</th>
-              <th scope="col">State</th>
-              <th scope="col">By</th>
-              <th scope="col">Ended</th>
-            </tr>
-          </thead>
+          <Thead columns={['Opened', 'System', 'State', 'By', 'Ended']} />
           <tbody>
             {sessions.value.items.map((s) => (
               <tr key={s.id}>
