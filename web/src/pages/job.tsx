@@ -17,6 +17,8 @@ import { Ago, ErrorNote, StateBadge, Thead, useAsync } from '../components.js';
 import { Link, navigate } from '../router.js';
 import { useCan } from '../session.js';
 
+/** Characters of each stream kept per run: the server's default cap (1 MiB). */
+const OUTPUT_CAP = 1024 * 1024;
 const ENDED: readonly RunState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'undeliverable', 'lost'];
 const FAILED: readonly RunState[] = ['failed', 'timed_out', 'undeliverable', 'lost'];
 
@@ -83,9 +85,21 @@ function useLiveJob(id: string) {
     const signal = abort.signal;
     output.current = new Map();
     let frame = 0;
-    // Many chunks a frame become one render.
+    // Changes to runs, applied together once a frame: 10,000 runs ending make a few renders, not 10,000 passes over the list.
+    const moved = new Map<string, Partial<Run>>();
+    const flush = () => {
+      frame = 0;
+      if (moved.size > 0) {
+        const batch = new Map(moved);
+        moved.clear();
+        // "running" only moves a run that has not got further (the replay brings ended runs' output too).
+        const applies = (r: Run, m: Partial<Run>) => m.state !== 'running' || r.state === 'pending' || r.state === 'delivered';
+        setRuns((rs) => rs && rs.map((r) => (batch.has(r.id) && applies(r, batch.get(r.id)!) ? { ...r, ...batch.get(r.id) } : r)));
+      }
+      setVersion((v) => v + 1);
+    };
     const changed = () => {
-      if (frame === 0) frame = requestAnimationFrame(() => ((frame = 0), setVersion((v) => v + 1)));
+      if (frame === 0) frame = requestAnimationFrame(flush);
     };
     const refresh = () =>
       Promise.all([api<Job>('GET', `/jobs/${id}`, undefined, signal), api<RunList>('GET', `/jobs/${id}/runs`, undefined, signal)]).then(([j, r]) => {
@@ -100,22 +114,20 @@ function useLiveJob(id: string) {
           (e) => {
             if (e.event === 'output') {
               const o = e.data as OutputEvent;
-              const cur = output.current.get(o.run_id) ?? { stdout: '', stderr: '', last: '' };
-              cur[o.stream] += o.data;
+              const cur = output.current.get(o.run_id);
+              const next = cur ?? { stdout: '', stderr: '', last: '' };
+              // The tail only, as the server keeps it: an hour of output does not grow the page.
+              next[o.stream] = (next[o.stream] + o.data).slice(-OUTPUT_CAP);
               const lines = o.data.split('\n').filter((l) => l.trim() !== '');
-              if (lines.length > 0) cur.last = lines[lines.length - 1]!;
-              output.current.set(o.run_id, cur);
-              setRuns((rs) => rs && rs.map((r) => (r.id === o.run_id && (r.state === 'pending' || r.state === 'delivered') ? { ...r, state: 'running' } : r)));
+              if (lines.length > 0) next.last = lines[lines.length - 1]!;
+              output.current.set(o.run_id, next);
+              // A run's first output says it runs: one pass over the runs then, not one per chunk.
+              if (!cur && !moved.has(o.run_id)) moved.set(o.run_id, { state: 'running' });
               changed();
             } else if (e.event === 'run') {
               const ended = e.data as RunEndEvent;
-              setRuns(
-                (rs) =>
-                  rs &&
-                  rs.map((r) =>
-                    r.id === ended.run_id ? { ...r, state: ended.state, exit_code: ended.exit_code, signal: ended.signal, reason: ended.reason } : r,
-                  ),
-              );
+              moved.set(ended.run_id, { state: ended.state, exit_code: ended.exit_code, signal: ended.signal, reason: ended.reason });
+              changed();
             } else if (e.event === 'end') void refresh();
           },
           signal,
@@ -266,13 +278,33 @@ function RunOutput({ run, live }: { run: Run; live: Output | undefined }) {
         {run.reason ? <span className="muted small"> {run.reason}</span> : null}
       </h2>
       <h3>stdout</h3>
-      <pre className="output" data-testid="stdout" tabIndex={0}>
-        {text('stdout')}
-      </pre>
+      <Tail text={text('stdout')} testId="stdout" className="output fixed" />
       <h3>stderr</h3>
-      <pre className="output stderr" data-testid="stderr" tabIndex={0}>
-        {text('stderr')}
-      </pre>
+      <Tail text={text('stderr')} testId="stderr" className="output fixed stderr small-pane" />
     </aside>
+  );
+}
+
+/** A fixed-size output pane that follows new output while scrolled to the bottom (and stays put once the reader scrolls up). */
+function Tail({ text, testId, className }: { text: string; testId: string; className: string }) {
+  const ref = useRef<HTMLPreElement>(null);
+  const following = useRef(true);
+  useEffect(() => {
+    const el = ref.current;
+    if (el && following.current) el.scrollTop = el.scrollHeight;
+  }, [text]);
+  return (
+    <pre
+      ref={ref}
+      className={className}
+      data-testid={testId}
+      tabIndex={0}
+      onScroll={(e) => {
+        const el = e.currentTarget;
+        following.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+      }}
+    >
+      {text}
+    </pre>
   );
 }
