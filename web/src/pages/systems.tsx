@@ -1,7 +1,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMemo, useRef, useState } from 'react';
-import type { System } from '../../../src/api/native/index.js';
-import { Ago, ErrorNote, Online, SelectorField, useSystems } from '../components.js';
+import type { GroupList, IdList, System } from '../../../src/api/native/index.js';
+import { api } from '../api.js';
+import { Ago, ErrorNote, Online, SelectorField, useAsync, useSystems } from '../components.js';
 import { Link, navigate } from '../router.js';
 
 type SortKey = 'display_name' | 'hostname' | 'connected' | 'last_contact' | 'os';
@@ -12,7 +13,22 @@ const COLUMNS: Array<[SortKey | null, string]> = [
   ['last_contact', 'Last contact'],
   ['os', 'OS'],
   [null, 'Tags'],
+  [null, 'Groups'],
 ];
+
+/** Groups asked at once at most, for the groups column (a fleet has tens of groups, not thousands). */
+const GROUPS_SHOWN = 200;
+
+/** Each system's group names, from the groups and their members. */
+async function groupsBySystem(signal: AbortSignal): Promise<Map<string, string[]>> {
+  const groups = (await api<GroupList>('GET', '/groups', undefined, signal)).items.slice(0, GROUPS_SHOWN);
+  const members = await Promise.all(groups.map((g) => api<IdList>('GET', `/groups/${encodeURIComponent(g.id)}/members`, undefined, signal)));
+  const out = new Map<string, string[]>();
+  groups.forEach((g, i) => {
+    for (const id of members[i]!.items) out.set(id, [...(out.get(id) ?? []), g.name]);
+  });
+  return out;
+}
 
 function compare(a: System, b: System, key: SortKey): number {
   const x = a[key] ?? '';
@@ -27,6 +43,7 @@ export function SystemsPage() {
   const [selector, setSelector] = useState(() => new URLSearchParams(location.search).get('select') ?? '');
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'display_name', dir: 1 });
   const systems = useSystems(selector);
+  const [groups] = useAsync(groupsBySystem, []);
   const items = systems.state === 'ready' ? systems.value.items : null;
   const sorted = useMemo(() => (items ? [...items].sort((a, b) => compare(a, b, sort.key) * sort.dir) : []), [items, sort]);
   const scroller = useRef<HTMLDivElement>(null);
@@ -94,6 +111,7 @@ export function SystemsPage() {
                       </span>
                     ))}
                   </div>
+                  <div role="cell">{groups.state === 'ready' ? (groups.value.get(s.id) ?? []).join(', ') : ''}</div>
                 </div>
               );
             })}
