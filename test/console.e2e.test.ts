@@ -186,8 +186,32 @@ describe('the web console in a browser', () => {
       await p.getByRole('link', { name: 'Shells' }).click();
       await p.getByText('This key is a viewer').waitFor();
       expect(await p.getByRole('button', { name: 'Open shell' }).count()).toBe(0);
+      await p.getByRole('link', { name: 'Scripts' }).click();
+      await p.getByRole('heading', { name: 'Triggers' }).waitFor();
+      expect(await p.getByRole('button', { name: /New script|New command|Create with a secret/ }).count()).toBe(0);
+      await p.getByRole('link', { name: 'Ingest' }).click();
+      await p.getByRole('heading', { name: 'Dead letter office' }).waitFor();
+      expect(await p.getByRole('button', { name: /Retry|Delete/ }).count()).toBe(0);
     } finally {
       await viewer.close();
     }
+  });
+
+  it.skipIf(skip)('every control on every page has an accessible name, and the skip link leads to the content', async () => {
+    const unnamed = async () =>
+      page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => !el.closest('.xterm') && !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !(el.textContent || '').trim())
+        .map((el) => el.outerHTML.slice(0, 80))`);
+    for (const name of ['Systems', 'Run', 'Jobs', 'Scripts', 'Shells', 'Ingest']) {
+      await page.getByRole('link', { name, exact: true }).click();
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      expect(await unnamed(), name).toEqual([]);
+    }
+    await page.reload();
+    await page.getByTestId('role').waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('main');
   });
 });
