@@ -109,8 +109,22 @@ describe('the web console in a browser', () => {
     await expect.poll(() => terminalText(page), { timeout: 15_000 }).toMatch(/^42$/m);
     const id = /sessions\/(\w+)/.exec(page.url())![1]!;
     expect((await api('GET', `/v1/sessions/${id}`)).body.system_id).toBe(web.systemId);
-    // Resizing the window resizes the shell.
+    // Resizing the window resizes the shell: the size the page shows is the one the shell reports.
+    const before = await page.getByTestId('terminal-status').textContent();
     await page.setViewportSize({ width: 900, height: 700 });
+    await expect.poll(() => page.getByTestId('terminal-status').textContent()).not.toBe(before);
+    const [, cols, rows] = /(\d+)×(\d+)/.exec((await page.getByTestId('terminal-status').textContent())!)!;
+    await page.keyboard.type('stty size\n');
+    await expect.poll(() => terminalText(page), { timeout: 10_000 }).toMatch(new RegExp(`^${rows} ${cols}$`, 'm'));
+    // Paste (the button reads the clipboard) and copy (the selection goes to it).
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.evaluate('navigator.clipboard.writeText("echo pasted-$((1+1))")');
+    await page.getByRole('button', { name: 'Paste' }).click();
+    // Bash takes a paste as text (bracketed paste): Enter runs it.
+    await page.getByTestId('terminal').click();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => terminalText(page), { timeout: 10_000 }).toMatch(/^pasted-2$/m);
+    await page.getByTestId('terminal').click();
     await page.keyboard.type('exit\n');
     await page.getByTestId('playback').waitFor({ timeout: 15_000 });
     await expect.poll(() => terminalText(page, 'playback'), { timeout: 10_000 }).toMatch(/^42$/m);

@@ -50,15 +50,20 @@ export function useXterm(): [React.RefObject<HTMLDivElement | null>, Terminal | 
 export function LiveTerminal({ id, onEnded }: { id: string; onEnded?: () => void }) {
   const [host, term, fit] = useXterm();
   const [status, setStatus] = useState<Status>({ kind: 'connecting' });
+  const [size, setSize] = useState('');
   useEffect(() => {
     if (!term || !fit) return;
+    setSize(`${term.cols}×${term.rows}`);
     let socket: WebSocket | undefined;
     let closed = false;
     const encoder = new TextEncoder();
     const sendResize = () => socket?.readyState === WebSocket.OPEN && socket.send(JSON.stringify({ type: 'resize', cols: term.cols, rows: term.rows }));
     const observer = new ResizeObserver(() => fit.fit());
     observer.observe(host.current!);
-    const resized = term.onResize(sendResize);
+    const resized = term.onResize(({ cols, rows }) => {
+      setSize(`${cols}×${rows}`);
+      sendResize();
+    });
     const typed = term.onData((d) => socket?.readyState === WebSocket.OPEN && socket.send(encoder.encode(d)));
     // Ctrl+Shift+C copies the selection; Ctrl+Shift+V pastes (the browser's own paste works too).
     term.attachCustomKeyEventHandler((e) => {
@@ -113,7 +118,7 @@ export function LiveTerminal({ id, onEnded }: { id: string; onEnded?: () => void
     <div className="terminal-wrap">
       <div className="terminal-bar">
         <span role="status" data-testid="terminal-status">
-          {status.kind === 'connecting' ? 'Connecting…' : status.kind === 'open' ? `Connected · ${term?.cols ?? 0}×${term?.rows ?? 0}` : status.message}
+          {status.kind === 'connecting' ? 'Connecting…' : status.kind === 'open' ? `Connected · ${size}` : status.message}
         </span>
         <button onClick={() => term && void navigator.clipboard?.writeText(term.getSelection())}>Copy selection</button>
         <button onClick={() => term && void navigator.clipboard?.readText().then((t) => term.paste(t))}>Paste</button>
