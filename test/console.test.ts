@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
 import { WebSocket } from 'ws';
-import { consoleAssets } from '../src/faces/console/index.js';
+import { consoleAssets, consoleRoutes } from '../src/faces/console/index.js';
 import { DATABASES } from './support/databases.js';
 import { call, startTestServer, type TestServer } from './support/server.js';
 
@@ -70,5 +71,18 @@ describe.each(DATABASES)('the console is served, and sessions take attach ticket
     expect(await attach(s.url, '0123456789abcdef01234567', '?ticket=mat_made_up')).toEqual({ refused: 401 });
     // A viewer's key with a ticket is still a viewer's.
     expect(await attach(s.url, '0123456789abcdef01234567', '?ticket=x', { authorization: `Bearer ${keys.viewer}` })).toEqual({ refused: 403 });
+  });
+});
+
+describe('the console before it is built', () => {
+  it('answers 503 saying how to build it, at / and under /console/', async () => {
+    const app = Fastify();
+    await consoleRoutes(app, null);
+    for (const url of ['/', '/console', '/console/systems']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(503);
+      expect(res.body).toContain('npm run build');
+    }
+    await app.close();
   });
 });

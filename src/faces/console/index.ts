@@ -35,7 +35,7 @@ const CSP = [
  * answers the page, whose router reads the path. The files are public like
  * /docs: the page asks for an API key and sends it to the native API only.
  */
-export async function consoleRoutes(app: FastifyInstance, dir: string | undefined = consoleAssets()): Promise<void> {
+export async function consoleRoutes(app: FastifyInstance, dir: string | null = consoleAssets() ?? null): Promise<void> {
   const hide = { schema: { hide: true } };
   if (!dir) {
     const missing = (_req: unknown, reply: FastifyReply) =>
