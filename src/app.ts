@@ -10,6 +10,7 @@ import type { Core } from './core/index.js';
 import { MusterError } from './core/errors.js';
 import { agentFace } from './faces/agent/index.js';
 import { beyondtrustFace } from './faces/beyondtrust/index.js';
+import { consoleRoutes } from './faces/console/index.js';
 import { mountFaces } from './faces/face.js';
 import { sendError } from './faces/http-errors.js';
 import { parseJsonBodies } from './faces/json-body.js';
@@ -109,6 +110,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     simplemdmFace({ core: deps.core }),
     { name: 'agent', prefix: '/agent/v1', register: (scope) => agentFace(scope, { core: deps.core, hub: deps.hub, signatures: deps.signatures }) },
   ]);
+  // The web console's files are public, like /docs: beside the faces, not one of them (the page calls the native API with its key).
+  await consoleRoutes(app);
   return app;
 }
 

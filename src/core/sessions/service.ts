@@ -7,6 +7,7 @@ import type { SystemRecord, SystemService } from '../systems/index.js';
 import { criteriaSelector, matchesCriteria, validCriteria, validCustom } from './criteria.js';
 import type { Attachment, SessionLink, SessionViewer } from './link.js';
 import { asciicastHeader, Recording } from './recording.js';
+import { AttachTickets } from './attach-tickets.js';
 import { SessionTickets, type TicketRequest } from './tickets.js';
 import type { EndReason, SessionCriteria, SessionEnd, SessionRecord, SessionSettings, SessionState, SessionStore } from './store.js';
 
@@ -57,6 +58,7 @@ function bounded(value: number | undefined, max: number, field: string): number 
  */
 export class SessionService {
   private readonly tickets: SessionTickets;
+  private readonly attachTickets: AttachTickets;
 
   constructor(
     private readonly store: SessionStore,
@@ -67,6 +69,7 @@ export class SessionService {
     private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
   ) {
     this.tickets = new SessionTickets(store, clock);
+    this.attachTickets = new AttachTickets(clock);
   }
 
   /** Checks a request for a console script and issues its single-use ticket (operator: it opens a shell). */
@@ -205,6 +208,24 @@ export class SessionService {
     const attachment = this.link().attach(id, viewer);
     if (!attachment) throw new MusterError('UNAVAILABLE', `session ${id} is not live on this server`);
     return { session, attachment };
+  }
+
+  /**
+   * A single-use ticket to attach to a session, for a browser whose WebSocket
+   * cannot send the API key: checked as an attach is (the opener, or an
+   * admin; not ended), and good for one attach within 30 seconds.
+   */
+  async issueAttachTicket(actor: Actor, id: string): Promise<{ ticket: string; expiresAt: string }> {
+    requireRole(actor, 'operator');
+    const session = await this.get(actor, id);
+    if (session.openedBy !== actor.label) requireRole(actor, 'admin');
+    if (session.state === 'ended') throw new MusterError('CONFLICT', `session ${id} has ended (${session.endReason}: ${session.endMessage})`);
+    return this.attachTickets.issue(actor, session.id);
+  }
+
+  /** The actor an attach ticket stands for, using it up; undefined when it does not hold for session `id`. */
+  redeemAttachTicket(ticket: string, id: string): Actor | undefined {
+    return this.attachTickets.redeem(ticket, id);
   }
 
   /** The session's recording, asciicast v2 (header line, then event lines). */

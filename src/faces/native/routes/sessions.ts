@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/websocket';
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import type { WebSocket } from 'ws';
 import {
   AmbiguousSession,
@@ -13,7 +13,8 @@ import {
   type AttachControl,
   type SessionCandidate,
 } from '../../../api/native/index.js';
-import { isMusterError } from '../../../core/errors.js';
+import { API_KEY_REQUIRED } from '../../../auth/api-key.js';
+import { isMusterError, MusterError } from '../../../core/errors.js';
 import type { Attachment, SessionRecord, SessionViewer } from '../../../core/sessions/index.js';
 import type { SystemRecord } from '../../../core/systems/index.js';
 import type { RouteAuthConfig } from '../../face.js';
@@ -21,6 +22,10 @@ import { classify, STATUS } from '../../http-errors.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
 import { answers } from '../schemas.js';
+
+/** POST /v1/sessions/{id}/attach-ticket. */
+export const AttachTicket = Type.Object({ ticket: Type.String(), expires_at: Type.String({ description: 'ISO-8601 instant' }) });
+export type AttachTicket = Static<typeof AttachTicket>;
 
 /** An asciicast v2 file: a header line, then one `[seconds, "o"|"i"|"r", text]` line per event. */
 const Recording = {
@@ -146,16 +151,42 @@ export function sessionRoutes(app: FastifyInstance, { core }: NativeDeps): void 
     },
   );
 
+  api.post(
+    '/sessions/:id/attach-ticket',
+    {
+      schema: {
+        tags,
+        summary: 'A single-use ticket to attach to the session within 30 seconds, for clients whose WebSocket cannot send headers (browsers)',
+        params: IdParams,
+        response: answers({ 201: AttachTicket }),
+      },
+    },
+    async (req, reply) => {
+      const issued = await core.sessions.issueAttachTicket(actorOf(req), req.params.id);
+      return reply.status(201).send({ ticket: issued.ticket, expires_at: issued.expiresAt });
+    },
+  );
+
   // A GET, but it types into a shell: operators (and the session's opener, or an admin, as core checks).
-  const auth: RouteAuthConfig = { role: 'operator' };
+  // Without a key, `?ticket=` (from attach-ticket) stands for the key that minted it; without either, 401 as before.
+  const auth: RouteAuthConfig = { role: 'operator', anonymous: true };
   app.get(
     '/sessions/:id/attach',
     {
       websocket: true,
       config: auth as object,
+      onRequest: async (req) => {
+        if (req.caller) return;
+        const ticket = (req.query as { ticket?: unknown }).ticket;
+        if (typeof ticket !== 'string' || ticket === '') throw new MusterError('UNAUTHENTICATED', API_KEY_REQUIRED);
+        const actor = core.sessions.redeemAttachTicket(ticket, (req.params as { id: string }).id);
+        if (!actor) throw new MusterError('UNAUTHENTICATED', 'the attach ticket is unknown, used, expired or for another session');
+        req.caller = actor;
+      },
       schema: {
         tags,
-        summary: 'The terminal (WebSocket): binary frames are terminal bytes both ways; text frames are JSON control (resize in; notice and exit out)',
+        summary:
+          'The terminal (WebSocket): binary frames are terminal bytes both ways; text frames are JSON control (resize in; notice and exit out). Authenticate with the API key, or with ?ticket= from attach-ticket',
         params: IdParams,
       },
     },

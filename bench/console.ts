@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { chromium, type Page } from 'playwright-core';
+import { startBenchServer } from './server-child.js';
+import { enrollSystems } from './sim-pool.js';
+
+/**
+ * `npm run build && node dist/bench/console.js [--systems 100000] [--runs 10000] [--rounds 3]`
+ *
+ * Time to the first useful render of the web console's systems page with N
+ * systems (the count shown and the first rows drawn) and of a job page with
+ * M runs (the per-state counts and the first rows), in headless chromium
+ * (/usr/bin/chromium) against a real `muster server` child on SQLite. 200
+ * systems are enrolled over the real API, then copied in the database to N
+ * (enrolling 100,000 over HTTP takes most of an hour here); they are offline,
+ * so the job's runs stay pending, which is what the page must draw. Each
+ * round is a fresh page load; the figures are from navigation start, with
+ * the page's JS heap after.
+ */
+
+/** Copies enrolled systems in the server's SQLite database (WAL: beside the server) until there are `total`; answers every id. */
+function cloneSystems(dataDir: string, total: number): string[] {
+  const db = new Database(join(dataDir, 'muster.db'));
+  try {
+    db.pragma('busy_timeout = 10000');
+    const columns = (db.prepare('PRAGMA table_info(systems)').all() as Array<{ name: string }>).map((c) => c.name);
+    const have = (db.prepare('SELECT count(*) AS n FROM systems').get() as { n: number }).n;
+    // Each copy: a fresh 24-hex id, its own hostname, display name and key; every other column as enrolled.
+    const copied: Record<string, string> = {
+      id: "printf('%024x', 1000000000 + n)",
+      hostname: "'sim-' || n",
+      display_name: "'sim-' || n",
+      public_key: "public_key || '#' || n",
+      certname: 'NULL',
+    };
+    const select = columns.map((c) => copied[c] ?? c).join(', ');
+    db.prepare(
+      `WITH RECURSIVE seq(n) AS (SELECT ${have} UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < ${total})
+       INSERT INTO systems (${columns.join(', ')}) SELECT ${select} FROM seq, (SELECT * FROM systems LIMIT 1)`,
+    ).run();
+    return (db.prepare('SELECT id FROM systems ORDER BY id').all() as Array<{ id: string }>).map((r) => r.id);
+  } finally {
+    db.close();
+  }
+}
+interface Options {
+  systems: number;
+  runs: number;
+  rounds: number;
+}
+
+function parseArgs(args: string[]): Options {
+  const value = (name: string, def: number) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : def;
+  };
+  return { systems: value('--systems', 100_000), runs: value('--runs', 10_000), rounds: value('--rounds', 3) };
+}
+
+/** Milliseconds from navigation until `ready` holds, and the page's used JS heap then. */
+async function timeRender(page: Page, url: string, ready: (page: Page) => Promise<unknown>): Promise<{ ms: number; heapMiB: number }> {
+  const start = Date.now();
+  await page.goto(url, { waitUntil: 'commit' });
+  await ready(page);
+  const ms = Date.now() - start;
+  const heap = (await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0')) as number;
+  return { ms, heapMiB: heap / 2 ** 20 };
+}
+
+function summary(label: string, figures: Array<{ ms: number; heapMiB: number }>): string {
+  const ms = figures.map((f) => f.ms).sort((a, b) => a - b);
+  const heap = Math.max(...figures.map((f) => f.heapMiB));
+  return `${label}: first useful render ${ms.join(', ')} ms (median ${ms[Math.floor(ms.length / 2)]}), JS heap up to ${heap.toFixed(0)} MiB`;
+}
+
+export async function runConsoleBench(args: string[]): Promise<void> {
+  const o = parseArgs(args);
+  const server = await startBenchServer('sqlite');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), '--disable-dev-shm-usage', '--enable-precise-memory-info'],
+  });
+  try {
+    const started = Date.now();
+    await enrollSystems(server.url, server.enrollmentKey, Math.min(200, o.systems), 32, () => {});
+    const ids = cloneSystems(server.dataDir, o.systems);
+    process.stderr.write(`${ids.length} systems in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    const launch = await fetch(`${server.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'true', targets: { system_ids: ids.slice(0, o.runs) } }),
+    });
+    const launched = (await launch.json()) as { job: { id: string } };
+    if (launch.status !== 201) throw new Error(`launch failed: ${launch.status} ${JSON.stringify(launched)}`);
+    // The API alone, for comparison: the page asks this once, then sorts and draws.
+    const apiStarted = Date.now();
+    const listed = await fetch(`${server.url}/v1/systems`, { headers: { authorization: `Bearer ${server.adminKey}` } });
+    const bytes = (await listed.arrayBuffer()).byteLength;
+    process.stdout.write(
+      `GET /v1/systems (${o.systems.toLocaleString('en-US')} systems): ${Date.now() - apiStarted} ms, ${(bytes / 2 ** 20).toFixed(1)} MiB\n`,
+    );
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.addInitScript(`sessionStorage.setItem('muster.apiKey', ${JSON.stringify(server.adminKey)})`);
+    const page = await context.newPage();
+    const systemsFigures = [];
+    const jobFigures = [];
+    const count = o.systems.toLocaleString('en-US');
+    for (let i = 0; i < o.rounds; i++) {
+      systemsFigures.push(
+        await timeRender(page, `${server.url}/console/systems`, async (p) => {
+          await p.getByText(`${count} systems`).waitFor({ timeout: 300_000 });
+          await p.getByTestId('systems-rows').getByRole('row').first().waitFor({ timeout: 300_000 });
+        }),
+      );
+      jobFigures.push(
+        await timeRender(page, `${server.url}/console/jobs/${launched.job.id}`, async (p) => {
+          await p
+            .getByTestId('count-all')
+            .filter({ hasText: String(o.runs) })
+            .waitFor({ timeout: 300_000 });
+          await p.locator('.runs .tbody [role=row]').first().waitFor({ timeout: 300_000 });
+        }),
+      );
+    }
+    process.stdout.write(`${summary(`systems page, ${count} systems`, systemsFigures)}\n`);
+    process.stdout.write(`${summary(`job page, ${o.runs.toLocaleString('en-US')} runs`, jobFigures)}\n`);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+if (process.argv[1]?.endsWith('console.js')) await runConsoleBench(process.argv.slice(2));
