@@ -43,6 +43,7 @@ export class ConnectionRegistry {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private readonly decode: (raw: string) => Decoded<FamilyMessage>;
+  private readonly messageCounters = new Map<string, { inc(): void }>();
 
   constructor(private readonly opts: ConnectionRegistryOptions) {
     this.decode = opts.decode ?? decodeAgentMessage;
@@ -137,13 +138,13 @@ export class ConnectionRegistry {
   private receive(conn: AgentConnection, raw: string, log: Logger): void {
     const decoded = this.decode(raw);
     if (!decoded.ok) {
-      this.opts.metrics.messages.inc({ type: 'invalid' });
+      this.messageCounter('invalid').inc();
       log.warn({ error: decoded.error }, 'invalid message from agent');
       conn.send({ type: 'error', message: decoded.error });
       return;
     }
     const message = decoded.message;
-    this.opts.metrics.messages.inc({ type: message.type });
+    this.messageCounter(message.type).inc();
     const family = familyOf(message.type);
     if (family === CONNECTION_FAMILY) {
       this.connectionMessage(conn, message, log);
@@ -156,6 +157,13 @@ export class ConnectionRegistry {
       return;
     }
     void conn.enqueue(family, channel.maxQueued, () => this.guarded(conn, log, () => channel.handle(conn, message)).then(() => undefined));
+  }
+
+  /** The counter of one message type, looked up once (prom-client hashes the labels on every inc otherwise). */
+  private messageCounter(type: string): { inc(): void } {
+    let counter = this.messageCounters.get(type);
+    if (!counter) this.messageCounters.set(type, (counter = this.opts.metrics.messages.labels({ type })));
+    return counter;
   }
 
   private connectionMessage(conn: AgentConnection, message: FamilyMessage, log: Logger): void {

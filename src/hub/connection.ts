@@ -42,6 +42,10 @@ export class AgentConnection implements HubConnection {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(encode(message));
   }
 
+  sendEncoded(text: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text);
+  }
+
   /** Chains work after the earlier work of the same family, so a family's messages apply in the order sent. */
   enqueue(family: string, bound: number, task: () => Promise<void>): Promise<void> {
     let queue = this.queues.get(family);

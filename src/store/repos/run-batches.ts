@@ -280,7 +280,9 @@ export async function claimBatch(
           .updateTable('runs')
           .set({ state: 'delivered', delivered_at: at, lost_after: lostAfter })
           .where('id', 'in', part)
-          .where('state', '=', 'pending')
+          // The guard must not pick the index: SQLite's planner, without statistics, reads
+          // runs_state_deadline for `state = ?`, every pending run of every job for each 500 ids.
+          .where(sql`coalesce(state, '')`, '=', 'pending')
           .returning('id')
           .execute();
         for (const r of rows) won.push(byId.get(r.id)!);

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Selector } from '../../core/selectors/index.js';
 import type { SystemRecord, SystemStore } from '../../core/systems/index.js';
 import { selectorWhere } from '../selectors.js';
@@ -104,9 +104,11 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
     },
     async existingSystemIds(organizationId, ids) {
       const found: string[] = [];
+      // By id alone, the organization checked here: with no statistics SQLite's planner reads the
+      // organization's index instead, every system of it for each 500 ids (~30 ms a chunk at 10,000 systems).
       for (const part of chunks(ids)) {
-        const rows = await db.selectFrom('systems').select('id').where('organization_id', '=', organizationId).where('id', 'in', part).execute();
-        found.push(...rows.map((r) => r.id));
+        const rows = await db.selectFrom('systems').select(['id', 'organization_id']).where('id', 'in', part).execute();
+        for (const r of rows) if (r.organization_id === organizationId) found.push(r.id);
       }
       return found;
     },
@@ -174,7 +176,9 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
           .updateTable('systems')
           .set({ lease_expires_at: lease.expiresAt, last_contact: at })
           .where('id', 'in', part)
-          .where('replica_id', '=', lease.replicaId)
+          // Not through the replica's index, which SQLite's planner prefers without statistics: it
+          // would read every system this replica holds for each 500 ids.
+          .where(sql`coalesce(replica_id, '')`, '=', lease.replicaId)
           .execute();
       }
     },
