@@ -156,7 +156,7 @@ export class ConnectionRegistry {
       conn.send({ type: 'error', message: `unsupported message type ${message.type}` });
       return;
     }
-    void conn.enqueue(family, channel.maxQueued, () => this.guarded(conn, log, () => channel.handle(conn, message)).then(() => undefined));
+    conn.enqueue(family, channel.maxQueued, () => this.handleGuarded(conn, log, channel, message));
   }
 
   /** The counter of one message type, looked up once (prom-client hashes the labels on every inc otherwise). */
@@ -170,7 +170,7 @@ export class ConnectionRegistry {
     const { presence } = this.opts;
     if (message.type === 'facts') {
       const { facts } = message as FactsReport;
-      void conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () =>
+      conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () =>
         this.guarded(conn, log, () => presence.agentFacts(conn.systemId, facts, conn.publicIp)).then(() => undefined),
       );
       return;
@@ -179,13 +179,13 @@ export class ConnectionRegistry {
     const hello = message as Hello;
     let settle!: (ok: boolean) => void;
     const stored = new Promise<boolean>((resolve) => (settle = resolve));
-    void conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () => this.guarded(conn, log, () => this.takePresence(conn, hello)).then(settle));
+    conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () => this.guarded(conn, log, () => this.takePresence(conn, hello)).then(settle));
     // Each channel's part of the hello waits for presence, in that channel's
     // order: its messages sent after the hello come after it.
     for (const channel of this.channels.values()) {
       const helloed = channel.helloed?.bind(channel);
       if (!helloed) continue;
-      void conn.enqueue(channel.family, channel.maxQueued, async () => {
+      conn.enqueue(channel.family, channel.maxQueued, async () => {
         if ((await stored) && !conn.closed) await this.guarded(conn, log, () => helloed(conn, hello));
       });
     }
@@ -201,14 +201,28 @@ export class ConnectionRegistry {
     conn.helloReceived = true;
   }
 
+  /** A channel's message, guarded as `guarded` does, without a closure per message. */
+  private async handleGuarded(conn: AgentConnection, log: Logger, channel: Channel, message: FamilyMessage): Promise<void> {
+    try {
+      await channel.handle(conn, message);
+    } catch (err) {
+      this.failed(conn, log, err);
+    }
+  }
+
+  /** A message could not be processed: the agent reconnects and resends what was not acknowledged. */
+  private failed(conn: AgentConnection, log: Logger, err: unknown): void {
+    log.error({ err }, 'could not process agent message; closing the connection');
+    conn.close(1011, 'server error');
+  }
+
   /** Runs `work`; a database refusal closes the connection so the agent reconnects and resends what was not acknowledged. */
   private async guarded(conn: AgentConnection, log: Logger, work: () => Promise<void>): Promise<boolean> {
     try {
       await work();
       return true;
     } catch (err) {
-      log.error({ err }, 'could not process agent message; closing the connection');
-      conn.close(1011, 'server error');
+      this.failed(conn, log, err);
       return false;
     }
   }

@@ -47,13 +47,13 @@ export class AgentConnection implements HubConnection {
   }
 
   /** Chains work after the earlier work of the same family, so a family's messages apply in the order sent. */
-  enqueue(family: string, bound: number, task: () => Promise<void>): Promise<void> {
+  enqueue(family: string, bound: number, task: () => Promise<void>): void {
     let queue = this.queues.get(family);
     if (!queue) {
       queue = new SerialQueue(bound, (full) => this.pressure(family, full));
       this.queues.set(family, queue);
     }
-    return queue.push(task);
+    queue.push(task);
   }
 
   /** How many messages of a family wait or run. */
