@@ -8,6 +8,7 @@ type Bench = (args: string[]) => Promise<void>;
 const BENCHES: Record<string, { file: string; load: () => Promise<Bench> }> = {
   console: { file: 'bench/console.ts', load: async () => (await import('./console.js')).runConsoleBench },
   burst: { file: 'bench/burst.ts', load: async () => (await import('./burst.js')).runBurstBench },
+  enroll: { file: 'bench/enroll.ts', load: async () => (await import('./enroll.js')).runEnrollBench },
   fanout: { file: 'bench/fanout.ts', load: async () => (await import('./fanout.js')).runFanoutBench },
   'session-echo': { file: 'bench/session-echo.ts', load: async () => (await import('./session-echo.js')).runSessionEchoBench },
   // bench/ingest.ts is written separately; until it lands, say so instead of crashing.

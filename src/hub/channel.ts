@@ -21,6 +21,8 @@ export interface HubConnection {
   readonly activeRunIds: string[];
   readonly helloReceived: boolean;
   send(message: Unversioned<ServerMessage>): void;
+  /** Sends a message already encoded (as `encode` writes it); absent where only `send` is offered. */
+  sendEncoded?(text: string): void;
   close(code: number, reason: string): void;
 }
 

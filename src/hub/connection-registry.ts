@@ -43,6 +43,7 @@ export class ConnectionRegistry {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private readonly decode: (raw: string) => Decoded<FamilyMessage>;
+  private readonly messageCounters = new Map<string, { inc(): void }>();
 
   constructor(private readonly opts: ConnectionRegistryOptions) {
     this.decode = opts.decode ?? decodeAgentMessage;
@@ -137,13 +138,13 @@ export class ConnectionRegistry {
   private receive(conn: AgentConnection, raw: string, log: Logger): void {
     const decoded = this.decode(raw);
     if (!decoded.ok) {
-      this.opts.metrics.messages.inc({ type: 'invalid' });
+      this.messageCounter('invalid').inc();
       log.warn({ error: decoded.error }, 'invalid message from agent');
       conn.send({ type: 'error', message: decoded.error });
       return;
     }
     const message = decoded.message;
-    this.opts.metrics.messages.inc({ type: message.type });
+    this.messageCounter(message.type).inc();
     const family = familyOf(message.type);
     if (family === CONNECTION_FAMILY) {
       this.connectionMessage(conn, message, log);
@@ -155,14 +156,21 @@ export class ConnectionRegistry {
       conn.send({ type: 'error', message: `unsupported message type ${message.type}` });
       return;
     }
-    void conn.enqueue(family, channel.maxQueued, () => this.guarded(conn, log, () => channel.handle(conn, message)).then(() => undefined));
+    conn.enqueue(family, channel.maxQueued, () => this.handleGuarded(conn, log, channel, message));
+  }
+
+  /** The counter of one message type, looked up once (prom-client hashes the labels on every inc otherwise). */
+  private messageCounter(type: string): { inc(): void } {
+    let counter = this.messageCounters.get(type);
+    if (!counter) this.messageCounters.set(type, (counter = this.opts.metrics.messages.labels({ type })));
+    return counter;
   }
 
   private connectionMessage(conn: AgentConnection, message: FamilyMessage, log: Logger): void {
     const { presence } = this.opts;
     if (message.type === 'facts') {
       const { facts } = message as FactsReport;
-      void conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () =>
+      conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () =>
         this.guarded(conn, log, () => presence.agentFacts(conn.systemId, facts, conn.publicIp)).then(() => undefined),
       );
       return;
@@ -171,13 +179,13 @@ export class ConnectionRegistry {
     const hello = message as Hello;
     let settle!: (ok: boolean) => void;
     const stored = new Promise<boolean>((resolve) => (settle = resolve));
-    void conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () => this.guarded(conn, log, () => this.takePresence(conn, hello)).then(settle));
+    conn.enqueue(CONNECTION_FAMILY, CONNECTION_QUEUE, () => this.guarded(conn, log, () => this.takePresence(conn, hello)).then(settle));
     // Each channel's part of the hello waits for presence, in that channel's
     // order: its messages sent after the hello come after it.
     for (const channel of this.channels.values()) {
       const helloed = channel.helloed?.bind(channel);
       if (!helloed) continue;
-      void conn.enqueue(channel.family, channel.maxQueued, async () => {
+      conn.enqueue(channel.family, channel.maxQueued, async () => {
         if ((await stored) && !conn.closed) await this.guarded(conn, log, () => helloed(conn, hello));
       });
     }
@@ -193,14 +201,28 @@ export class ConnectionRegistry {
     conn.helloReceived = true;
   }
 
+  /** A channel's message, guarded as `guarded` does, without a closure per message. */
+  private async handleGuarded(conn: AgentConnection, log: Logger, channel: Channel, message: FamilyMessage): Promise<void> {
+    try {
+      await channel.handle(conn, message);
+    } catch (err) {
+      this.failed(conn, log, err);
+    }
+  }
+
+  /** A message could not be processed: the agent reconnects and resends what was not acknowledged. */
+  private failed(conn: AgentConnection, log: Logger, err: unknown): void {
+    log.error({ err }, 'could not process agent message; closing the connection');
+    conn.close(1011, 'server error');
+  }
+
   /** Runs `work`; a database refusal closes the connection so the agent reconnects and resends what was not acknowledged. */
   private async guarded(conn: AgentConnection, log: Logger, work: () => Promise<void>): Promise<boolean> {
     try {
       await work();
       return true;
     } catch (err) {
-      log.error({ err }, 'could not process agent message; closing the connection');
-      conn.close(1011, 'server error');
+      this.failed(conn, log, err);
       return false;
     }
   }

@@ -42,14 +42,18 @@ export class AgentConnection implements HubConnection {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(encode(message));
   }
 
+  sendEncoded(text: string): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(text);
+  }
+
   /** Chains work after the earlier work of the same family, so a family's messages apply in the order sent. */
-  enqueue(family: string, bound: number, task: () => Promise<void>): Promise<void> {
+  enqueue(family: string, bound: number, task: () => Promise<void>): void {
     let queue = this.queues.get(family);
     if (!queue) {
       queue = new SerialQueue(bound, (full) => this.pressure(family, full));
       this.queues.set(family, queue);
     }
-    return queue.push(task);
+    queue.push(task);
   }
 
   /** How many messages of a family wait or run. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Core } from '../core/index.js';
 import type { Delivery, RunRef } from '../core/jobs/index.js';
-import type { AgentMessage, Hello, Shell } from '../protocol/messages.js';
+import { encodeRunAck, runDeliverEncoder, type AgentMessage, type Hello, type Shell } from '../protocol/messages.js';
 import type { Channel, FamilyMessage, HubConnection, WakeBus } from './channel.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { DeliveryQueue } from './delivery-queue.js';
@@ -53,6 +53,9 @@ export class RunChannel implements Channel {
   private readonly deliveries: DeliveryQueue;
   private timer: NodeJS.Timeout | undefined;
   private subscribed = false;
+  private startsWatched: Promise<void> | undefined;
+  private readonly resultCounters = new Map<string, { inc(): void }>();
+  private readonly encoders = new WeakMap<object, Omit<Delivery, 'runId' | 'env'> & { encode: (runId: string) => string }>();
 
   constructor(private readonly opts: RunChannelOptions) {
     this.maxQueued = opts.maxQueued ?? RUN_QUEUE;
@@ -86,21 +89,23 @@ export class RunChannel implements Channel {
   }
 
   async handle(conn: HubConnection, raw: FamilyMessage): Promise<void> {
-    const { core, logger, metrics } = this.opts;
+    const { core } = this.opts;
     // The registry routes by family: only run.* messages arrive here.
     const message = raw as AgentMessage;
     switch (message.type) {
       case 'run.started':
         // Not awaited: starts are written in batches, and one whose result comes first is dropped.
-        core.runs.started(conn.systemId, message.run_id, message.started_at).catch((err: unknown) => logger.warn({ err }, 'could not record run starts'));
+        // All starts of a batch share one promise: its failure is logged once, not once per run.
+        this.watchStarts(core.runs.started(conn.systemId, message.run_id, message.started_at));
         return;
       case 'run.output':
         await core.runs.output(conn.systemId, message.run_id, message.seq, message.stream, message.data);
         return;
       case 'run.result':
         if (await core.runs.complete(conn.systemId, message)) {
-          metrics.results.inc({ outcome: message.outcome });
-          conn.send({ type: 'run.ack', run_id: message.run_id });
+          this.resultCounter(message.outcome).inc();
+          if (conn.sendEncoded) conn.sendEncoded(encodeRunAck(message.run_id));
+          else conn.send({ type: 'run.ack', run_id: message.run_id });
         }
         return;
     }
@@ -187,8 +192,47 @@ export class RunChannel implements Channel {
     return remote;
   }
 
+  /** Logs a failed batch of starts once (every start of a batch shares its promise). */
+  private watchStarts(written: Promise<void>): void {
+    if (this.startsWatched === written) return;
+    this.startsWatched = written;
+    written.catch((err: unknown) => this.opts.logger.warn({ err }, 'could not record run starts'));
+  }
+
+  private resultCounter(outcome: string): { inc(): void } {
+    let counter = this.resultCounters.get(outcome);
+    if (!counter) this.resultCounters.set(outcome, (counter = this.opts.metrics.results.labels({ outcome })));
+    return counter;
+  }
+
+  /**
+   * The encoder of a delivery's message. Deliveries of one job claimed
+   * together share their environment object (unless a run has variables of
+   * its own), so the script and environment are serialised once per job and
+   * claim, not once per run; an entry dies with the claim's deliveries.
+   */
+  private encoderOf(d: Delivery): (runId: string) => string {
+    const cached = this.encoders.get(d.env);
+    if (
+      cached &&
+      cached.jobId === d.jobId &&
+      cached.content === d.content &&
+      cached.shell === d.shell &&
+      cached.timeoutS === d.timeoutS &&
+      cached.runAs === d.runAs
+    )
+      return cached.encode;
+    const encode = runDeliverEncoder({ job_id: d.jobId, shell: d.shell as Shell, content: d.content, env: d.env, timeout_s: d.timeoutS, run_as: d.runAs });
+    this.encoders.set(d.env, { jobId: d.jobId, shell: d.shell, content: d.content, timeoutS: d.timeoutS, runAs: d.runAs, encode });
+    return encode;
+  }
+
   private send(conn: HubConnection, deliveries: Delivery[]): void {
     for (const d of deliveries) {
+      if (conn.sendEncoded) {
+        conn.sendEncoded(this.encoderOf(d)(d.runId));
+        continue;
+      }
       conn.send({
         type: 'run.deliver',
         run_id: d.runId,

@@ -1,10 +1,13 @@
 /**
  * Runs tasks one after another, and says when more than `bound` wait (and
- * again once at most half of that do), so its owner can push back.
+ * again once at most half of that do), so its owner can push back. Tasks wait
+ * in an array drained by one loop: a message costs its task, not a promise
+ * chain link and a wrapper closure as well.
  */
 export class SerialQueue {
-  private tail: Promise<void> = Promise.resolve();
-  private depth = 0;
+  private readonly tasks: Array<() => Promise<void>> = [];
+  private head = 0;
+  private running = false;
   private full = false;
 
   constructor(
@@ -14,28 +17,43 @@ export class SerialQueue {
 
   /** Queued and running tasks. */
   get size(): number {
-    return this.depth;
+    return this.tasks.length - this.head;
   }
 
-  /** Chains `task` after the others; a failed task does not stop the next. */
-  push(task: () => Promise<void>): Promise<void> {
-    this.depth++;
-    if (!this.full && this.depth > this.bound) {
+  /** Queues `task` after the others; it starts once they have ended. A failed task does not stop the next. */
+  push(task: () => Promise<void>): void {
+    this.tasks.push(task);
+    if (!this.full && this.size > this.bound) {
       this.full = true;
       this.pressure(true);
     }
-    const run = async (): Promise<void> => {
+    if (!this.running) {
+      this.running = true;
+      void this.drain();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    // Starts after the caller's turn, as a promise chain's first link would.
+    await undefined;
+    while (this.head < this.tasks.length) {
+      const task = this.tasks[this.head]!;
       try {
         await task();
+      } catch {
+        // The owner's tasks handle their own errors (the registry closes the connection); one that throws only ends itself.
       } finally {
-        this.depth--;
-        if (this.full && this.depth <= Math.floor(this.bound / 2)) {
+        this.tasks[this.head++] = undefined as never;
+        if (this.head === this.tasks.length) {
+          this.tasks.length = 0;
+          this.head = 0;
+        }
+        if (this.full && this.size <= Math.floor(this.bound / 2)) {
           this.full = false;
           this.pressure(false);
         }
       }
-    };
-    this.tail = this.tail.then(run, run);
-    return this.tail;
+    }
+    this.running = false;
   }
 }

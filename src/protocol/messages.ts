@@ -263,3 +263,23 @@ export type Unversioned<T> = T extends unknown ? Omit<T, 'v'> : never;
 export function encode(message: Unversioned<AgentMessage | ServerMessage>): string {
   return JSON.stringify({ v: PROTOCOL_VERSION, ...message });
 }
+
+/** What every run.deliver of one job (and one environment) shares: all but the run id. */
+export type RunDeliverShared = Omit<Unversioned<RunDeliver>, 'type' | 'run_id'>;
+
+/**
+ * An encoder of run.deliver messages that differ only in their run id: the
+ * shared part (script, environment) is serialised once, then each message is
+ * two concatenations. Gives exactly `encode`'s text.
+ */
+export function runDeliverEncoder(shared: RunDeliverShared): (runId: string) => string {
+  const { job_id, shell, content, env, timeout_s, run_as } = shared;
+  // Same key order as encode({ type, run_id, ...shared }).
+  const tail = JSON.stringify({ job_id, shell, content, env, timeout_s, run_as }).slice(1);
+  return (runId) => `{"v":${PROTOCOL_VERSION},"type":"run.deliver","run_id":${JSON.stringify(runId)},${tail}`;
+}
+
+/** `encode({ type: 'run.ack', run_id })`, without building the object. */
+export function encodeRunAck(runId: string): string {
+  return `{"v":${PROTOCOL_VERSION},"type":"run.ack","run_id":${JSON.stringify(runId)}}`;
+}

@@ -33,6 +33,8 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
   /** The real store, with a hook in front of completeRuns (faults are injected here, data still goes to the database). */
   let store: JobStore;
   let before: ((items: Parameters<JobStore['completeRuns']>[0]) => void) | undefined;
+  /** A slow disk: each commit of results returns only once this opens (the rows are written, not yet "durable"). */
+  let slowDisk: Promise<void> | undefined;
   const calls: number[] = [];
   /** Batch sizes of markStartedBatch calls. */
   const starts: number[] = [];
@@ -51,7 +53,9 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
       completeRuns: async (items, at) => {
         calls.push(items.length);
         before?.(items);
-        return real.completeRuns(items, at);
+        const out = await real.completeRuns(items, at);
+        await slowDisk;
+        return out;
       },
       markStartedBatch: async (items) => {
         starts.push(items.length);
@@ -108,6 +112,34 @@ describe.each(DATABASES)('batched delivery and group commit on $name', ({ name, 
       await Promise.all(runs.map((r) => lifecycle.complete(r.systemId, exited(r.id, 0))));
     },
   );
+
+  it.skipIf(skip)('on a slow disk no result is acknowledged before its own batch has committed; results arriving meanwhile form the next batch', async () => {
+    const { runs } = await launchAndClaim(6);
+    let open!: () => void;
+    slowDisk = new Promise((resolve) => (open = resolve));
+    calls.length = 0;
+    const acked: string[] = [];
+    const ack = (r: (typeof runs)[0]) => lifecycle.complete(r.systemId, exited(r.id, 0)).then(() => acked.push(r.id));
+    const first = runs.slice(0, 3).map(ack);
+    while (calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = runs.slice(3).map(ack);
+    await new Promise((r) => setTimeout(r, 100));
+    // The first batch is written but its commit has not returned: nobody is acknowledged, and the
+    // results that came meanwhile wait for the next batch instead of committing beside it.
+    expect(acked).toEqual([]);
+    expect(calls).toEqual([3]);
+    slowDisk = undefined;
+    open();
+    await Promise.all([...first, ...second]);
+    expect(calls).toEqual([3, 3]);
+    expect(acked.slice(0, 3).sort()).toEqual(
+      runs
+        .slice(0, 3)
+        .map((r) => r.id)
+        .sort(),
+    );
+    for (const r of runs) expect(await stateOf(r.id)).toBe('succeeded');
+  });
 
   it.skipIf(skip)('a failed commit acknowledges nothing; retried one by one, only the refused result stays unacknowledged', async () => {
     const { runs } = await launchAndClaim(5);

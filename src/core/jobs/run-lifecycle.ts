@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { StreamWakeup } from './stream-wakeup.js';
-import { BatchWriter } from './batch-writer.js';
+import { BatchWriter } from '../batch-writer.js';
 import { capTail } from './output.js';
 import type { RunNotifier } from './notifier.js';
 import { TERMINAL_STATES, type RunState } from './run-states.js';

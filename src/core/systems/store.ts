@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../audit/index.js';
 import type { Selector } from '../selectors/index.js';
 
 export interface SystemRecord {
@@ -77,10 +78,20 @@ export interface SystemQuery {
   limit: number;
 }
 
+/** A newly enrolled system to write, with the groups it joins and its audit event. */
+export interface EnrolledSystem {
+  system: SystemRecord;
+  groupIds: string[];
+  audit: AuditEvent;
+  at: Date;
+}
+
 /** Storage of systems (managed machines). */
 export interface SystemStore {
   /** Inserts a system, with its tags, and joins the listed groups that still exist in its organization. */
   insertSystem(system: SystemRecord, groupIds?: string[]): Promise<void>;
+  /** Inserts many systems as insertSystem does, each with its audit event, in one transaction (all or nothing). */
+  insertEnrolled(items: EnrolledSystem[]): Promise<void>;
   getSystem(organizationId: string, id: string): Promise<SystemRecord | undefined>;
   /** Unscoped: only for authenticating a system by its own signature. */
   findSystemForAuth(id: string): Promise<{ organizationId: string; publicKey: string } | undefined>;

@@ -1,10 +1,11 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Selector } from '../../core/selectors/index.js';
 import type { SystemRecord, SystemStore } from '../../core/systems/index.js';
 import { selectorWhere } from '../selectors.js';
 import { applySystemPatch, deleteSystemRow, insertMemberships, querySystemPage } from './system-inventory.js';
 import { chunks } from '../chunks.js';
 import type { Schema, SystemTable } from '../schema.js';
+import { auditSink } from './audit.js';
 import { fromJson, toJson } from './json.js';
 
 function toRecord(row: Selectable<SystemTable>): SystemRecord {
@@ -34,42 +35,54 @@ function toRecord(row: Selectable<SystemTable>): SystemRecord {
   };
 }
 
-/** Chunks big id lists so no statement exceeds either database's parameter limit. */
+/** One system's row, tags and memberships, inside the caller's transaction. */
+async function insertSystemRow(tx: Transaction<Schema>, s: SystemRecord, groupIds: string[]): Promise<void> {
+  await tx
+    .insertInto('systems')
+    .values({
+      id: s.id,
+      organization_id: s.organizationId,
+      hostname: s.hostname,
+      display_name: s.displayName,
+      os: s.os,
+      os_release: s.osRelease,
+      arch: s.arch,
+      kernel: s.kernel,
+      agent_version: s.agentVersion,
+      ip_addresses: toJson(s.ipAddresses),
+      public_ip: s.publicIp,
+      tags: toJson(s.tags),
+      facts: toJson(s.facts),
+      public_key: s.publicKey,
+      connected: s.connected ? 1 : 0,
+      created_at: s.createdAt,
+      last_contact: s.lastContact,
+      description: s.description,
+      attributes: toJson(s.attributes),
+    })
+    .execute();
+  if (s.tags.length > 0)
+    await tx
+      .insertInto('system_tags')
+      .values(s.tags.map((tag) => ({ system_id: s.id, tag })))
+      .execute();
+  await insertMemberships(tx, s.organizationId, s.id, groupIds);
+}
+
 /** Systems on Kysely. */
 export function systemStore(db: Kysely<Schema>): SystemStore {
   return {
     async insertSystem(s, groupIds = []) {
+      await db.transaction().execute((tx) => insertSystemRow(tx, s, groupIds));
+    },
+    async insertEnrolled(items) {
       await db.transaction().execute(async (tx) => {
-        await tx
-          .insertInto('systems')
-          .values({
-            id: s.id,
-            organization_id: s.organizationId,
-            hostname: s.hostname,
-            display_name: s.displayName,
-            os: s.os,
-            os_release: s.osRelease,
-            arch: s.arch,
-            kernel: s.kernel,
-            agent_version: s.agentVersion,
-            ip_addresses: toJson(s.ipAddresses),
-            public_ip: s.publicIp,
-            tags: toJson(s.tags),
-            facts: toJson(s.facts),
-            public_key: s.publicKey,
-            connected: s.connected ? 1 : 0,
-            created_at: s.createdAt,
-            last_contact: s.lastContact,
-            description: s.description,
-            attributes: toJson(s.attributes),
-          })
-          .execute();
-        if (s.tags.length > 0)
-          await tx
-            .insertInto('system_tags')
-            .values(s.tags.map((tag) => ({ system_id: s.id, tag })))
-            .execute();
-        await insertMemberships(tx, s.organizationId, s.id, groupIds);
+        // The audit events go through the audit sink, inside this transaction.
+        const audit = auditSink(tx);
+        for (const { system, groupIds, audit: event, at } of items) {
+          await insertSystemRow(tx, system, groupIds);
+          await audit.record(event, at);
+        }
       });
     },
     async getSystem(organizationId, id) {
@@ -104,9 +117,11 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
     },
     async existingSystemIds(organizationId, ids) {
       const found: string[] = [];
+      // By id alone, the organization checked here: with no statistics SQLite's planner reads the
+      // organization's index instead, every system of it for each 500 ids (~30 ms a chunk at 10,000 systems).
       for (const part of chunks(ids)) {
-        const rows = await db.selectFrom('systems').select('id').where('organization_id', '=', organizationId).where('id', 'in', part).execute();
-        found.push(...rows.map((r) => r.id));
+        const rows = await db.selectFrom('systems').select(['id', 'organization_id']).where('id', 'in', part).execute();
+        for (const r of rows) if (r.organization_id === organizationId) found.push(r.id);
       }
       return found;
     },
@@ -174,7 +189,9 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
           .updateTable('systems')
           .set({ lease_expires_at: lease.expiresAt, last_contact: at })
           .where('id', 'in', part)
-          .where('replica_id', '=', lease.replicaId)
+          // Not through the replica's index, which SQLite's planner prefers without statistics: it
+          // would read every system this replica holds for each 500 ids.
+          .where(sql`coalesce(replica_id, '')`, '=', lease.replicaId)
           .execute();
       }
     },
