@@ -26,10 +26,25 @@ export const System = Type.Object({
 export type System = Static<typeof System>;
 
 /** GET /v1/systems: one page holds them all today, so `next_cursor` is null. */
-export const SystemList = Type.Object({ items: Type.Array(System), next_cursor: Nullable(Type.String()) });
+/** GET /v1/systems: with `limit`, one page and the total that match; without, every match (`next_cursor` null). */
+export const SystemList = Type.Object({
+  items: Type.Array(System),
+  next_cursor: Nullable(Type.String(), { description: 'The cursor of the next page; null after the last' }),
+  total: Type.Integer({ description: 'How many systems match in all' }),
+});
 export type SystemList = Static<typeof SystemList>;
 
-export const SystemListQuery = Type.Object({ select: Type.Optional(Type.String({ maxLength: 4096 })) }, { additionalProperties: false });
+export const SystemListQuery = Type.Object(
+  {
+    select: Type.Optional(Type.String({ maxLength: 4096 })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'A page of at most this many (1–1000); every match without it' })),
+    cursor: Type.Optional(Type.String({ maxLength: 20, description: "The previous page's next_cursor" })),
+    sort: Type.Optional(
+      Type.String({ maxLength: 20, description: 'hostname (the default), display_name, connected, last_contact, os or created_at; - first for descending' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 /** What may change on a system; anything else (e.g. `hostname`, `id`) is a 400 naming the field. */
 export const SystemPatch = Type.Object(

@@ -7,7 +7,16 @@ import { invalid, notFound } from '../errors.js';
 import { isId, newId } from '../ids.js';
 import { parseSelector } from '../selectors/index.js';
 import { authorizeOnSystem, callerLabel, isSystemPrincipal, type Caller } from './principal.js';
-import type { AgentFactsInput, EnrolledSystem, EnrollmentKeys, SystemQuery, SystemRecord, SystemStore } from './store.js';
+import {
+  SYSTEM_SORTS,
+  type AgentFactsInput,
+  type EnrolledSystem,
+  type EnrollmentKeys,
+  type SystemQuery,
+  type SystemRecord,
+  type SystemSort,
+  type SystemStore,
+} from './store.js';
 import { checkPaging, checkSystemPatch, checkTags } from './validate.js';
 
 export type {
@@ -17,13 +26,15 @@ export type {
   EnrollmentKeys,
   PresenceLease,
   SystemFilter,
+  SystemPage,
+  SystemSort,
   SystemPatch,
   SystemQuery,
   SystemRecord,
   SystemStore,
   QueryField,
 } from './store.js';
-export { QUERY_FIELDS } from './store.js';
+export { QUERY_FIELDS, SYSTEM_SORTS } from './store.js';
 export { networkInterfaces, type NetworkInterface } from './interfaces.js';
 export { checkAttributes, checkTags, checkSystemPatch } from './validate.js';
 export { authorizeOnSystem, isSystemPrincipal, requireActor, callerLabel, type Caller, type SystemPrincipal } from './principal.js';
@@ -172,6 +183,33 @@ export class SystemService {
     requireRole(actor, 'viewer');
     const selector = select === undefined ? undefined : parseSelector(select);
     return (await this.store.listSystems(actor.organizationId, selector)).map((s) => this.withPresence(s));
+  }
+
+  /**
+   * A page of the systems a selector matches: `sort` is a field of
+   * SYSTEM_SORTS, `-` first for descending (default `hostname`); `cursor` is
+   * the `next_cursor` of the page before. Answers the page, how many match in
+   * all, and the next page's cursor (null after the last).
+   */
+  async page(
+    actor: Actor,
+    input: { select?: string | undefined; sort?: string | undefined; limit: number; cursor?: string | undefined },
+  ): Promise<{ total: number; items: SystemRecord[]; nextCursor: string | null }> {
+    requireRole(actor, 'viewer');
+    if (!Number.isInteger(input.limit) || input.limit < 1 || input.limit > 1000) throw invalid('limit', 'must be an integer from 1 to 1000');
+    const sortText = input.sort ?? 'hostname';
+    const sort = sortText.replace(/^-/, '');
+    if (!(SYSTEM_SORTS as readonly string[]).includes(sort)) throw invalid('sort', `must be one of ${SYSTEM_SORTS.join(', ')}, with - first for descending`);
+    const offset = input.cursor === undefined ? 0 : Number(input.cursor);
+    if (!/^\d{1,9}$/.test(input.cursor ?? '0')) throw invalid('cursor', 'must be the next_cursor of a previous page');
+    const selector = input.select === undefined ? undefined : parseSelector(input.select);
+    const page = await this.store.pageSystems(
+      actor.organizationId,
+      { ...(selector ? { selector } : {}), sort: sort as SystemSort, desc: sortText.startsWith('-'), offset, limit: input.limit },
+      this.clock.now().toISOString(),
+    );
+    const next = offset + page.items.length;
+    return { total: page.total, items: page.items.map((s) => this.withPresence(s)), nextCursor: next < page.total ? String(next) : null };
   }
 
   /** A filtered, sorted page of the organization's systems, with the total that match. */

@@ -86,6 +86,19 @@ export interface EnrolledSystem {
   at: Date;
 }
 
+/** What a page of systems may be sorted by. */
+export const SYSTEM_SORTS = ['hostname', 'display_name', 'connected', 'last_contact', 'os', 'created_at'] as const;
+export type SystemSort = (typeof SYSTEM_SORTS)[number];
+
+/** A page of the systems a selector matches. */
+export interface SystemPage {
+  selector?: Selector;
+  sort: SystemSort;
+  desc: boolean;
+  offset: number;
+  limit: number;
+}
+
 /** Storage of systems (managed machines). */
 export interface SystemStore {
   /** Inserts a system, with its tags, and joins the listed groups that still exist in its organization. */
@@ -96,6 +109,8 @@ export interface SystemStore {
   /** Unscoped: only for authenticating a system by its own signature. */
   findSystemForAuth(id: string): Promise<{ organizationId: string; publicKey: string } | undefined>;
   listSystems(organizationId: string, selector?: Selector): Promise<SystemRecord[]>;
+  /** One page of the systems a selector matches (all without one), in `sort` order then by id, and how many match in all; `connected` is judged at `now`. */
+  pageSystems(organizationId: string, page: SystemPage, now: string): Promise<{ total: number; items: SystemRecord[] }>;
   /** A filtered, sorted page, and how many systems match in all; `connected` is judged at `now`. */
   querySystems(organizationId: string, query: SystemQuery, now: string): Promise<{ total: number; items: SystemRecord[] }>;
   /** Applies a patch (tags are mirrored to system_tags); false when the system is not in the organization. */

@@ -99,6 +99,25 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
       const rows = await q.orderBy('hostname').orderBy('id').execute();
       return rows.map(toRecord);
     },
+    async pageSystems(organizationId, page, now) {
+      const matching = () => {
+        const q = db.selectFrom('systems').where('organization_id', '=', organizationId);
+        return page.selector ? q.where((eb) => selectorWhere(eb, page.selector!)) : q;
+      };
+      const counted = await matching()
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirst();
+      const dir = page.desc ? 'desc' : 'asc';
+      // The same order on both databases: NULLs (never contacted) sort as the empty string.
+      const key =
+        page.sort === 'connected'
+          ? sql<number>`case when lease_expires_at > ${now} then 1 else 0 end`
+          : page.sort === 'last_contact'
+            ? sql<string>`coalesce(last_contact, '')`
+            : sql.ref<string>(page.sort);
+      const rows = await matching().selectAll().orderBy(key, dir).orderBy('id', dir).limit(page.limit).offset(page.offset).execute();
+      return { total: Number(counted?.n ?? 0), items: rows.map(toRecord) };
+    },
     async querySystems(organizationId, query, now) {
       const page = await querySystemPage(db, organizationId, query, now);
       return { total: page.total, items: page.rows.map(toRecord) };

@@ -12,11 +12,23 @@ export function systemRoutes(app: FastifyInstance, { core }: NativeDeps): void {
 
   api.get(
     '/systems',
-    { schema: { tags, summary: 'List systems, optionally those a selector matches', querystring: SystemListQuery, response: answers({ 200: SystemList }) } },
-    async (req) => ({
-      items: (await core.systems.list(actorOf(req), req.query.select)).map(inventoryView.system),
-      next_cursor: null,
-    }),
+    {
+      schema: {
+        tags,
+        summary: 'List systems, optionally those a selector matches; a page of them with limit, cursor and sort',
+        querystring: SystemListQuery,
+        response: answers({ 200: SystemList }),
+      },
+    },
+    async (req) => {
+      const { select, limit, cursor, sort } = req.query;
+      if (limit === undefined && cursor === undefined && sort === undefined) {
+        const items = (await core.systems.list(actorOf(req), select)).map(inventoryView.system);
+        return { items, next_cursor: null, total: items.length };
+      }
+      const page = await core.systems.page(actorOf(req), { select, sort, cursor, limit: limit === undefined ? 100 : Number(limit) });
+      return { items: page.items.map(inventoryView.system), next_cursor: page.nextCursor, total: page.total };
+    },
   );
 
   api.get('/systems/:id', { schema: { tags, summary: 'One system', params: IdParams, response: answers({ 200: System }) } }, async (req) =>
