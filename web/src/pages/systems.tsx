@@ -1,8 +1,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, useState } from 'react';
-import type { GroupList, IdList, System } from '../../../src/api/native/index.js';
-import { api } from '../api.js';
-import { Ago, ErrorNote, Online, SelectorField, useAsync, useSystems } from '../components.js';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { GroupList, IdList, System, SystemList } from '../../../src/api/native/index.js';
+import { api, ApiError } from '../api.js';
+import { Ago, ErrorNote, Online, SelectorField, useAsync, useDebounced } from '../components.js';
 import { Link, navigate } from '../router.js';
 
 type SortKey = 'display_name' | 'hostname' | 'connected' | 'last_contact' | 'os';
@@ -30,26 +30,84 @@ async function groupsBySystem(signal: AbortSignal): Promise<Map<string, string[]
   return out;
 }
 
-function compare(a: System, b: System, key: SortKey): number {
-  const x = a[key] ?? '';
-  const y = b[key] ?? '';
-  return x < y ? -1 : x > y ? 1 : 0;
+const ROW = 36;
+/** Systems asked for at once; the table asks for the pages its rows in view fall in. */
+const PAGE = 200;
+
+interface Pages {
+  /** How many systems match; null until the first page answers. */
+  total: number | null;
+  pages: Map<number, System[]>;
+  error: ApiError | Error | null;
 }
 
-const ROW = 36;
+/**
+ * The systems a selector matches, sorted by the server, a page at a time:
+ * `want(i)` asks for the page row `i` falls in (once), `row(i)` is that row
+ * when its page is here. A new selector or sort starts over.
+ */
+function useSystemPages(selector: string, sort: { key: SortKey; dir: 1 | -1 }) {
+  const settled = useDebounced(selector.trim(), 250);
+  const [state, setState] = useState<Pages>({ total: null, pages: new Map(), error: null });
+  const asked = useRef(new Set<number>());
+  const query = useMemo(() => {
+    const q = new URLSearchParams({ limit: String(PAGE), sort: `${sort.dir === -1 ? '-' : ''}${sort.key}` });
+    if (settled) q.set('select', settled);
+    return q;
+  }, [settled, sort]);
+  const controller = useRef<AbortController | null>(null);
+  const fetchPage = useCallback(
+    (index: number) => {
+      if (asked.current.has(index)) return;
+      asked.current.add(index);
+      const q = new URLSearchParams(query);
+      q.set('cursor', String(index * PAGE));
+      api<SystemList>('GET', `/systems?${q}`, undefined, controller.current!.signal).then(
+        (page) => setState((st) => ({ total: page.total, pages: new Map(st.pages).set(index, page.items), error: null })),
+        (error: unknown) => {
+          if ((error as Error).name === 'AbortError') return;
+          asked.current.delete(index);
+          setState((st) => ({ ...st, error: error as Error }));
+        },
+      );
+    },
+    [query],
+  );
+  useEffect(() => {
+    controller.current?.abort();
+    controller.current = new AbortController();
+    asked.current = new Set();
+    setState({ total: null, pages: new Map(), error: null });
+    fetchPage(0);
+    return () => controller.current?.abort();
+  }, [fetchPage]);
+  return {
+    ...state,
+    want: (i: number) => fetchPage(Math.floor(i / PAGE)),
+    row: (i: number): System | undefined => state.pages.get(Math.floor(i / PAGE))?.[i % PAGE],
+  };
+}
 
-/** The fleet: every system the selector matches, sortable, in a virtualised table (only the rows in view are in the page). */
+/** The fleet: the systems the selector matches, sorted and paged by the server, in a virtualised table (only the rows in view are in the page, and only their pages are fetched). */
 export function SystemsPage() {
   const [selector, setSelector] = useState(() => new URLSearchParams(location.search).get('select') ?? '');
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'display_name', dir: 1 });
-  const systems = useSystems(selector);
+  const systems = useSystemPages(selector, sort);
   const [groups] = useAsync(groupsBySystem, []);
-  const items = systems.state === 'ready' ? systems.value.items : null;
-  const sorted = useMemo(() => (items ? [...items].sort((a, b) => compare(a, b, sort.key) * sort.dir) : []), [items, sort]);
+  const total = systems.total ?? 0;
   const scroller = useRef<HTMLDivElement>(null);
-  const rows = useVirtualizer({ count: sorted.length, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 12 });
-  const error = systems.state === 'error' ? systems.error.message : null;
-  const count = items ? `${items.length.toLocaleString()} system${items.length === 1 ? '' : 's'}` : 'Loading…';
+  const rows = useVirtualizer({ count: total, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 12 });
+  const inView = rows.getVirtualItems();
+  const first = inView[0]?.index;
+  const last = inView.at(-1)?.index;
+  const { want } = systems;
+  useEffect(() => {
+    if (first === undefined || last === undefined) return;
+    want(first);
+    want(last);
+  }, [first, last, want]);
+  const error = systems.error instanceof ApiError && systems.error.status === 400 ? systems.error.message : null;
+  const count = systems.total === null ? 'Loading…' : `${total.toLocaleString()} system${total === 1 ? '' : 's'}`;
   return (
     <section className="page-fill">
       <h1>Systems</h1>
@@ -61,7 +119,7 @@ export function SystemsPage() {
         error={error}
         count={error ? undefined : count}
       />
-      <div className="table" role="table" aria-label="Systems" aria-rowcount={sorted.length + 1}>
+      <div className="table" role="table" aria-label="Systems" aria-rowcount={total + 1}>
         <div role="rowgroup">
           <div role="row" className="tr th systems-row">
             {COLUMNS.map(([key, label]) => (
@@ -80,8 +138,20 @@ export function SystemsPage() {
         </div>
         <div ref={scroller} className="tbody" role="rowgroup" data-testid="systems-rows">
           <div style={{ height: rows.getTotalSize(), position: 'relative' }}>
-            {rows.getVirtualItems().map((v) => {
-              const s = sorted[v.index]!;
+            {inView.map((v) => {
+              const s = systems.row(v.index);
+              if (!s)
+                return (
+                  <div
+                    role="row"
+                    aria-rowindex={v.index + 2}
+                    key={`row-${v.index}`}
+                    className="tr systems-row pending"
+                    style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW, transform: `translateY(${v.start}px)` }}
+                  >
+                    <div role="cell">…</div>
+                  </div>
+                );
               return (
                 <div
                   role="row"
@@ -118,7 +188,7 @@ export function SystemsPage() {
           </div>
         </div>
       </div>
-      {systems.state === 'error' && !error && <ErrorNote error={systems.error} />}
+      {systems.error && !error && <ErrorNote error={systems.error} />}
     </section>
   );
 }
