@@ -78,6 +78,14 @@ describe('the web console in a browser', () => {
     await page.getByTestId(`run-${web.systemId}`).getByRole('button').click();
     await expect.poll(() => page.getByTestId('stdout').textContent()).toBe(`first-${web.systemId}\nsecond-${web.systemId}\n`);
     expect(await page.getByTestId('count-failed').textContent()).toBe('0');
+    // The system's page lists the run among its recent ones, linked to this job.
+    const jobPath = new URL(page.url()).pathname;
+    await page.goto(new URL(`/console/systems/${web.systemId}`, page.url()).href);
+    const recent = page.getByRole('list', { name: 'Recent runs' });
+    await expect.poll(() => recent.getByRole('link').first().getAttribute('href')).toBe(jobPath);
+    expect(await recent.getByRole('listitem').first().textContent()).toContain('succeeded');
+    await page.goBack();
+    await page.waitForURL((url) => url.pathname === jobPath);
   });
 
   it.skipIf(skip)('cancels a long job', async () => {

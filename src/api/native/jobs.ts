@@ -42,6 +42,12 @@ export type Job = Static<typeof Job>;
 export const JobList = Type.Object({ items: Type.Array(Job), next_cursor: Nullable(Type.String()) });
 export type JobList = Static<typeof JobList>;
 
+/** GET /v1/systems/{id}/runs: the newest first. */
+export const SystemRunsQuery = Type.Object(
+  { limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1–200; 50 by default' })) },
+  { additionalProperties: false },
+);
+
 export const JobListQuery = Type.Object(
   { limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })), before: Type.Optional(Type.String({ maxLength: 40 })) },
   { additionalProperties: false },

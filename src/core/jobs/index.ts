@@ -146,6 +146,14 @@ export class JobService {
     return this.jobs.listRuns(actor.organizationId, jobId);
   }
 
+  /** A system's newest runs (1–200, of every job), newest first; NOT_FOUND for a system outside the organization. */
+  async runsOfSystem(actor: Actor, systemId: string, limit = 50): Promise<RunRecord[]> {
+    requireRole(actor, 'viewer');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw invalid('limit', 'must be an integer from 1 to 200');
+    if (!isId(systemId) || !(await this.systems.getSystem(actor.organizationId, systemId))) throw notFound('system', systemId);
+    return this.jobs.listRunsOfSystem(actor.organizationId, systemId, limit);
+  }
+
   async run(actor: Actor, id: string): Promise<RunRecord & RunOutput> {
     requireRole(actor, 'viewer');
     const run = isId(id) ? await this.jobs.getRun(actor.organizationId, id) : undefined;

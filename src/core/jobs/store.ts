@@ -126,6 +126,8 @@ export interface JobStore {
   listJobs(organizationId: string, limit: number, before?: string): Promise<JobRecord[]>;
   countRuns(jobId: string): Promise<Partial<Record<RunState, number>>>;
   listRuns(organizationId: string, jobId: string): Promise<RunRecord[]>;
+  /** A system's newest runs, of every job, newest first. */
+  listRunsOfSystem(organizationId: string, systemId: string, limit: number): Promise<RunRecord[]>;
   getRun(organizationId: string, id: string): Promise<(RunRecord & RunOutput) | undefined>;
   /** Systems of a job's runs in the given states. */
   systemsInStates(jobId: string, states: readonly RunState[]): Promise<string[]>;

@@ -96,6 +96,19 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
       return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
     },
 
+    async listRunsOfSystem(organizationId, systemId, limit) {
+      const rows = await db
+        .selectFrom('runs')
+        .leftJoin('systems', 'systems.id', 'runs.system_id')
+        .select([...RUN_COLUMNS, 'systems.hostname'])
+        .where('runs.organization_id', '=', organizationId)
+        .where('runs.system_id', '=', systemId)
+        .orderBy('runs.created_at', 'desc')
+        .orderBy('runs.id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(runFromRow);
+    },
     async listRuns(organizationId, jobId) {
       const rows = await db
         .selectFrom('runs')

@@ -1,4 +1,4 @@
-import type { GroupList, SessionList, System } from '../../../src/api/native/index.js';
+import type { GroupList, RunList, SessionList, System } from '../../../src/api/native/index.js';
 import { api } from '../api.js';
 import { Ago, ErrorNote, Online, StateBadge, useAsync } from '../components.js';
 import { Link } from '../router.js';
@@ -35,6 +35,7 @@ export function SystemPage({ id }: { id: string }) {
   const [system] = useAsync((signal) => api<System>('GET', `/systems/${encodeURIComponent(id)}`, undefined, signal), [id]);
   const [groups] = useAsync((signal) => api<GroupList>('GET', `/systems/${encodeURIComponent(id)}/groups`, undefined, signal), [id]);
   const [sessions] = useAsync((signal) => api<SessionList>('GET', '/sessions?limit=200', undefined, signal), [id]);
+  const [runs] = useAsync((signal) => api<RunList>('GET', `/systems/${encodeURIComponent(id)}/runs?limit=20`, undefined, signal), [id]);
   if (system.state === 'loading') return <p className="loading">Loading…</p>;
   if (system.state === 'error') return <ErrorNote error={system.error} />;
   const s = system.value;
@@ -91,6 +92,24 @@ export function SystemPage({ id }: { id: string }) {
       <div className="fact-tree">
         <FactTree name="facts" value={s.facts} />
       </div>
+      <h2>Recent runs</h2>
+      {runs.state === 'error' && <ErrorNote error={runs.error} />}
+      {runs.state === 'ready' &&
+        (runs.value.items.length === 0 ? (
+          <p className="muted">No runs yet.</p>
+        ) : (
+          <ul className="plain" aria-label="Recent runs">
+            {runs.value.items.map((r) => (
+              <li key={r.id}>
+                <Link to={`/jobs/${r.job_id}`}>
+                  <Ago at={r.created_at} />
+                </Link>{' '}
+                <StateBadge state={r.state} />
+                {r.exit_code !== null && <span className="muted"> exit {r.exit_code}</span>}
+              </li>
+            ))}
+          </ul>
+        ))}
       <h2>Sessions</h2>
       {sessions.state === 'ready' && (
         <ul className="plain">

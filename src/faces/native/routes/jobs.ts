@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { IdParams, Job, JobList, JobListQuery, LaunchBody, Launched, OutputQuery, RunList, RunWithOutput } from '../../../api/native/index.js';
+import { IdParams, Job, JobList, JobListQuery, LaunchBody, Launched, OutputQuery, RunList, RunWithOutput, SystemRunsQuery } from '../../../api/native/index.js';
 import { MusterError } from '../../../core/errors.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
@@ -76,6 +76,14 @@ export function jobRoutes(app: FastifyInstance, { core }: NativeDeps): void {
     { schema: { tags, summary: "A job's runs, one per system", params: IdParams, response: answers({ 200: RunList }) } },
     async (req) => ({
       items: (await core.jobs.runs(actorOf(req), req.params.id)).map(view.run),
+    }),
+  );
+
+  api.get(
+    '/systems/:id/runs',
+    { schema: { tags, summary: "A system's newest runs, of every job", params: IdParams, querystring: SystemRunsQuery, response: answers({ 200: RunList }) } },
+    async (req) => ({
+      items: (await core.jobs.runsOfSystem(actorOf(req), req.params.id, req.query.limit === undefined ? undefined : Number(req.query.limit))).map(view.run),
     }),
   );
 
