@@ -13,6 +13,14 @@ const INSERT_BATCH = 1000;
 
 /** Jobs and runs on Kysely: reads and launch here, the run engine in runs.ts. */
 export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities): JobStore {
+  /** An organization's runs with their system's hostname, as run records read them. */
+  const runsOf = (organizationId: string) =>
+    db
+      .selectFrom('runs')
+      .leftJoin('systems', 'systems.id', 'runs.system_id')
+      .select([...RUN_COLUMNS, 'systems.hostname'])
+      .where('runs.organization_id', '=', organizationId);
+
   return {
     ...runEngine(db, capabilities),
     ...eventReader(db),
@@ -97,11 +105,7 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
     },
 
     async listRunsOfSystem(organizationId, systemId, limit) {
-      const rows = await db
-        .selectFrom('runs')
-        .leftJoin('systems', 'systems.id', 'runs.system_id')
-        .select([...RUN_COLUMNS, 'systems.hostname'])
-        .where('runs.organization_id', '=', organizationId)
+      const rows = await runsOf(organizationId)
         .where('runs.system_id', '=', systemId)
         .orderBy('runs.created_at', 'desc')
         .orderBy('runs.id', 'desc')
@@ -110,15 +114,7 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
       return rows.map(runFromRow);
     },
     async listRuns(organizationId, jobId) {
-      const rows = await db
-        .selectFrom('runs')
-        .leftJoin('systems', 'systems.id', 'runs.system_id')
-        .select([...RUN_COLUMNS, 'systems.hostname'])
-        .where('runs.organization_id', '=', organizationId)
-        .where('runs.job_id', '=', jobId)
-        .orderBy('systems.hostname')
-        .orderBy('runs.id')
-        .execute();
+      const rows = await runsOf(organizationId).where('runs.job_id', '=', jobId).orderBy('systems.hostname').orderBy('runs.id').execute();
       return rows.map(runFromRow);
     },
 
