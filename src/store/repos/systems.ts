@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Selector } from '../../core/selectors/index.js';
-import type { SystemRecord, SystemStore } from '../../core/systems/index.js';
+import type { AgentFactsInput, SystemRecord, SystemStore } from '../../core/systems/index.js';
 import { selectorWhere } from '../selectors.js';
 import { applySystemPatch, deleteSystemRow, insertMemberships, querySystemPage } from './system-inventory.js';
 import { chunks } from '../chunks.js';
@@ -70,6 +70,21 @@ async function insertSystemRow(tx: Transaction<Schema>, s: SystemRecord, groupId
 }
 
 /** Systems on Kysely. */
+/** The columns an agent's reported facts set, with the address it reported from and when. */
+function factColumns(f: AgentFactsInput, publicIp: string | null, at: string) {
+  return {
+    os: f.os,
+    os_release: f.os_release,
+    arch: f.arch,
+    kernel: f.kernel ?? '',
+    agent_version: f.agent_version,
+    ip_addresses: toJson(f.ip_addresses),
+    facts: toJson(f),
+    public_ip: publicIp,
+    last_contact: at,
+  };
+}
+
 export function systemStore(db: Kysely<Schema>): SystemStore {
   return {
     async insertSystem(s, groupIds = []) {
@@ -159,38 +174,14 @@ export function systemStore(db: Kysely<Schema>): SystemStore {
     async recordConnect(id, f, publicIp, at, lease) {
       await db
         .updateTable('systems')
-        .set({
-          hostname: f.hostname,
-          os: f.os,
-          os_release: f.os_release,
-          arch: f.arch,
-          kernel: f.kernel ?? '',
-          agent_version: f.agent_version,
-          ip_addresses: toJson(f.ip_addresses),
-          facts: toJson(f),
-          public_ip: publicIp,
-          connected: 1,
-          replica_id: lease.replicaId,
-          lease_expires_at: lease.expiresAt,
-          last_contact: at,
-        })
+        .set({ ...factColumns(f, publicIp, at), hostname: f.hostname, connected: 1, replica_id: lease.replicaId, lease_expires_at: lease.expiresAt })
         .where('id', '=', id)
         .execute();
     },
     async recordFacts(id, f, publicIp, at) {
       await db
         .updateTable('systems')
-        .set({
-          os: f.os,
-          os_release: f.os_release,
-          arch: f.arch,
-          kernel: f.kernel ?? '',
-          agent_version: f.agent_version,
-          ip_addresses: toJson(f.ip_addresses),
-          facts: toJson(f),
-          public_ip: publicIp,
-          last_contact: at,
-        })
+        .set(factColumns(f, publicIp, at))
         .where('id', '=', id)
         .execute();
     },
