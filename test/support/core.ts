@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createCore, type Actor, type Core } from '../../src/core/index.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { Delivery, RunRef } from '../../src/core/jobs/index.js';
+import type { AgentResult } from '../../src/core/jobs/run-lifecycle.js';
 import { createStores, type Database } from '../../src/store/index.js';
 import { openMigrated, type TestDatabase } from './databases.js';
 
@@ -81,3 +82,21 @@ export const FACTS = {
   ip_addresses: ['10.0.0.5'],
   agent_version: '0.1.0',
 };
+
+/** An agent's result for a script that exited with `code` just now, having printed `stdout`. */
+export function exited(runId: string, code: number, stdout = ''): AgentResult {
+  const at = new Date().toISOString();
+  return {
+    run_id: runId,
+    outcome: 'exited',
+    exit_code: code,
+    signal: null,
+    started_at: at,
+    finished_at: at,
+    stdout,
+    stderr: '',
+    stdout_truncated: false,
+    stderr_truncated: false,
+    error: null,
+  };
+}

@@ -1,27 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentPublicKey, coreFixture, deliver, FACTS, type CoreFixture } from '../../../test/support/core.js';
+import { agentPublicKey, coreFixture, exited, deliver, FACTS, type CoreFixture } from '../../../test/support/core.js';
 import { DATABASES } from '../../../test/support/databases.js';
 import { newId } from '../ids.js';
 import type { AgentResult } from './run-lifecycle.js';
 import { createStores } from '../../store/index.js';
 import { JobSweeper } from './sweeper.js';
-
-function exited(runId: string, code: number): AgentResult {
-  const at = new Date().toISOString();
-  return {
-    run_id: runId,
-    outcome: 'exited',
-    exit_code: code,
-    signal: null,
-    started_at: at,
-    finished_at: at,
-    stdout: '',
-    stderr: '',
-    stdout_truncated: false,
-    stderr_truncated: false,
-    error: null,
-  };
-}
 
 describe.each(DATABASES)('job engine on $name', ({ name, skip }) => {
   let f: CoreFixture;

@@ -1,27 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coreFixture, FACTS, type CoreFixture } from '../../../test/support/core.js';
+import { coreFixture, exited as exitedWith, FACTS, type CoreFixture } from '../../../test/support/core.js';
 import { DATABASES } from '../../../test/support/databases.js';
 import { createStores } from '../../store/index.js';
-import { RunLifecycle, type AgentResult } from './run-lifecycle.js';
+import { RunLifecycle } from './run-lifecycle.js';
 import type { JobStore } from './store.js';
 
-function exited(runId: string, code: number): AgentResult {
-  const at = new Date().toISOString();
-  return {
-    run_id: runId,
-    outcome: 'exited',
-    exit_code: code,
-    signal: null,
-    started_at: at,
-    finished_at: at,
-    stdout: 'ok\n',
-    stderr: '',
-    stdout_truncated: false,
-    stderr_truncated: false,
-    error: null,
-  };
-}
+/** Its scripts print ok. */
+const exited = (runId: string, code: number) => exitedWith(runId, code, 'ok\n');
 
 function ed25519Pem(): string {
   return generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();

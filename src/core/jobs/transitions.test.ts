@@ -1,28 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coreFixture, FACTS, type CoreFixture } from '../../../test/support/core.js';
+import { coreFixture, exited, FACTS, type CoreFixture } from '../../../test/support/core.js';
 import { DATABASES } from '../../../test/support/databases.js';
 import { createStores } from '../../store/index.js';
-import type { AgentResult } from './run-lifecycle.js';
 import { JobSweeper } from './sweeper.js';
 import { TransitionSink, type Transition } from './transitions.js';
-
-function exited(runId: string, code: number): AgentResult {
-  const at = new Date().toISOString();
-  return {
-    run_id: runId,
-    outcome: 'exited',
-    exit_code: code,
-    signal: null,
-    started_at: at,
-    finished_at: at,
-    stdout: '',
-    stderr: '',
-    stdout_truncated: false,
-    stderr_truncated: false,
-    error: null,
-  };
-}
 
 function ed25519Pem(): string {
   return generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
