@@ -6,6 +6,7 @@
  * one side fails to compile on the other. It imports only its schema library
  * and the agent protocol (for the shells).
  */
+export * from './audit.js';
 export * from './common.js';
 export * from './ingest.js';
 export * from './inventory.js';
