@@ -3,23 +3,26 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectedSystems, measureFanout, type FanoutFigures } from './measure.js';
 import { startRealAgent, type RealAgent } from './real-agents.js';
-import { hubCounters, openFds, procCounters, startBenchServer, type BenchServer } from './server-child.js';
+import { hubCounters, openFds, processTree, startBenchServer, treeCounters, type BenchServer } from './server-child.js';
 import { enrollSystems, SimPool } from './sim-pool.js';
 
 /**
  * `npm run bench -- fanout [--sizes 1000,5000,10000] [--idle 10000,50000]
- * [--real 20] [--rounds 1] [--pg URL] [--no-sqlite] [--json]`
+ * [--real 20] [--rounds 1] [--workers 1,2] [--pg URL] [--no-sqlite] [--json]`
  *
  * A real `muster server` child process; N systems enrolled over the real API;
  * simulated agents in separate processes (bench/sim-agents.ts) that speak the
  * real protocol and answer every run at once; then `true` on 20 real agents.
- * PostgreSQL runs too when --pg or MUSTER_BENCH_PG_URL is given.
+ * PostgreSQL runs too when --pg or MUSTER_BENCH_PG_URL is given. With
+ * `--workers`, each database is measured once per worker count in the list
+ * (`muster server --workers N`), CPU and memory summed over every process.
  */
 interface Options {
   sizes: number[];
   idle: number[];
   real: number;
   rounds: number;
+  workers: number[];
   pg: string | undefined;
   sqlite: boolean;
   json: boolean;
@@ -28,6 +31,7 @@ interface Options {
 export interface IdleFigures {
   database: string;
   target: number;
+  workers: number;
   /** Sockets open on the agents' side after the upgrade (hello sent). */
   held: number;
   /** The server's own count (muster_agents_connected), or null when /metrics could not be reached (no free fd). */
@@ -50,6 +54,7 @@ function parseArgs(args: string[]): Options {
     idle: list('--idle', [10000, 50000]),
     real: Number(value('--real') ?? 20),
     rounds: Number(value('--rounds') ?? 1),
+    workers: list('--workers', [1]),
     pg: value('--pg') ?? process.env.MUSTER_BENCH_PG_URL,
     sqlite: !args.includes('--no-sqlite'),
     json: args.includes('--json'),
@@ -88,7 +93,7 @@ async function realAgents(server: BenchServer, n: number, rounds: number): Promi
       const f = await measureFanout(
         server,
         agents.map((a) => a.systemId),
-        `${n} real agents, \`true\``,
+        `${n} real agents, \`true\`${server.workers > 1 ? `, ${server.workers} workers` : ''}`,
       );
       progress(`${server.database}: ${n} real agents: all stored ${f.allStoredMs.toFixed(0)} ms, run p50 ${f.runP50Ms} ms p99 ${f.runP99Ms} ms`);
       out.push(f);
@@ -108,13 +113,14 @@ async function idle(server: BenchServer, pool: SimPool, target: number): Promise
     (c) => c.connected,
     () => null,
   );
-  const p = procCounters(server.pid);
+  const p = treeCounters(server.pid);
   return {
     database: server.database,
     target,
+    workers: server.workers,
     held: sim.open,
     serverCounted: counted,
-    serverFds: openFds(server.pid),
+    serverFds: processTree(server.pid).reduce((sum, pid) => sum + openFds(pid), 0),
     refused: sim.connectFailed,
     connectSeconds,
     serverRssMiB: p.rssBytes / 2 ** 20,
@@ -122,8 +128,9 @@ async function idle(server: BenchServer, pool: SimPool, target: number): Promise
   };
 }
 
-async function benchDatabase(database: 'sqlite' | 'postgres', o: Options): Promise<{ fanout: FanoutFigures[]; idle: IdleFigures[] }> {
-  const server = await startBenchServer(database, o.pg);
+async function benchDatabase(database: 'sqlite' | 'postgres', o: Options, workers: number): Promise<{ fanout: FanoutFigures[]; idle: IdleFigures[] }> {
+  const server = await startBenchServer(database, o.pg, 'warn', workers);
+  const label = workers > 1 ? `, ${workers} workers` : '';
   const dir = mkdtempSync(join(tmpdir(), 'muster-sim-'));
   const fanout: FanoutFigures[] = [];
   const idleFigures: IdleFigures[] = [];
@@ -144,7 +151,7 @@ async function benchDatabase(database: 'sqlite' | 'postgres', o: Options): Promi
         const f = await measureFanout(
           server,
           systems.slice(0, n).map((s) => s.id),
-          `${n} simulated agents`,
+          `${n} simulated agents${label}`,
           async () => (await pool!.stats()).cpuMs,
         );
         progress(
@@ -182,11 +189,11 @@ function table(fanout: FanoutFigures[], idleFigures: IdleFigures[]): string {
         `| ${f.database} | ${f.what} | ${f.n} | ${f.launchResponseMs.toFixed(0)} ms | ${f.allStoredMs.toFixed(0)} ms | ${f.serverSpanMs} ms | ${f.runP50Ms} ms | ${f.runP99Ms} ms | ${(f.serverCpuMs / 1000).toFixed(2)} s${f.dbCpuMs === null ? '' : ` (+ ${(f.dbCpuMs / 1000).toFixed(2)} s postgres)`} | ${f.serverPeakRssMiB.toFixed(0)} MiB | ${f.simCpuMs ? `${(f.simCpuMs / 1000).toFixed(2)} s` : '–'} |`,
     ),
     '',
-    '| database | idle agents asked | held (agents’ side) | server counts | server fds | refused | time to connect | server RSS | server fd limit |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| database | workers | idle agents asked | held (agents’ side) | server counts | server fds | refused | time to connect | server RSS | server fd limit (each) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...idleFigures.map(
       (i) =>
-        `| ${i.database} | ${i.target} | ${i.held} | ${i.serverCounted ?? 'unreachable (no free fd)'} | ${i.serverFds} | ${i.refused} | ${i.connectSeconds.toFixed(1)} s | ${i.serverRssMiB.toFixed(0)} MiB | ${i.serverFdLimit} |`,
+        `| ${i.database} | ${i.workers} | ${i.target} | ${i.held} | ${i.serverCounted ?? 'unreachable (no free fd)'} | ${i.serverFds} | ${i.refused} | ${i.connectSeconds.toFixed(1)} s | ${i.serverRssMiB.toFixed(0)} MiB | ${i.serverFdLimit} |`,
     ),
   ];
   return `${lines.join('\n')}\n`;
@@ -209,9 +216,11 @@ export async function runFanoutBench(args: string[]): Promise<void> {
   const idleFigures: IdleFigures[] = [];
   const dbs: Array<'sqlite' | 'postgres'> = [...(o.sqlite ? (['sqlite'] as const) : []), ...(o.pg ? (['postgres'] as const) : [])];
   for (const db of dbs) {
-    const r = await benchDatabase(db, o);
-    fanout.push(...r.fanout);
-    idleFigures.push(...r.idle);
+    for (const workers of o.workers) {
+      const r = await benchDatabase(db, o, workers);
+      fanout.push(...r.fanout);
+      idleFigures.push(...r.idle);
+    }
   }
   if (!o.pg) progress('postgres: skipped (pass --pg URL or set MUSTER_BENCH_PG_URL)');
   const end = {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { call } from '../test/support/server.js';
-import { procCounters, resetPeak, type BenchServer } from './server-child.js';
+import { processTree, procCounters, resetPeak, treeCounters, type BenchServer } from './server-child.js';
 
 /** One fan-out: a job to `n` systems whose agents answer at once. */
 export interface FanoutFigures {
@@ -108,8 +108,8 @@ export async function measureFanout(
 ): Promise<FanoutFigures> {
   const simBefore = await simCpuMs();
   const dbBefore = await pgBackendCpu(server);
-  const peakReset = resetPeak(server.pid);
-  const before = procCounters(server.pid);
+  const peakReset = processTree(server.pid).every(resetPeak);
+  const before = treeCounters(server.pid);
   const t0 = performance.now();
   const launched = await call(server.url, server.adminKey, 'POST', '/v1/jobs', { content: 'true', targets: { system_ids: systemIds }, ttl_s: 600 });
   const launchResponseMs = performance.now() - t0;
@@ -123,7 +123,7 @@ export async function measureFanout(
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   const allStoredMs = performance.now() - t0;
-  const after = procCounters(server.pid);
+  const after = treeCounters(server.pid);
   const simAfter = await simCpuMs();
   const dbAfter = await pgBackendCpu(server);
   const lat = await runLatencies(server, jobId);

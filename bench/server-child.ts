@@ -26,6 +26,8 @@ export interface BenchServer {
   dataDir: string;
   /** The scratch PostgreSQL database URL, when on PostgreSQL. */
   pgUrl: string | undefined;
+  /** Worker processes (`--workers`): `pid` is their primary, and CPU and memory are summed over all (treeCounters). */
+  workers: number;
   stderr(): string;
   stop(): Promise<void>;
 }
@@ -53,6 +55,42 @@ export function procCounters(pid: number): ProcCounters {
   const fdLimit = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? 0);
   const diskWriteBytes = Number(/^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
   return { cpuMs, rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), fdLimit, diskWriteBytes };
+}
+
+/** A process and its descendants (the workers of `muster server --workers N`), from /proc. */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(parents.get(out[i]!) ?? []));
+  return out;
+}
+
+/** procCounters summed over a process and its descendants (the fd limit is the first one's). */
+export function treeCounters(pid: number): ProcCounters {
+  const all = processTree(pid).map((p) => {
+    try {
+      return procCounters(p);
+    } catch {
+      return { cpuMs: 0, rssBytes: 0, hwmBytes: 0, fdLimit: 0, diskWriteBytes: 0 };
+    }
+  });
+  return all.reduce((sum, c) => ({
+    cpuMs: sum.cpuMs + c.cpuMs,
+    rssBytes: sum.rssBytes + c.rssBytes,
+    hwmBytes: sum.hwmBytes + c.hwmBytes,
+    fdLimit: sum.fdLimit,
+    diskWriteBytes: sum.diskWriteBytes + c.diskWriteBytes,
+  }));
 }
 
 /** How many file descriptors a process holds (its sockets, mostly). */
@@ -113,13 +151,23 @@ export function serverNodeFlags(): string[] {
 }
 
 /** Starts `muster server` on a fresh SQLite data dir, or on a scratch database created on `pgBase`. */
-export async function startBenchServer(database: 'sqlite' | 'postgres', pgBase?: string, logLevel = 'warn'): Promise<BenchServer> {
+export async function startBenchServer(database: 'sqlite' | 'postgres', pgBase?: string, logLevel = 'warn', workers = 1): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'muster-bench-'));
   const scratch = database === 'postgres' ? await scratchPg(pgBase!) : undefined;
   const port = await freePort();
   const adminKey = `mk_bench_${randomBytes(16).toString('hex')}`;
   const enrollmentKey = `mek_bench_${randomBytes(16).toString('hex')}`;
-  const args = [BIN, 'server', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(scratch ? ['--database-url', scratch.url] : [])];
+  const args = [
+    BIN,
+    'server',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--data-dir',
+    dataDir,
+    ...(scratch ? ['--database-url', scratch.url] : []),
+    '--workers',
+    String(workers),
+  ];
   const env = {
     ...process.env,
     MUSTER_BOOTSTRAP_API_KEY: adminKey,
@@ -143,6 +191,7 @@ export async function startBenchServer(database: 'sqlite' | 'postgres', pgBase?:
     database,
     dataDir,
     pgUrl: scratch?.url,
+    workers,
     stderr: () => stderr,
     stop: async () => {
       if (child.exitCode === null) {

@@ -41,6 +41,8 @@ export interface AppDeps {
   rateLimit?: RateLimitOptions | undefined;
   /** When set, /metrics answers only `Authorization: Bearer <this>`. */
   metricsToken?: string | undefined;
+  /** What /metrics answers, when not this process's registry alone (the sum over the workers of `--workers N`). */
+  metricsText?: (() => Promise<string>) | undefined;
 }
 
 /** Builds the HTTP app, apart from the server that runs it (tests use `inject()`). */
@@ -98,7 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (!metricsAllowed(req.headers.authorization)) {
       throw new MusterError('UNAUTHENTICATED', 'the metrics token is required (Authorization: Bearer <metrics_token>)');
     }
-    return reply.header('content-type', deps.registry.contentType).send(await deps.registry.metrics());
+    return reply.header('content-type', deps.registry.contentType).send(await (deps.metricsText ?? (() => deps.registry.metrics()))());
   });
 
   const pdb = deps.pdb ?? { auth: 'api_key', organization: 'default', maxCommandBytes: 20 * 1024 * 1024 };

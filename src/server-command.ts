@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Command } from 'commander';
 import { ConfigError } from './config/load.js';
 import { loadServerConfig, type ServerConfig } from './config/server.js';
@@ -16,6 +17,7 @@ export function registerServerCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--tls-cert <file>', "PEM certificate: serve HTTPS (needed by Puppet's PuppetDB terminus)")
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
+    .option('--workers <n>', 'server processes on this machine sharing the port and the database (default 1)')
     .option('--rotate-secret-key', "re-seal every trigger secret with a new key in the data dir's secret-key file, then exit (server stopped)")
     .action(async (opts: Record<string, string | undefined>) => {
       let config;
@@ -28,6 +30,7 @@ export function registerServerCommand(program: Command): void {
           log_level: opts.logLevel,
           tls_cert: opts.tlsCert,
           tls_key: opts.tlsKey,
+          workers: opts.workers === undefined ? undefined : Number(opts.workers),
         });
       } catch (err) {
         if (err instanceof ConfigError) exitWith(2, err.message);
@@ -36,17 +39,23 @@ export function registerServerCommand(program: Command): void {
       if (opts.rotateSecretKey) return rotateSecretKey(config);
       // For the server alone: slower old-generation growth while its heap is small (src/lib/heap-growth.ts).
       tuneHeapGrowth();
-      const { startServer } = await import('./server.js');
       let server;
       try {
-        server = await startServer(config);
+        server =
+          config.workers > 1 ? await (await import('./server-cluster.js')).startClustered(config) : await (await import('./server.js')).startServer(config);
       } catch (err) {
         if (isMusterError(err, 'INVALID_ARGUMENT')) exitWith(2, `invalid config ${err.message}`);
         exitWith(1, `cannot start: ${(err as Error).message}`);
       }
       let signals = 0;
+      let shuttingDown = false;
       const shutdown = (signal: string) => {
         if (++signals > 1) exitWith(1, `second ${signal}: exiting without a clean shutdown`);
+        stop();
+      };
+      const stop = () => {
+        if (shuttingDown) return;
+        shuttingDown = true;
         const force = setTimeout(() => exitWith(1, `shutdown took longer than ${config.shutdown_timeout_s} s`), config.shutdown_timeout_s * 1000);
         force.unref();
         server.stop().then(
@@ -56,6 +65,12 @@ export function registerServerCommand(program: Command): void {
       };
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
+      // A worker of `--workers N`: Ctrl-C reaches it and its primary at once, and the primary then asks again
+      // (a stop, not a second signal); a worker whose primary is gone stops too, freeing the port.
+      if (cluster.isWorker) {
+        process.on('message', (message: unknown) => (message as { muster?: string } | null)?.muster === 'stop' && stop());
+        process.on('disconnect', stop);
+      }
     });
 }
 

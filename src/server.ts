@@ -6,13 +6,14 @@ import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
 import { buildApp } from './app.js';
 import type { RouteAuth } from './faces/face.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { createCore } from './core/index.js';
+import { randomBytes } from 'node:crypto';
+import { createCore, type Core, type CoreStores as Stores } from './core/index.js';
 import { JobSweeper } from './core/jobs/index.js';
 import { Scheduler } from './core/schedules/scheduler.js';
 import { parseListen, type ServerConfig } from './config/server.js';
 import { AgentHub, type AgentHubOptions } from './hub/agent-hub.js';
 import { hubMetrics } from './hub/metrics.js';
-import { createStores, discardFiles, migrate } from './store/index.js';
+import { createStores, discardFiles, migrate, type Database, type WakeChannel } from './store/index.js';
 import { DEFAULT_WORKER_OPTIONS, IngestWorkers } from './core/ingest/index.js';
 import { readFileSync } from 'node:fs';
 import { MusterError } from './core/errors.js';
@@ -22,6 +23,17 @@ import { openSecretKeyring, prepareDataDir } from './server-secrets.js';
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
+
+/** How a worker of `muster server --workers N` runs (src/server-cluster.ts): its place, and the wake-ups between its siblings on SQLite. */
+export interface WorkerRole {
+  index: number;
+  /** The siblings' wake-up channel where the database has none of its own (SQLite); PostgreSQL's NOTIFY serves otherwise. */
+  wake: WakeChannel | undefined;
+  /** Told once this worker listens. */
+  listening(url: string, replicaId: string): void;
+  /** Every worker's metrics, summed by the primary: a scrape reaches one worker, and answers for all. */
+  metrics(registry: Registry): () => Promise<string>;
+}
 
 export interface RunningServer {
   url: string;
@@ -45,20 +57,11 @@ function writeSecret(dir: string, name: string, secret: string): string {
 export async function startServer(
   config: ServerConfig,
   logger: Logger = pino({ level: config.log_level }),
-  options: { scheduleClock?: Clock; hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'> } = {},
+  options: { scheduleClock?: Clock; hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'>; worker?: WorkerRole } = {},
 ): Promise<RunningServer> {
-  // The data dir (0700) and its checks come first, before SQLite or a key file is created in it.
-  const dataDir = prepareDataDir(config, logger);
-  const database = await openDatabase(config, logger);
-  let secrets;
-  try {
-    await migrate(database.db);
-    secrets = await openSecretKeyring(config, dataDir, database, logger);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
-  const stores = createStores(database, { secrets });
+  const { database, stores } = await openStorage(config, logger);
+  const { worker } = options;
+  const wake = database.wake ?? worker?.wake;
   let hub: AgentHub | undefined;
   const core = createCore({
     stores,
@@ -68,7 +71,7 @@ export async function startServer(
     lostGraceS: config.lost_grace_s,
     onBackgroundError: (err, context) =>
       logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
-    ingestWaker: database.wake,
+    ingestWaker: wake,
     sessionLink: () => hub?.sessions,
   });
   const registry = new Registry();
@@ -87,16 +90,16 @@ export async function startServer(
     core,
     logger: logger.child({ component: 'hub' }),
     metrics: hubMetrics(registry),
-    wake: database.wake,
-    ...(config.replica_id ? { replicaId: config.replica_id } : {}),
+    wake,
+    ...replicaIdOf(config, worker),
     ...options.hub,
   });
   // A deleted system's agent is disconnected here, and on the other replicas through the wake channel.
   core.systems.onRemoved((id) => {
     hub?.disconnect(id);
-    database.wake?.publish(SYSTEM_REMOVED, id).catch((err: unknown) => logger.warn({ err }, 'could not tell other replicas about a deleted system'));
+    wake?.publish(SYSTEM_REMOVED, id).catch((err: unknown) => logger.warn({ err }, 'could not tell other replicas about a deleted system'));
   });
-  database.wake?.subscribe((topic, payload) => {
+  wake?.subscribe((topic, payload) => {
     if (topic === SYSTEM_REMOVED) hub?.disconnect(payload);
   });
   const sweeper = new JobSweeper(
@@ -108,13 +111,8 @@ export async function startServer(
     core.transitions,
   );
 
-  const boot = await core.organizations.bootstrap({ apiKey: config.bootstrap_api_key, enrollmentKey: config.bootstrap_enrollment_key });
-  if (boot.created) announceKeys(config.data_dir, boot.created, Boolean(config.bootstrap_api_key), Boolean(config.bootstrap_enrollment_key));
-  // A single node knows nobody is connected yet; replicas keep each other's leases.
-  if (!database.capabilities.supportsReplicas) await stores.systems.clearConnections();
-  if (!database.capabilities.supportsReplicas) await stores.ingestQueue.releaseLeases();
-  // Nor is any shell: a single node's sessions lived on its own connections.
-  if (!database.capabilities.supportsReplicas) await core.sessions.endUnfinished();
+  // The cluster's primary did this before forking; a worker's siblings hold leases it must not clear.
+  if (!worker) await firstStart(config, core, stores, database);
 
   const app = await buildApp({
     core,
@@ -132,6 +130,7 @@ export async function startServer(
     pdb: { auth: config.pdb_auth, organization: config.pdb_organization, maxCommandBytes: config.ingest_max_command_bytes },
     rateLimit: { max: config.rate_limit_max, windowMs: config.rate_limit_window_s * 1000 },
     metricsToken: config.metrics_token,
+    metricsText: worker?.metrics(registry),
   });
   const { host, port } = parseListen(config.listen);
   try {
@@ -170,7 +169,10 @@ export async function startServer(
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   const url = `${config.tls_cert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
-  logger.info({ url, database: database.capabilities.name, version: VERSION }, 'muster server listening');
+  if (worker) {
+    worker.listening(url, hub.replicaId);
+    logger.info({ url, replica: hub.replicaId }, 'worker listening');
+  } else logger.info({ url, database: database.capabilities.name, version: VERSION }, 'muster server listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -185,9 +187,45 @@ export async function startServer(
         await hub.stop();
         await app.close();
         await database.close();
+        await worker?.wake?.close();
         logger.info('stopped');
       })()),
   };
+}
+
+/** The data dir (0700, checked first, before SQLite or a key file is created in it), the migrated database and its stores. */
+export async function openStorage(config: ServerConfig, logger: Logger): Promise<{ database: Database; stores: Stores }> {
+  const dataDir = prepareDataDir(config, logger);
+  const database = await openDatabase(config, logger);
+  try {
+    await migrate(database.db);
+    const secrets = await openSecretKeyring(config, dataDir, database, logger);
+    return { database, stores: createStores(database, { secrets }) };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
+
+/**
+ * What the first process over a database does before serving: the default
+ * organization and its keys, and on a single node (SQLite) the end of what
+ * the previous process held, since nobody is connected to a server that was
+ * not running and no shell outlived it. Replicas keep each other's leases.
+ */
+export async function firstStart(config: ServerConfig, core: Core, stores: Stores, database: Database): Promise<void> {
+  const boot = await core.organizations.bootstrap({ apiKey: config.bootstrap_api_key, enrollmentKey: config.bootstrap_enrollment_key });
+  if (boot.created) announceKeys(config.data_dir, boot.created, Boolean(config.bootstrap_api_key), Boolean(config.bootstrap_enrollment_key));
+  if (database.capabilities.supportsReplicas) return;
+  await stores.systems.clearConnections();
+  await stores.ingestQueue.releaseLeases();
+  await core.sessions.endUnfinished();
+}
+
+/** The hub's replica id: the configured one (with the worker's index under `--workers`), else a random one (tests pin theirs). */
+function replicaIdOf(config: ServerConfig, worker: WorkerRole | undefined): { replicaId?: string } {
+  if (!worker) return config.replica_id ? { replicaId: config.replica_id } : {};
+  return { replicaId: `${config.replica_id ?? randomBytes(6).toString('hex')}-w${worker.index}` };
 }
 
 /** The HTTPS material, when configured (both files, or neither). */

@@ -34,6 +34,13 @@ export const ServerConfigSchema = Type.Object(
           "This replica's id among the servers sharing one PostgreSQL (shown as the holder of each agent's connection); random per process when unset",
       }),
     ),
+    workers: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 1,
+      description:
+        'Server processes on this machine, sharing the listening port (node:cluster) and the database; each holds its own agents, and jobs reach the agents of every one',
+    }),
     pg_statement_timeout_ms: Type.Integer({
       minimum: 0,
       maximum: 3_600_000,
@@ -132,6 +139,7 @@ const BINDINGS: EnvBinding[] = [
   { key: 'shutdown_timeout_s', env: 'MUSTER_SHUTDOWN_TIMEOUT_S', kind: 'integer' },
   { key: 'pg_pool_size', env: 'MUSTER_PG_POOL_SIZE', kind: 'integer' },
   { key: 'replica_id', env: 'MUSTER_REPLICA_ID', kind: 'string' },
+  { key: 'workers', env: 'MUSTER_WORKERS', kind: 'integer' },
   { key: 'pg_statement_timeout_ms', env: 'MUSTER_PG_STATEMENT_TIMEOUT_MS', kind: 'integer' },
   { key: 'lost_grace_s', env: 'MUSTER_LOST_GRACE_S', kind: 'integer' },
   { key: 'sweep_interval_ms', env: 'MUSTER_SWEEP_INTERVAL_MS', kind: 'integer' },

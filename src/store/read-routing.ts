@@ -84,9 +84,17 @@ export class ReadRoutingDriver implements Driver {
     return this.durability !== undefined;
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  /**
+   * `begin immediate`: the write lock is taken at the start. With several
+   * processes on one file (`muster server --workers N`), a deferred
+   * transaction that read first and then writes fails at once with
+   * SQLITE_BUSY when a sibling committed in between — the busy timeout
+   * cannot help it — while an immediate one waits its turn for the lock.
+   * SQLite has no isolation levels to set, so `settings` has nothing to say.
+   */
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
     const routed = connection as RoutingConnection;
-    await this.writer.beginTransaction(await routed.writerFor('write'), settings);
+    await (await routed.writerFor('write')).executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
