@@ -17,12 +17,37 @@ import { createStores, discardFiles, migrate, type Database, type WakeChannel } 
 import { DEFAULT_WORKER_OPTIONS, IngestWorkers } from './core/ingest/index.js';
 import { readFileSync } from 'node:fs';
 import { MusterError } from './core/errors.js';
+import type { SecretKeyring } from './lib/secret-box.js';
 import { VERSION } from './version.js';
 import { openDatabase } from './server-database.js';
 import { openSecretKeyring, prepareDataDir } from './server-secrets.js';
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
+/** Wake-channel topic: runs or their output changed here (live streams elsewhere re-read). */
+const STREAMS_CHANGED = 'streams';
+const STREAM_RELAY_MS = 50;
+
+/** `fn` at most once per `ms`: a call within the window schedules one more call at its end. */
+function throttled(ms: number, fn: () => unknown): () => void {
+  let last = 0;
+  let pending: NodeJS.Timeout | undefined;
+  return () => {
+    if (pending) return;
+    const wait = last + ms - Date.now();
+    if (wait <= 0) {
+      last = Date.now();
+      fn();
+      return;
+    }
+    pending = setTimeout(() => {
+      pending = undefined;
+      last = Date.now();
+      fn();
+    }, wait);
+    pending.unref();
+  };
+}
 
 /** How a worker of `muster server --workers N` runs (src/server-cluster.ts): its place, and the wake-ups between its siblings on SQLite. */
 export interface WorkerRole {
@@ -59,7 +84,7 @@ export async function startServer(
   logger: Logger = pino({ level: config.log_level }),
   options: { scheduleClock?: Clock; hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'>; worker?: WorkerRole } = {},
 ): Promise<RunningServer> {
-  const { database, stores } = await openStorage(config, logger);
+  const { database, stores, secrets } = await openStorage(config, logger);
   const { worker } = options;
   const wake = database.wake ?? worker?.wake;
   let hub: AgentHub | undefined;
@@ -92,6 +117,7 @@ export async function startServer(
     metrics: hubMetrics(registry),
     wake,
     ...replicaIdOf(config, worker),
+    peers: peersOf(config, worker, secrets),
     ...options.hub,
   });
   // A deleted system's agent is disconnected here, and on the other replicas through the wake channel.
@@ -101,7 +127,11 @@ export async function startServer(
   });
   wake?.subscribe((topic, payload) => {
     if (topic === SYSTEM_REMOVED) hub?.disconnect(payload);
+    if (topic === STREAMS_CHANGED) core.streamWakeup.wakeLocal();
   });
+  // Live streams on the other replicas see output stored here at once instead of at their next poll,
+  // with at most one wake-up per STREAM_RELAY_MS however fast output arrives.
+  if (wake) core.streamWakeup.relayTo(throttled(STREAM_RELAY_MS, () => wake.publish(STREAMS_CHANGED, '').catch(() => undefined)));
   const sweeper = new JobSweeper(
     stores.jobs,
     { runsCreated: (ids) => hub.runsCreated(ids), cancelRuns: (runs) => hub.cancelRuns(runs) },
@@ -140,7 +170,7 @@ export async function startServer(
     await database.close();
     throw err;
   }
-  hub.start();
+  await hub.start();
   sweeper.start();
   // Tests inject a clock to move schedules without waiting for them.
   const scheduler = new Scheduler(stores.scripts, core.scripts, options.scheduleClock ?? systemClock, config.schedule_interval_ms, {
@@ -194,13 +224,13 @@ export async function startServer(
 }
 
 /** The data dir (0700, checked first, before SQLite or a key file is created in it), the migrated database and its stores. */
-export async function openStorage(config: ServerConfig, logger: Logger): Promise<{ database: Database; stores: Stores }> {
+export async function openStorage(config: ServerConfig, logger: Logger): Promise<{ database: Database; stores: Stores; secrets: SecretKeyring }> {
   const dataDir = prepareDataDir(config, logger);
   const database = await openDatabase(config, logger);
   try {
     await migrate(database.db);
     const secrets = await openSecretKeyring(config, dataDir, database, logger);
-    return { database, stores: createStores(database, { secrets }) };
+    return { database, stores: createStores(database, { secrets }), secrets };
   } catch (err) {
     await database.close();
     throw err;
@@ -220,6 +250,17 @@ export async function firstStart(config: ServerConfig, core: Core, stores: Store
   await stores.systems.clearConnections();
   await stores.ingestQueue.releaseLeases();
   await core.sessions.endUnfinished();
+}
+
+/**
+ * Where this replica listens for its peers (sessions across replicas): a
+ * worker of `--workers N` on a loopback port of its own; a replica on
+ * PostgreSQL where `peer_listen` says; a single server nowhere.
+ */
+function peersOf(config: ServerConfig, worker: WorkerRole | undefined, keyring: SecretKeyring): AgentHubOptions['peers'] {
+  const listen = config.peer_listen ?? (worker ? '127.0.0.1:0' : undefined);
+  if (!listen) return undefined;
+  return { keyring, listen: parseListen(listen), advertise: config.peer_url };
 }
 
 /** The hub's replica id: the configured one (with the worker's index under `--workers`), else a random one (tests pin theirs). */

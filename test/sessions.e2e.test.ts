@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DATABASES, type TestDatabase } from './support/databases.js';
 import { BIN, muster, startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
 import { call } from './support/server.js';
-import { PtyProcess, TerminalClient } from './support/terminal.js';
+import { exerciseShell, PtyProcess, TerminalClient } from './support/terminal.js';
 
 /** A command's stdout; an exit status of 1 (pgrep: nothing matched) is an empty answer. */
 const stdoutOf = (file: string, args: string[]) =>
@@ -47,15 +47,9 @@ describe.each(DATABASES)('jump sessions end to end on $name', ({ name, skip }) =
     expect(opened.status, opened.text).toBe(201);
     expect(opened.body).toMatchObject({ system_id: web.systemId, state: 'active', pty: true, notice: null, criteria: { tag: 'web' } });
     const t = terminal(opened.body.id);
-    await t.opened;
-    t.type('echo $((6*7))\n');
-    await t.sees(/^42\r?$/m);
-    t.resize(100, 30);
-    t.type('stty size\n');
-    await t.sees(/^30 100\r?$/m);
-    t.type('exit 7\n');
-    expect(await t.exit()).toMatchObject({ reason: 'exited', exit_code: 7, signal: null });
-    expect((await t.closed).code).toBe(1000);
+    const { exit, closeCode } = await exerciseShell(t);
+    expect(exit).toMatchObject({ reason: 'exited', exit_code: 7, signal: null });
+    expect(closeCode).toBe(1000);
     const shown = await api('GET', `/v1/sessions/${opened.body.id}`);
     expect(shown.body).toMatchObject({ state: 'ended', end_reason: 'exited', exit_code: 7, ended_at: expect.any(String) });
     const rec = await api('GET', `/v1/sessions/${opened.body.id}/recording`);

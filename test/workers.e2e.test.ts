@@ -8,6 +8,8 @@ import type { Database } from '../src/store/index.js';
 import { createTestDatabase, DATABASES, type TestDatabase } from './support/databases.js';
 import { startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
 import { call } from './support/server.js';
+import { readSse } from './support/sse.js';
+import { exerciseShell, TerminalClient } from './support/terminal.js';
 
 /** The JSON log lines a process printed with this message. */
 function logLines(output: string, msg: string): Array<Record<string, unknown>> {
@@ -121,13 +123,82 @@ describe.each(DATABASES)('muster server --workers 2, on $name', ({ name, skip })
   );
 
   it.skipIf(skip)('answers /metrics for every worker, whichever one a scrape reaches', async () => {
-    const scrapes = await Promise.all(Array.from({ length: 6 }, () => ownConnection(server.url, server.adminKey, 'GET', '/metrics')));
+    // One after another: the primary hands each new connection to the next free worker.
+    const scrapes = [];
+    for (let i = 0; i < 6; i++) scrapes.push(await ownConnection(server.url, server.adminKey, 'GET', '/metrics'));
     const connected = scrapes.map((s) => Number(/^muster_agents_connected (\d+)$/m.exec(s.text)?.[1]));
     expect(connected).toEqual(scrapes.map(() => agents.length));
     // Each scrape was served by one worker, and both served some.
     const scrapedBy = logLines(server.proc.stdout, 'request').filter((l) => l.url === '/metrics');
     expect(new Set(scrapedBy.map((l) => l.worker))).toEqual(new Set([0, 1]));
   });
+
+  it.skipIf(skip)(
+    'opens a shell through either worker on an agent either holds, and a viewer attaches through either',
+    async () => {
+      const held = await holders();
+      const workerOf = new Map(logLines(server.proc.stdout, 'worker listening').map((l) => [l.replica as string, l.worker as number]));
+      let openedElsewhere = 0;
+      let attachedElsewhere = 0;
+      // Each request and each socket is a connection of its own, handed to the next worker: every agent, twice.
+      for (let i = 0; i < agents.length * 2 && !(openedElsewhere && attachedElsewhere); i++) {
+        const agent = agents[i % agents.length]!;
+        const opened = await ownConnection(server.url, server.adminKey, 'POST', '/v1/sessions', { system_id: agent.systemId, cols: 80, rows: 24 });
+        expect(opened.status, opened.text).toBe(201);
+        const { exit, closeCode } = await exerciseShell(new TerminalClient(server.url, server.adminKey, opened.body.id));
+        expect(exit).toMatchObject({ reason: 'exited', exit_code: 7 });
+        expect(closeCode).toBe(1000);
+        const holder = workerOf.get(held.get(agent.systemId)!);
+        // The log names the worker that served the open and the one the viewer's socket reached.
+        const openedBy = (
+          await waitFor(
+            async () => logLines(server.proc.stdout, 'request').filter((l) => l.method === 'POST' && l.url === '/v1/sessions')[i],
+            'the open to be logged',
+          )
+        ).worker;
+        const attachedBy = (
+          await waitFor(async () => logLines(server.proc.stdout, 'viewer attached').find((l) => l.session_id === opened.body.id), 'the attach to be logged')
+        ).worker;
+        if (openedBy !== holder) openedElsewhere++;
+        if (attachedBy !== holder) attachedElsewhere++;
+        const recorded = await api('GET', `/v1/sessions/${opened.body.id}/recording`);
+        expect(recorded.text).toContain('42');
+      }
+      expect(openedElsewhere).toBeGreaterThan(0);
+      expect(attachedElsewhere).toBeGreaterThan(0);
+    },
+    120_000,
+  );
+
+  it.skipIf(skip)(
+    "follows each run's live output through either worker, wherever its agent is held",
+    async () => {
+      const held = await holders();
+      const workerOf = new Map(logLines(server.proc.stdout, 'worker listening').map((l) => [l.replica as string, l.worker as number]));
+      const systemIds = agents.map((a) => a.systemId);
+      let followedElsewhere = 0;
+      for (let round = 0; round < 3 && followedElsewhere === 0; round++) {
+        const { status, body } = await api('POST', '/v1/jobs', { content: 'echo one; sleep 0.5; echo two', targets: { system_ids: systemIds } });
+        expect(status).toBe(201);
+        for (const run of body.runs as Array<{ id: string; system_id: string }>) {
+          // Each stream is a connection of its own (it is aborted at the end), handed to the next worker.
+          const { events } = await readSse(`${server.url}/v1/runs/${run.id}/events`, { authorization: `Bearer ${server.adminKey}` }, (e) => e.event === 'end');
+          const output = events
+            .filter((e) => e.event === 'output')
+            .map((e) => e.data.data)
+            .join('');
+          expect(output).toBe('one\ntwo\n');
+          const line = await waitFor(
+            async () => logLines(server.proc.stdout, 'request').find((l) => l.url === `/v1/runs/${run.id}/events`),
+            'the stream to be logged',
+          );
+          if (line.worker !== workerOf.get(held.get(run.system_id)!)) followedElsewhere++;
+        }
+      }
+      expect(followedElsewhere).toBeGreaterThan(0);
+    },
+    120_000,
+  );
 
   it.skipIf(skip)(
     'a worker killed mid-job: its agents reconnect to the others, every run ends once, and the primary starts another',

@@ -41,6 +41,16 @@ export const ServerConfigSchema = Type.Object(
       description:
         'Server processes on this machine, sharing the listening port (node:cluster) and the database; each holds its own agents, and jobs reach the agents of every one',
     }),
+    peer_listen: Type.Optional(
+      Type.String({
+        pattern: '^(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$',
+        description:
+          'HOST:PORT where this replica listens for the other replicas, so that a shell session opened or attached through one reaches the agent another holds; a worker of --workers uses a loopback port of its own when unset',
+      }),
+    ),
+    peer_url: Type.Optional(
+      Type.String({ pattern: '^wss?://', description: 'The ws:// address the other replicas use to reach peer_listen, when not the address listened on' }),
+    ),
     pg_statement_timeout_ms: Type.Integer({
       minimum: 0,
       maximum: 3_600_000,
@@ -140,6 +150,8 @@ const BINDINGS: EnvBinding[] = [
   { key: 'pg_pool_size', env: 'MUSTER_PG_POOL_SIZE', kind: 'integer' },
   { key: 'replica_id', env: 'MUSTER_REPLICA_ID', kind: 'string' },
   { key: 'workers', env: 'MUSTER_WORKERS', kind: 'integer' },
+  { key: 'peer_listen', env: 'MUSTER_PEER_LISTEN', kind: 'string' },
+  { key: 'peer_url', env: 'MUSTER_PEER_URL', kind: 'string' },
   { key: 'pg_statement_timeout_ms', env: 'MUSTER_PG_STATEMENT_TIMEOUT_MS', kind: 'integer' },
   { key: 'lost_grace_s', env: 'MUSTER_LOST_GRACE_S', kind: 'integer' },
   { key: 'sweep_interval_ms', env: 'MUSTER_SWEEP_INTERVAL_MS', kind: 'integer' },

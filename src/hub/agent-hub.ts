@@ -8,7 +8,9 @@ import { ConnectionRegistry } from './connection-registry.js';
 import type { AgentSocket } from './connection.js';
 import type { HubMetrics } from './metrics.js';
 import { RunChannel } from './run-channel.js';
-import { SessionChannel } from './session-channel.js';
+import type { SessionLink } from '../core/sessions/index.js';
+import { PeerSessions, type PeerSessionsOptions } from './peer-sessions.js';
+import { localSessionLink, SessionChannel } from './session-channel.js';
 
 export interface AgentHubOptions {
   core: Core;
@@ -25,6 +27,8 @@ export interface AgentHubOptions {
   /** How often the leases of the agents connected here are renewed. */
   renewIntervalMs?: number;
   helloTimeoutMs?: number;
+  /** Sessions across replicas: where this one listens for its peers (absent: its own agents' sessions only). */
+  peers?: Pick<PeerSessionsOptions, 'keyring' | 'listen' | 'advertise'> | undefined;
 }
 
 /** A fresh replica id: a process that restarts is a new holder, and the old one's leases expire or were released. */
@@ -41,8 +45,11 @@ export class AgentHub {
   readonly replicaId: string;
   private readonly connections: ConnectionRegistry;
   private readonly runs: RunChannel;
-  /** The live sessions of the agents connected here (core reaches them as its SessionLink). */
-  readonly sessions: SessionChannel;
+  /** The live sessions of the agents connected here. */
+  private readonly sessionChannel: SessionChannel;
+  private readonly peers: PeerSessions | undefined;
+  /** How core reaches shells: here, or through the peer holding the agent. */
+  readonly sessions: SessionLink;
 
   constructor(options: AgentHubOptions) {
     const { core, logger, metrics, wake } = options;
@@ -67,16 +74,22 @@ export class AgentHub {
       pollIntervalMs: options.pollIntervalMs ?? 5_000,
     });
     this.connections.register(this.runs);
-    this.sessions = new SessionChannel({ sessions: core.sessions, connections: this.connections, replicaId: this.replicaId, logger });
-    this.connections.register(this.sessions);
+    this.sessionChannel = new SessionChannel({ sessions: core.sessions, connections: this.connections, replicaId: this.replicaId, logger });
+    this.connections.register(this.sessionChannel);
+    this.peers = options.peers
+      ? new PeerSessions({ ...options.peers, local: this.sessionChannel, presence: core.systems, logger: logger.child({ component: 'peers' }), leaseMs })
+      : undefined;
+    this.sessions = this.peers ?? localSessionLink(this.sessionChannel);
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    await this.peers?.start();
     this.connections.start();
   }
 
   /** Closes every agent connection and releases their leases (agents reconnect, to this server's successor or a sibling). */
   async stop(): Promise<void> {
+    await this.peers?.stop();
     await this.connections.stop();
   }
 

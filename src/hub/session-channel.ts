@@ -47,7 +47,7 @@ interface Live {
  * channel holds each session's idle and maximum-duration timers, and ends a
  * session whose agent disconnects.
  */
-export class SessionChannel implements Channel, SessionLink {
+export class SessionChannel implements Channel {
   readonly family = 'session';
   readonly maxQueued = SESSION_QUEUE;
   private readonly live = new Map<string, Live>();
@@ -247,6 +247,16 @@ export class SessionChannel implements Channel, SessionLink {
       .ended(live.session.id, end)
       .catch((err: unknown) => this.opts.logger.warn({ err, session_id: live.session.id }, 'could not record the end of a session'));
   }
+}
+
+/** The session link of a replica without peers: its own agents' sessions only. */
+export function localSessionLink(channel: SessionChannel): SessionLink {
+  return {
+    reach: async (systemId) => (channel.connected(systemId) ? channel.replicaId : undefined),
+    open: (session) => channel.open(session),
+    attach: async (session, viewer) => channel.attach(session.id, viewer),
+    close: (session, end) => channel.close(session.id, end),
+  };
 }
 
 function exitEnd(exitCode: number | null, signal: string | null, error: string | null): SessionEnd {

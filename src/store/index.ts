@@ -17,6 +17,7 @@ import { attributeStore } from './repos/attributes.js';
 import { integerIdStore } from './repos/integer-ids.js';
 import { ingestDataStore, ingestQueueStore } from './ingest/index.js';
 
+import { attachTicketStore, replicaPeerStore } from './repos/replica-peers.js';
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
 export { discardFiles } from './ingest/index.js';
 export { sealTriggerSecrets, type SealingReport } from './repos/triggers.js';
@@ -31,7 +32,7 @@ export function createStores(database: Database, options: { secrets?: SecretKeyr
   return {
     organizations: organizationStore(db),
     keys: keyStore(db),
-    systems: systemStore(db),
+    systems: { ...systemStore(db), ...replicaPeerStore(db) },
     jobs: jobStore(db, capabilities),
     scripts: scriptStore(db),
     audit: auditSink(db),
@@ -42,7 +43,7 @@ export function createStores(database: Database, options: { secrets?: SecretKeyr
     ingestData: ingestDataStore(db, capabilities),
     triggers: triggerStore(db, options.secrets ?? ephemeralKeyring()),
     commandResults: commandResultStore(db),
-    sessions: sessionStore(db),
+    sessions: { ...sessionStore(db), ...attachTicketStore(db) },
     attributes: attributeStore(db),
     numbers: integerIdStore(db),
   };

@@ -87,6 +87,23 @@ export class TerminalClient extends EventEmitter {
   }
 }
 
+/**
+ * What a user checks of a shell first: it computes (`echo $((6*7))` prints
+ * 42), it follows a resize (`stty size`), and it ends with the status given
+ * to `exit`; resolves with the exit event once the socket has closed.
+ */
+export async function exerciseShell(t: TerminalClient): Promise<{ exit: ExitEvent; closeCode: number }> {
+  await t.opened;
+  t.type('echo $((6*7))\n');
+  await t.sees(/^42\r?$/m);
+  t.resize(100, 30);
+  t.type('stty size\n');
+  await t.sees(/^30 100\r?$/m);
+  t.type('exit 7\n');
+  const exit = await t.exit();
+  return { exit, closeCode: (await t.closed).code };
+}
+
 /** A process on a pseudo-terminal (node-pty), as a user at a terminal would drive it. */
 export class PtyProcess extends EventEmitter {
   output = '';

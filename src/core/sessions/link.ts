@@ -25,25 +25,24 @@ export type ShellStart = { ok: true; pty: boolean; notice: string | null } | { o
 
 /**
  * How core reaches the agents' shells (the hub implements it). A session
- * lives where its agent's connection does.
+ * lives where its agent's connection does: on the replica (or worker)
+ * holding it, which the link reaches from any other through its peers.
  */
 export interface SessionLink {
-  /** The replica this link is on (recorded on each session opened through it). */
-  readonly replicaId: string;
-  /** Whether the system's agent is connected here and ready. */
-  connected(systemId: string): boolean;
+  /** The replica that would hold a session on this system (this one, or a peer holding its agent); undefined when none can. */
+  reach(systemId: string): Promise<string | undefined>;
+  /** Starts the shell on the session's replica. */
   open(session: SessionRecord): Promise<ShellStart>;
-  /** Attaches a viewer to a live session here; undefined when it is not live here. */
-  attach(sessionId: string, viewer: SessionViewer): Attachment | undefined;
+  /** Attaches a viewer to a live session, wherever it lives; undefined when it is not live. */
+  attach(session: SessionRecord, viewer: SessionViewer): Promise<Attachment | undefined>;
   /** Ends a live session: the agent kills its shell, the viewer is told why. */
-  close(sessionId: string, end: SessionEnd): void;
+  close(session: SessionRecord, end: SessionEnd): void;
 }
 
 /** A link with no agents (a core without a hub: tools, tests). */
 export const NO_SESSION_LINK: SessionLink = {
-  replicaId: 'none',
-  connected: () => false,
+  reach: async () => undefined,
   open: async () => ({ ok: false, error: 'no agents are connected here' }),
-  attach: () => undefined,
+  attach: async () => undefined,
   close: () => undefined,
 };

@@ -69,7 +69,7 @@ export class SessionService {
     private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS,
   ) {
     this.tickets = new SessionTickets(store, clock);
-    this.attachTickets = new AttachTickets(clock);
+    this.attachTickets = new AttachTickets(store, clock);
   }
 
   /** Checks a request for a console script and issues its single-use ticket (operator: it opens a shell). */
@@ -105,7 +105,8 @@ export class SessionService {
     if (found.candidates.length > 1) return { outcome: 'ambiguous', candidates: found.candidates };
     const system = found.candidates[0]!;
     const link = this.link();
-    if (!link.connected(system.id))
+    const replicaId = await link.reach(system.id);
+    if (!replicaId)
       throw new MusterError(
         'UNAVAILABLE',
         `system ${system.id} (${system.hostname}) is not connected to this server: its agent must be online to open a shell`,
@@ -117,7 +118,7 @@ export class SessionService {
       organizationId: actor.organizationId,
       systemId: system.id,
       openedBy: actor.label,
-      replicaId: link.replicaId,
+      replicaId,
       runAs: input.run_as ?? null,
       criteria,
       selector: input.selector ?? null,
@@ -195,7 +196,7 @@ export class SessionService {
       signal: null,
     };
     const ended = (await this.ended(id, end)) ?? (await this.get(actor, id));
-    this.link().close(id, end);
+    this.link().close(session, end);
     return ended;
   }
 
@@ -205,7 +206,7 @@ export class SessionService {
     const session = await this.get(actor, id);
     if (session.openedBy !== actor.label) requireRole(actor, 'admin');
     if (session.state === 'ended') throw new MusterError('CONFLICT', `session ${id} has ended (${session.endReason}: ${session.endMessage})`);
-    const attachment = this.link().attach(id, viewer);
+    const attachment = await this.link().attach(session, viewer);
     if (!attachment) throw new MusterError('UNAVAILABLE', `session ${id} is not live on this server`);
     return { session, attachment };
   }
@@ -224,7 +225,7 @@ export class SessionService {
   }
 
   /** The actor an attach ticket stands for, using it up; undefined when it does not hold for session `id`. */
-  redeemAttachTicket(ticket: string, id: string): Actor | undefined {
+  redeemAttachTicket(ticket: string, id: string): Promise<Actor | undefined> {
     return this.attachTickets.redeem(ticket, id);
   }
 

@@ -5,17 +5,16 @@ import { createStores } from '../../store/index.js';
 import type { Actor } from '../access/index.js';
 import type { SessionLink } from './link.js';
 import { SessionService } from './service.js';
-import type { SessionEnd } from './store.js';
+import type { SessionEnd, SessionRecord } from './store.js';
 import { TICKET_TTL_MS } from './tickets.js';
 
 /** The agents' side, at the process boundary: every system is connected and every shell starts. */
 class FakeLink implements SessionLink {
-  readonly replicaId = 'replica-a';
   readonly closed: Array<[string, SessionEnd]> = [];
-  connected = () => true;
+  reach = async () => 'replica-a';
   open = async () => ({ ok: true as const, pty: true, notice: null });
-  attach = () => undefined;
-  close = (id: string, end: SessionEnd) => void this.closed.push([id, end]);
+  attach = async () => undefined;
+  close = (session: SessionRecord, end: SessionEnd) => void this.closed.push([session.id, end]);
 }
 
 describe.each(DATABASES)('sessions in core on $name', ({ name, skip }) => {

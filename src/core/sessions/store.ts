@@ -1,3 +1,4 @@
+import type { Actor } from '../access/index.js';
 /** Where a session is: its shell starting, running, or gone (`endReason` says why). */
 export type SessionState = 'opening' | 'active' | 'ended';
 
@@ -111,4 +112,16 @@ export interface SessionStore {
   useTicket(digest: string, at: string): Promise<boolean>;
   getSettings(organizationId: string): Promise<SessionSettings | undefined>;
   putSettings(organizationId: string, settings: SessionSettings): Promise<void>;
+  /** Stores an attach ticket by digest (dropping expired ones). */
+  insertAttachTicket(ticket: HeldAttachTicket, now: string): Promise<void>;
+  /** Removes and returns a ticket: a second take of the same one finds nothing. */
+  takeAttachTicket(digest: string): Promise<Omit<HeldAttachTicket, 'digest'> | undefined>;
+}
+
+/** An attach ticket as stored: its digest, who it stands for, for which session, until when. */
+export interface HeldAttachTicket {
+  digest: string;
+  actor: Actor;
+  sessionId: string;
+  expiresAt: string;
 }

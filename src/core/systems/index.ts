@@ -307,6 +307,21 @@ export class SystemService {
     await this.store.releaseReplica(replicaId, this.clock.now().toISOString());
   }
 
+  /** Tells the other replicas where to reach this one (a session opened through them for an agent held here), for `leaseMs`. */
+  async announcePeer(replicaId: string, peerUrl: string, leaseMs: number): Promise<void> {
+    await this.store.announcePeer(replicaId, peerUrl, new Date(this.clock.now().getTime() + leaseMs).toISOString());
+  }
+
+  /** Where a live replica's peers reach it; undefined when it has not announced itself or its announcement lapsed. */
+  async peerUrl(replicaId: string): Promise<string | undefined> {
+    return this.store.peerUrl(replicaId, this.clock.now().toISOString());
+  }
+
+  /** A replica stopping: peers stop looking for it at once. */
+  async withdrawPeer(replicaId: string): Promise<void> {
+    await this.store.withdrawPeer(replicaId);
+  }
+
   /** Of these systems, the connected ones, with the replica holding each (to wake only that replica). */
   async holders(ids: string[]): Promise<Map<string, string>> {
     return ids.length === 0 ? new Map() : this.store.holders(ids, this.clock.now().toISOString());

@@ -137,6 +137,11 @@ export interface SystemStore {
   holders(ids: string[], now: string): Promise<Map<string, string>>;
   /** At start of a single-node server: nobody is connected yet. */
   clearConnections(): Promise<void>;
+  /** Records (or renews) where a replica's peers reach it, until `expiresAt`. */
+  announcePeer(replicaId: string, peerUrl: string, expiresAt: string): Promise<void>;
+  /** Where peers reach `replicaId`, while its announcement is live at `now`. */
+  peerUrl(replicaId: string, now: string): Promise<string | undefined>;
+  withdrawPeer(replicaId: string): Promise<void>;
 }
 
 /** The facts an agent reports (validated by the protocol schema before they reach core). */

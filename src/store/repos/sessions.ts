@@ -92,7 +92,7 @@ function toRecord(r: Selectable<SessionTable>): SessionRecord {
 }
 
 /** Sessions, their recordings and settings on Kysely. */
-export function sessionStore(database: Kysely<Schema>): SessionStore {
+export function sessionStore(database: Kysely<Schema>): Omit<SessionStore, 'insertAttachTicket' | 'takeAttachTicket'> {
   // Its own tables, typed here rather than in the shared schema.
   const db = database as unknown as Kysely<SessionSchema>;
   return {

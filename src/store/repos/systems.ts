@@ -85,7 +85,7 @@ function factColumns(f: AgentFactsInput, publicIp: string | null, at: string) {
   };
 }
 
-export function systemStore(db: Kysely<Schema>): SystemStore {
+export function systemStore(db: Kysely<Schema>): Omit<SystemStore, 'announcePeer' | 'peerUrl' | 'withdrawPeer'> {
   return {
     async insertSystem(s, groupIds = []) {
       await db.transaction().execute((tx) => insertSystemRow(tx, s, groupIds));

@@ -179,7 +179,7 @@ export function sessionRoutes(app: FastifyInstance, { core }: NativeDeps): void 
         if (req.caller) return;
         const ticket = (req.query as { ticket?: unknown }).ticket;
         if (typeof ticket !== 'string' || ticket === '') throw new MusterError('UNAUTHENTICATED', API_KEY_REQUIRED);
-        const actor = core.sessions.redeemAttachTicket(ticket, (req.params as { id: string }).id);
+        const actor = await core.sessions.redeemAttachTicket(ticket, (req.params as { id: string }).id);
         if (!actor) throw new MusterError('UNAUTHENTICATED', 'the attach ticket is unknown, used, expired or for another session');
         req.caller = actor;
       },
@@ -222,6 +222,7 @@ function attachSocket({ sessions }: NativeDeps['core'], socket: WebSocket, req: 
   socket.on('close', () => attachment?.detach());
   sessions.attach(actorOf(req), id, viewer).then(
     ({ attachment: a }) => {
+      req.log.info({ session_id: id }, 'viewer attached');
       attachment = a;
       for (const fn of early.splice(0)) fn(a);
       if (socket.readyState !== socket.OPEN) a.detach();
