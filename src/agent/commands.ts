@@ -24,7 +24,7 @@ function collect(value: string, all: string[]): string[] {
 }
 
 interface EnrollFlags {
-  server: string;
+  server: string[];
   enrollmentKey: string;
   stateDir?: string;
   tag: string[];
@@ -39,6 +39,15 @@ interface RunFlags {
   config?: string;
 }
 
+/** `--server a --server b,c` → the first, and all of them in order. */
+function serverFlags(flags: string[]): { server: string; servers: string[] } {
+  const servers = flags
+    .flatMap((f) => f.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return { server: servers[0] ?? '', servers };
+}
+
 /** Adds `muster agent enroll|run|self|join-group|leave-group|deregister` to the root program. */
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the daemon on each managed machine');
@@ -46,7 +55,12 @@ export function registerAgentCommands(program: Command): void {
   agent
     .command('enroll')
     .description('register this machine with a muster server')
-    .requiredOption('--server <url>', 'the server URL, e.g. https://muster.example.com')
+    .requiredOption(
+      '--server <url>',
+      'the server URL, e.g. https://muster.example.com; repeat it (or separate with commas) for replicas or a load balancer: the agent moves to the next when one cannot be reached',
+      collect,
+      [] as string[],
+    )
     .requiredOption('--enrollment-key <key>', 'an enrollment key')
     .option('--state-dir <dir>', 'where agent.conf and client.key are kept')
     .option('--tag <tag>', 'a tag for this system (repeatable)', collect, [] as string[])
@@ -54,9 +68,10 @@ export function registerAgentCommands(program: Command): void {
     .option('--config <file>', 'JSON config file (also MUSTER_AGENT_CONFIG)')
     .action(async (opts: EnrollFlags) => {
       const c = config({ state_dir: opts.stateDir, config: opts.config });
+      if (opts.server.length === 0) fail(2, "required option '--server <url>' not specified");
       try {
         const identity = await enrollAgent({
-          server: opts.server,
+          ...serverFlags(opts.server),
           enrollmentKey: opts.enrollmentKey,
           stateDir: c.state_dir,
           tags: opts.tag,

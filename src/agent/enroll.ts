@@ -9,6 +9,12 @@ import { CONF_FILE, ensureCompatLink, ensureStateDir, identityFileContent, isEnr
 export interface EnrollOptions {
   /** The server's base URL (http:// or https://). */
   server: string;
+  /**
+   * Every address of the server, `server` first (replicas, or a load balancer
+   * and replicas): enrollment uses the first that answers, and the agent
+   * moves to the next when one cannot be reached.
+   */
+  servers?: string[];
   enrollmentKey: string;
   stateDir: string;
   tags: string[];
@@ -35,8 +41,10 @@ export async function enrollAgent(options: EnrollOptions): Promise<AgentIdentity
   if (isEnrolled(options.stateDir) && !options.force) {
     throw new Error(`this machine is already enrolled (${confPath} exists); use --force to enroll again as a new system`);
   }
-  const server = options.server.replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(server)) throw new Error(`--server must be an http:// or https:// URL, not ${JSON.stringify(options.server)}`);
+  const servers = [...new Set([options.server, ...(options.servers ?? [])].map((s) => s.replace(/\/+$/, '')))];
+  for (const [i, server] of servers.entries())
+    if (!/^https?:\/\/[^/]/.test(server))
+      throw new Error(`--server must be an http:// or https:// URL, not ${JSON.stringify(i === 0 ? options.server : server)}`);
   ensureStateDir(options.stateDir);
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   // PKCS#1 PEM ("BEGIN RSA PRIVATE KEY"), which every openssl reads for `dgst -sign`.
@@ -44,7 +52,7 @@ export async function enrollAgent(options: EnrollOptions): Promise<AgentIdentity
   const keyTmp = prepareFile(keyPath, privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), 0o600);
   try {
     const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const identity = await register(server, options, publicKeyPem);
+    const identity = { ...(await registerWithFirst(servers, options, publicKeyPem)), ...(servers.length > 1 ? { servers } : {}) };
     const confTmp = prepareFile(confPath, identityFileContent(identity), 0o600);
     commitFile(keyTmp, keyPath);
     commitFile(confTmp, confPath);
@@ -54,6 +62,22 @@ export async function enrollAgent(options: EnrollOptions): Promise<AgentIdentity
     rmSync(keyTmp, { force: true });
   }
 }
+
+/** Registers with the first server that can be reached; one that answers with a refusal ends it (the next would refuse too). */
+async function registerWithFirst(servers: string[], options: EnrollOptions, publicKeyPem: string): Promise<AgentIdentity> {
+  const unreachable: string[] = [];
+  for (const server of servers) {
+    try {
+      return { ...(await register(server, options, publicKeyPem)), server: servers[0]! };
+    } catch (err) {
+      if (!(err instanceof Unreachable)) throw err;
+      unreachable.push(err.message);
+    }
+  }
+  throw new Error(unreachable.join('; '));
+}
+
+class Unreachable extends Error {}
 
 async function register(server: string, options: EnrollOptions, publicKeyPem: string): Promise<AgentIdentity> {
   let res: Response;
@@ -66,7 +90,7 @@ async function register(server: string, options: EnrollOptions, publicKeyPem: st
     });
   } catch (err) {
     const reason = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-    throw new Error(`cannot reach the muster server at ${server}: ${reason}`);
+    throw new Unreachable(`cannot reach the muster server at ${server}: ${reason}`);
   }
   const body = (await res.json().catch(() => ({}))) as EnrollAnswer;
   if (res.status !== 201 || typeof body.system_id !== 'string' || !/^\w{1,64}$/.test(body.system_id)) {

@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { httpDate, signRequest } from '../auth/http-signature.js';
 import { Backoff } from '../lib/backoff.js';
 import { encode, type AgentMessage, type Unversioned } from '../protocol/messages.js';
-import type { AgentIdentity } from './state.js';
+import { serverAddresses, type AgentIdentity } from './state.js';
 
 export interface ServerLinkOptions {
   identity: AgentIdentity;
@@ -65,8 +65,18 @@ export class ServerLink {
   private retryTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new Backoff({ baseMs: 500, maxMs: 30_000 });
+  /** The server addresses, tried in turn; `at` is the one in use. */
+  private readonly servers: string[];
+  private at = 0;
 
-  constructor(private readonly o: ServerLinkOptions) {}
+  constructor(private readonly o: ServerLinkOptions) {
+    this.servers = serverAddresses(o.identity);
+  }
+
+  /** The address connected to, or tried next. */
+  get server(): string {
+    return this.servers[this.at]!;
+  }
 
   start(): void {
     this.stopped = false;
@@ -102,14 +112,15 @@ export class ServerLink {
   private connect(): void {
     if (this.stopped) return;
     const { identity, privateKeyPem, logger } = this.o;
-    const socket = new WebSocket(connectUrl(identity.server), { headers: connectHeaders(identity, privateKeyPem), handshakeTimeout: 15_000 });
+    const server = this.server;
+    const socket = new WebSocket(connectUrl(server), { headers: connectHeaders(identity, privateKeyPem), handshakeTimeout: 15_000 });
     this.socket = socket;
     let openedAt = 0;
     let lastError: string | undefined;
     socket.on('unexpected-response', (_req, res) => this.refused(socket, res));
     socket.on('open', () => {
       openedAt = Date.now();
-      logger.info({ server: identity.server }, 'connected to the server');
+      logger.info({ server }, 'connected to the server');
       this.touch();
       this.o.onOpen();
     });
@@ -131,9 +142,11 @@ export class ServerLink {
         return;
       }
       if (openedAt && Date.now() - openedAt >= STABLE_MS) this.backoff.reset();
+      // Unreachable, or shutting down (1001: a replica draining hands its agents over): the next address.
+      if (!openedAt || code === 1001) this.at = (this.at + 1) % this.servers.length;
       const delay = this.backoff.next();
       if (openedAt) logger.info({ code, retry_in_ms: delay }, 'disconnected from the server; reconnecting');
-      else logger.info({ error: lastError, retry_in_ms: delay }, 'cannot connect to the server; retrying');
+      else logger.info({ server, error: lastError, retry_in_ms: delay, next: this.server }, 'cannot connect to the server; retrying');
       this.retryTimer = setTimeout(() => this.connect(), delay);
     });
   }

@@ -5,8 +5,16 @@ import { join } from 'node:path';
 /** What `agent enroll` leaves in the state dir, in agent.conf. */
 export interface AgentIdentity {
   systemKey: string;
+  /** The server's address (the first given at enrollment; what scripts read as MUSTER_SERVER). */
   server: string;
   organizationId: string;
+  /** Every address of the server, `server` first, when more than one was given (replicas, a load balancer). */
+  servers?: string[];
+}
+
+/** The addresses the agent tries in turn: `servers`, or `server` alone. */
+export function serverAddresses(identity: AgentIdentity): string[] {
+  return identity.servers && identity.servers.length > 0 ? identity.servers : [identity.server];
 }
 
 export const CONF_FILE = 'agent.conf';
@@ -44,7 +52,8 @@ export function ensureStateDir(stateDir: string): void {
  * space after the colon would defeat.
  */
 export function identityFileContent(identity: AgentIdentity): string {
-  return `${JSON.stringify({ systemKey: identity.systemKey, server: identity.server, organizationId: identity.organizationId })}\n`;
+  const { systemKey, server, organizationId, servers } = identity;
+  return `${JSON.stringify({ systemKey, server, organizationId, ...(servers && servers.length > 1 ? { servers } : {}) })}\n`;
 }
 
 /** The reference System Context script's extraction of the id from agent.conf. */
@@ -68,7 +77,7 @@ export function migrateIdentityFile(stateDir: string, write: (path: string, cont
   }
   if (typeof identity.systemKey !== 'string' || text === identityFileContent(identity)) return false;
   if (SYSTEM_KEY_REGEX.test(text) && typeof identity.organizationId === 'string') return false;
-  write(path, identityFileContent({ systemKey: identity.systemKey, server: identity.server, organizationId: identity.organizationId ?? '' }));
+  write(path, identityFileContent({ ...identity, organizationId: identity.organizationId ?? '' }));
   return true;
 }
 
@@ -89,6 +98,8 @@ export function loadIdentity(stateDir: string): { identity: AgentIdentity; priva
   }
   if (!/^\w{1,64}$/.test(identity.systemKey ?? '')) throw damaged(confPath, 'no valid systemKey');
   if (!/^https?:\/\//.test(identity.server ?? '')) throw damaged(confPath, 'no valid server URL');
+  if (identity.servers !== undefined && (!Array.isArray(identity.servers) || !identity.servers.every((s) => typeof s === 'string' && /^https?:\/\//.test(s))))
+    throw damaged(confPath, 'servers must be a list of http:// or https:// URLs');
   let privateKeyPem: string;
   try {
     privateKeyPem = readFileSync(keyPath, 'utf8');
