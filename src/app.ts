@@ -60,6 +60,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Types are not coerced: a string where a number belongs is a 400, not a guess.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // While the server drains (SIGTERM), a request that comes on a connection it already has is served,
+    // not refused with Fastify's 503: the load balancer sent it here, and the database is still open.
+    return503OnClosing: false,
+  });
+  // Draining: every answer asks the client (the load balancer) to close its connection, so that
+  // nothing more is sent to this server once the requests in flight are done.
+  app.addHook('onSend', async (_req, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
   });
   instrument(app, deps.registry);
   // Set before any plugin registers: a scope keeps the error handler it was created with (the OpenAPI routes too).

@@ -211,11 +211,15 @@ export async function startServer(
     stop: () =>
       (stopping ??= (async () => {
         logger.info('shutting down');
+        // The listener closes first (a load balancer then sends new connections to the siblings), while the
+        // requests in flight, and any that come on connections already open, are served with the database
+        // still open; then the background work stops, the agents are handed over, and the database closes.
+        const closing = app.close();
         await ingestWorkers.stop();
         await scheduler.stop();
         await sweeper.stop();
         await hub.stop();
-        await app.close();
+        await closing;
         await database.close();
         await worker?.wake?.close();
         logger.info('stopped');

@@ -8,7 +8,6 @@ import { createTestDatabase, PG_URL, type TestDatabase } from './support/databas
 import { NGINX, startNginx, type Nginx } from './support/nginx.js';
 import { freePort, startAgentProcess, startServerProcess, waitFor, type AgentProcess, type ServerProcess } from './support/processes.js';
 import { call } from './support/server.js';
-import { readSse } from './support/sse.js';
 import { exerciseShell, TerminalClient } from './support/terminal.js';
 
 const skip = !PG_URL || !NGINX;
@@ -94,20 +93,12 @@ describe.skipIf(skip)('three replicas on PostgreSQL behind nginx', () => {
     }
   }, 60_000);
 
-  it('follows a job launched on one replica through the events of another', async () => {
-    const systemIds = agents.map((a) => a.systemId);
-    const { body } = await api('POST', '/v1/jobs', { content: 'echo one; sleep 0.3; echo two', targets: { system_ids: systemIds } }, replicas[0]!.url);
-    const { events } = await readSse(`${replicas[1]!.url}/v1/jobs/${body.job.id}/events`, { authorization: `Bearer ${key()}` }, (e) => e.event === 'end');
-    const byRun = new Map<string, string>();
-    for (const e of events.filter((x) => x.event === 'output')) byRun.set(e.data.run_id, (byRun.get(e.data.run_id) ?? '') + e.data.data);
-    expect([...byRun.values()]).toEqual(systemIds.map(() => 'one\ntwo\n'));
-    expect(events.filter((e) => e.event === 'run' && e.data.state === 'succeeded')).toHaveLength(systemIds.length);
-  }, 60_000);
-
   it('opens shells through nginx on agents any replica holds, relayed by the replica the viewer reached', async () => {
     const held = await holders();
     let relayed = 0;
-    for (const agent of agents) {
+    // nginx hands each socket to the next replica: over the agents twice, some viewer lands elsewhere.
+    for (const agent of [...agents, ...agents]) {
+      if (relayed > 0) break;
       const opened = await api('POST', '/v1/sessions', { system_id: agent.systemId, cols: 80, rows: 24 });
       expect(opened.status, opened.text).toBe(201);
       const { exit, closeCode } = await exerciseShell(new TerminalClient(nginx.url, key(), opened.body.id));
@@ -142,26 +133,56 @@ describe.skipIf(skip)('three replicas on PostgreSQL behind nginx', () => {
     expect(new Set(fires).size).toBe(fires.length);
   }, 60_000);
 
+  it('a rolling restart of every replica fails no API call and loses no agent result', async () => {
+    const failures: string[] = [];
+    const jobs: string[] = [];
+    let rolling = true;
+    const target = { system_ids: agents.map((a) => a.systemId) };
+    const traffic = (async () => {
+      while (rolling) {
+        try {
+          const launched = await api('POST', '/v1/jobs', { content: 'echo ok', targets: target });
+          if (launched.status === 201) jobs.push(launched.body.job.id);
+          else failures.push(`POST /v1/jobs: ${launched.status} ${launched.text}`);
+          const listed = await api('GET', '/v1/systems');
+          if (listed.status !== 200) failures.push(`GET /v1/systems: ${listed.status} ${listed.text}`);
+        } catch (err) {
+          failures.push(`network: ${(err as Error).message}`);
+        }
+      }
+    })();
+    for (const replica of replicas) {
+      await replica.proc.stop('SIGTERM');
+      await replica.restart();
+    }
+    rolling = false;
+    await traffic;
+    expect(failures).toEqual([]);
+    expect(jobs.length).toBeGreaterThan(10);
+    for (const id of jobs) await ended(id, 60_000);
+    for (const id of jobs) expect((await api('GET', `/v1/jobs/${id}`)).body).toMatchObject({ status: 'succeeded', counts: { succeeded: agents.length } });
+  }, 180_000);
+
   it('a replica SIGKILLed mid-job: its agents reconnect through nginx to the others, and every run ends once', async () => {
-    const victim = replicas[2]!;
     const held = await holders();
-    const onVictim = [...held].filter(([, r]) => r === 'r3').map(([id]) => id);
-    expect(onVictim.length).toBeGreaterThan(0);
+    const victimId = [...new Set(held.values())].sort()[0]!;
+    const victim = replicas[Number(victimId.slice(1)) - 1]!;
+    const survivor = replicas.find((r) => r !== victim)!;
     const dir = mkdtempSync(join(tmpdir(), 'muster-replicas-'));
     const systemIds = agents.map((a) => a.systemId);
     const { body } = await api(
       'POST',
       '/v1/jobs',
       { content: `echo start >> ${dir}/$MUSTER_RUN_ID; sleep 2; echo done >> ${dir}/$MUSTER_RUN_ID; echo finished`, targets: { system_ids: systemIds } },
-      replicas[0]!.url,
+      survivor.url,
     );
     await waitFor(
-      async () => ((await api('GET', `/v1/jobs/${body.job.id}/runs`, undefined, replicas[0]!.url)).body.items as RunView[]).every((r) => r.state === 'running'),
+      async () => ((await api('GET', `/v1/jobs/${body.job.id}/runs`, undefined, survivor.url)).body.items as RunView[]).every((r) => r.state === 'running'),
       'every run to start',
     );
     await victim.proc.stop('SIGKILL');
     await ended(body.job.id, 60_000);
-    const runs = await outputs(body.job.id, replicas[0]!.url);
+    const runs = await outputs(body.job.id, survivor.url);
     expect(runs.map((r) => [r.system_id, r.state, r.stdout]).sort()).toEqual(systemIds.map((id) => [id, 'succeeded', 'finished\n']).sort());
     for (const run of runs) expect(readFileSync(join(dir, run.id), 'utf8')).toBe('start\ndone\n');
     rmSync(dir, { recursive: true, force: true });
