@@ -41,6 +41,15 @@ async function timeRender(page: Page, url: string, ready: (page: Page) => Promis
   return { ms, heapMiB: heap / 2 ** 20 };
 }
 
+/** Milliseconds from scrolling the job page's runs to the bottom until the last run's row is drawn (its pages fetched in turn). */
+async function timeScrollToEnd(page: Page, runs: number): Promise<number> {
+  const rows = page.getByTestId('runs-rows');
+  const start = Date.now();
+  await rows.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await rows.locator(`[aria-rowindex="${runs + 1}"][data-testid]`).waitFor({ timeout: 300_000 });
+  return Date.now() - start;
+}
+
 function summary(label: string, figures: Array<{ ms: number; heapMiB: number }>): string {
   const ms = figures.map((f) => f.ms).sort((a, b) => a - b);
   const heap = Math.max(...figures.map((f) => f.heapMiB));
@@ -79,6 +88,7 @@ export async function runConsoleBench(args: string[]): Promise<void> {
     const page = await context.newPage();
     const systemsFigures = [];
     const jobFigures = [];
+    const scrollFigures: number[] = [];
     const count = o.systems.toLocaleString('en-US');
     for (let i = 0; i < o.rounds; i++) {
       systemsFigures.push(
@@ -96,9 +106,11 @@ export async function runConsoleBench(args: string[]): Promise<void> {
           await p.locator('.runs .tbody [role=row]').first().waitFor({ timeout: 300_000 });
         }),
       );
+      scrollFigures.push(await timeScrollToEnd(page, o.runs));
     }
     process.stdout.write(`${summary(`systems page, ${count} systems`, systemsFigures)}\n`);
     process.stdout.write(`${summary(`job page, ${o.runs.toLocaleString('en-US')} runs`, jobFigures)}\n`);
+    process.stdout.write(`job page, scrolled to the end at once: last row drawn after ${scrollFigures.join(', ')} ms\n`);
   } finally {
     await browser.close();
     await server.stop();

@@ -68,7 +68,7 @@ function Page({ path }: { path: string }) {
   if ((m = match('/systems/:id', path))) return <SystemPage id={m.id!} />;
   if (path === '/run') return <RunPage />;
   if (path === '/jobs') return <JobsPage />;
-  if ((m = match('/jobs/:id', path))) return <JobPage id={m.id!} />;
+  if ((m = match('/jobs/:id', path))) return <JobPage key={m.id} id={m.id!} />;
   if (path === '/scripts') return <ScriptsPage />;
   if (path === '/sessions' || path === '/sessions/new') return <SessionsPage />;
   if ((m = match('/sessions/:id', path))) return <SessionPage id={m.id!} />;

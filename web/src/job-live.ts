@@ -4,6 +4,8 @@ import { api, streamEvents } from './api.js';
 
 /** Runs asked for at once; the list asks for the next page as its rows in view near the end of what it has. */
 export const RUN_PAGE = 200;
+/** The most asked for at once, when the reader jumps far past what is here (keyset pages cannot skip ahead). */
+const RUN_PAGE_MAX = 1000;
 /** Characters of a run's last line kept for its row: a megabyte-long line does not stay in the page. */
 const LAST_LINE = 300;
 /** Re-reads of the job (its counts) are at most this often while events arrive. */
@@ -109,16 +111,17 @@ interface Pages {
 /**
  * A job's runs in the filter, a page at a time from the server (by hostname):
  * `want(i)` asks for the next page when row `i` is near the end of what is
- * here, one request at a time. A new filter starts over.
+ * here (a bigger one when `i` is far past it), one request at a time. A new
+ * filter starts over.
  */
 export function useRunPages(jobId: string, state: RunState | 'all') {
   const [pages, setPages] = useState<Pages>({ runs: [], total: null, next: null, error: null });
   const busy = useRef(false);
   const controller = useRef<AbortController | null>(null);
   const fetchPage = useCallback(
-    (cursor: string | null) => {
+    (cursor: string | null, limit = RUN_PAGE) => {
       busy.current = true;
-      const q = new URLSearchParams({ limit: String(RUN_PAGE) });
+      const q = new URLSearchParams({ limit: String(limit) });
       if (cursor) q.set('cursor', cursor);
       if (state !== 'all') q.set('state', state);
       const signal = controller.current!.signal;
@@ -146,7 +149,8 @@ export function useRunPages(jobId: string, state: RunState | 'all') {
   const { next, runs } = pages;
   const want = useCallback(
     (index: number) => {
-      if (!busy.current && next !== null && index >= runs.length - RUN_PAGE / 4) fetchPage(next);
+      if (busy.current || next === null || index < runs.length - RUN_PAGE / 4) return;
+      fetchPage(next, Math.min(RUN_PAGE_MAX, Math.max(RUN_PAGE, index - runs.length + RUN_PAGE)));
     },
     [next, runs.length, fetchPage],
   );

@@ -80,22 +80,24 @@ export function TriggersSection({ canEdit }: { canEdit: boolean }) {
                   <Copy text={curlFor(t.name, t.has_secret)} label={`Copy the curl command for ${t.name}`} />
                 </td>
                 {canEdit && (
-                  <td className="actions">
-                    <ConfirmButton
-                      className=""
-                      label="Rotate secret"
-                      title={`Rotate the secret of trigger ${t.name}`}
-                      question={`Give trigger ${t.name} a new secret? Callers signing with the old one are refused from now on.`}
-                      confirm="Rotate"
-                      onConfirm={() => rotate(t.name)}
-                    />
-                    <ConfirmButton
-                      label="Delete"
-                      title={`Delete trigger ${t.name}`}
-                      question={`Delete trigger ${t.name} and its secret? Its commands keep the name and still fire with an API key.`}
-                      confirm="Delete"
-                      onConfirm={() => remove(t.name)}
-                    />
+                  <td>
+                    <div className="actions">
+                      <ConfirmButton
+                        className=""
+                        label="Rotate secret"
+                        title={`Rotate the secret of trigger ${t.name}`}
+                        question={`Give trigger ${t.name} a new secret? Callers signing with the old one are refused from now on.`}
+                        confirm="Rotate"
+                        onConfirm={() => rotate(t.name)}
+                      />
+                      <ConfirmButton
+                        label="Delete"
+                        title={`Delete trigger ${t.name}`}
+                        question={`Delete trigger ${t.name} and its secret? Its commands keep the name and still fire with an API key.`}
+                        confirm="Delete"
+                        onConfirm={() => remove(t.name)}
+                      />
+                    </div>
                   </td>
                 )}
               </tr>
