@@ -127,6 +127,8 @@ export function useRunPages(jobId: string, state: RunState | 'all') {
       const signal = controller.current!.signal;
       api<JobRunList>('GET', `/jobs/${jobId}/runs?${q}`, undefined, signal).then(
         (page) => {
+          // An answer for a filter no longer shown is dropped.
+          if (signal.aborted) return;
           busy.current = false;
           setPages((p) => ({ runs: cursor ? [...p.runs, ...page.items] : page.items, total: page.total, next: page.next_cursor, error: null }));
         },

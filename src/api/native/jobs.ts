@@ -76,7 +76,12 @@ export type RunList = Static<typeof RunList>;
 /** GET /v1/jobs/{id}/runs: by hostname; with `limit`, one page, `next_cursor` (null after the last) passed back as `cursor`. */
 export const JobRunsQuery = Type.Object(
   {
-    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1–1000; without it, every run in one answer' })),
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,4}$',
+        description: '1–1000; without it (and without cursor), every run in one answer; a cursor alone pages 200 at a time',
+      }),
+    ),
     cursor: Type.Optional(Type.String({ maxLength: 1000, description: "The previous page's next_cursor" })),
     state: Type.Optional(RunState),
   },
