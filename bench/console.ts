@@ -1,6 +1,5 @@
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { chromium, type Page } from 'playwright-core';
+import { cloneSystems } from './clone-systems.js';
 import { startBenchServer } from './server-child.js';
 import { enrollSystems } from './sim-pool.js';
 
@@ -18,31 +17,6 @@ import { enrollSystems } from './sim-pool.js';
  * the page's JS heap after.
  */
 
-/** Copies enrolled systems in the server's SQLite database (WAL: beside the server) until there are `total`; answers every id. */
-function cloneSystems(dataDir: string, total: number): string[] {
-  const db = new Database(join(dataDir, 'muster.db'));
-  try {
-    db.pragma('busy_timeout = 10000');
-    const columns = (db.prepare('PRAGMA table_info(systems)').all() as Array<{ name: string }>).map((c) => c.name);
-    const have = (db.prepare('SELECT count(*) AS n FROM systems').get() as { n: number }).n;
-    // Each copy: a fresh 24-hex id, its own hostname, display name and key; every other column as enrolled.
-    const copied: Record<string, string> = {
-      id: "printf('%024x', 1000000000 + n)",
-      hostname: "'sim-' || n",
-      display_name: "'sim-' || n",
-      public_key: "public_key || '#' || n",
-      certname: 'NULL',
-    };
-    const select = columns.map((c) => copied[c] ?? c).join(', ');
-    db.prepare(
-      `WITH RECURSIVE seq(n) AS (SELECT ${have} UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < ${total})
-       INSERT INTO systems (${columns.join(', ')}) SELECT ${select} FROM seq, (SELECT * FROM systems LIMIT 1)`,
-    ).run();
-    return (db.prepare('SELECT id FROM systems ORDER BY id').all() as Array<{ id: string }>).map((r) => r.id);
-  } finally {
-    db.close();
-  }
-}
 interface Options {
   systems: number;
   runs: number;
@@ -65,6 +39,15 @@ async function timeRender(page: Page, url: string, ready: (page: Page) => Promis
   const ms = Date.now() - start;
   const heap = (await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0')) as number;
   return { ms, heapMiB: heap / 2 ** 20 };
+}
+
+/** Milliseconds from scrolling the job page's runs to the bottom until the last run's row is drawn (its pages fetched in turn). */
+async function timeScrollToEnd(page: Page, runs: number): Promise<number> {
+  const rows = page.getByTestId('runs-rows');
+  const start = Date.now();
+  await rows.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await rows.locator(`[aria-rowindex="${runs + 1}"][data-testid]`).waitFor({ timeout: 300_000 });
+  return Date.now() - start;
 }
 
 function summary(label: string, figures: Array<{ ms: number; heapMiB: number }>): string {
@@ -105,6 +88,7 @@ export async function runConsoleBench(args: string[]): Promise<void> {
     const page = await context.newPage();
     const systemsFigures = [];
     const jobFigures = [];
+    const scrollFigures: number[] = [];
     const count = o.systems.toLocaleString('en-US');
     for (let i = 0; i < o.rounds; i++) {
       systemsFigures.push(
@@ -122,9 +106,11 @@ export async function runConsoleBench(args: string[]): Promise<void> {
           await p.locator('.runs .tbody [role=row]').first().waitFor({ timeout: 300_000 });
         }),
       );
+      scrollFigures.push(await timeScrollToEnd(page, o.runs));
     }
     process.stdout.write(`${summary(`systems page, ${count} systems`, systemsFigures)}\n`);
     process.stdout.write(`${summary(`job page, ${o.runs.toLocaleString('en-US')} runs`, jobFigures)}\n`);
+    process.stdout.write(`job page, scrolled to the end at once: last row drawn after ${scrollFigures.join(', ')} ms\n`);
   } finally {
     await browser.close();
     await server.stop();

@@ -7,6 +7,7 @@ type Bench = (args: string[]) => Promise<void>;
 
 const BENCHES: Record<string, { file: string; load: () => Promise<Bench> }> = {
   console: { file: 'bench/console.ts', load: async () => (await import('./console.js')).runConsoleBench },
+  'console-stream': { file: 'bench/console-stream.ts', load: async () => (await import('./console-stream.js')).runConsoleStreamBench },
   burst: { file: 'bench/burst.ts', load: async () => (await import('./burst.js')).runBurstBench },
   enroll: { file: 'bench/enroll.ts', load: async () => (await import('./enroll.js')).runEnrollBench },
   fanout: { file: 'bench/fanout.ts', load: async () => (await import('./fanout.js')).runFanoutBench },

@@ -29,13 +29,18 @@ describe('console screenshots', () => {
     await api('PATCH', `/v1/systems/${fleet.dbOnly.systemId}`, { display_name: 'db-1' });
     await api('POST', '/v1/groups', { name: 'production' });
     await api('POST', '/v1/groups/production/members', { system_id: fleet.web.systemId });
-    await api('POST', '/v1/scripts', {
+    const diskUsage = await api('POST', '/v1/scripts', {
       name: 'disk-usage',
       shell: 'sh',
       content: '#!/bin/sh\n# Space left on every mount\ndf -h\n',
       default_targets: { selector: 'tag:db' },
     });
     await api('POST', '/v1/triggers', { name: 'deploy', secret: true });
+    await fetch(`${fleet.server.url}/api/v1/script_jobs`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${fleet.server.adminKey}:`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ script_id: diskUsage.body.id, device_ids: [fleet.web.systemId, fleet.dbOnly.systemId], job_name: 'disk usage, nightly' }),
+    });
     await api('POST', '/v1/commands', {
       name: 'rotate-logs',
       content: 'logrotate -f /etc/logrotate.conf\n',
@@ -81,13 +86,28 @@ describe('console screenshots', () => {
       await page.getByTestId(`run-${fleet.web.systemId}`).getByRole('button').click();
       await waitFor(async () => (await page.getByTestId('count-succeeded').textContent()) === '2', 'the job to succeed');
       await shot('job');
-      await page.getByRole('link', { name: 'Jobs' }).click();
+      await page.getByRole('link', { name: 'Jobs', exact: true }).click();
       await page.getByRole('table').waitFor();
       await shot('jobs');
 
       await page.getByRole('link', { name: 'Scripts' }).click();
       await page.getByText('rotate-logs').first().waitFor();
       await shot('scripts');
+      await page.getByRole('button', { name: 'Rotate the secret of trigger deploy' }).click();
+      await page.getByRole('dialog').waitFor();
+      await shot('confirm');
+      await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+      await page.getByTestId('new-secret').scrollIntoViewIfNeeded();
+      await shot('trigger-secret');
+
+      await page.getByRole('link', { name: 'Script jobs' }).click();
+      await page.getByRole('link', { name: 'disk usage, nightly' }).waitFor();
+      await shot('script-jobs');
+      if ((await fleet.api('GET', '/v1/audit')).status !== 404) {
+        await page.getByRole('link', { name: 'Audit' }).click();
+        await page.getByTestId('audit-event').first().waitFor();
+        await shot('audit');
+      }
 
       await page.getByRole('link', { name: 'Shells' }).click();
       await page.getByLabel('Tag').fill('db');

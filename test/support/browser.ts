@@ -44,6 +44,8 @@ export async function terminalText(page: Page, testId = 'terminal'): Promise<str
 /** A server, two agents (tags web+db and db), viewer and operator keys, and a browser: what the console's browser tests and screenshots run against. */
 export interface ConsoleFleet {
   server: ServerProcess;
+  /** The server's data directory (its SQLite database is muster.db there). */
+  dataDir: string;
   web: AgentProcess;
   dbOnly: AgentProcess;
   keys: { viewer: string; operator: string };
@@ -69,6 +71,7 @@ export async function startConsoleFleet(): Promise<ConsoleFleet> {
   const browser = await launchBrowser();
   return {
     server,
+    dataDir: db.dataDir,
     web,
     dbOnly,
     keys,

@@ -47,11 +47,23 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
   return parsed as T;
 }
 
-/** Fetches text (recordings) with the stored key. */
-export async function apiText(path: string): Promise<string> {
+/** Fetches a body that is not JSON (recordings, exports) with the stored key. */
+async function apiRaw(path: string): Promise<Response> {
   const res = await fetch(`/v1${path}`, { headers: headers() });
-  if (!res.ok) throw new ApiError(res.status, 'INTERNAL', `${res.status} ${res.statusText}`, undefined);
-  return res.text();
+  if (!res.ok) {
+    const err = (safeJson(await res.text()) as Partial<ErrorBody> | undefined)?.error;
+    if (res.status === 401) onUnauthenticated?.();
+    throw new ApiError(res.status, err?.code ?? 'INTERNAL', err?.message ?? `${res.status} ${res.statusText}`, undefined);
+  }
+  return res;
+}
+
+export async function apiText(path: string): Promise<string> {
+  return (await apiRaw(path)).text();
+}
+
+export async function apiBlob(path: string): Promise<Blob> {
+  return (await apiRaw(path)).blob();
 }
 
 function safeJson(text: string): unknown {

@@ -1,24 +1,29 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { Whoami } from '../../src/api/native/index.js';
+import type { Role, Whoami } from '../../src/api/native/index.js';
 import { storedKey, storeKey, whenUnauthenticated, whoami } from './api.js';
+import { AuditPage } from './pages/audit.js';
 import { IngestPage } from './pages/ingest.js';
 import { JobPage } from './pages/job.js';
 import { JobsPage } from './pages/jobs.js';
 import { RunPage } from './pages/run.js';
+import { ScriptJobsPage } from './pages/script-jobs.js';
 import { ScriptsPage } from './pages/scripts.js';
 import { SessionPage, SessionsPage } from './pages/sessions.js';
 import { SystemPage } from './pages/system.js';
 import { SystemsPage } from './pages/systems.js';
 import { Link, match, useRoute } from './router.js';
-import { SessionContext } from './session.js';
+import { can, SessionContext } from './session.js';
 
-const NAV: Array<[string, string]> = [
-  ['/systems', 'Systems'],
-  ['/run', 'Run'],
-  ['/jobs', 'Jobs'],
-  ['/scripts', 'Scripts'],
-  ['/sessions', 'Shells'],
-  ['/ingest', 'Ingest'],
+/** The sections, and the role each needs to be offered (the audit feed is an admin's). */
+const NAV: Array<[string, string, Role]> = [
+  ['/systems', 'Systems', 'viewer'],
+  ['/run', 'Run', 'viewer'],
+  ['/jobs', 'Jobs', 'viewer'],
+  ['/script-jobs', 'Script jobs', 'viewer'],
+  ['/scripts', 'Scripts', 'viewer'],
+  ['/sessions', 'Shells', 'viewer'],
+  ['/ingest', 'Ingest', 'viewer'],
+  ['/audit', 'Audit', 'admin'],
 ];
 
 function Login({ onLogin }: { onLogin: (who: Whoami, key: string) => void }) {
@@ -63,11 +68,13 @@ function Page({ path }: { path: string }) {
   if ((m = match('/systems/:id', path))) return <SystemPage id={m.id!} />;
   if (path === '/run') return <RunPage />;
   if (path === '/jobs') return <JobsPage />;
-  if ((m = match('/jobs/:id', path))) return <JobPage id={m.id!} />;
+  if ((m = match('/jobs/:id', path))) return <JobPage key={m.id} id={m.id!} />;
   if (path === '/scripts') return <ScriptsPage />;
   if (path === '/sessions' || path === '/sessions/new') return <SessionsPage />;
   if ((m = match('/sessions/:id', path))) return <SessionPage id={m.id!} />;
   if (path === '/ingest') return <IngestPage />;
+  if (path === '/script-jobs') return <ScriptJobsPage />;
+  if (path === '/audit') return <AuditPage />;
   return (
     <section>
       <h1>Not found</h1>
@@ -112,7 +119,7 @@ export function App() {
       <header className="top">
         <span className="brand">muster</span>
         <nav aria-label="Sections">
-          {NAV.map(([to, label]) => (
+          {NAV.filter(([, , role]) => can(who, role)).map(([to, label]) => (
             <Link key={to} to={to} aria-current={section === to ? 'page' : undefined}>
               {label}
             </Link>

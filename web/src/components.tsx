@@ -137,3 +137,61 @@ export function Thead({ columns }: { columns: string[] }) {
     </thead>
   );
 }
+
+/** A button that copies `text` to the clipboard, saying so once done. */
+export function Copy({ text, label }: { text: string; label: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button onClick={() => void navigator.clipboard?.writeText(text).then(() => setCopied(true))} aria-label={label}>
+      {copied ? 'Copied' : 'Copy'}
+    </button>
+  );
+}
+
+/**
+ * A button that asks first: a modal dialog (the browser's own, so focus stays
+ * in it and Escape closes it) naming what will happen, with Cancel focused,
+ * and the action's error shown in it.
+ */
+export function ConfirmButton(props: { label: string; title: string; question: string; confirm: string; onConfirm: () => Promise<void>; className?: string }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const cancel = useRef<HTMLButtonElement>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const open = () => {
+    ref.current?.showModal();
+    // The safe choice has the focus: Enter on a dialog opened by mistake deletes nothing.
+    cancel.current?.focus();
+  };
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await props.onConfirm();
+      ref.current?.close();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button className={props.className ?? 'danger'} aria-label={props.title} onClick={open}>
+        {props.label}
+      </button>
+      <dialog ref={ref} className="confirm" aria-label={props.title} onClose={() => setError(null)}>
+        <p>{props.question}</p>
+        {error !== null && <ErrorNote error={error} />}
+        <p className="actions">
+          <button className="danger" disabled={busy} onClick={() => void run()}>
+            {props.confirm}
+          </button>
+          <button ref={cancel} onClick={() => ref.current?.close()}>
+            Cancel
+          </button>
+        </p>
+      </dialog>
+    </>
+  );
+}

@@ -6,8 +6,12 @@ export const SessionContext = createContext<Whoami | null>(null);
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
+/** Whether `who` has at least `role`. */
+export function can(who: Whoami | null, role: Role): boolean {
+  return who !== null && RANK[who.role] >= RANK[role];
+}
+
 /** Whether the logged-in key has at least `role` (the pages offer only what it may do). */
 export function useCan(role: Role): boolean {
-  const who = useContext(SessionContext);
-  return who !== null && RANK[who.role] >= RANK[role];
+  return can(useContext(SessionContext), role);
 }

@@ -73,6 +73,29 @@ export type Run = Static<typeof Run>;
 export const RunList = Items(Run);
 export type RunList = Static<typeof RunList>;
 
+/** GET /v1/jobs/{id}/runs: by hostname; with `limit`, one page, `next_cursor` (null after the last) passed back as `cursor`. */
+export const JobRunsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,4}$',
+        description: '1–1000; without it (and without cursor), every run in one answer; a cursor alone pages 200 at a time',
+      }),
+    ),
+    cursor: Type.Optional(Type.String({ maxLength: 1000, description: "The previous page's next_cursor" })),
+    state: Type.Optional(RunState),
+  },
+  { additionalProperties: false },
+);
+export type JobRunsQuery = Static<typeof JobRunsQuery>;
+
+export const JobRunList = Type.Object({
+  items: Type.Array(Run),
+  total: Type.Integer({ description: 'How many runs match (the state filter), on every page' }),
+  next_cursor: Nullable(Type.String(), { description: 'The next page, or null after the last (and without limit)' }),
+});
+export type JobRunList = Static<typeof JobRunList>;
+
 /** A run with its captured output (each capped; the flags say when only the tail was kept). */
 export const RunWithOutput = Type.Object({ ...Run.properties, stdout: Type.String(), stderr: Type.String() });
 export type RunWithOutput = Static<typeof RunWithOutput>;

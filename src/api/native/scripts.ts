@@ -173,3 +173,32 @@ export type CommandResult = Static<typeof CommandResult>;
 /** GET /v1/commands/{id}/results: a page, newest first, and how many there are in all. */
 export const CommandResults = Type.Object({ total: Type.Integer(), items: Type.Array(CommandResult) });
 export type CommandResults = Static<typeof CommandResults>;
+
+/** A device's status in a script job, as the SimpleMDM-compatible API names it (docs/simplemdm.md). */
+export const DEVICE_STATUSES = ['pending', 'sent', 'running', 'completed', 'failed', 'cancelled'] as const;
+
+/** GET /v1/script-jobs: newest first; pass `next_cursor` back as `before` for older ones. */
+export const ScriptJobsQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1–100; 50 by default' })),
+    before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: "The previous page's next_cursor: the integer id to list before" })),
+  },
+  { additionalProperties: false },
+);
+
+/** A job of a saved script as the SimpleMDM-compatible API shows it (`GET /api/v1/script_jobs`). */
+export const ScriptJobSummary = Type.Object({
+  job_id: Type.String(),
+  number: Type.Integer({ description: 'Its integer id in the SimpleMDM-compatible API' }),
+  script_name: Type.String(),
+  job_name: Type.String(),
+  status: Type.Enum(['pending', 'completed', 'failed'], { description: 'pending until every device ended; then completed when all succeeded, else failed' }),
+  total: Type.Integer(),
+  device_counts: Type.Record(Type.Enum(DEVICE_STATUSES), Type.Integer(), { description: 'How many devices are in each status' }),
+  created_by: Type.String(),
+  created_at: Instant,
+  finished_at: Nullable(Instant),
+});
+export type ScriptJobSummary = Static<typeof ScriptJobSummary>;
+export const ScriptJobSummaryList = Type.Object({ items: Type.Array(ScriptJobSummary), next_cursor: Nullable(Type.String()) });
+export type ScriptJobSummaryList = Static<typeof ScriptJobSummaryList>;

@@ -10,15 +10,19 @@ import type { GroupService } from '../groups/index.js';
 import type { NumberService } from '../numbers/index.js';
 import type { ScriptRecord, ScriptService } from '../scripts/index.js';
 import type { SystemRecord, SystemService, SystemStore } from '../systems/index.js';
+import { scriptJobTally, type ScriptJobSummary } from './script-jobs.js';
 import type { AttributeStore, CustomAttributeRecord, JobFilter, JobLinkRecord, NumberPage, TargetType } from './store.js';
 
 export * from './store.js';
+export * from './script-jobs.js';
 
 /** Attribute names: letters, digits and `_`, starting with a letter, so each is also a variable name once upper-cased. */
 const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 /** A system attribute holds at most this many characters (see checkAttributes). */
 const MAX_VALUE = 1024;
 const MAX_JOB_NAME = 255;
+/** Above every integer id (PostgreSQL's integer column tops out here): listing before it starts at the newest. */
+const NEWEST = 2 ** 31 - 1;
 
 /** What a script job launch names, in core's words (ids already resolved). */
 /** The script attribute that gives a script each device's variables (SimpleMDM's `variable_support`); an attribute, so the native API shows it too. */
@@ -208,6 +212,28 @@ export class AttributeService {
     requireRole(actor, 'viewer');
     await this.numbers.numberAll('job', actor.organizationId);
     return this.store.searchJobs(actor.organizationId, filter, page);
+  }
+
+  /**
+   * Script jobs (jobs of saved scripts) as SimpleMDM shows them, newest
+   * first: `before` an integer id when given, at most `limit`, with whether
+   * older ones remain.
+   */
+  async scriptJobs(actor: Actor, page: { limit: number; before?: number | undefined }): Promise<{ items: ScriptJobSummary[]; hasMore: boolean }> {
+    if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > 100) throw invalid('limit', 'must be an integer from 1 to 100');
+    if (page.before !== undefined && !(page.before >= 1 && page.before <= NEWEST)) throw invalid('before', 'must be the integer id of a script job');
+    const { jobIds, hasMore } = await this.search(actor, {}, { limit: page.limit, before: page.before ?? NEWEST });
+    const newest = [...jobIds].reverse();
+    const [links, numbers] = await Promise.all([this.links(actor, newest), this.numbers.numbers('job', actor.organizationId, newest)]);
+    const items: ScriptJobSummary[] = [];
+    for (const id of newest) {
+      const job = await this.jobs.get(actor, id);
+      const script = job.scriptId ? await this.scripts.get(actor, job.scriptId).catch(() => undefined) : undefined;
+      const link = links.get(id);
+      const scriptName = script?.name ?? link?.jobName ?? '';
+      items.push({ job, number: numbers.get(id)!, scriptName, jobName: link?.jobName ?? scriptName, tally: scriptJobTally(job) });
+    }
+    return { items, hasMore };
   }
 
   /**

@@ -8,6 +8,7 @@ import type { RunNotifier } from './notifier.js';
 import { RETRYABLE_STATES, RUN_STATES, TERMINAL_STATES, type RunState } from './run-states.js';
 import type { JobRecord, JobSource, JobStore, RunOutput, RunRecord } from './store.js';
 import { jobStatus, type JobStatus } from './status.js';
+import { decodeRunCursor, encodeRunCursor } from './run-cursor.js';
 import { resolveTargets } from './targets.js';
 import { TransitionSink } from './transitions.js';
 import { checkContent, checkEnv, checkRate, checkRunAs, checkRunEnv, checkShell, checkTimeout, checkTtl } from './validate.js';
@@ -144,6 +145,26 @@ export class JobService {
   async runs(actor: Actor, jobId: string): Promise<RunRecord[]> {
     await this.get(actor, jobId);
     return this.jobs.listRuns(actor.organizationId, jobId);
+  }
+
+  /**
+   * One page of a job's runs, by hostname (1–1000 of them), only those in
+   * `state` when given, with how many match in all; `cursor` is the previous
+   * page's `nextCursor`, null after the last page.
+   */
+  async runsPage(
+    actor: Actor,
+    jobId: string,
+    query: { limit: number; cursor?: string | undefined; state?: string | undefined },
+  ): Promise<{ runs: RunRecord[]; total: number; nextCursor: string | null }> {
+    await this.get(actor, jobId);
+    const { limit, cursor, state } = query;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit', 'must be an integer from 1 to 1000');
+    if (state !== undefined && !(RUN_STATES as readonly string[]).includes(state)) throw invalid('state', `must be one of ${RUN_STATES.join(', ')}`);
+    const after = cursor === undefined ? undefined : decodeRunCursor(cursor);
+    const { runs, total } = await this.jobs.listRunsPage(actor.organizationId, jobId, { limit, after, state: state as RunState | undefined });
+    const last = runs.length === limit ? runs[runs.length - 1] : undefined;
+    return { runs, total, nextCursor: last ? encodeRunCursor(last) : null };
   }
 
   /** A system's newest runs (1–200, of every job), newest first; NOT_FOUND for a system outside the organization. */

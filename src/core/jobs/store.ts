@@ -28,6 +28,13 @@ export interface JobRecord {
   finishedAt: string | null;
 }
 
+/** Where a page of a job's runs starts (the last run of the previous page), how many, and which state. */
+export interface RunPageQuery {
+  limit: number;
+  after?: { hostname: string; id: string } | undefined;
+  state?: RunState | undefined;
+}
+
 export interface RunRecord {
   id: string;
   jobId: string;
@@ -126,6 +133,12 @@ export interface JobStore {
   listJobs(organizationId: string, limit: number, before?: string): Promise<JobRecord[]>;
   countRuns(jobId: string): Promise<Partial<Record<RunState, number>>>;
   listRuns(organizationId: string, jobId: string): Promise<RunRecord[]>;
+  /**
+   * One page of a job's runs by (hostname, run id), after `after` when given,
+   * only in `state` when given, with how many runs match in all. Keyset, not
+   * offset: a run changing state never shifts another across pages.
+   */
+  listRunsPage(organizationId: string, jobId: string, page: RunPageQuery): Promise<{ runs: RunRecord[]; total: number }>;
   /** A system's newest runs, of every job, newest first. */
   listRunsOfSystem(organizationId: string, systemId: string, limit: number): Promise<RunRecord[]>;
   getRun(organizationId: string, id: string): Promise<(RunRecord & RunOutput) | undefined>;

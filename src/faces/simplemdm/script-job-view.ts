@@ -1,6 +1,6 @@
-import type { JobLinkRecord } from '../../core/attributes/index.js';
+import { scriptJobTally, type JobLinkRecord } from '../../core/attributes/index.js';
 import type { Actor, Core } from '../../core/index.js';
-import { TERMINAL_STATES, type JobView, type RunRecord } from '../../core/jobs/index.js';
+import type { JobView, RunRecord } from '../../core/jobs/index.js';
 import { deviceStatus } from './views.js';
 
 /** A job as both shapes show it: numbers, counts, the script's name and each run with its device's number. */
@@ -35,8 +35,7 @@ export async function jobFacts(core: Core, actor: Actor, job: JobView, link: Job
     ),
   ]);
   const script = job.scriptId ? await core.scripts.get(actor, job.scriptId).catch(() => undefined) : undefined;
-  const succeeded = job.counts.succeeded;
-  const ended = TERMINAL_STATES.reduce((n, s) => n + job.counts[s], 0);
+  const { pending, succeeded, errored, status } = scriptJobTally(job);
   const lastEnd = runs.map((r) => r.finishedAt ?? '').reduce((a, b) => (a > b ? a : b), '');
   return {
     job,
@@ -44,10 +43,10 @@ export async function jobFacts(core: Core, actor: Actor, job: JobView, link: Job
     link,
     scriptName: script?.name ?? link?.jobName ?? '',
     runs: runs.map((run) => ({ run, id: logs.get(run.id)!, device: devices.get(run.systemId)! })),
-    pending: job.total - ended,
+    pending,
     succeeded,
-    errored: ended - succeeded,
-    status: !job.done ? 'pending' : succeeded === job.total ? 'completed' : 'failed',
+    errored,
+    status,
     updatedAt: job.finishedAt ?? (lastEnd || job.createdAt),
   };
 }

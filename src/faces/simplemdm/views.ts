@@ -1,4 +1,4 @@
-import { hasVariableSupport, type AttributeValue, type CustomAttributeRecord } from '../../core/attributes/index.js';
+import { deviceStatusOf, hasVariableSupport, type AttributeValue, type CustomAttributeRecord } from '../../core/attributes/index.js';
 import type { GroupRecord } from '../../core/groups/index.js';
 import type { RunState } from '../../core/jobs/index.js';
 import type { ScriptRecord } from '../../core/scripts/index.js';
@@ -30,23 +30,7 @@ export function scriptView(script: ScriptRecord, id: number): unknown {
 
 /** A run's state as a device's status in a script job. */
 export function deviceStatus(state: RunState): string {
-  switch (state) {
-    case 'pending':
-      return 'pending';
-    case 'delivered':
-      return 'sent';
-    case 'running':
-      return 'running';
-    case 'succeeded':
-      return 'completed';
-    case 'cancelled':
-      return 'cancelled';
-    case 'failed':
-    case 'timed_out':
-    case 'lost':
-    case 'undeliverable':
-      return 'failed';
-  }
+  return deviceStatusOf(state);
 }
 
 export function customAttributeView(a: CustomAttributeRecord): unknown {

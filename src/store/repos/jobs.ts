@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { JobStore, Transition } from '../../core/jobs/index.js';
 import type { DialectCapabilities } from '../dialect.js';
 import type { Schema } from '../schema.js';
@@ -116,6 +116,18 @@ export function jobStore(db: Kysely<Schema>, capabilities: DialectCapabilities):
     async listRuns(organizationId, jobId) {
       const rows = await runsOf(organizationId).where('runs.job_id', '=', jobId).orderBy('systems.hostname').orderBy('runs.id').execute();
       return rows.map(runFromRow);
+    },
+
+    async listRunsPage(organizationId, jobId, page) {
+      // A run whose system was deleted has no hostname: it sorts first, as ''.
+      const hostname = sql<string>`coalesce(systems.hostname, '')`;
+      let q = runsOf(organizationId).where('runs.job_id', '=', jobId);
+      if (page.state) q = q.where('runs.state', '=', page.state);
+      const counted = await q.clearSelect().select(db.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow();
+      const after = page.after;
+      if (after) q = q.where((eb) => eb.or([eb(hostname, '>', after.hostname), eb.and([eb(hostname, '=', after.hostname), eb('runs.id', '>', after.id)])]));
+      const rows = await q.orderBy(hostname).orderBy('runs.id').limit(page.limit).execute();
+      return { runs: rows.map(runFromRow), total: Number(counted.n) };
     },
 
     async getRun(organizationId, id) {

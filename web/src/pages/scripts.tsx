@@ -8,13 +8,12 @@ import {
   type Script,
   type ScriptList,
   type Shell,
-  type TriggerCreated,
-  type TriggerList,
 } from '../../../src/api/native/index.js';
 import { api } from '../api.js';
-import { ErrorNote, Thead, useAsync } from '../components.js';
+import { ConfirmButton, ErrorNote, Thead, useAsync } from '../components.js';
 import { CodeEditor } from '../editor.js';
 import { useCan } from '../session.js';
+import { TriggersSection } from './triggers.js';
 
 type Editing = { kind: 'script' | 'command'; item: Script | Command | null };
 
@@ -137,49 +136,21 @@ function Editor({ editing, done }: { editing: Editing; done: () => void }) {
   );
 }
 
-function triggerUrl(name: string): string {
-  return `${location.origin}/api/command/trigger/${encodeURIComponent(name)}`;
-}
-
-/** How to fire a trigger with curl: with an API key, or signed with the trigger's secret (docs/commands.md). */
-function curlFor(name: string, signed: boolean): string {
-  if (!signed) return `curl -X POST -H "x-api-key: $MUSTER_API_KEY" -H 'content-type: application/json' -d '{"reason":"console"}' ${triggerUrl(name)}`;
-  return [
-    `t=$(date +%s); body='{"reason":"console"}'`,
-    `sig=$(printf '%s.%s' "$t" "$body" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/.* //')`,
-    `curl -X POST -H "X-Muster-Signature: t=$t,v1=$sig" -H 'content-type: application/json' -d "$body" ${triggerUrl(name)}`,
-  ].join('\n');
-}
-
-function Copy({ text, label }: { text: string; label: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <button onClick={() => void navigator.clipboard?.writeText(text).then(() => setCopied(true))} aria-label={label}>
-      {copied ? 'Copied' : 'Copy'}
-    </button>
-  );
-}
-
 /** Saved scripts, commands (with schedules and triggers) and triggers. */
 export function ScriptsPage() {
   const canEdit = useCan('operator');
   const [scripts, reloadScripts] = useAsync((signal) => api<ScriptList>('GET', '/scripts', undefined, signal), []);
   const [commands, reloadCommands] = useAsync((signal) => api<CommandList>('GET', '/commands', undefined, signal), []);
-  const [triggers, reloadTriggers] = useAsync((signal) => api<TriggerList>('GET', '/triggers', undefined, signal), []);
   const [editing, setEditing] = useState<Editing | null>(null);
-  const [newTrigger, setNewTrigger] = useState('');
-  const [secret, setSecret] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const createTrigger = async (e: FormEvent) => {
-    e.preventDefault();
-    try {
-      const created = await api<TriggerCreated>('POST', '/triggers', { name: newTrigger.trim(), secret: true });
-      setSecret(created.secret);
-      setNewTrigger('');
-      reloadTriggers();
-    } catch (err) {
-      setError(err);
-    }
+  // Every saved script is also a command (GET /v1/commands lists them all): the commands table shows those that launch by themselves or hold command settings.
+  const launched = new Set(
+    commands.state === 'ready'
+      ? commands.value.items.filter((c) => c.launch_type !== 'manual' || c.trigger !== null || c.schedule !== null).map((c) => c.id)
+      : [],
+  );
+  const remove = (kind: 'scripts' | 'commands', id: string, reload: () => void) => async () => {
+    await api('DELETE', `/${kind}/${id}`);
+    reload();
   };
   if (editing)
     return (
@@ -204,11 +175,11 @@ export function ScriptsPage() {
       )}
       {scripts.state === 'error' && <ErrorNote error={scripts.error} />}
       <table className="simple">
-        <Thead columns={['Name', 'Shell', 'Timeout', 'Default targets', 'Updated']} />
+        <Thead columns={['Name', 'Shell', 'Timeout', 'Default targets', 'Updated', ...(canEdit ? ['Actions'] : [])]} />
         <tbody>
           {scripts.state === 'ready' &&
             scripts.value.items
-              .filter((s) => commands.state !== 'ready' || !commands.value.items.some((c) => c.id === s.id))
+              .filter((s) => !launched.has(s.id))
               .map((s) => (
                 <tr key={s.id}>
                   <td>
@@ -224,6 +195,17 @@ export function ScriptsPage() {
                   <td>{s.timeout_s} s</td>
                   <td className="mono">{s.default_targets.selector ?? ''}</td>
                   <td>{s.updated_at}</td>
+                  {canEdit && (
+                    <td>
+                      <ConfirmButton
+                        label="Delete"
+                        title={`Delete script ${s.name}`}
+                        question={`Delete script ${s.name}? Jobs already run from it keep their copy of its content.`}
+                        confirm="Delete"
+                        onConfirm={remove('scripts', s.id, reloadScripts)}
+                      />
+                    </td>
+                  )}
                 </tr>
               ))}
         </tbody>
@@ -235,59 +217,42 @@ export function ScriptsPage() {
         </p>
       )}
       <table className="simple">
-        <Thead columns={['Name', 'Launch', 'Schedule', 'Next fire', 'Trigger']} />
+        <Thead columns={['Name', 'Launch', 'Schedule', 'Next fire', 'Trigger', ...(canEdit ? ['Actions'] : [])]} />
         <tbody>
           {commands.state === 'ready' &&
-            commands.value.items.map((c) => (
-              <tr key={c.id}>
-                <td>
-                  {canEdit ? (
-                    <button className="link" onClick={() => setEditing({ kind: 'command', item: c })}>
-                      {c.name}
-                    </button>
-                  ) : (
-                    c.name
+            commands.value.items
+              .filter((c) => launched.has(c.id))
+              .map((c) => (
+                <tr key={c.id}>
+                  <td>
+                    {canEdit ? (
+                      <button className="link" onClick={() => setEditing({ kind: 'command', item: c })}>
+                        {c.name}
+                      </button>
+                    ) : (
+                      c.name
+                    )}
+                  </td>
+                  <td>{c.launch_type}</td>
+                  <td className="mono">{c.schedule ? `${c.schedule}${c.timezone ? ` (${c.timezone})` : ''}` : (c.run_at ?? '')}</td>
+                  <td>{c.next_fire_at ?? '—'}</td>
+                  <td className="mono">{c.trigger ?? ''}</td>
+                  {canEdit && (
+                    <td>
+                      <ConfirmButton
+                        label="Delete"
+                        title={`Delete command ${c.name}`}
+                        question={`Delete command ${c.name}? Its schedule and trigger stop launching it.`}
+                        confirm="Delete"
+                        onConfirm={remove('commands', c.id, reloadCommands)}
+                      />
+                    </td>
                   )}
-                </td>
-                <td>{c.launch_type}</td>
-                <td className="mono">{c.schedule ? `${c.schedule}${c.timezone ? ` (${c.timezone})` : ''}` : (c.run_at ?? '')}</td>
-                <td>{c.next_fire_at ?? '—'}</td>
-                <td className="mono">{c.trigger ?? ''}</td>
-              </tr>
-            ))}
+                </tr>
+              ))}
         </tbody>
       </table>
-      <h2>Triggers</h2>
-      <table className="simple">
-        <Thead columns={['Name', 'Secret', 'URL and curl']} />
-        <tbody>
-          {triggers.state === 'ready' &&
-            triggers.value.items.map((t) => (
-              <tr key={t.id}>
-                <td className="mono">{t.name}</td>
-                <td>{t.has_secret ? 'HMAC secret' : 'API key only'}</td>
-                <td>
-                  <code className="mono">{triggerUrl(t.name)}</code>
-                  <pre className="curl">{curlFor(t.name, t.has_secret)}</pre>
-                  <Copy text={curlFor(t.name, t.has_secret)} label={`Copy the curl command for ${t.name}`} />
-                </td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
-      {canEdit && (
-        <form onSubmit={createTrigger} className="inline-form">
-          <label htmlFor="trigger-name">New trigger</label>{' '}
-          <input id="trigger-name" value={newTrigger} onChange={(e) => setNewTrigger(e.target.value)} required />{' '}
-          <button type="submit">Create with a secret</button>
-        </form>
-      )}
-      {secret && (
-        <p className="notice" role="status">
-          The trigger's secret, shown once: <code>{secret}</code> <Copy text={secret} label="Copy the secret" />
-        </p>
-      )}
-      {error !== null && <ErrorNote error={error} />}
+      <TriggersSection canEdit={canEdit} />
     </section>
   );
 }

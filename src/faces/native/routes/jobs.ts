@@ -1,6 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { IdParams, Job, JobList, JobListQuery, LaunchBody, Launched, OutputQuery, RunList, RunWithOutput, SystemRunsQuery } from '../../../api/native/index.js';
+import {
+  IdParams,
+  Job,
+  JobList,
+  JobListQuery,
+  JobRunList,
+  JobRunsQuery,
+  LaunchBody,
+  Launched,
+  OutputQuery,
+  RunList,
+  RunWithOutput,
+  SystemRunsQuery,
+} from '../../../api/native/index.js';
 import { MusterError } from '../../../core/errors.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
@@ -73,10 +86,25 @@ export function jobRoutes(app: FastifyInstance, { core }: NativeDeps): void {
 
   api.get(
     '/jobs/:id/runs',
-    { schema: { tags, summary: "A job's runs, one per system", params: IdParams, response: answers({ 200: RunList }) } },
-    async (req) => ({
-      items: (await core.jobs.runs(actorOf(req), req.params.id)).map(view.run),
-    }),
+    {
+      schema: {
+        tags,
+        summary: "A job's runs, one per system, by hostname: all of them, or a page with limit",
+        params: IdParams,
+        querystring: JobRunsQuery,
+        response: answers({ 200: JobRunList }),
+      },
+    },
+    async (req) => {
+      const { limit, cursor, state } = req.query;
+      if (limit === undefined && cursor === undefined) {
+        // Every run at once, as clients written before paging (the CLI) read it.
+        const runs = (await core.jobs.runs(actorOf(req), req.params.id)).filter((r) => state === undefined || r.state === state);
+        return { items: runs.map(view.run), total: runs.length, next_cursor: null };
+      }
+      const page = await core.jobs.runsPage(actorOf(req), req.params.id, { limit: limit === undefined ? 200 : Number(limit), cursor, state });
+      return { items: page.runs.map(view.run), total: page.total, next_cursor: page.nextCursor };
+    },
   );
 
   api.get(

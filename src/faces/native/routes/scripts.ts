@@ -1,5 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { CreateScriptBody, IdOrNameParams, IdParams, NoContent, Script, ScriptList, ScriptPatch } from '../../../api/native/index.js';
+import {
+  CreateScriptBody,
+  IdOrNameParams,
+  IdParams,
+  NoContent,
+  Script,
+  ScriptJobsQuery,
+  ScriptJobSummaryList,
+  ScriptList,
+  ScriptPatch,
+} from '../../../api/native/index.js';
 import type { ScriptRecord } from '../../../core/scripts/index.js';
 import type { TypeBoxProvider } from '../../type-provider.js';
 import { actorOf, type NativeDeps } from '../context.js';
@@ -26,6 +36,40 @@ export function scriptView(s: ScriptRecord): Script {
 export function scriptRoutes(app: FastifyInstance, { core }: NativeDeps): void {
   const api = app.withTypeProvider<TypeBoxProvider>();
   const tags = ['scripts'];
+
+  api.get(
+    '/script-jobs',
+    {
+      schema: {
+        tags,
+        summary: 'Jobs of saved scripts as the SimpleMDM API shows them, newest first',
+        querystring: ScriptJobsQuery,
+        response: answers({ 200: ScriptJobSummaryList }),
+      },
+    },
+    async (req) => {
+      const { limit, before } = req.query;
+      const page = await core.attributes.scriptJobs(actorOf(req), {
+        limit: limit === undefined ? 50 : Number(limit),
+        before: before === undefined ? undefined : Number(before),
+      });
+      return {
+        items: page.items.map(({ job, number, scriptName, jobName, tally }) => ({
+          job_id: job.id,
+          number,
+          script_name: scriptName,
+          job_name: jobName,
+          status: tally.status,
+          total: job.total,
+          device_counts: tally.devices,
+          created_by: job.createdBy,
+          created_at: job.createdAt,
+          finished_at: job.finishedAt,
+        })),
+        next_cursor: page.hasMore && page.items.length > 0 ? String(page.items[page.items.length - 1]!.number) : null,
+      };
+    },
+  );
 
   api.get('/scripts', { schema: { tags, summary: 'List saved scripts', response: answers({ 200: ScriptList }) } }, async (req) => ({
     items: (await core.scripts.list(actorOf(req))).map(scriptView),
