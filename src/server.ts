@@ -19,6 +19,9 @@ import { MusterError } from './core/errors.js';
 import { VERSION } from './version.js';
 import { openDatabase } from './server-database.js';
 import { openSecretKeyring, prepareDataDir } from './server-secrets.js';
+import { serverMetrics } from './server-metrics.js';
+import { metricsStore } from './store/index.js';
+import { DeliveryWorker, fetchSender } from './core/webhooks/index.js';
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
@@ -70,6 +73,11 @@ export async function startServer(
       logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
     ingestWaker: database.wake,
     sessionLink: () => hub?.sessions,
+    webhookOptions: {
+      maxPerOrganization: config.webhook_max_per_organization,
+      retryWindowMs: config.webhook_retry_window_s * 1000,
+      allowPrivateAddresses: config.webhook_allow_private_addresses,
+    },
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -82,6 +90,7 @@ export async function startServer(
   core.transitions.subscribe((batch) => {
     for (const t of batch) transitions.inc({ kind: t.kind, to: t.to, reason: t.reason });
   });
+  const metrics = serverMetrics(registry, core, metricsStore(database.db), logger);
   // Tests pin the replica id and shorten the sweep and leases; a server names itself at random.
   hub = new AgentHub({
     core,
@@ -165,8 +174,28 @@ export async function startServer(
     },
     discardFiles(join(resolve(config.data_dir), 'mq')),
     (err) => logger.warn({ err }, 'ingest processing failed; will retry'),
+    (outcome, record, error, at) => {
+      metrics.ingest(outcome, record, error, at);
+      if (outcome === 'discarded') core.webhookEvents.ingestDiscarded(record, error ?? 'discarded', at);
+    },
   );
   ingestWorkers.start();
+  const webhookWorker = new DeliveryWorker(
+    stores.webhooks,
+    core.webhooks,
+    fetchSender(config.webhook_allow_private_addresses),
+    systemClock,
+    {
+      concurrency: config.webhook_concurrency,
+      pollMs: config.webhook_poll_ms,
+      timeoutMs: config.webhook_timeout_s * 1000,
+      backoff: { baseMs: config.webhook_backoff_base_ms, maxMs: config.webhook_backoff_max_ms },
+      userAgent: `muster/${VERSION}`,
+    },
+    (err) => logger.warn({ err }, 'a webhook delivery could not be recorded; it will be retried'),
+    metrics.webhooks,
+  );
+  webhookWorker.start();
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   const url = `${config.tls_cert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
@@ -179,11 +208,14 @@ export async function startServer(
     stop: () =>
       (stopping ??= (async () => {
         logger.info('shutting down');
+        await webhookWorker.stop();
         await ingestWorkers.stop();
         await scheduler.stop();
         await sweeper.stop();
         await hub.stop();
         await app.close();
+        // Events of the last transitions reach the outbox before the database closes; the next start sends them.
+        await core.webhookEvents.drain();
         await database.close();
         logger.info('stopped');
       })()),
