@@ -51,10 +51,15 @@ export interface AttemptRecord {
   error: string | null;
 }
 
-/** A delivery claimed for sending, with what sending needs from its webhook (absent: the webhook is gone). */
+/**
+ * A delivery claimed for sending, with what sending needs from its webhook
+ * (absent: the webhook is gone), or why that could not be read (its secret
+ * is sealed with a key this server lacks): that attempt fails and is retried.
+ */
 export interface ClaimedDelivery {
   delivery: DeliveryRecord;
   webhook: Pick<WebhookRecord, 'url' | 'secret' | 'enabled'> | undefined;
+  problem?: string;
 }
 
 /** How an attempt leaves its delivery. */

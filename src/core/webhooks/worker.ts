@@ -116,11 +116,13 @@ export class DeliveryWorker {
   }
 
   /** One attempt of one claimed delivery, logged with what came back. */
-  private async attempt({ delivery, webhook }: ClaimedDelivery): Promise<void> {
+  private async attempt({ delivery, webhook, problem }: ClaimedDelivery): Promise<void> {
     const started = this.clock.now();
+    // Gone or disabled: failed now. A secret this server cannot open: a configuration fault, retried as usual.
+    const final = problem === undefined && (webhook === undefined || !webhook.enabled);
     const result =
-      webhook === undefined || !webhook.enabled
-        ? { status: null, body: null, error: webhook ? 'the webhook is disabled' : 'the webhook was deleted', durationMs: 0 }
+      problem !== undefined || webhook === undefined || !webhook.enabled
+        ? { status: null, body: null, error: problem ?? (webhook ? 'the webhook is disabled' : 'the webhook was deleted'), durationMs: 0 }
         : await this.send({
             url: webhook.url,
             headers: this.headers(delivery, webhook.secret, started),
@@ -130,7 +132,7 @@ export class DeliveryWorker {
     const now = this.clock.now();
     const ok = result.status !== null && result.status >= 200 && result.status < 300;
     const delay = backoffDelay(delivery.attempts - 1, this.options.backoff);
-    const gaveUp = webhook === undefined || !webhook.enabled || now.getTime() + delay > Date.parse(delivery.retryUntil);
+    const gaveUp = final || now.getTime() + delay > Date.parse(delivery.retryUntil);
     const outcome: AttemptOutcome = ok
       ? { state: 'delivered', at: now.toISOString() }
       : gaveUp

@@ -165,11 +165,19 @@ export function webhookStore(db: Kysely<Schema>, capabilities: DialectCapabiliti
           .execute();
       });
       if (rows.length === 0) return [];
-      const hooks = new Map<string, WebhookRecord>();
+      // One webhook whose secret cannot be opened fails its own deliveries' attempts, not the whole claim.
+      const hooks = new Map<string, WebhookRecord | Error>();
       for (const part of chunks([...new Set(rows.map((r) => r.webhook_id))]))
-        for (const h of await db.selectFrom('webhooks').selectAll().where('id', 'in', part).execute()) hooks.set(h.id, toWebhook(h));
+        for (const h of await db.selectFrom('webhooks').selectAll().where('id', 'in', part).execute()) {
+          try {
+            hooks.set(h.id, toWebhook(h));
+          } catch (err) {
+            hooks.set(h.id, err as Error);
+          }
+        }
       return rows.map((r) => {
         const h = hooks.get(r.webhook_id);
+        if (h instanceof Error) return { delivery: toDelivery(r), webhook: undefined, problem: h.message };
         return { delivery: toDelivery(r), webhook: h && { url: h.url, secret: h.secret, enabled: h.enabled } };
       });
     },
