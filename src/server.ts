@@ -23,6 +23,12 @@ import { serverMetrics } from './server-metrics.js';
 import { metricsStore } from './store/index.js';
 import { DeliveryWorker, fetchSender } from './core/webhooks/index.js';
 
+/** The log message of a background failure, by what it happened during (the rest are run-on-enroll launches). */
+const BACKGROUND_FAILURES: Record<string, string> = {
+  'a transition subscriber': 'a transition subscriber failed',
+  'queueing webhook deliveries': 'webhook deliveries could not be queued; those events are not sent',
+};
+
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
 
@@ -69,8 +75,7 @@ export async function startServer(
     notifier: { runsCreated: (ids) => hub?.runsCreated(ids), cancelRuns: (runs) => hub?.cancelRuns(runs) },
     limits: { scriptBytes: config.script_max_bytes, outputBytes: config.output_max_bytes },
     lostGraceS: config.lost_grace_s,
-    onBackgroundError: (err, context) =>
-      logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
+    onBackgroundError: (err, context) => logger.warn({ err, ...context }, BACKGROUND_FAILURES[String(context.during)] ?? 'a background launch failed'),
     ingestWaker: database.wake,
     sessionLink: () => hub?.sessions,
     webhookOptions: {
@@ -191,6 +196,7 @@ export async function startServer(
       timeoutMs: config.webhook_timeout_s * 1000,
       backoff: { baseMs: config.webhook_backoff_base_ms, maxMs: config.webhook_backoff_max_ms },
       userAgent: `muster/${VERSION}`,
+      keepMs: config.webhook_log_keep_days * 86_400_000,
     },
     (err) => logger.warn({ err }, 'a webhook delivery could not be recorded; it will be retried'),
     metrics.webhooks,

@@ -137,6 +137,12 @@ export const ServerConfigSchema = Type.Object(
       description: 'How often the webhook outbox is read for due deliveries without a wake-up',
     }),
     webhook_concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16, description: 'Webhook deliveries in flight at once on each server' }),
+    webhook_log_keep_days: Type.Integer({
+      minimum: 1,
+      maximum: 3650,
+      default: 30,
+      description: 'How long delivered and failed webhook deliveries stay in the delivery log before they are deleted',
+    }),
     webhook_max_per_organization: Type.Integer({ minimum: 1, maximum: 1000, default: 25, description: 'Webhooks an organization may have' }),
     webhook_allow_private_addresses: Type.Boolean({
       default: true,
@@ -192,6 +198,7 @@ const BINDINGS: EnvBinding[] = [
   { key: 'webhook_backoff_max_ms', env: 'MUSTER_WEBHOOK_BACKOFF_MAX_MS', kind: 'integer' },
   { key: 'webhook_poll_ms', env: 'MUSTER_WEBHOOK_POLL_MS', kind: 'integer' },
   { key: 'webhook_concurrency', env: 'MUSTER_WEBHOOK_CONCURRENCY', kind: 'integer' },
+  { key: 'webhook_log_keep_days', env: 'MUSTER_WEBHOOK_LOG_KEEP_DAYS', kind: 'integer' },
   { key: 'webhook_max_per_organization', env: 'MUSTER_WEBHOOK_MAX_PER_ORGANIZATION', kind: 'integer' },
   { key: 'webhook_allow_private_addresses', env: 'MUSTER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES', kind: 'boolean' },
 ];

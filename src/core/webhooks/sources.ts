@@ -1,8 +1,13 @@
+import { backoffDelay } from '../../lib/backoff.js';
 import type { IngestCommandRecord } from '../ingest/index.js';
 import { RUN_STATES, type JobStore, type RunTransition, type Transition } from '../jobs/index.js';
 import type { SystemRecord } from '../systems/index.js';
 import { FAILED_RUN_STATES, type WebhookEvent } from './events.js';
 import type { WebhookService } from './service.js';
+
+/** Outbox writes tried again after a failure, over about 10 s in all. */
+const RETRIES = 4;
+const RETRY_BACKOFF = { baseMs: 500, maxMs: 5000 };
 
 /**
  * Turns what the rest of core reports (committed transitions, enrollments,
@@ -82,14 +87,26 @@ export class WebhookSources {
     });
   }
 
+  /**
+   * Writes what is buffered, batch after batch. A failed write (the database
+   * away for a moment) is tried again, RETRIES times with backoff, before
+   * its events are given up and reported.
+   */
   private async flush(): Promise<void> {
     while (this.buffer.length > 0) {
       const makers = this.buffer.splice(0, this.buffer.length);
-      try {
-        const events = (await Promise.all(makers.map((m) => m()))).flat();
-        await this.webhooks.publish(events);
-      } catch (err) {
-        this.onError(err, { during: 'queueing webhook deliveries', batches: makers.length });
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const events = (await Promise.all(makers.map((m) => m()))).flat();
+          await this.webhooks.publish(events);
+          break;
+        } catch (err) {
+          if (attempt >= RETRIES) {
+            this.onError(err, { during: 'queueing webhook deliveries', batches: makers.length });
+            break;
+          }
+          await new Promise((r) => setTimeout(r, backoffDelay(attempt, RETRY_BACKOFF)));
+        }
       }
     }
   }

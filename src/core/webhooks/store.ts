@@ -90,6 +90,8 @@ export interface WebhookStore {
   /** A webhook's deliveries, newest first, before the `before` id; with their attempts. */
   listDeliveries(organizationId: string, webhookId: string, limit: number, before?: string): Promise<Array<DeliveryRecord & { attemptLog: AttemptRecord[] }>>;
   getDelivery(organizationId: string, webhookId: string, id: string): Promise<DeliveryRecord | undefined>;
+  /** Deletes delivered and failed deliveries (with their attempts) last due before `before`; returns how many. */
+  pruneDeliveries(before: string): Promise<number>;
   /** Makes a delivery due now with a new retry window, unless it is being sent; false when it is. */
   requeueDelivery(id: string, now: string, retryUntil: string): Promise<boolean>;
 }

@@ -48,7 +48,7 @@ describe.each(DATABASES)('the webhook delivery worker on $name', ({ name, skip }
       f.core.webhooks,
       receiver.send,
       f.clock,
-      { concurrency: 4, pollMs: 10, timeoutMs: 1000, backoff: { baseMs: 10_000, maxMs: HOUR }, userAgent: 'muster/test' },
+      { concurrency: 4, pollMs: 10, timeoutMs: 1000, backoff: { baseMs: 10_000, maxMs: HOUR }, userAgent: 'muster/test', keepMs: 30 * 24 * HOUR },
       (err) => {
         throw err;
       },

@@ -16,6 +16,8 @@ export interface DeliveryWorkerOptions {
   backoff: BackoffOptions;
   /** `muster/<version>`. */
   userAgent: string;
+  /** How long delivered and failed deliveries stay in the log before they are deleted. */
+  keepMs: number;
 }
 
 /** How an attempt ended, for metrics: delivered, to be retried, or failed for good. */
@@ -38,6 +40,7 @@ export class DeliveryWorker {
   private woken = false;
   private waiter: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
+  private pruner: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: WebhookStore,
@@ -54,11 +57,25 @@ export class DeliveryWorker {
     this.stopping = false;
     this.unsubscribe = this.webhooks.onEnqueued(() => this.poke());
     this.loop = this.run();
+    // Hourly at most: the log only needs to stop growing, not to be trimmed to the minute.
+    this.pruner = setInterval(() => void this.prune(), Math.min(this.options.keepMs, 3600_000));
+    this.pruner.unref();
+  }
+
+  /** Deletes delivered and failed deliveries older than keepMs, with their attempts. */
+  async prune(): Promise<number> {
+    try {
+      return await this.store.pruneDeliveries(new Date(this.clock.now().getTime() - this.options.keepMs).toISOString());
+    } catch (err) {
+      this.onError(err);
+      return 0;
+    }
   }
 
   /** Stops claiming and waits for the posts in flight (each at most `timeoutMs`). */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.pruner);
     this.unsubscribe?.();
     this.poke();
     await this.loop;

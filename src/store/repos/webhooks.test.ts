@@ -92,6 +92,10 @@ describe.each(DATABASES)('the webhook outbox on $name', ({ name, skip }) => {
     const [logged] = await store.listDeliveries(f.admin.organizationId, webhookId, 10);
     expect(logged).toMatchObject({ state: 'delivered', attempts: 2, lastStatus: 200 });
     expect(logged!.attemptLog.map((a) => a.seq)).toEqual([2]);
+    // Pruning takes finished deliveries last due before the cut, and their attempts.
+    expect(await store.pruneDeliveries(t0.toISOString())).toBe(0);
+    expect(await store.pruneDeliveries('9999-01-01T00:00:00.000Z')).toBe(1);
+    expect(await f.database.db.selectFrom('webhook_attempts').selectAll().execute()).toEqual([]);
     // Deleting the webhook takes its outbox and log with it.
     expect(await store.deleteWebhook(f.admin.organizationId, webhookId)).toBe(true);
     expect(await store.listDeliveries(f.admin.organizationId, webhookId, 10)).toEqual([]);
@@ -105,5 +109,10 @@ describe.each(DATABASES)('the webhook outbox on $name', ({ name, skip }) => {
     expect(second.items.map((d) => d.id)).toEqual([ids[2], ids[1]]);
     const last = await f.core.webhooks.deliveries(f.admin, webhookId, { limit: 2, cursor: second.nextCursor! });
     expect(last).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+    // Pending deliveries are never pruned.
+    expect(await f.stores.webhooks.pruneDeliveries('9999-01-01T00:00:00.000Z')).toBe(0);
+    // Deleting the webhook takes its outbox.
+    await f.core.webhooks.remove(f.admin, webhookId);
+    expect(await f.database.db.selectFrom('webhook_deliveries').selectAll().execute()).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { MusterError } from '../../core/errors.js';
 import type { AttemptRecord, DeliveryRecord, DeliveryState, WebhookEventName, WebhookRecord, WebhookStore } from '../../core/webhooks/index.js';
 import { sealedKeyId, type SecretKeyring } from '../../lib/secret-box.js';
@@ -241,6 +241,19 @@ export function webhookStore(db: Kysely<Schema>, capabilities: DialectCapabiliti
         .where('id', '=', id)
         .executeTakeFirst();
       return r && toDelivery(r);
+    },
+    async pruneDeliveries(before) {
+      // Through webhook_deliveries_due (state, next_attempt_at): the last attempt of a finished delivery was due then.
+      const old = (eb: ExpressionBuilder<Schema, 'webhook_deliveries'>) =>
+        eb.and([eb('state', 'in', ['delivered', 'failed']), eb('next_attempt_at', '<', before)]);
+      return db.transaction().execute(async (tx) => {
+        await tx
+          .deleteFrom('webhook_attempts')
+          .where('delivery_id', 'in', (eb) => eb.selectFrom('webhook_deliveries').select('id').where(old))
+          .execute();
+        const r = await tx.deleteFrom('webhook_deliveries').where(old).executeTakeFirst();
+        return Number(r.numDeletedRows);
+      });
     },
     async requeueDelivery(id, now, retryUntil) {
       const r = await db
