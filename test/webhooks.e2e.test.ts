@@ -254,6 +254,37 @@ describe.each(DATABASES)('outbound webhooks end to end on $name', ({ name, skip 
     expect((await api('GET', `/v1/webhooks/${id}`)).status).toBe(404);
   });
 
+  it.skipIf(skip)('muster webhooks create, show, update, rotate-secret, ping, redeliver and delete', async () => {
+    const env = { MUSTER_SERVER: server.url, MUSTER_API_KEY: server.adminKey };
+    const cli = async (...args: string[]) => {
+      const res = await muster(['webhooks', ...args], env);
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+      return res;
+    };
+    const created = JSON.parse(
+      (await cli('create', '--url', receiver.url('/cli'), '--events', 'job.completed,run.failed', '--description', 'from the CLI', '--json')).stdout,
+    );
+    const id = created.webhook.id as string;
+    expect(created.webhook).toMatchObject({ events: ['job.completed', 'run.failed'], description: 'from the CLI', enabled: true });
+    expect(JSON.parse((await cli('show', id, '--json')).stdout)).toEqual(created.webhook);
+    expect((await cli('list')).stdout).toMatch(new RegExp(`${id} +${receiver.url('/cli').replace(/[.]/g, '\\.')} +job.completed,run.failed +yes`));
+    const disabled = JSON.parse((await cli('update', id, '--disable', '--events', 'run.failed', '--json')).stdout);
+    expect(disabled).toMatchObject({ enabled: false, events: ['run.failed'] });
+    await cli('update', id, '--enable');
+    const secret = (await cli('rotate-secret', id)).stdout.trim();
+    expect(secret).toMatch(/^mws_/);
+    const ping = JSON.parse((await cli('ping', id, '--json')).stdout);
+    const got = await receiver.next((r) => r.json?.id === ping.id);
+    expect(verify(secret, got.headers['x-muster-signature'] as string, got.body)).toBe(true);
+    await waitFor(async () => (await deliveries(id))[0]?.state === 'delivered', 'the ping to be delivered');
+    expect((await cli('redeliver', id, ping.id)).stdout).toContain(`queued delivery ${ping.id}`);
+    await receiver.next((r) => r.json?.id === ping.id && r !== got);
+    expect((await cli('delete', id)).stdout).toContain(`deleted webhook ${id}`);
+    const missing = await muster(['webhooks', 'show', id], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not found/);
+  });
+
   it.skipIf(skip)('refuses bad input with clear 400s', async () => {
     const bad = async (body: unknown, message: RegExp) => {
       const res = await api('POST', '/v1/webhooks', body);
