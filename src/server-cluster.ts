@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import { systemClock } from './core/clock.js';
 import { createCore } from './core/index.js';
-import type { ServerConfig } from './config/server.js';
+import { WORKER_INDEX_ENV, workerIndex, type ServerConfig } from './config/server.js';
 import { Backoff } from './lib/backoff.js';
 import { firstStart, openStorage, startServer, type RunningServer } from './server.js';
 import type { WakeChannel } from './store/index.js';
@@ -57,16 +57,13 @@ function isClusterMessage(value: unknown): value is ClusterMessage {
   return typeof value === 'object' && value !== null && typeof (value as { muster?: unknown }).muster === 'string';
 }
 
-/** A worker's index, passed in its environment. */
-const WORKER_INDEX = 'MUSTER_WORKER_INDEX';
-
 /** A worker that stays up this long has its restart backoff reset. */
 const STABLE_MS = 60_000;
 
 /** Starts the primary (when this process is it) or a worker of `muster server --workers N`. */
 export async function startClustered(config: ServerConfig, logger: Logger = pino({ level: config.log_level })): Promise<RunningServer> {
   if (cluster.isPrimary) return startPrimary(config, logger);
-  const index = Number(process.env[WORKER_INDEX] ?? 0);
+  const index = workerIndex();
   const workerLogger = logger.child({ worker: index });
   return startServer(config, workerLogger, {
     worker: {
@@ -159,7 +156,7 @@ async function startPrimary(config: ServerConfig, logger: Logger): Promise<Runni
     );
 
   const fork = (index: number) => {
-    const worker = cluster.fork({ [WORKER_INDEX]: String(index) });
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
     const forkedAt = Date.now();
     slots[index] = worker;
     worker.on('message', (message: unknown) => {

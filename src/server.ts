@@ -21,6 +21,15 @@ import type { SecretKeyring } from './lib/secret-box.js';
 import { VERSION } from './version.js';
 import { openDatabase } from './server-database.js';
 import { openSecretKeyring, prepareDataDir } from './server-secrets.js';
+import { serverMetrics } from './server-metrics.js';
+import { metricsStore } from './store/index.js';
+import { DeliveryWorker, fetchSender } from './core/webhooks/index.js';
+
+/** The log message of a background failure, by what it happened during (the rest are run-on-enroll launches). */
+const BACKGROUND_FAILURES: Record<string, string> = {
+  'a transition subscriber': 'a transition subscriber failed',
+  'queueing webhook deliveries': 'webhook deliveries could not be queued; those events are not sent',
+};
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
@@ -94,10 +103,14 @@ export async function startServer(
     notifier: { runsCreated: (ids) => hub?.runsCreated(ids), cancelRuns: (runs) => hub?.cancelRuns(runs) },
     limits: { scriptBytes: config.script_max_bytes, outputBytes: config.output_max_bytes },
     lostGraceS: config.lost_grace_s,
-    onBackgroundError: (err, context) =>
-      logger.warn({ err, ...context }, context.during === 'a transition subscriber' ? 'a transition subscriber failed' : 'a background launch failed'),
+    onBackgroundError: (err, context) => logger.warn({ err, ...context }, BACKGROUND_FAILURES[String(context.during)] ?? 'a background launch failed'),
     ingestWaker: wake,
     sessionLink: () => hub?.sessions,
+    webhookOptions: {
+      maxPerOrganization: config.webhook_max_per_organization,
+      retryWindowMs: config.webhook_retry_window_s * 1000,
+      allowPrivateAddresses: config.webhook_allow_private_addresses,
+    },
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -110,6 +123,7 @@ export async function startServer(
   core.transitions.subscribe((batch) => {
     for (const t of batch) transitions.inc({ kind: t.kind, to: t.to, reason: t.reason });
   });
+  const metrics = serverMetrics(registry, core, metricsStore(database.db), logger);
   // Tests pin the replica id and shorten the sweep and leases; a server names itself at random.
   hub = new AgentHub({
     core,
@@ -194,8 +208,29 @@ export async function startServer(
     },
     discardFiles(join(resolve(config.data_dir), 'mq')),
     (err) => logger.warn({ err }, 'ingest processing failed; will retry'),
+    (outcome, record, error, at) => {
+      metrics.ingest(outcome, record, error, at);
+      if (outcome === 'discarded') core.webhookEvents.ingestDiscarded(record, error ?? 'discarded', at);
+    },
   );
   ingestWorkers.start();
+  const webhookWorker = new DeliveryWorker(
+    stores.webhooks,
+    core.webhooks,
+    fetchSender(config.webhook_allow_private_addresses),
+    systemClock,
+    {
+      concurrency: config.webhook_concurrency,
+      pollMs: config.webhook_poll_ms,
+      timeoutMs: config.webhook_timeout_s * 1000,
+      backoff: { baseMs: config.webhook_backoff_base_ms, maxMs: config.webhook_backoff_max_ms },
+      userAgent: `muster/${VERSION}`,
+      keepMs: config.webhook_log_keep_days * 86_400_000,
+    },
+    (err) => logger.warn({ err }, 'a webhook delivery could not be recorded; it will be retried'),
+    metrics.webhooks,
+  );
+  webhookWorker.start();
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   const url = `${config.tls_cert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
@@ -215,11 +250,14 @@ export async function startServer(
         // requests in flight, and any that come on connections already open, are served with the database
         // still open; then the background work stops, the agents are handed over, and the database closes.
         const closing = app.close();
+        await webhookWorker.stop();
         await ingestWorkers.stop();
         await scheduler.stop();
         await sweeper.stop();
         await hub.stop();
         await closing;
+        // Events of the last transitions reach the outbox before the database closes; the next start sends them.
+        await core.webhookEvents.drain();
         await database.close();
         await worker?.wake?.close();
         logger.info('stopped');

@@ -2,9 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_ENV, muster, musterDaemon, type Proc } from './support/processes.js';
+import { AGENT_ENV, muster, musterDaemon, waitFor, type Proc } from './support/processes.js';
 import { call, startTestServer, type TestServer } from './support/server.js';
 import { readSse } from './support/sse.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
 
 /** A command as `muster … --help` describes it. */
 interface HelpPage {
@@ -69,6 +70,9 @@ interface Fixtures {
   failedJobId: string;
   /** A shell session on the agent's system, opened and ended. */
   sessionId: string;
+  /** A webhook, and its ping, delivered. */
+  webhookId: string;
+  deliveryId: string;
 }
 
 /** One invocation of a `--json` command: its arguments, and what its JSON must show. */
@@ -141,6 +145,21 @@ const INVOCATIONS: Record<string, Invocation[]> = {
   'sessions list': [{ args: () => [], shows: (v, f) => expect(v).toMatchObject([{ id: f.sessionId, system_id: f.systemId, state: 'ended' }]) }],
   'sessions show': [{ args: (f) => [f.sessionId], shows: (v, f) => expect(v).toMatchObject({ id: f.sessionId, state: 'ended', end_reason: 'ended_by_user' }) }],
   'pdb discarded': [{ args: () => [], shows: (v) => expect(v).toEqual([]) }],
+  'webhooks list': [{ args: () => [], shows: (v, f) => expect(v.map((w: { id: string }) => w.id)).toEqual([f.webhookId]) }],
+  'webhooks create': [
+    {
+      args: () => ['--url', 'https://hooks.example.com/json', '--events', 'run.failed'],
+      shows: (v) =>
+        expect(v).toMatchObject({ webhook: { url: 'https://hooks.example.com/json', events: ['run.failed'] }, secret: expect.stringMatching(/^mws_/) }),
+    },
+  ],
+  'webhooks show': [{ args: (f) => [f.webhookId], shows: (v, f) => expect(v).toMatchObject({ id: f.webhookId, events: ['job.completed'] }) }],
+  'webhooks update': [
+    { args: (f) => [f.webhookId, '--description', 'json'], shows: (v, f) => expect(v).toMatchObject({ id: f.webhookId, description: 'json' }) },
+  ],
+  'webhooks ping': [{ args: (f) => [f.webhookId], shows: (v, f) => expect(v).toMatchObject({ webhook_id: f.webhookId, event: 'ping', state: 'pending' }) }],
+  'webhooks deliveries': [{ args: (f) => [f.webhookId], shows: (v, f) => expect(v.map((d: { id: string }) => d.id)).toContain(f.deliveryId) }],
+  'webhooks redeliver': [{ args: (f) => [f.webhookId, f.deliveryId], shows: (v, f) => expect(v).toMatchObject({ id: f.deliveryId, state: 'pending' }) }],
 };
 
 /** A listing, by its name or its help's first word: it must offer --json. */
@@ -157,6 +176,7 @@ describe('muster … --json', () => {
   let env: Record<string, string>;
   let fixtures: Fixtures;
   let pages: HelpPage[];
+  let receiver: WebhookReceiver;
 
   /** Resolves once the job's event stream says it ended. */
   const ended = async (jobId: string) => {
@@ -194,7 +214,13 @@ describe('muster … --json', () => {
     await admin('POST', `/v1/sessions/${sessionId}/end`);
     const scriptFile = join(stateDir, 'saved.sh');
     writeFileSync(scriptFile, 'echo saved\n');
-    return { systemId, scriptFile, failedJobId: failed, sessionId };
+    receiver = await WebhookReceiver.start();
+    const webhookId = (await admin('POST', '/v1/webhooks', { url: receiver.url('/json'), events: ['job.completed'] })).body.webhook.id as string;
+    const deliveryId = (await admin('POST', `/v1/webhooks/${webhookId}/ping`)).body.id as string;
+    await receiver.next((r) => r.json?.id === deliveryId);
+    // Delivered in the log too, so redelivering it is never refused as in flight.
+    await waitFor(async () => (await admin('GET', `/v1/webhooks/${webhookId}/deliveries`)).body.items[0]?.state === 'delivered', 'the ping to be logged');
+    return { systemId, scriptFile, failedJobId: failed, sessionId, webhookId, deliveryId };
   };
 
   beforeAll(async () => {
@@ -206,6 +232,7 @@ describe('muster … --json', () => {
   afterAll(async () => {
     await agent?.stop();
     await s?.stop();
+    await receiver?.stop();
   });
 
   it('has arguments for exactly the commands whose --help offers --json, and every listing offers it', () => {

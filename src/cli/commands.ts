@@ -14,6 +14,7 @@ import { registerStart } from './start.js';
 import { registerSystems } from './systems.js';
 import { registerTrigger } from './trigger.js';
 import { registerUsers } from './users.js';
+import { registerWebhooks } from './webhooks.js';
 
 /**
  * Adds the operator's verbs to the root program: login, systems, run, jobs,
@@ -36,5 +37,6 @@ export function registerCliCommands(program: Command): void {
   registerJump(program);
   registerConsoleScript(program);
   registerSessions(program);
+  registerWebhooks(program);
   registerStart(program);
 }

@@ -128,6 +128,44 @@ export const ServerConfigSchema = Type.Object(
     secret_key_previous: Type.Optional(
       Type.String({ pattern: SECRET_KEYS_PATTERN, description: 'Comma-separated previous keys, still readable while a rotation re-seals' }),
     ),
+    webhook_timeout_s: Type.Integer({
+      minimum: 1,
+      maximum: 120,
+      default: 10,
+      description: 'How long one webhook delivery attempt may take, connecting and answering',
+    }),
+    webhook_retry_window_s: Type.Integer({
+      minimum: 1,
+      maximum: 7 * 86_400,
+      default: 86_400,
+      description: 'How long a webhook delivery that gets no 2xx is retried before it is marked failed',
+    }),
+    webhook_backoff_base_ms: Type.Integer({
+      minimum: 10,
+      maximum: 3_600_000,
+      default: 10_000,
+      description: 'The first webhook retry waits up to this long; doubling per attempt',
+    }),
+    webhook_backoff_max_ms: Type.Integer({ minimum: 10, maximum: 86_400_000, default: 3_600_000, description: 'The longest wait between webhook retries' }),
+    webhook_poll_ms: Type.Integer({
+      minimum: 10,
+      maximum: 60_000,
+      default: 1000,
+      description: 'How often the webhook outbox is read for due deliveries without a wake-up',
+    }),
+    webhook_concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16, description: 'Webhook deliveries in flight at once on each server' }),
+    webhook_log_keep_days: Type.Integer({
+      minimum: 1,
+      maximum: 3650,
+      default: 30,
+      description: 'How long delivered and failed webhook deliveries stay in the delivery log before they are deleted',
+    }),
+    webhook_max_per_organization: Type.Integer({ minimum: 1, maximum: 1000, default: 25, description: 'Webhooks an organization may have' }),
+    webhook_allow_private_addresses: Type.Boolean({
+      default: true,
+      description:
+        'Whether webhook URLs may reach loopback and private addresses (self-hosted receivers often live there); false refuses them at creation and at each delivery',
+    }),
   },
   { additionalProperties: false },
 );
@@ -174,6 +212,15 @@ const BINDINGS: EnvBinding[] = [
   { key: 'metrics_token', env: 'MUSTER_METRICS_TOKEN', kind: 'string' },
   { key: 'secret_key', env: 'MUSTER_SECRET_KEY', kind: 'string' },
   { key: 'secret_key_previous', env: 'MUSTER_SECRET_KEY_PREVIOUS', kind: 'string' },
+  { key: 'webhook_timeout_s', env: 'MUSTER_WEBHOOK_TIMEOUT_S', kind: 'integer' },
+  { key: 'webhook_retry_window_s', env: 'MUSTER_WEBHOOK_RETRY_WINDOW_S', kind: 'integer' },
+  { key: 'webhook_backoff_base_ms', env: 'MUSTER_WEBHOOK_BACKOFF_BASE_MS', kind: 'integer' },
+  { key: 'webhook_backoff_max_ms', env: 'MUSTER_WEBHOOK_BACKOFF_MAX_MS', kind: 'integer' },
+  { key: 'webhook_poll_ms', env: 'MUSTER_WEBHOOK_POLL_MS', kind: 'integer' },
+  { key: 'webhook_concurrency', env: 'MUSTER_WEBHOOK_CONCURRENCY', kind: 'integer' },
+  { key: 'webhook_log_keep_days', env: 'MUSTER_WEBHOOK_LOG_KEEP_DAYS', kind: 'integer' },
+  { key: 'webhook_max_per_organization', env: 'MUSTER_WEBHOOK_MAX_PER_ORGANIZATION', kind: 'integer' },
+  { key: 'webhook_allow_private_addresses', env: 'MUSTER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES', kind: 'boolean' },
 ];
 
 /** Loads the server config: defaults < file (`--config` or MUSTER_CONFIG) < MUSTER_* env < flags. */
@@ -191,4 +238,13 @@ export function loadServerConfig(flags: Record<string, unknown>, env: Record<str
 export function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   return { host: listen.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(listen.slice(i + 1)) };
+}
+
+/** The environment variable that tells a worker of `muster server --workers N` its index (set by the primary). */
+export const WORKER_INDEX_ENV = 'MUSTER_WORKER_INDEX';
+
+/** This worker's index among `--workers N` (0 when unset). */
+export function workerIndex(env: Record<string, string | undefined> = process.env): number {
+  const n = Number(env[WORKER_INDEX_ENV] ?? 0);
+  return Number.isInteger(n) && n >= 0 ? n : 0;
 }

@@ -13,6 +13,7 @@ import { ScriptService, type ScriptStore } from './scripts/index.js';
 import { NO_SESSION_LINK, SessionService, type SessionLimits, type SessionLink, type SessionStore } from './sessions/index.js';
 import { SystemService, type SystemStore } from './systems/index.js';
 import { SystemUserService, type SystemUserStore } from './users/index.js';
+import { WebhookService, WebhookSources, type WebhookOptions, type WebhookStore } from './webhooks/index.js';
 
 /** Everything core needs from storage: one narrow interface per concept. */
 export interface CoreStores {
@@ -32,6 +33,7 @@ export interface CoreStores {
   sessions: SessionStore;
   attributes: AttributeStore;
   numbers: NumberStore;
+  webhooks: WebhookStore;
 }
 
 export interface CoreDeps {
@@ -48,6 +50,8 @@ export interface CoreDeps {
   /** The agents' shells (the hub), asked when a session opens; none by default. */
   sessionLink?: () => SessionLink | undefined;
   sessionLimits?: SessionLimits;
+  /** Outbound webhooks' limits and retry window. */
+  webhookOptions?: WebhookOptions;
 }
 
 /**
@@ -81,6 +85,10 @@ export interface Core {
   numbers: NumberService;
   /** Custom attributes, script jobs by name with per-system variables, output capture. */
   attributes: AttributeService;
+  /** Outbound webhooks: subscriptions, the outbox, the delivery log. */
+  webhooks: WebhookService;
+  /** Feeds webhook events to the outbox (transitions, enrollments and deletions here; dead letters from the ingest workers). */
+  webhookEvents: WebhookSources;
 }
 
 /** Builds the core from its dependencies. */
@@ -117,7 +125,14 @@ export function createCore(deps: CoreDeps): Core {
     deps.onBackgroundError?.(err, context),
   );
   transitions.subscribe((batch) => attributes.captureEnded(batch));
+  const webhooks = new WebhookService(stores.webhooks, stores.audit, clock, deps.webhookOptions);
+  const webhookEvents = new WebhookSources(webhooks, stores.jobs, (err, context) => deps.onBackgroundError?.(err, context));
+  transitions.subscribe(webhookEvents.transitions);
+  systems.onEnrolled(async (system) => webhookEvents.systemEnrolled(system));
+  systems.onRemoved((_id, system) => webhookEvents.systemDeleted(system, clock.now()));
   return {
+    webhooks,
+    webhookEvents,
     numbers,
     attributes,
     streamWakeup,

@@ -16,6 +16,7 @@ import { sessionStore } from './repos/sessions.js';
 import { attributeStore } from './repos/attributes.js';
 import { integerIdStore } from './repos/integer-ids.js';
 import { ingestDataStore, ingestQueueStore } from './ingest/index.js';
+import { webhookStore } from './repos/webhooks.js';
 
 import { attachTicketStore, replicaPeerStore } from './repos/replica-peers.js';
 export { migrate, type Database, type DialectCapabilities, type WakeChannel } from './dialect.js';
@@ -24,11 +25,12 @@ export { sealTriggerSecrets, type SealingReport } from './repos/triggers.js';
 
 /**
  * The repositories core needs, over one open database. `secrets` seals
- * trigger secrets at rest; without one (tests, tools) the key lives as long
+ * trigger and webhook secrets at rest; without one (tests, tools) the key lives as long
  * as the process.
  */
 export function createStores(database: Database, options: { secrets?: SecretKeyring } = {}): CoreStores {
   const { db, capabilities, deferredSync } = database;
+  const secrets = options.secrets ?? ephemeralKeyring();
   return {
     organizations: organizationStore(db),
     keys: keyStore(db),
@@ -41,10 +43,12 @@ export function createStores(database: Database, options: { secrets?: SecretKeyr
     replay: replayStore(db),
     ingestQueue: ingestQueueStore(db, capabilities, deferredSync),
     ingestData: ingestDataStore(db, capabilities),
-    triggers: triggerStore(db, options.secrets ?? ephemeralKeyring()),
+    triggers: triggerStore(db, secrets),
     commandResults: commandResultStore(db),
     sessions: { ...sessionStore(db), ...attachTicketStore(db) },
     attributes: attributeStore(db),
     numbers: integerIdStore(db),
+    webhooks: webhookStore(db, capabilities, secrets),
   };
 }
+export { metricsStore, type MetricsStore } from './repos/metrics.js';

@@ -203,6 +203,49 @@ export interface TriggerTable {
   created_by: string;
 }
 
+/** Outbound webhook subscriptions; `events` is a JSON array, `secret` sealed (migration 0021-webhooks). */
+export interface WebhookTable {
+  id: string;
+  organization_id: string;
+  url: string;
+  events: string;
+  enabled: number;
+  description: string;
+  secret: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+}
+
+/** The webhook outbox: one row per event and subscription (migration 0021-webhooks). */
+export interface WebhookDeliveryTable {
+  id: string;
+  webhook_id: string;
+  organization_id: string;
+  event: string;
+  body: string;
+  state: string;
+  attempts: number;
+  created_at: string;
+  next_attempt_at: string;
+  retry_until: string;
+  lease_until: string | null;
+  delivered_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+}
+
+/** Each attempt to send a delivery (migration 0021-webhooks). */
+export interface WebhookAttemptTable {
+  delivery_id: string;
+  seq: number;
+  started_at: string;
+  duration_ms: number;
+  status: number | null;
+  response_body: string | null;
+  error: string | null;
+}
+
 /** Idempotency keys of trigger calls, kept 24 h (migration 0005-commands). */
 export interface TriggerCallTable {
   organization_id: string;
@@ -392,4 +435,7 @@ export interface Schema {
   integer_ids: IntegerIdTable;
   custom_attributes: CustomAttributeTable;
   script_job_links: ScriptJobLinkTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }

@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { createCore, type Actor, type Core } from '../../src/core/index.js';
+import { createCore, type Actor, type Core, type CoreStores } from '../../src/core/index.js';
 import type { Clock } from '../../src/core/clock.js';
 import type { Delivery, RunRef } from '../../src/core/jobs/index.js';
 import type { AgentResult } from '../../src/core/jobs/run-lifecycle.js';
 import { createStores, type Database } from '../../src/store/index.js';
 import { openMigrated, type TestDatabase } from './databases.js';
+import type { SecretKeyring } from '../../src/lib/secret-box.js';
 
 /** A clock tests move by hand. */
 export class FakeClock implements Clock {
@@ -19,6 +20,8 @@ export class FakeClock implements Clock {
 
 export interface CoreFixture {
   core: Core;
+  /** The stores the core was built over (one keyring: a second createStores could not open their sealed secrets). */
+  stores: CoreStores;
   clock: FakeClock;
   database: Database;
   test: TestDatabase;
@@ -30,13 +33,14 @@ export interface CoreFixture {
 }
 
 /** A real core over a fresh migrated database, bootstrapped, with a fake clock. */
-export async function coreFixture(name: 'sqlite' | 'postgres'): Promise<CoreFixture> {
+export async function coreFixture(name: 'sqlite' | 'postgres', options: { secrets?: SecretKeyring } = {}): Promise<CoreFixture> {
   const { database, test } = await openMigrated(name);
   const clock = new FakeClock();
   const notified: string[][] = [];
   const cancelled: RunRef[] = [];
+  const stores = createStores(database, options);
   const core = createCore({
-    stores: createStores(database),
+    stores,
     clock,
     notifier: { runsCreated: (ids) => notified.push(ids), cancelRuns: (runs) => cancelled.push(...runs) },
     limits: { scriptBytes: 1024 * 1024, outputBytes: 1024 * 1024 },
@@ -45,6 +49,7 @@ export async function coreFixture(name: 'sqlite' | 'postgres'): Promise<CoreFixt
   const admin = await core.keys.authenticate(boot.created!.apiKey);
   return {
     core,
+    stores,
     clock,
     database,
     test,

@@ -16,3 +16,4 @@ export * from './organizations.js';
 export * from './scripts.js';
 export * from './triggers.js';
 export * from './sessions.js';
+export * from './webhooks.js';

@@ -3,7 +3,7 @@ export { COMMAND_NAMES, COMMANDS, isCommandName, type CommandName } from './comm
 export { IngestService, type IngestDeps, type WaitResult } from './service.js';
 export type { SubmitInput } from './submit.js';
 export type * from './types.js';
-export { DEFAULT_WORKER_OPTIONS, IngestWorkers, type WorkerOptions } from './workers.js';
+export { DEFAULT_WORKER_OPTIONS, IngestWorkers, type IngestObserver, type IngestOutcome, type WorkerOptions } from './workers.js';
 export { WireFormatError, toEffect } from './wire.js';
 export {
   ENTITY_FIELDS,

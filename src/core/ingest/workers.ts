@@ -50,6 +50,12 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   keepDoneMs: 86_400_000,
 };
 
+/** How a processing attempt ended: applied, put back to retry later, or sent to the dead letter office. */
+export type IngestOutcome = 'done' | 'retried' | 'discarded';
+
+/** Told about every command's outcome (metrics, webhooks); `error` is set for retried and discarded ones. */
+export type IngestObserver = (outcome: IngestOutcome, record: IngestCommandRecord, error: string | undefined, at: string) => void;
+
 type Prepared =
   | { record: IngestCommandRecord; completion: Completion }
   | { record: IngestCommandRecord; wireError: string }
@@ -100,6 +106,7 @@ export class IngestWorkers {
     private readonly options: WorkerOptions,
     private readonly discards: DiscardWriter | undefined,
     private readonly onError: (err: unknown) => void,
+    private readonly observe: IngestObserver = () => undefined,
   ) {}
 
   /** Starts `count` claim loops and the pruning of old done commands. */
@@ -231,7 +238,10 @@ export class IngestWorkers {
         now.toISOString(),
         chain ? this.claimRequest(now) : undefined,
       );
-      for (const g of good) this.ingest.completions.settle(g.record.id, { state: 'done', error: null });
+      for (const g of good) {
+        this.ingest.completions.settle(g.record.id, { state: 'done', error: null });
+        this.observe('done', g.record, undefined, now.toISOString());
+      }
       return next;
     } catch (err) {
       if (good.length === 1) {
@@ -251,7 +261,9 @@ export class IngestWorkers {
       return this.discard(record, message, `failed ${record.attempts} attempts; last: ${err instanceof Error ? (err.stack ?? message) : message}`);
     }
     const delay = this.options.backoffMs * 2 ** (record.attempts - 1);
-    await this.queue.retryLater(record.id, `attempt ${record.attempts}: ${message}`, new Date(this.clock.now().getTime() + delay).toISOString());
+    const now = this.clock.now();
+    await this.queue.retryLater(record.id, `attempt ${record.attempts}: ${message}`, new Date(now.getTime() + delay).toISOString());
+    this.observe('retried', record, message, now.toISOString());
   }
 
   private async discard(record: IngestCommandRecord, error: string, diagnostics: string): Promise<void> {
@@ -264,5 +276,6 @@ export class IngestWorkers {
       this.onError(err);
     }
     this.ingest.completions.settle(record.id, { state: 'discarded', error });
+    this.observe('discarded', record, error, at);
   }
 }

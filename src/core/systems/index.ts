@@ -40,7 +40,7 @@ export { checkAttributes, checkTags, checkSystemPatch } from './validate.js';
 export { authorizeOnSystem, isSystemPrincipal, requireActor, callerLabel, type Caller, type SystemPrincipal } from './principal.js';
 
 /** Called after a system is deleted (e.g. to close its agent's connection). */
-export type SystemRemovedListener = (systemId: string) => void;
+export type SystemRemovedListener = (systemId: string, system: SystemRecord) => void;
 
 /**
  * How long a replica's hold on an agent connection counts without renewal: a
@@ -256,7 +256,7 @@ export class SystemService {
       { organizationId, actor: callerLabel(caller), action: 'system.delete', targetType: 'system', targetId: id, details: { hostname: system.hostname } },
       this.clock.now(),
     );
-    for (const listener of this.removedListeners) listener(id);
+    for (const listener of this.removedListeners) listener(id, system);
     return { ...this.withPresence(system), connected: false };
   }
 

@@ -16,6 +16,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/systems.js';
 import { triggerRoutes } from './routes/triggers.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** The native error body: `{"error": {"code", "message", "request_id"}}`. */
 export function nativeErrorBody(code: string, message: string, requestId: string): unknown {
@@ -45,4 +46,5 @@ async function registerNative(app: FastifyInstance, deps: NativeDeps): Promise<v
   eventRoutes(app, deps);
   ingestRoutes(app, deps);
   sessionRoutes(app, deps);
+  webhookRoutes(app, deps);
 }

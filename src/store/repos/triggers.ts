@@ -3,6 +3,7 @@ import type { TriggerRecord, TriggerStore } from '../../core/commands/index.js';
 import { MusterError } from '../../core/errors.js';
 import { sealedKeyId, type SecretKeyring } from '../../lib/secret-box.js';
 import type { Schema, TriggerTable } from '../schema.js';
+import { webhookSecretContext } from './webhooks.js';
 
 /** What a sealed secret is bound to: its own trigger, so a value copied onto another row does not open. */
 const context = (triggerId: string) => `trigger:${triggerId}`;
@@ -146,7 +147,7 @@ export interface SealingReport {
 }
 
 /**
- * Makes every stored trigger secret sealed with the keyring's current key,
+ * Makes every stored trigger and webhook secret sealed with the keyring's current key,
  * at start, before any request: plaintext ones are sealed, ones under a
  * previous key are re-sealed. Refuses (UNAVAILABLE, changing nothing) when
  * the database's key, or a secret's, is not in the keyring: a replica with
@@ -160,7 +161,11 @@ export async function sealTriggerSecrets(db: Kysely<Schema>, keyring: SecretKeyr
     .onConflict((oc) => oc.column('slot').doNothing())
     .execute();
   const named = (await k.selectFrom('sealing_key').select('key_id').where('slot', '=', 'current').executeTakeFirstOrThrow()).key_id;
-  const rows = await db.selectFrom('triggers').select(['id', 'secret']).where('secret', 'is not', null).execute();
+  // Webhook signing secrets are sealed the same way (store/repos/webhooks.ts) and move with the key too.
+  const rows = [
+    ...(await db.selectFrom('triggers').select(['id', 'secret']).where('secret', 'is not', null).execute()).map((r) => ({ ...r, table: 'triggers' as const })),
+    ...(await db.selectFrom('webhooks').select(['id', 'secret']).execute()).map((r) => ({ ...r, table: 'webhooks' as const })),
+  ];
   const unknown = new Set([named, ...rows.map((r) => sealedKeyId(r.secret!))].filter((id): id is string => id !== undefined && !keyring.ids.includes(id)));
   if (unknown.size > 0) {
     throw new MusterError(
@@ -173,11 +178,12 @@ export async function sealTriggerSecrets(db: Kysely<Schema>, keyring: SecretKeyr
     const stored = row.secret!;
     const id = sealedKeyId(stored);
     if (id === keyring.currentId) continue;
-    const plain = id === undefined ? stored : keyring.open(stored, context(row.id));
+    const ctx = row.table === 'triggers' ? context(row.id) : webhookSecretContext(row.id);
+    const plain = id === undefined ? stored : keyring.open(stored, ctx);
     // Only if unchanged meanwhile: another replica may be doing the same.
     await db
-      .updateTable('triggers')
-      .set({ secret: keyring.seal(plain, context(row.id)) })
+      .updateTable(row.table)
+      .set({ secret: keyring.seal(plain, ctx) })
       .where('id', '=', row.id)
       .where('secret', '=', stored)
       .execute();
