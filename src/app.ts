@@ -9,6 +9,7 @@ import { systemSignatureResolver, type SignatureVerifierDeps } from './auth/syst
 import type { Core } from './core/index.js';
 import { MusterError } from './core/errors.js';
 import { agentFace } from './faces/agent/index.js';
+import { auditRequests } from './faces/audit-context.js';
 import { beyondtrustFace } from './faces/beyondtrust/index.js';
 import { consoleRoutes } from './faces/console/index.js';
 import { mountFaces } from './faces/face.js';
@@ -60,6 +61,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   instrument(app, deps.registry);
+  auditRequests(
+    app,
+    deps.core.audit.authFailureRecorder((message, fields) => deps.logger.warn(fields, message)),
+  );
   // Set before any plugin registers: a scope keeps the error handler it was created with (the OpenAPI routes too).
   app.setErrorHandler((err, req, reply) => sendError(req, reply, err, nativeErrorBody));
   app.setNotFoundHandler((req, reply) =>

@@ -1,4 +1,4 @@
-import type { AuditSink } from './audit/index.js';
+import { AuditService, requestStampingSink, type AuditStore } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { AttributeService, hasVariableSupport, type AttributeStore } from './attributes/index.js';
 import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore } from './ingest/index.js';
@@ -21,7 +21,7 @@ export interface CoreStores {
   systems: SystemStore;
   jobs: JobStore;
   scripts: ScriptStore;
-  audit: AuditSink;
+  audit: AuditStore;
   triggers: TriggerStore;
   commandResults: CommandResultStore;
   replay: ReplayGuard;
@@ -81,11 +81,15 @@ export interface Core {
   numbers: NumberService;
   /** Custom attributes, script jobs by name with per-system variables, output capture. */
   attributes: AttributeService;
+  /** The audit log's readers and the auth.failed recorder. */
+  audit: AuditService;
 }
 
 /** Builds the core from its dependencies. */
 export function createCore(deps: CoreDeps): Core {
-  const { stores, clock } = deps;
+  const { clock } = deps;
+  // Every service writes its audit events through one sink that adds the request they came through.
+  const stores = { ...deps.stores, audit: requestStampingSink(deps.stores.audit) };
   const groups = new GroupService(stores.groups, stores.systems, stores.audit, clock);
   const keys = new KeyService(stores.keys, stores.audit, clock, (org, refs) => groups.resolveIds(org, refs));
   const streamWakeup = new StreamWakeup();
@@ -118,6 +122,7 @@ export function createCore(deps: CoreDeps): Core {
   );
   transitions.subscribe((batch) => attributes.captureEnded(batch));
   return {
+    audit: new AuditService(deps.stores.audit, stores.audit, clock),
     numbers,
     attributes,
     streamWakeup,

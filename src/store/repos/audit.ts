@@ -1,11 +1,26 @@
-import type { Kysely } from 'kysely';
-import type { AuditSink } from '../../core/audit/index.js';
+import { sql, type Kysely } from 'kysely';
+import type { AuditFilter, AuditRecord, AuditStore } from '../../core/audit/index.js';
 import { newId } from '../../core/ids.js';
-import type { Schema } from '../schema.js';
-import { toJson } from './json.js';
+import type { AuditEventTable, Schema } from '../schema.js';
+import { fromJson, toJson } from './json.js';
 
-/** Audit events on Kysely: append-only. */
-export function auditSink(db: Kysely<Schema>): AuditSink {
+function toRecord(row: AuditEventTable): AuditRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    actor: row.actor,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    requestId: row.request_id ?? null,
+    sourceIp: row.source_ip ?? null,
+    details: fromJson<Record<string, unknown>>(row.details, {}),
+    createdAt: row.created_at,
+  };
+}
+
+/** Audit events on Kysely: append-only, read newest first, deleted only by retention. */
+export function auditStore(db: Kysely<Schema>): AuditStore {
   return {
     async record(event, at) {
       await db
@@ -19,8 +34,58 @@ export function auditSink(db: Kysely<Schema>): AuditSink {
           target_id: event.targetId,
           details: toJson(event.details ?? {}),
           created_at: at.toISOString(),
+          request_id: event.requestId ?? null,
+          source_ip: event.sourceIp ?? null,
         })
         .execute();
     },
+
+    async listEvents(organizationId, filter, limit) {
+      const rows = await db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .where((eb) => {
+          const and = [];
+          if (filter.actor !== undefined) and.push(eb('actor', '=', filter.actor));
+          if (filter.action !== undefined) and.push(actionTerm(filter));
+          if (filter.targetType !== undefined) and.push(eb('target_type', '=', filter.targetType));
+          if (filter.targetId !== undefined) and.push(eb('target_id', '=', filter.targetId));
+          if (filter.since !== undefined) and.push(eb('created_at', '>=', filter.since));
+          if (filter.until !== undefined) and.push(eb('created_at', '<', filter.until));
+          const after = filter.after;
+          if (after) and.push(eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+          return eb.and(and);
+        })
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(toRecord);
+    },
+
+    async deleteOlder(before, limit) {
+      // A bounded batch, oldest first; a sub-select works on both databases (SQLite has no DELETE … LIMIT by default).
+      const result = await db
+        .deleteFrom('audit_events')
+        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('created_at', '<', before).orderBy('created_at').limit(limit))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
   };
+}
+
+/**
+ * An exact action, or a prefix compared with substr: LIKE would need its `_`
+ * (in `api_key.`) escaped, and a range (`>=` / `<`) follows PostgreSQL's
+ * collation, which may not order punctuation bytewise.
+ */
+function actionTerm(filter: AuditFilter) {
+  const action = filter.action!;
+  return filter.actionPrefix ? sql<boolean>`substr(action, 1, ${sql.lit(action.length)}) = ${action}` : sql<boolean>`action = ${action}`;
+}
+
+/** The audit sink alone, on a transaction (a mutation that writes its event with its rows). */
+export function auditSink(db: Kysely<Schema>): Pick<AuditStore, 'record'> {
+  return { record: auditStore(db).record };
 }
