@@ -11,6 +11,7 @@ export interface AuditListQuery {
   action?: string | undefined;
   targetType?: string | undefined;
   targetId?: string | undefined;
+  requestId?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
   limit?: number | undefined;
@@ -69,6 +70,8 @@ function filterOf(query: AuditListQuery): AuditFilter {
   if (targetType !== undefined) filter.targetType = targetType;
   const targetId = text('target_id', query.targetId, 200);
   if (targetId !== undefined) filter.targetId = targetId;
+  const requestId = text('request_id', query.requestId, 200);
+  if (requestId !== undefined) filter.requestId = requestId;
   if (query.since !== undefined) filter.since = instant('since', query.since);
   if (query.until !== undefined) filter.until = instant('until', query.until);
   if (filter.since && filter.until && filter.since >= filter.until) throw invalid('until', 'must be after since');

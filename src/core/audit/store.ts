@@ -1,4 +1,4 @@
-import type { AuditSink } from './index.js';
+import type { AuditEvent, AuditSink } from './index.js';
 
 /** One stored audit event. */
 export interface AuditRecord {
@@ -23,6 +23,7 @@ export interface AuditFilter {
   actionPrefix?: boolean;
   targetType?: string;
   targetId?: string;
+  requestId?: string;
   /** ISO instants: at or after `since`, before `until`. */
   since?: string;
   until?: string;
@@ -32,6 +33,8 @@ export interface AuditFilter {
 
 /** Audit events in storage: written by every mutation, read newest first, deleted past retention. */
 export interface AuditStore extends AuditSink {
+  /** Writes several events in one statement (a group commit's worth), each as given (stamp them first). */
+  recordMany(items: ReadonlyArray<{ event: AuditEvent; at: Date }>): Promise<void>;
   /** Up to `limit` events of the organization matching `filter`, newest first, ties broken by id (descending). */
   listEvents(organizationId: string, filter: AuditFilter, limit: number): Promise<AuditRecord[]>;
   /** Deletes up to `limit` of the oldest events (any organization) created before `before`; answers how many. */

@@ -1,4 +1,5 @@
 import { requireRole, type Actor } from '../access/index.js';
+import { stampRequest, type AuditEvent, type AuditStore } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { MusterError, notFound } from '../errors.js';
 import { AGENT_FACTS_PRODUCER } from './agent-facts.js';
@@ -27,6 +28,8 @@ export interface IngestDeps {
   waker?: WakeBus | undefined;
   /** Finds an organization by slug, for reporters trusted by network or certificate. */
   organizationBySlug?: ((slug: string) => Promise<{ id: string } | undefined>) | undefined;
+  /** Where submissions and dead-letter changes are audited: submissions a group at a time, as they are queued. */
+  audit?: Pick<AuditStore, 'recordMany'> | undefined;
 }
 
 /** What a blocking submission learns. */
@@ -49,8 +52,14 @@ export class IngestService {
   readonly prepared = new PreparedEffects();
   private readonly localWake = new Set<() => void>();
   private readonly commits: GroupCommit<IngestCommandRecord>;
+  /**
+   * A reporter submits thousands of commands a second: their audit events are
+   * written a group per statement, like the commands, not a transaction each.
+   */
+  private readonly audits: GroupCommit<{ event: AuditEvent; at: Date }>;
 
   constructor(private readonly deps: IngestDeps) {
+    this.audits = new GroupCommit(async (items) => deps.audit?.recordMany(items));
     this.commits = new GroupCommit(async (records) => {
       await deps.queue.enqueue(records);
       // One wake-up per committed group, here and (through NOTIFY) on other replicas.
@@ -87,7 +96,17 @@ export class IngestService {
    */
   async submit(actor: Actor, input: SubmitInput): Promise<{ id: string }> {
     requireRole(actor, 'operator');
-    return this.enqueue(admit(actor.organizationId, input, this.deps.clock.now().toISOString()));
+    const admitted = admit(actor.organizationId, input, this.deps.clock.now().toISOString());
+    const queued = await this.enqueue(admitted);
+    const { record } = admitted;
+    await this.audited(actor, 'ingest.submit', record.id, { command: record.command, version: record.version, certname: record.certname });
+    return queued;
+  }
+
+  /** Writes one audit event through the group commit (stamped now with its request: the group may flush in another's turn). */
+  private async audited(actor: Actor, action: string, id: string, details: Record<string, unknown> = {}): Promise<void> {
+    const event = stampRequest({ organizationId: actor.organizationId, actor: actor.label, action, targetType: 'ingest_command', targetId: id, details });
+    await this.audits.add({ event, at: this.deps.clock.now() });
   }
 
   /**
@@ -163,6 +182,7 @@ export class IngestService {
     }
     this.ringLocal();
     this.deps.waker?.publish('ingest', '').catch(() => undefined);
+    await this.audited(actor, 'ingest.retry', id);
   }
 
   /** Deletes a discarded command. */
@@ -171,6 +191,7 @@ export class IngestService {
     await this.getCommand(actor, id);
     if (!(await this.deps.queue.deleteDiscarded(actor.organizationId, id)))
       throw new MusterError('CONFLICT', `ingest command ${id} is not in the dead letter office`);
+    await this.audited(actor, 'ingest.delete', id);
   }
 
   /** Commands by state. */

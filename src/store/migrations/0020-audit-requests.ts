@@ -14,5 +14,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('audit_org_action_created').on('audit_events').columns(['organization_id', 'action', 'created_at']).execute();
   await db.schema.createIndex('audit_org_actor_created').on('audit_events').columns(['organization_id', 'actor', 'created_at']).execute();
   await db.schema.createIndex('audit_org_target').on('audit_events').columns(['organization_id', 'target_type', 'target_id', 'created_at']).execute();
+  await db.schema.createIndex('audit_org_request').on('audit_events').columns(['organization_id', 'request_id']).execute();
   await db.schema.createIndex('audit_created').on('audit_events').columns(['created_at']).execute();
 }

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { AuditFilter, AuditRecord, AuditStore } from '../../core/audit/index.js';
+import type { AuditEvent, AuditFilter, AuditRecord, AuditStore } from '../../core/audit/index.js';
 import { newId } from '../../core/ids.js';
 import type { AuditEventTable, Schema } from '../schema.js';
 import { fromJson, toJson } from './json.js';
@@ -19,25 +19,36 @@ function toRecord(row: AuditEventTable): AuditRecord {
   };
 }
 
+function toRow(event: AuditEvent, at: Date): AuditEventTable {
+  return {
+    id: newId(),
+    organization_id: event.organizationId,
+    actor: event.actor,
+    action: event.action,
+    target_type: event.targetType,
+    target_id: event.targetId,
+    details: toJson(event.details ?? {}),
+    created_at: at.toISOString(),
+    request_id: event.requestId ?? null,
+    source_ip: event.sourceIp ?? null,
+  };
+}
+
 /** Audit events on Kysely: append-only, read newest first, deleted only by retention. */
 export function auditStore(db: Kysely<Schema>): AuditStore {
   return {
     async record(event, at) {
-      await db
-        .insertInto('audit_events')
-        .values({
-          id: newId(),
-          organization_id: event.organizationId,
-          actor: event.actor,
-          action: event.action,
-          target_type: event.targetType,
-          target_id: event.targetId,
-          details: toJson(event.details ?? {}),
-          created_at: at.toISOString(),
-          request_id: event.requestId ?? null,
-          source_ip: event.sourceIp ?? null,
-        })
-        .execute();
+      await db.insertInto('audit_events').values(toRow(event, at)).execute();
+    },
+
+    async recordMany(items) {
+      // 10 columns a row: 500 rows stay far below SQLite's 32,766 bound parameters.
+      for (let i = 0; i < items.length; i += 500) {
+        await db
+          .insertInto('audit_events')
+          .values(items.slice(i, i + 500).map(({ event, at }) => toRow(event, at)))
+          .execute();
+      }
     },
 
     async listEvents(organizationId, filter, limit) {
@@ -51,6 +62,7 @@ export function auditStore(db: Kysely<Schema>): AuditStore {
           if (filter.action !== undefined) and.push(actionTerm(filter));
           if (filter.targetType !== undefined) and.push(eb('target_type', '=', filter.targetType));
           if (filter.targetId !== undefined) and.push(eb('target_id', '=', filter.targetId));
+          if (filter.requestId !== undefined) and.push(eb('request_id', '=', filter.requestId));
           if (filter.since !== undefined) and.push(eb('created_at', '>=', filter.since));
           if (filter.until !== undefined) and.push(eb('created_at', '<', filter.until));
           const after = filter.after;

@@ -28,6 +28,7 @@ function coreQuery(q: AuditQuery): AuditListQuery {
     action: q.action,
     targetType: q.target_type,
     targetId: q.target_id,
+    requestId: q.request_id,
     since: q.since,
     until: q.until,
     limit: q.limit === undefined ? undefined : Number(q.limit),
