@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import type { RouteAuth } from './faces/face.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { createCore } from './core/index.js';
+import { AuditSweeper } from './core/audit/index.js';
 import { JobSweeper } from './core/jobs/index.js';
 import { Scheduler } from './core/schedules/scheduler.js';
 import { parseListen, type ServerConfig } from './config/server.js';
@@ -19,6 +20,9 @@ import { MusterError } from './core/errors.js';
 import { VERSION } from './version.js';
 import { openDatabase } from './server-database.js';
 import { openSecretKeyring, prepareDataDir } from './server-secrets.js';
+
+/** Audit events deleted per statement past retention: a few milliseconds of SQLite's one writer each. */
+const AUDIT_SWEEP_BATCH = 1000;
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
@@ -45,7 +49,7 @@ function writeSecret(dir: string, name: string, secret: string): string {
 export async function startServer(
   config: ServerConfig,
   logger: Logger = pino({ level: config.log_level }),
-  options: { scheduleClock?: Clock; hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'> } = {},
+  options: { scheduleClock?: Clock; auditClock?: Clock; hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'> } = {},
 ): Promise<RunningServer> {
   // The data dir (0700) and its checks come first, before SQLite or a key file is created in it.
   const dataDir = prepareDataDir(config, logger);
@@ -167,6 +171,13 @@ export async function startServer(
     (err) => logger.warn({ err }, 'ingest processing failed; will retry'),
   );
   ingestWorkers.start();
+  const auditSweeper = new AuditSweeper(stores.audit, options.auditClock ?? systemClock, {
+    retentionDays: config.audit_retention_days,
+    intervalMs: config.audit_sweep_interval_s * 1000,
+    batch: AUDIT_SWEEP_BATCH,
+    onError: (err) => logger.warn({ err }, 'deleting audit events past retention failed; will retry'),
+  });
+  auditSweeper.start();
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   const url = `${config.tls_cert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
@@ -179,6 +190,7 @@ export async function startServer(
     stop: () =>
       (stopping ??= (async () => {
         logger.info('shutting down');
+        await auditSweeper.stop();
         await ingestWorkers.stop();
         await scheduler.stop();
         await sweeper.stop();
