@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAudit } from './audit.js';
 import { registerGroups } from './groups.js';
 import { registerJobs } from './jobs.js';
 import { registerJump } from './jump.js';
@@ -36,5 +37,6 @@ export function registerCliCommands(program: Command): void {
   registerJump(program);
   registerConsoleScript(program);
   registerSessions(program);
+  registerAudit(program);
   registerStart(program);
 }
