@@ -268,7 +268,7 @@ const BUILDERS: Record<string, (f: Fixture, twin: boolean) => Promise<Built>> = 
   }),
   'native POST /v1/sessions/:id/end': async (f) => {
     const id = await openSession(f);
-    return { params: { id }, expect: { action: 'session.end', targetType: 'session', targetId: id } };
+    return { params: { id }, expect: { action: 'session.close', targetType: 'session', targetId: id } };
   },
   'native POST /v1/sessions/:id/attach-ticket': async (f) => {
     const id = await openSession(f);

@@ -111,7 +111,7 @@ export function createCore(deps: CoreDeps): Core {
     clock,
     waker: deps.ingestWaker,
     organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug),
-    audit: deps.stores.audit,
+    audit: stores.audit,
   });
   // The agent's own facts take the same path as a reporter's: durable, ordered, queryable, and feeding fact: selectors.
   systems.onFactsReported(async (system, facts) => {

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { MusterError } from '../errors.js';
-import type { AuditSink } from './index.js';
+import type { AuditSink } from './sink.js';
 
 /**
  * Who a refused credential said it was. `verified` when the request proved

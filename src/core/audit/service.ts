@@ -2,7 +2,7 @@ import { requireRole, type Actor } from '../access/index.js';
 import type { Clock } from '../clock.js';
 import { invalid } from '../errors.js';
 import { AuthFailureRecorder, type AuthFailureOptions } from './auth-failures.js';
-import type { AuditSink } from './index.js';
+import type { AuditSink } from './sink.js';
 import type { AuditFilter, AuditRecord, AuditStore } from './store.js';
 
 /** What a reader of the audit log asks for, as sent (strings, all optional). */

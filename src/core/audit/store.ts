@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditSink } from './index.js';
+import type { AuditEvent, AuditSink } from './sink.js';
 
 /** One stored audit event. */
 export interface AuditRecord {
@@ -37,6 +37,6 @@ export interface AuditStore extends AuditSink {
   recordMany(items: ReadonlyArray<{ event: AuditEvent; at: Date }>): Promise<void>;
   /** Up to `limit` events of the organization matching `filter`, newest first, ties broken by id (descending). */
   listEvents(organizationId: string, filter: AuditFilter, limit: number): Promise<AuditRecord[]>;
-  /** Deletes up to `limit` of the oldest events (any organization) created before `before`; answers how many. */
+  /** Deletes up to `limit` events created before `before`, oldest first within each organization; answers how many. */
   deleteOlder(before: string, limit: number): Promise<number>;
 }

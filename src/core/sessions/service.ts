@@ -208,10 +208,6 @@ export class SessionService {
       signal: null,
     };
     const ended = (await this.ended(id, end)) ?? (await this.get(actor, id));
-    await this.audit.record(
-      { organizationId: actor.organizationId, actor: actor.label, action: 'session.end', targetType: 'session', targetId: id, details: { reason } },
-      this.clock.now(),
-    );
     this.link().close(id, end);
     return ended;
   }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { AuditEvent, AuditFilter, AuditRecord, AuditStore } from '../../core/audit/index.js';
-import { newId } from '../../core/ids.js';
+import { uuidV7 } from '../../core/ids.js';
 import type { AuditEventTable, Schema } from '../schema.js';
 import { fromJson, toJson } from './json.js';
 
@@ -21,7 +21,8 @@ function toRecord(row: AuditEventTable): AuditRecord {
 
 function toRow(event: AuditEvent, at: Date): AuditEventTable {
   return {
-    id: newId(),
+    // Time-ordered ids: each insert appends to the primary key's last page instead of a random one.
+    id: uuidV7(at.getTime()),
     organization_id: event.organizationId,
     actor: event.actor,
     action: event.action,
@@ -77,12 +78,26 @@ export function auditStore(db: Kysely<Schema>): AuditStore {
     },
 
     async deleteOlder(before, limit) {
-      // A bounded batch, oldest first; a sub-select works on both databases (SQLite has no DELETE … LIMIT by default).
-      const result = await db
-        .deleteFrom('audit_events')
-        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('created_at', '<', before).orderBy('created_at').limit(limit))
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
+      // One organization at a time, through (organization_id, created_at); a sub-select works on both databases (SQLite has no DELETE … LIMIT by default).
+      const organizations = await db.selectFrom('organizations').select('id').execute();
+      let deleted = 0;
+      for (const { id } of organizations) {
+        if (deleted >= limit) break;
+        const result = await db
+          .deleteFrom('audit_events')
+          .where('id', 'in', (eb) =>
+            eb
+              .selectFrom('audit_events')
+              .select('id')
+              .where('organization_id', '=', id)
+              .where('created_at', '<', before)
+              .orderBy('created_at')
+              .limit(limit - deleted),
+          )
+          .executeTakeFirst();
+        deleted += Number(result.numDeletedRows);
+      }
+      return deleted;
     },
   };
 }
