@@ -141,6 +141,12 @@ const INVOCATIONS: Record<string, Invocation[]> = {
   'sessions list': [{ args: () => [], shows: (v, f) => expect(v).toMatchObject([{ id: f.sessionId, system_id: f.systemId, state: 'ended' }]) }],
   'sessions show': [{ args: (f) => [f.sessionId], shows: (v, f) => expect(v).toMatchObject({ id: f.sessionId, state: 'ended', end_reason: 'ended_by_user' }) }],
   'pdb discarded': [{ args: () => [], shows: (v) => expect(v).toEqual([]) }],
+  audit: [
+    {
+      args: () => ['--action', 'group.create'],
+      shows: (v) => expect(v).toMatchObject([{ action: 'group.create', target_type: 'group', details: { name: 'json-group' }, source_ip: '127.0.0.1' }]),
+    },
+  ],
 };
 
 /** A listing, by its name or its help's first word: it must offer --json. */
