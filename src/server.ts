@@ -8,6 +8,7 @@ import type { RouteAuth } from './faces/face.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { randomBytes } from 'node:crypto';
 import { createCore, type Core, type CoreStores as Stores } from './core/index.js';
+import { AuditSweeper } from './core/audit/index.js';
 import { JobSweeper } from './core/jobs/index.js';
 import { Scheduler } from './core/schedules/scheduler.js';
 import { parseListen, type ServerConfig } from './config/server.js';
@@ -30,6 +31,9 @@ const BACKGROUND_FAILURES: Record<string, string> = {
   'a transition subscriber': 'a transition subscriber failed',
   'queueing webhook deliveries': 'webhook deliveries could not be queued; those events are not sent',
 };
+
+/** Audit events deleted per statement past retention: a few milliseconds of SQLite's one writer each. */
+const AUDIT_SWEEP_BATCH = 1000;
 
 /** Wake-channel topic: a system was deleted (payload: its id). */
 const SYSTEM_REMOVED = 'system.removed';
@@ -91,7 +95,12 @@ function writeSecret(dir: string, name: string, secret: string): string {
 export async function startServer(
   config: ServerConfig,
   logger: Logger = pino({ level: config.log_level }),
-  options: { scheduleClock?: Clock; hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'>; worker?: WorkerRole } = {},
+  options: {
+    scheduleClock?: Clock;
+    auditClock?: Clock;
+    hub?: Pick<AgentHubOptions, 'replicaId' | 'pollIntervalMs' | 'leaseMs' | 'renewIntervalMs'>;
+    worker?: WorkerRole;
+  } = {},
 ): Promise<RunningServer> {
   const { database, stores, secrets } = await openStorage(config, logger);
   const { worker } = options;
@@ -231,6 +240,13 @@ export async function startServer(
     metrics.webhooks,
   );
   webhookWorker.start();
+  const auditSweeper = new AuditSweeper(stores.audit, options.auditClock ?? systemClock, {
+    retentionDays: config.audit_retention_days,
+    intervalMs: config.audit_sweep_interval_s * 1000,
+    batch: AUDIT_SWEEP_BATCH,
+    onError: (err) => logger.warn({ err }, 'deleting audit events past retention failed; will retry'),
+  });
+  auditSweeper.start();
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   const url = `${config.tls_cert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
@@ -251,6 +267,7 @@ export async function startServer(
         // still open; then the background work stops, the agents are handed over, and the database closes.
         const closing = app.close();
         await webhookWorker.stop();
+        await auditSweeper.stop();
         await ingestWorkers.stop();
         await scheduler.stop();
         await sweeper.stop();

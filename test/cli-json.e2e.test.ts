@@ -160,6 +160,12 @@ const INVOCATIONS: Record<string, Invocation[]> = {
   'webhooks ping': [{ args: (f) => [f.webhookId], shows: (v, f) => expect(v).toMatchObject({ webhook_id: f.webhookId, event: 'ping', state: 'pending' }) }],
   'webhooks deliveries': [{ args: (f) => [f.webhookId], shows: (v, f) => expect(v.map((d: { id: string }) => d.id)).toContain(f.deliveryId) }],
   'webhooks redeliver': [{ args: (f) => [f.webhookId, f.deliveryId], shows: (v, f) => expect(v).toMatchObject({ id: f.deliveryId, state: 'pending' }) }],
+  audit: [
+    {
+      args: () => ['--action', 'group.create'],
+      shows: (v) => expect(v).toMatchObject([{ action: 'group.create', target_type: 'group', details: { name: 'json-group' }, source_ip: '127.0.0.1' }]),
+    },
+  ],
 };
 
 /** A listing, by its name or its help's first word: it must offer --json. */

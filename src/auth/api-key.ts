@@ -1,4 +1,5 @@
 import type { KeyService } from '../core/keys/index.js';
+import { refusedCredential } from '../core/audit/index.js';
 import { MusterError } from '../core/errors.js';
 import type { CallerResolver } from './caller.js';
 
@@ -45,7 +46,11 @@ export function apiKeyResolver(keys: KeyService, options: { organizationHeader?:
       // JumpCloud's clients may name the organization (x-org-id): it must be the key's own.
       const named = options.organizationHeader ? req.headers[options.organizationHeader] : undefined;
       if (typeof named === 'string' && named !== '' && named !== actor.organizationId) {
-        throw new MusterError('UNAUTHENTICATED', `${options.organizationHeader} does not name the organization of this API key`);
+        throw refusedCredential(`${options.organizationHeader} does not name the organization of this API key`, {
+          actor: actor.label,
+          organizationId: actor.organizationId,
+          verified: true,
+        });
       }
       return actor;
     },

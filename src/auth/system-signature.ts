@@ -1,4 +1,5 @@
 import { hash, timingSafeEqual } from 'node:crypto';
+import { refusedCredential } from '../core/audit/index.js';
 import type { Clock } from '../core/clock.js';
 import { MusterError } from '../core/errors.js';
 import type { ReplayGuard } from '../core/commands/index.js';
@@ -94,15 +95,25 @@ export async function verifySystemRequest(
   }
   const credentials = await deps.systems.credentialsFor(keyMatch[1]!);
   // An unknown system and a bad signature answer the same, so ids cannot be probed.
-  if (!credentials || !verifySignature(parsed, data, credentials.publicKey)) throw deny('the signature does not verify');
+  if (!credentials) throw deny('the signature does not verify');
+  // The claimed system's organization sees the refusal in its audit log (the client is told no more than for an unknown one).
+  const claimed = (reason: string) =>
+    refusedCredential(deny(reason).message, { actor: `system:${keyMatch[1]!}`, organizationId: credentials.organizationId, verified: false });
+  if (!verifySignature(parsed, data, credentials.publicKey)) throw claimed('the signature does not verify');
   const identity: SystemIdentity = { systemId: keyMatch[1]!, organizationId: credentials.organizationId };
   const once = options.alwaysOnce === true || MUTATING.has(request.method.toUpperCase());
   const checkBody = async (body: Buffer | string | undefined): Promise<void> => {
-    if (signedDigest !== undefined && options.deferBody) checkBodyDigest(signedDigest, body);
+    if (signedDigest !== undefined && options.deferBody) {
+      try {
+        checkBodyDigest(signedDigest, body);
+      } catch {
+        throw claimed('the Digest header does not match the body');
+      }
+    }
     if (!once) return;
     const key = replayKey(parsed.signature, request.method, request.url, body);
     const fresh = await deps.replay.remember(key, new Date(date + deps.skewMs).toISOString(), new Date(now).toISOString());
-    if (!fresh) throw deny('this signed request was already used (replay)');
+    if (!fresh) throw claimed('this signed request was already used (replay)');
   };
   if (options.deferBody) return { ...identity, checkBody };
   await checkBody(request.body);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAudit } from './audit.js';
 import { registerGroups } from './groups.js';
 import { registerJobs } from './jobs.js';
 import { registerJump } from './jump.js';
@@ -38,5 +39,6 @@ export function registerCliCommands(program: Command): void {
   registerConsoleScript(program);
   registerSessions(program);
   registerWebhooks(program);
+  registerAudit(program);
   registerStart(program);
 }

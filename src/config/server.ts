@@ -117,6 +117,13 @@ export const ServerConfigSchema = Type.Object(
       description: 'Requests each API key, system or client address may make per rate_limit_window_s, per server; 0 turns the limit off',
     }),
     rate_limit_window_s: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'The rate limit window in seconds' }),
+    audit_retention_days: Type.Integer({
+      minimum: 0,
+      maximum: 36_500,
+      default: 365,
+      description: 'Audit events older than this many days are deleted; 0 keeps them forever',
+    }),
+    audit_sweep_interval_s: Type.Integer({ minimum: 1, maximum: 86_400, default: 3600, description: 'How often audit events past retention are deleted' }),
     metrics_token: Type.Optional(Type.String({ minLength: 16, description: 'When set, GET /metrics requires Authorization: Bearer <metrics_token>' })),
     secret_key: Type.Optional(
       Type.String({
@@ -209,6 +216,8 @@ const BINDINGS: EnvBinding[] = [
   { key: 'ingest_keep_done_s', env: 'MUSTER_INGEST_KEEP_DONE_S', kind: 'integer' },
   { key: 'rate_limit_max', env: 'MUSTER_RATE_LIMIT_MAX', kind: 'integer' },
   { key: 'rate_limit_window_s', env: 'MUSTER_RATE_LIMIT_WINDOW_S', kind: 'integer' },
+  { key: 'audit_retention_days', env: 'MUSTER_AUDIT_RETENTION_DAYS', kind: 'integer' },
+  { key: 'audit_sweep_interval_s', env: 'MUSTER_AUDIT_SWEEP_INTERVAL_S', kind: 'integer' },
   { key: 'metrics_token', env: 'MUSTER_METRICS_TOKEN', kind: 'string' },
   { key: 'secret_key', env: 'MUSTER_SECRET_KEY', kind: 'string' },
   { key: 'secret_key_previous', env: 'MUSTER_SECRET_KEY_PREVIOUS', kind: 'string' },

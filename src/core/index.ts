@@ -1,4 +1,4 @@
-import type { AuditSink } from './audit/index.js';
+import { AuditService, requestStampingSink, type AuditStore } from './audit/index.js';
 import type { Clock } from './clock.js';
 import { AttributeService, hasVariableSupport, type AttributeStore } from './attributes/index.js';
 import { agentFactValues, IngestService, type IngestDataStore, type IngestQueueStore } from './ingest/index.js';
@@ -22,7 +22,7 @@ export interface CoreStores {
   systems: SystemStore;
   jobs: JobStore;
   scripts: ScriptStore;
-  audit: AuditSink;
+  audit: AuditStore;
   triggers: TriggerStore;
   commandResults: CommandResultStore;
   replay: ReplayGuard;
@@ -89,11 +89,15 @@ export interface Core {
   webhooks: WebhookService;
   /** Feeds webhook events to the outbox (transitions, enrollments and deletions here; dead letters from the ingest workers). */
   webhookEvents: WebhookSources;
+  /** The audit log's readers and the auth.failed recorder. */
+  audit: AuditService;
 }
 
 /** Builds the core from its dependencies. */
 export function createCore(deps: CoreDeps): Core {
-  const { stores, clock } = deps;
+  const { clock } = deps;
+  // Every service writes its audit events through one sink that adds the request they came through.
+  const stores = { ...deps.stores, audit: requestStampingSink(deps.stores.audit) };
   const groups = new GroupService(stores.groups, stores.systems, stores.audit, clock);
   const keys = new KeyService(stores.keys, stores.audit, clock, (org, refs) => groups.resolveIds(org, refs));
   const streamWakeup = new StreamWakeup();
@@ -115,6 +119,7 @@ export function createCore(deps: CoreDeps): Core {
     clock,
     waker: deps.ingestWaker,
     organizationBySlug: (slug) => stores.organizations.findOrganizationBySlug(slug),
+    audit: stores.audit,
   });
   // The agent's own facts take the same path as a reporter's: durable, ordered, queryable, and feeding fact: selectors.
   systems.onFactsReported(async (system, facts) => {
@@ -133,6 +138,7 @@ export function createCore(deps: CoreDeps): Core {
   return {
     webhooks,
     webhookEvents,
+    audit: new AuditService(deps.stores.audit, stores.audit, clock),
     numbers,
     attributes,
     streamWakeup,

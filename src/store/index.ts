@@ -1,6 +1,6 @@
 import type { CoreStores } from '../core/index.js';
 import type { Database } from './dialect.js';
-import { auditSink } from './repos/audit.js';
+import { auditStore } from './repos/audit.js';
 import { commandResultStore } from './repos/command-results.js';
 import { triggerStore } from './repos/triggers.js';
 import { ephemeralKeyring, type SecretKeyring } from '../lib/secret-box.js';
@@ -37,7 +37,7 @@ export function createStores(database: Database, options: { secrets?: SecretKeyr
     systems: { ...systemStore(db), ...replicaPeerStore(db) },
     jobs: jobStore(db, capabilities),
     scripts: scriptStore(db),
-    audit: auditSink(db),
+    audit: auditStore(db),
     groups: groupStore(db),
     users: systemUserStore(db),
     replay: replayStore(db),

@@ -154,6 +154,8 @@ export interface AuditEventTable {
   target_id: string;
   details: string;
   created_at: string;
+  request_id: string | null;
+  source_ip: string | null;
 }
 
 export interface UsedSignatureTable {

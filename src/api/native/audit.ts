@@ -31,6 +31,7 @@ export const AuditQuery = Type.Object(
     action: Type.Optional(Type.String({ maxLength: 100, description: 'Exact action, or a prefix ending in `.` or `*` (`job.`, `session.*`)' })),
     target_type: Type.Optional(Type.String({ maxLength: 50 })),
     target_id: Type.Optional(Type.String({ maxLength: 200 })),
+    request_id: Type.Optional(Type.String({ maxLength: 200, description: 'Every event one request wrote' })),
     since: Type.Optional(Type.String({ format: 'date-time', description: 'Events at or after this instant' })),
     until: Type.Optional(Type.String({ format: 'date-time', description: 'Events before this instant' })),
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1–1000; 100 by default' })),

@@ -114,6 +114,7 @@ export class AttributeService {
     };
     if (!(await this.store.insertAttribute(record)))
       throw new MusterError('CONFLICT', `a custom attribute named ${record.name} already exists`, { field: 'name' });
+    await this.record(actor, 'custom_attribute.create', record.name, { default_value: record.defaultValue });
     return record;
   }
 

@@ -1,14 +1,7 @@
-/** One audit event: who did what to what, when. Every mutation writes one. */
-export interface AuditEvent {
-  organizationId: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  details?: Record<string, unknown>;
-}
+export { currentRequest, runInRequest, type RequestContext } from './context.js';
+export { AuditService, type AuditListQuery, type AuditPage } from './service.js';
+export { AuditSweeper, type RetentionOptions } from './sweeper.js';
+export { authFailureClaim, refusedCredential, AuthFailureRecorder, type AuthFailure, type AuthFailureOptions, type CredentialClaim } from './auth-failures.js';
+export type { AuditFilter, AuditRecord, AuditStore } from './store.js';
 
-/** How core writes audit events (the store implements it, inside the mutation's transaction where it can). */
-export interface AuditSink {
-  record(event: AuditEvent, at: Date): Promise<void>;
-}
+export { requestStampingSink, stampRequest, type AuditEvent, type AuditSink } from './sink.js';

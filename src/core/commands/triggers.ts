@@ -1,6 +1,6 @@
 import { hash, randomBytes } from 'node:crypto';
 import { requireRole, type Actor } from '../access/index.js';
-import type { AuditSink } from '../audit/index.js';
+import { refusedCredential, type AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, isMusterError, MusterError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -198,7 +198,11 @@ export class TriggerService {
     const digest = hash('sha256', `trigger:${trigger.id}:${v1}`, 'hex');
     const expires = new Date((t + 2 * SIGNATURE_WINDOW_S) * 1000).toISOString();
     if (!(await this.replay.remember(digest, expires, now.toISOString())))
-      throw new MusterError('UNAUTHENTICATED', 'this signed call was already received (replay)');
+      throw refusedCredential('this signed call was already received (replay)', {
+        actor: `trigger:${trigger.id}`,
+        organizationId: trigger.organizationId,
+        verified: false,
+      });
     return { organizationId: trigger.organizationId, role: 'operator', label: `trigger:${trigger.id}` };
   }
 }

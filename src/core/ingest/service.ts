@@ -1,4 +1,5 @@
 import { requireRole, type Actor } from '../access/index.js';
+import { stampRequest, type AuditEvent, type AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { MusterError, notFound } from '../errors.js';
 import { AGENT_FACTS_PRODUCER } from './agent-facts.js';
@@ -27,6 +28,8 @@ export interface IngestDeps {
   waker?: WakeBus | undefined;
   /** Finds an organization by slug, for reporters trusted by network or certificate. */
   organizationBySlug?: ((slug: string) => Promise<{ id: string } | undefined>) | undefined;
+  /** Where dead-letter changes are audited (a submission's event is queued with its command). */
+  audit?: AuditSink | undefined;
 }
 
 /** What a blocking submission learns. */
@@ -48,11 +51,19 @@ export class IngestService {
   /** Effects worked out at submission, for this process's workers (prepared.ts). */
   readonly prepared = new PreparedEffects();
   private readonly localWake = new Set<() => void>();
-  private readonly commits: GroupCommit<IngestCommandRecord>;
+  /**
+   * Commands with the audit events of their submissions (none for an agent's
+   * own facts): a reporter submits thousands a second, and each group's
+   * events are written in the group's one transaction.
+   */
+  private readonly commits: GroupCommit<{ record: IngestCommandRecord; audit?: { event: AuditEvent; at: Date } }>;
 
   constructor(private readonly deps: IngestDeps) {
-    this.commits = new GroupCommit(async (records) => {
-      await deps.queue.enqueue(records);
+    this.commits = new GroupCommit(async (items) => {
+      await deps.queue.enqueue(
+        items.map((i) => i.record),
+        items.flatMap((i) => (i.audit ? [i.audit] : [])),
+      );
       // One wake-up per committed group, here and (through NOTIFY) on other replicas.
       this.ringLocal();
       deps.waker?.publish('ingest', '').catch(() => undefined);
@@ -87,7 +98,18 @@ export class IngestService {
    */
   async submit(actor: Actor, input: SubmitInput): Promise<{ id: string }> {
     requireRole(actor, 'operator');
-    return this.enqueue(admit(actor.organizationId, input, this.deps.clock.now().toISOString()));
+    const admitted = admit(actor.organizationId, input, this.deps.clock.now().toISOString());
+    const { record } = admitted;
+    // Stamped now with its request: the group may be committed in another request's turn.
+    const event = stampRequest({
+      ...this.event(actor, 'ingest.submit', record.id),
+      details: { command: record.command, version: record.version, certname: record.certname },
+    });
+    return this.enqueue(admitted, { event, at: this.deps.clock.now() });
+  }
+
+  private event(actor: Actor, action: string, id: string): AuditEvent {
+    return { organizationId: actor.organizationId, actor: actor.label, action, targetType: 'ingest_command', targetId: id };
   }
 
   /**
@@ -105,10 +127,13 @@ export class IngestService {
     return this.enqueue(admit(organizationId, { command: 'replace facts', version: 5, certname, payload }, this.deps.clock.now().toISOString()));
   }
 
-  private async enqueue({ record, parsed }: { record: IngestCommandRecord; parsed: unknown }): Promise<{ id: string }> {
+  private async enqueue(
+    { record, parsed }: { record: IngestCommandRecord; parsed: unknown },
+    audit?: { event: AuditEvent; at: Date },
+  ): Promise<{ id: string }> {
     this.prepared.prepare(record, parsed);
     try {
-      await this.commits.add(record);
+      await this.commits.add(audit ? { record, audit } : { record });
     } catch (err) {
       this.prepared.drop(record.id);
       throw err;
@@ -163,6 +188,7 @@ export class IngestService {
     }
     this.ringLocal();
     this.deps.waker?.publish('ingest', '').catch(() => undefined);
+    await this.deps.audit?.record(this.event(actor, 'ingest.retry', id), this.deps.clock.now());
   }
 
   /** Deletes a discarded command. */
@@ -171,6 +197,7 @@ export class IngestService {
     await this.getCommand(actor, id);
     if (!(await this.deps.queue.deleteDiscarded(actor.organizationId, id)))
       throw new MusterError('CONFLICT', `ingest command ${id} is not in the dead letter office`);
+    await this.deps.audit?.record(this.event(actor, 'ingest.delete', id), this.deps.clock.now());
   }
 
   /** Commands by state. */

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../audit/index.js';
 import type { CommandName } from './commands.js';
 import type { IngestQuery, QueryEntity } from './query.js';
 
@@ -158,8 +159,8 @@ export interface ClaimRequest {
 
 /** Storage of the queue: durable enqueue, leased claims, completion with effects, the dead letter office. */
 export interface IngestQueueStore {
-  /** Inserts the commands in one committed transaction. */
-  enqueue(commands: IngestCommandRecord[]): Promise<void>;
+  /** Inserts the commands, and the audit events of their submissions, in one committed transaction. */
+  enqueue(commands: IngestCommandRecord[], audits?: ReadonlyArray<{ event: AuditEvent; at: Date }>): Promise<void>;
   /**
    * Claims up to `limit` commands that are queued and due, or whose lease has
    * expired, skipping certnames that another worker holds; sets their lease and

@@ -1,5 +1,5 @@
 import { requireRole, isRole, type Actor, type Role } from '../access/index.js';
-import type { AuditSink } from '../audit/index.js';
+import { refusedCredential, type AuditSink } from '../audit/index.js';
 import type { Clock } from '../clock.js';
 import { invalid, MusterError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
@@ -109,6 +109,14 @@ export class KeyService {
     const key = cached && cached.until > now.getTime() ? cached.key : await this.store.findApiKeyByHash(hash);
     if (!key || !digestsEqual(key.secretHash, hash) || key.revokedAt) {
       this.verified.delete(hash);
+      // A revoked key's holder proved the secret: its organization's audit log says which key was refused.
+      if (key?.revokedAt && digestsEqual(key.secretHash, hash))
+        throw refusedCredential('the API key is not valid', {
+          actor: `api_key:${key.id}`,
+          organizationId: key.organizationId,
+          verified: true,
+          reason: 'the API key is revoked',
+        });
       throw new MusterError('UNAUTHENTICATED', 'the API key is not valid');
     }
     if (key !== cached?.key) {
@@ -193,12 +201,11 @@ export class KeyService {
   async resolveEnrollmentKey(secret: string): Promise<EnrollmentKeyRecord> {
     const hash = hashSecret(secret);
     const key = await this.store.findEnrollmentKeyByHash(hash);
-    if (!key || !digestsEqual(key.secretHash, hash) || key.revokedAt) {
-      throw new MusterError('UNAUTHENTICATED', 'the enrollment key is not valid');
-    }
-    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= this.clock.now().getTime())
-      throw new MusterError('UNAUTHENTICATED', 'the enrollment key has expired');
-    if (key.maxUses !== null && key.uses >= key.maxUses) throw new MusterError('UNAUTHENTICATED', 'the enrollment key has no uses left');
+    if (!key || !digestsEqual(key.secretHash, hash)) throw new MusterError('UNAUTHENTICATED', 'the enrollment key is not valid');
+    const claim = { actor: `enrollment_key:${key.id}`, organizationId: key.organizationId, verified: true };
+    if (key.revokedAt) throw refusedCredential('the enrollment key is not valid', { ...claim, reason: 'the enrollment key is revoked' });
+    if (key.expiresAt !== null && Date.parse(key.expiresAt) <= this.clock.now().getTime()) throw refusedCredential('the enrollment key has expired', claim);
+    if (key.maxUses !== null && key.uses >= key.maxUses) throw refusedCredential('the enrollment key has no uses left', claim);
     return key;
   }
 

@@ -84,7 +84,20 @@ export class SessionService {
       custom: validCustom(input.custom, settings.customFields),
       runAs: validUser(input.run_as),
     };
-    return { ...(await this.tickets.issue(actor, request)), request };
+    const issued = await this.tickets.issue(actor, request);
+    // The ticket has no id of its own until a session uses it: the event names the organization, the details what it opens.
+    await this.audit.record(
+      {
+        organizationId: actor.organizationId,
+        actor: actor.label,
+        action: 'session.ticket',
+        targetType: 'organization',
+        targetId: actor.organizationId,
+        details: { criteria: request.criteria, custom: request.custom, run_as: request.runAs, expires_at: issued.expiresAt },
+      },
+      this.clock.now(),
+    );
+    return { ...issued, request };
   }
 
   /** Finds the one system the request names and starts a shell there; several candidates are an answer, not an error. */
@@ -208,6 +221,10 @@ export class SessionService {
     if (session.state === 'ended') throw new MusterError('CONFLICT', `session ${id} has ended (${session.endReason}: ${session.endMessage})`);
     const attachment = await this.link().attach(session, viewer);
     if (!attachment) throw new MusterError('UNAVAILABLE', `session ${id} is not live on this server`);
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'session.attach', targetType: 'session', targetId: id },
+      this.clock.now(),
+    );
     return { session, attachment };
   }
 
@@ -221,7 +238,12 @@ export class SessionService {
     const session = await this.get(actor, id);
     if (session.openedBy !== actor.label) requireRole(actor, 'admin');
     if (session.state === 'ended') throw new MusterError('CONFLICT', `session ${id} has ended (${session.endReason}: ${session.endMessage})`);
-    return this.attachTickets.issue(actor, session.id);
+    const issued = await this.attachTickets.issue(actor, session.id);
+    await this.audit.record(
+      { organizationId: actor.organizationId, actor: actor.label, action: 'session.attach_ticket', targetType: 'session', targetId: id },
+      this.clock.now(),
+    );
+    return issued;
   }
 
   /** The actor an attach ticket stands for, using it up; undefined when it does not hold for session `id`. */

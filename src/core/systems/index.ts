@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { requireRole, type Actor } from '../access/index.js';
-import type { AuditSink } from '../audit/index.js';
+import { stampRequest, type AuditSink } from '../audit/index.js';
 import { BatchWriter } from '../batch-writer.js';
 import type { Clock } from '../clock.js';
 import { invalid, notFound } from '../errors.js';
@@ -165,14 +165,15 @@ export class SystemService {
       createdAt: now,
       lastContact: now,
     };
-    const audit = {
+    // Stamped now: the batch that writes it may be flushed in another request's turn.
+    const audit = stampRequest({
       organizationId: key.organizationId,
       actor: `enrollment_key:${key.id}`,
       action: 'system.enroll',
       targetType: 'system',
       targetId: system.id,
       details: { hostname: f.hostname },
-    };
+    });
     await this.enrollments.submit({ system, groupIds: key.groupIds, audit, at: this.clock.now() });
     for (const listener of this.enrolledListeners) await listener(system);
     return system;

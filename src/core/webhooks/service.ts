@@ -131,6 +131,7 @@ export class WebhookService {
       now,
     );
     await this.store.insertDeliveries([delivery]);
+    await this.record(actor, 'webhook.ping', id, { delivery: delivery.id });
     this.notify();
     return delivery;
   }

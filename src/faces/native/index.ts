@@ -4,6 +4,7 @@ import { MusterError } from '../../core/errors.js';
 import { sendError } from '../http-errors.js';
 import { authenticateWith, type Face } from '../face.js';
 import type { NativeDeps } from './context.js';
+import { auditRoutes } from './routes/audit.js';
 import { savedCommandRoutes } from './routes/commands.js';
 import { eventRoutes } from './routes/events.js';
 import { groupRoutes } from './routes/groups.js';
@@ -47,4 +48,5 @@ async function registerNative(app: FastifyInstance, deps: NativeDeps): Promise<v
   ingestRoutes(app, deps);
   sessionRoutes(app, deps);
   webhookRoutes(app, deps);
+  auditRoutes(app, deps);
 }

@@ -4,6 +4,7 @@ import { chunks } from '../chunks.js';
 import { insertMany } from '../insert-many.js';
 import type { DeferredSync, DialectCapabilities } from '../dialect.js';
 import type { IngestCommandTable, Schema } from '../schema.js';
+import { auditStore } from '../repos/audit.js';
 import { applyEffects } from './effects.js';
 
 type Tx = Kysely<Schema> | Transaction<Schema>;
@@ -126,7 +127,7 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
   // disk neither blocks the event loop nor is paid once per transaction (store/dialect.ts DeferredSync).
   const transaction = <T>(work: (tx: Transaction<Schema>) => Promise<T>) => (deferred ? deferred.transaction(work) : db.transaction().execute(work));
   return {
-    async enqueue(commands) {
+    async enqueue(commands, audits = []) {
       if (commands.length === 0) return;
       // Submissions are acknowledged once this resolves, so only once the commit is on disk.
       await transaction(async (tx) => {
@@ -155,6 +156,8 @@ export function ingestQueueStore(db: Kysely<Schema>, capabilities: DialectCapabi
         }
         const payloads = commands.flatMap((c) => (c.payload === null ? [] : [{ id: c.id, payload: c.payload }]));
         for (const part of chunks(payloads, 200)) await insertMany(tx, 'ingest_payloads', part);
+        // In the same commit: a second transaction per group cost a second fsync.
+        if (audits.length > 0) await auditStore(tx).recordMany(audits);
       });
     },
 

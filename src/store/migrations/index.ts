@@ -15,6 +15,7 @@ import * as m0016 from './0016-presence-leases.js';
 import * as m0017 from './0017-run-env.js';
 import * as m0018 from './0018-sessions.js';
 import * as m0019 from './0019-integer-ids.js';
+import * as m0020 from './0020-audit-requests.js';
 import * as m0021 from './0021-webhooks.js';
 import * as m0022 from './0022-replica-peers.js';
 
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0017-run-env': m0017,
   '0018-sessions': m0018,
   '0019-integer-ids': m0019,
+  '0020-audit-requests': m0020,
   '0021-webhooks': m0021,
   '0022-replica-peers': m0022,
 };
