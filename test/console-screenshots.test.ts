@@ -103,11 +103,9 @@ describe('console screenshots', () => {
       await page.getByRole('link', { name: 'Script jobs' }).click();
       await page.getByRole('link', { name: 'disk usage, nightly' }).waitFor();
       await shot('script-jobs');
-      if ((await fleet.api('GET', '/v1/audit')).status !== 404) {
-        await page.getByRole('link', { name: 'Audit' }).click();
-        await page.getByTestId('audit-event').first().waitFor();
-        await shot('audit');
-      }
+      await page.getByRole('link', { name: 'Audit' }).click();
+      await page.getByTestId('audit-event').first().waitFor();
+      await shot('audit');
 
       await page.getByRole('link', { name: 'Shells' }).click();
       await page.getByLabel('Tag').fill('db');
