@@ -96,7 +96,13 @@ export async function startServerProcess(db: TestDatabase, extraEnv: Record<stri
       await result.proc.waitForOutput(/muster server listening/);
     },
   };
-  await result.proc.waitForOutput(/muster server listening/);
+  try {
+    await result.proc.waitForOutput(/muster server listening/);
+  } catch (err) {
+    // A server that never said it listens is not left running (with --workers, its workers with it).
+    await result.proc.stop();
+    throw err;
+  }
   return result;
 }
 
