@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { Pruner } from '../pruner.js';
 import type { IngestService } from './service.js';
 import type { ClaimRequest, Completion, DiscardWriter, IngestCommandRecord, IngestEffect, IngestQueueStore } from './types.js';
 import { effectOf, WireFormatError } from './wire.js';
@@ -97,7 +98,7 @@ export class IngestWorkers {
   private loops: Promise<void>[] = [];
   private wakes = new Set<() => void>();
   private unsubscribe: (() => void) | undefined;
-  private pruner: NodeJS.Timeout | undefined;
+  private readonly pruner: Pruner;
 
   constructor(
     private readonly queue: IngestQueueStore,
@@ -107,31 +108,27 @@ export class IngestWorkers {
     private readonly discards: DiscardWriter | undefined,
     private readonly onError: (err: unknown) => void,
     private readonly observe: IngestObserver = () => undefined,
-  ) {}
+  ) {
+    this.pruner = new Pruner(clock, options.keepDoneMs, Math.min(options.keepDoneMs, 600_000), (before) => queue.pruneDone(before), onError);
+  }
 
   /** Starts `count` claim loops and the pruning of old done commands. */
   start(): void {
     this.stopping = false;
     this.unsubscribe = this.ingest.onWork(() => this.wakeAll());
     for (let i = 0; i < this.options.count; i++) this.loops.push(this.loop());
-    this.pruner = setInterval(() => void this.prune(), Math.min(this.options.keepDoneMs, 600_000));
-    this.pruner.unref();
+    this.pruner.start();
   }
 
   /** Deletes done commands older than keepDoneMs (dead letters stay until deleted). */
-  async prune(): Promise<number> {
-    try {
-      return await this.queue.pruneDone(new Date(this.clock.now().getTime() - this.options.keepDoneMs).toISOString());
-    } catch (err) {
-      this.onError(err);
-      return 0;
-    }
+  prune(): Promise<number> {
+    return this.pruner.prune();
   }
 
   /** Stops claiming and waits for the batches in hand; claimed but unfinished ones are reclaimed later. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.pruner);
+    this.pruner.stop();
     this.unsubscribe?.();
     this.wakeAll();
     await Promise.all(this.loops);

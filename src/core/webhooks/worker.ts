@@ -1,5 +1,6 @@
 import { backoffDelay, type BackoffOptions } from '../../lib/backoff.js';
 import type { Clock } from '../clock.js';
+import { Pruner } from '../pruner.js';
 import { signTrigger } from '../commands/index.js';
 import type { WebhookService } from './service.js';
 import type { WebhookSender } from './sender.js';
@@ -40,7 +41,7 @@ export class DeliveryWorker {
   private woken = false;
   private waiter: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
-  private pruner: NodeJS.Timeout | undefined;
+  private readonly pruner: Pruner;
 
   constructor(
     private readonly store: WebhookStore,
@@ -50,32 +51,28 @@ export class DeliveryWorker {
     private readonly options: DeliveryWorkerOptions,
     private readonly onError: (err: unknown) => void,
     private readonly observe: DeliveryObserver = () => undefined,
-  ) {}
+  ) {
+    // Hourly at most: the log only needs to stop growing, not to be trimmed to the minute.
+    this.pruner = new Pruner(clock, options.keepMs, Math.min(options.keepMs, 3600_000), (before) => store.pruneDeliveries(before), onError);
+  }
 
   start(): void {
     if (!this.stopping) return;
     this.stopping = false;
     this.unsubscribe = this.webhooks.onEnqueued(() => this.poke());
     this.loop = this.run();
-    // Hourly at most: the log only needs to stop growing, not to be trimmed to the minute.
-    this.pruner = setInterval(() => void this.prune(), Math.min(this.options.keepMs, 3600_000));
-    this.pruner.unref();
+    this.pruner.start();
   }
 
   /** Deletes delivered and failed deliveries older than keepMs, with their attempts. */
-  async prune(): Promise<number> {
-    try {
-      return await this.store.pruneDeliveries(new Date(this.clock.now().getTime() - this.options.keepMs).toISOString());
-    } catch (err) {
-      this.onError(err);
-      return 0;
-    }
+  prune(): Promise<number> {
+    return this.pruner.prune();
   }
 
   /** Stops claiming and waits for the posts in flight (each at most `timeoutMs`). */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.pruner);
+    this.pruner.stop();
     this.unsubscribe?.();
     this.poke();
     await this.loop;
